@@ -1,0 +1,48 @@
+# mmapkit: make test passes the tests on a fresh machine; make demo shows
+# the toolkit at work on testdata/.
+
+GO       ?= go
+FUZZTIME ?= 60s
+# Short fuzz runs inside make test; make fuzz runs each target for FUZZTIME.
+QUICKFUZZ ?= 5s
+PKGS      = ./...
+BIN       = bin
+
+.PHONY: all test vet race cross fuzz-quick fuzz bench lint demo install test-windows test-faults bench-cli clean
+
+all: test
+
+test: vet race cross fuzz-quick
+
+vet:
+	$(GO) vet $(PKGS)
+
+race:
+	$(GO) test -race -count=1 -timeout 300s $(PKGS)
+
+# The exported API builds everywhere; the OS seams must compile on each.
+cross:
+	@for os in darwin freebsd windows; do \
+		echo "GOOS=$$os go build and vet"; \
+		GOOS=$$os $(GO) build $(PKGS) && GOOS=$$os $(GO) vet $(PKGS) || exit 1; \
+	done
+
+# Every Fuzz target of every package, briefly, against its oracle.
+fuzz-quick:
+	@FUZZTIME=$(QUICKFUZZ) ./scripts/fuzz.sh
+
+fuzz:
+	@FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 6 $(PKGS)
+
+lint: vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+install:
+	$(GO) install ./cmd/mmcat
+
+clean:
+	rm -rf $(BIN) .cache

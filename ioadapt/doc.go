@@ -1,0 +1,53 @@
+// Package ioadapt is the io core of mmapkit: the [Region] contract that every
+// kind of mapped memory satisfies, and [IO], the one implementation of Go's io
+// interfaces over any Region.
+//
+// A Region is a run of bytes with a lifetime: a file mapping (package mmfile),
+// a POSIX shared-memory segment (package shm), a System V segment (package
+// sysv), an anonymous mapping ([NewAnonymous]) or a plain byte slice
+// ([NewMemory]). [New] wraps a Region in an [IO], which adds
+// [io.ReaderAt], [io.WriterAt], [io.Reader], [io.Writer], [io.Seeker],
+// [io.WriterTo], [io.ReaderFrom], [io.ByteScanner], [io.ByteWriter] and
+// [io.StringWriter] with the semantics of [bytes.Reader], [io.SectionReader]
+// and [os.File], and [IO.Section] cuts a view of a sub-range that is itself a
+// Region.
+//
+// # Semantics
+//
+// Reads return [io.EOF], unwrapped, only at the end of the data, and a count
+// below len(p) always comes with an error. ReadAt and WriteAt never move the
+// seek position. Seeking past the end is allowed; a read there returns 0,
+// io.EOF. A write past the end of a Region that cannot grow writes what fits
+// and returns an error wrapping [ErrFixedSize]; a Region that implements
+// [Resizer] grows instead, as a file does.
+//
+// # Concurrency
+//
+// All methods are safe for concurrent use. ReadAt, WriteAt, WriteTo, Sync,
+// Bytes and Size run in parallel with each other; Read, Write, Seek and the
+// other methods that use the seek position are serialised among themselves,
+// like those of [os.File]. Parallel writes to overlapping ranges race on the
+// bytes, as they would in a shared file: the last store wins, byte by byte.
+//
+// # Close
+//
+// Close waits for the calls in flight to return, then releases the Region.
+// Every later call returns an error for which errors.Is(err, fs.ErrClosed)
+// holds, and so does a second Close. The slice returned by [IO.Bytes] is the
+// one exception: it aliases the mapping, and touching it after Close (or
+// after a call that resized the Region) may crash the process with SIGSEGV.
+// Use [IO.Access] to work on the raw bytes safely.
+//
+// A Region that becomes unreachable without Close is synced and closed by a
+// cleanup ([runtime.AddCleanup]) as a safety net; do not rely on it for
+// timing or for errors.
+//
+// # Faults
+//
+// Mapped memory can fault: the file behind it shrank in another process,
+// its tmpfs is full, or its storage failed. Where plain code would die with
+// SIGBUS, every method of IO and the function given to [IO.Access] return an
+// error wrapping [ErrFault] instead, using [debug.SetPanicOnFault]. Only
+// faults at addresses inside the Region are turned into errors; any other
+// fault stays the crash it would have been.
+package ioadapt
