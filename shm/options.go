@@ -1,0 +1,75 @@
+package shm
+
+import "io/fs"
+
+// An Option changes how a segment is created or opened. Options are made by
+// the functions of this package only.
+type Option interface {
+	apply(*config)
+}
+
+type config struct {
+	readOnly   bool
+	perm       fs.FileMode
+	secure     bool
+	global     bool
+	expectSize int64
+	expectSet  bool
+	dir        string // "": the system's shared-memory directory
+}
+
+func newConfig(opts []Option) *config {
+	c := &config{perm: 0o600}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(c)
+		}
+	}
+	return c
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// ReadOnly maps the segment without write access: every write returns an
+// error wrapping [ioadapt.ErrReadOnly], and on POSIX the segment is opened
+// O_RDONLY, so read permission suffices. With Create it still creates the
+// segment (zero-filled) and maps it read-only.
+func ReadOnly() Option { return optionFunc(func(c *config) { c.readOnly = true }) }
+
+// Mode sets the permission bits of a segment that is created, 0600 (owner
+// only) by default. They are applied with fchmod(2) after creation, so the
+// process umask cannot narrow them. Bits outside [fs.ModePerm] are ignored.
+// With [RequireSecure], they are also the most an opened segment may grant.
+// Windows ignores them: its objects get the default security of the
+// creating process.
+func Mode(perm fs.FileMode) Option {
+	return optionFunc(func(c *config) { c.perm = perm & fs.ModePerm })
+}
+
+// RequireSecure makes Open (and the open half of OpenOrCreate) refuse, with
+// an error wrapping [ErrInsecure], a segment that is not a regular file,
+// that is owned by a user other than the effective user, or whose
+// permissions grant anything beyond those of [Mode] (0600 by default): a
+// segment that someone else may have planted or may read. Windows ignores
+// it.
+func RequireSecure() Option { return optionFunc(func(c *config) { c.secure = true }) }
+
+// Global puts the name in the Windows Global\ namespace, shared by all
+// sessions, instead of the default Local\ (the session's own). Creating a
+// Global\ object needs SeCreateGlobalPrivilege. Other systems ignore it.
+func Global() Option { return optionFunc(func(c *config) { c.global = true }) }
+
+// ExpectSize makes Open and FromFile check that the segment is size bytes
+// long and fail with an error wrapping [ErrSizeMismatch] if not. Opening
+// never changes a segment's size. On Windows, where a mapping's size is
+// known only in whole pages, the check is that size rounds up to the
+// mapping's size, and Size then reports size.
+func ExpectSize(size int64) Option {
+	return optionFunc(func(c *config) { c.expectSize, c.expectSet = size, true })
+}
+
+// inDir makes the segment live in dir instead of the system's
+// shared-memory directory. Tests use it to run on a small tmpfs.
+func inDir(dir string) Option { return optionFunc(func(c *config) { c.dir = dir }) }

@@ -1,0 +1,479 @@
+//go:build linux
+
+package shm
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// region is a segment's mapping and descriptor: the [ioadapt.Region] behind
+// a Segment.
+type region struct {
+	name     string // segment name, "anonymous", or the inherited file's name
+	dir      string // shared-memory directory of a named segment
+	fd       int
+	b        []byte
+	size     int64
+	writable bool
+}
+
+func (r *region) Bytes() []byte  { return r.b }
+func (r *region) Size() int64    { return r.size }
+func (r *region) Writable() bool { return r.writable }
+func (r *region) Name() string   { return r.name }
+
+// Sync does nothing: tmpfs and memfd pages have no backing store, and every
+// process that maps them sees each store at once.
+func (r *region) Sync() error { return nil }
+
+func (r *region) Close() error {
+	var err error
+	if r.b != nil {
+		if e := unix.Munmap(r.b); e != nil {
+			err = &fs.PathError{Op: "munmap", Path: r.name, Err: e}
+		}
+		r.b = nil
+	}
+	if r.fd >= 0 {
+		if e := unix.Close(r.fd); e != nil && err == nil {
+			err = &fs.PathError{Op: "close", Path: r.name, Err: e}
+		}
+		r.fd = -1
+	}
+	return err
+}
+
+// systemDir finds the shared-memory directory as glibc's shm_open did
+// before 2.34 made it a constant: the tmpfs mounted at /dev/shm, found in
+// /proc/mounts, or else the first file system of type "shm" there (very old
+// systems); /dev/shm when /proc is missing. Today it is /dev/shm everywhere,
+// which is also what C and Python programs use.
+var systemDir = sync.OnceValue(func() string { return findShmDir("/proc/mounts") })
+
+const defaultDir = "/dev/shm"
+
+func findShmDir(mounts string) string {
+	f, err := os.Open(mounts)
+	if err != nil {
+		return defaultDir
+	}
+	defer f.Close()
+	var shmType string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 3 {
+			continue
+		}
+		dir, typ := unescapeMount(fields[1]), fields[2]
+		if dir == defaultDir && typ == "tmpfs" {
+			return defaultDir
+		}
+		if typ == "shm" && shmType == "" {
+			shmType = dir
+		}
+	}
+	if shmType != "" {
+		return shmType
+	}
+	return defaultDir
+}
+
+// unescapeMount undoes the octal escapes (\040 for a space) of
+// /proc/mounts, see getmntent(3).
+func unescapeMount(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(v))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func shmDir(dir string) string {
+	if dir != "" {
+		return dir
+	}
+	return systemDir()
+}
+
+// checkNameOS has nothing to add on Linux: any byte but "/" and NUL may
+// appear in a file name.
+func checkNameOS(string) error { return nil }
+
+func pathErr(op, name string, err error) error {
+	return &fs.PathError{Op: op, Path: name, Err: err}
+}
+
+// Flags of every open, as glibc's shm_open uses them: the descriptor is not
+// leaked into children, and a symbolic link planted under the name is not
+// followed. O_NONBLOCK keeps a FIFO planted under the name from blocking
+// the open; it has no effect on a regular file.
+const openFlags = unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_NONBLOCK
+
+func openNamed(op, name string, h how, size int64, c *config) (*region, error) {
+	dir := shmDir(c.dir)
+	for attempt := 0; ; attempt++ {
+		switch h {
+		case createExcl:
+			return createNamed(op, dir, name, size, c)
+		case openExisting:
+			return openNamedExisting(op, dir, name, c)
+		}
+		r, err := createNamed("create", dir, name, size, c)
+		if !errors.Is(err, fs.ErrExist) {
+			return r, err
+		}
+		oc := *c
+		oc.expectSize, oc.expectSet = size, true
+		r, err = openNamedExisting(op, dir, name, &oc)
+		// Between the two calls another process may have unlinked the
+		// name: then try to create it again.
+		if !errors.Is(err, fs.ErrNotExist) || attempt == 10 {
+			return r, err
+		}
+	}
+}
+
+func createNamed(op, dir, name string, size int64, c *config) (*region, error) {
+	path := filepath.Join(dir, name)
+	fd, err := unix.Open(path, openFlags|unix.O_RDWR|unix.O_CREAT|unix.O_EXCL, uint32(c.perm))
+	if err != nil {
+		return nil, pathErr(op, name, err)
+	}
+	r := &region{name: name, dir: dir, fd: fd, writable: !c.readOnly}
+	fail := func(err error) (*region, error) {
+		_ = r.unlink()
+		_ = r.Close()
+		return nil, err
+	}
+	// The umask has narrowed the mode given to open; set it as asked.
+	if err := unix.Fchmod(fd, uint32(c.perm)); err != nil {
+		return fail(pathErr(op, name, err))
+	}
+	if err := reserve(fd, size); err != nil {
+		return fail(pathErr(op, name, spaceErr(fd, dir, size, err)))
+	}
+	if err := r.mmap(op, size); err != nil {
+		return fail(err)
+	}
+	return r, nil
+}
+
+// reserve gives the file size bytes and allocates every page of them now,
+// so that a full tmpfs is an error here rather than a SIGBUS at the first
+// touch of a page that cannot be allocated.
+func reserve(fd int, size int64) error {
+	if size == 0 {
+		return nil
+	}
+	for {
+		err := unix.Fallocate(fd, 0, 0, size)
+		switch err {
+		case unix.EINTR:
+			continue
+		case unix.EOPNOTSUPP:
+			// A file system without fallocate: the size is set, the pages
+			// are not reserved.
+			return unix.Ftruncate(fd, size)
+		}
+		return err
+	}
+}
+
+// spaceErr turns running out of space into an error that says how much
+// was asked for and how much there is.
+func spaceErr(fd int, dir string, size int64, err error) error {
+	if err != unix.ENOSPC && err != unix.EFBIG {
+		return err
+	}
+	where := dir
+	if where == "" {
+		where = "memory"
+	}
+	var st unix.Statfs_t
+	msg := fmt.Sprintf("no space for a segment of %d bytes in %s", size, where)
+	if unix.Fstatfs(fd, &st) == nil {
+		msg += fmt.Sprintf(": %d bytes free of %d", int64(st.Bavail)*st.Bsize, int64(st.Blocks)*st.Bsize)
+	}
+	return &detailError{msg: msg, errs: []error{ErrNoSpace, unix.ENOSPC}}
+}
+
+func openNamedExisting(op, dir, name string, c *config) (*region, error) {
+	path := filepath.Join(dir, name)
+	flags := openFlags | unix.O_RDWR
+	if c.readOnly {
+		flags = openFlags | unix.O_RDONLY
+	}
+	fd, err := unix.Open(path, flags, 0)
+	if err == unix.ELOOP {
+		return nil, pathErr(op, name, &detailError{
+			msg:  fmt.Sprintf("%s is a symbolic link: refusing to follow it", path),
+			errs: []error{ErrInsecure, unix.ELOOP},
+		})
+	}
+	if err != nil {
+		return nil, pathErr(op, name, err)
+	}
+	r := &region{name: name, dir: dir, fd: fd, writable: !c.readOnly}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		r.Close()
+		return nil, pathErr(op, name, err)
+	}
+	if err := checkFile(path, &st, c); err != nil {
+		r.Close()
+		return nil, pathErr(op, name, err)
+	}
+	if err := r.mmap(op, st.Size); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// checkFile applies the checks of an open to what fstat said.
+func checkFile(path string, st *unix.Stat_t, c *config) error {
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return detail(ErrInsecure, "%s is not a regular file (mode %#o)", path, st.Mode)
+	}
+	if c.secure {
+		if euid := os.Geteuid(); int(st.Uid) != euid {
+			return detail(ErrInsecure, "segment is owned by uid %d, not by this process's uid %d", st.Uid, euid)
+		}
+		if perm := fs.FileMode(st.Mode) & fs.ModePerm; perm&^c.perm != 0 {
+			return detail(ErrInsecure, "segment mode %#o grants more than the %#o asked for", uint32(perm), uint32(c.perm))
+		}
+	}
+	if c.expectSet && st.Size != c.expectSize {
+		return detail(ErrSizeMismatch, "segment is %d bytes, expected %d", st.Size, c.expectSize)
+	}
+	return nil
+}
+
+// mmap maps the whole file shared, read-only unless the region is
+// writable. A zero size maps nothing.
+func (r *region) mmap(op string, size int64) error {
+	if size > maxSize() {
+		return pathErr(op, r.name, detail(ErrInvalidSize, "segment size %d is larger than the address space allows", size))
+	}
+	r.size = size
+	if size == 0 {
+		return nil
+	}
+	prot := unix.PROT_READ
+	if r.writable {
+		prot |= unix.PROT_WRITE
+	}
+	b, err := unix.Mmap(r.fd, 0, int(size), prot, unix.MAP_SHARED)
+	if err != nil {
+		return pathErr("mmap", r.name, err)
+	}
+	r.b = b
+	return nil
+}
+
+// Seals that make the memfd's size final: no process holding it can shrink
+// it (which would make the others' mappings fault) or grow it, and no one
+// can change the seals.
+const anonSeals = unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_SEAL
+
+func createAnon(op string, size int64, c *config) (*region, error) {
+	fd, err := unix.MemfdCreate("mmapkit-shm", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err == unix.ENOSYS {
+		err = detail(ErrUnsupported, "memfd_create is not available on this kernel")
+	}
+	if err != nil {
+		return nil, pathErr(op, anonName, err)
+	}
+	r := &region{name: anonName, fd: fd, writable: !c.readOnly}
+	if err := reserve(fd, size); err != nil {
+		r.Close()
+		return nil, pathErr(op, anonName, spaceErr(fd, "", size, err))
+	}
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, anonSeals); err != nil {
+		r.Close()
+		return nil, pathErr(op, anonName, os.NewSyscallError("fcntl F_ADD_SEALS", err))
+	}
+	if err := r.mmap(op, size); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+func fromFile(op string, f *os.File, c *config) (*region, error) {
+	name := f.Name()
+	sc, err := f.SyscallConn()
+	if err != nil {
+		return nil, pathErr(op, name, err)
+	}
+	fd := -1
+	cerr := sc.Control(func(ofd uintptr) {
+		fd, err = unix.FcntlInt(ofd, unix.F_DUPFD_CLOEXEC, 0)
+	})
+	if cerr != nil {
+		return nil, pathErr(op, name, cerr)
+	}
+	if err != nil {
+		return nil, pathErr(op, name, os.NewSyscallError("fcntl F_DUPFD_CLOEXEC", err))
+	}
+	r := &region{name: name, fd: fd, writable: !c.readOnly}
+	fail := func(err error) (*region, error) {
+		r.Close()
+		return nil, pathErr(op, name, err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return fail(err)
+	}
+	seals, err := unix.FcntlInt(uintptr(fd), unix.F_GET_SEALS, 0)
+	if err != nil {
+		return fail(&detailError{
+			msg:  fmt.Sprintf("descriptor does not support seals (%v): another process could shrink it under the mapping", err),
+			errs: []error{ErrInsecure, err},
+		})
+	}
+	if seals&unix.F_SEAL_SHRINK == 0 {
+		return fail(detail(ErrInsecure, "descriptor is not sealed against shrinking (seals %#x): another process could shrink it under the mapping", seals))
+	}
+	if err := checkFile(name, &st, &config{expectSize: c.expectSize, expectSet: c.expectSet}); err != nil {
+		return fail(err)
+	}
+	if err := r.mmap(op, st.Size); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+func unlinkName(dir, name string) error {
+	if err := unix.Unlink(filepath.Join(shmDir(dir), name)); err != nil {
+		return pathErr("unlink", name, err)
+	}
+	return nil
+}
+
+// unlink removes the region's name if it still names the region's file.
+func (r *region) unlink() error {
+	var fst, pst unix.Stat_t
+	if err := unix.Fstat(r.fd, &fst); err != nil {
+		return pathErr("unlink", r.name, err)
+	}
+	if err := unix.Lstat(filepath.Join(r.dir, r.name), &pst); err != nil {
+		return pathErr("unlink", r.name, err)
+	}
+	if fst.Dev != pst.Dev || fst.Ino != pst.Ino {
+		return pathErr("unlink", r.name, detail(fs.ErrNotExist,
+			"name now refers to another segment (inode %d, not %d): not unlinked", pst.Ino, fst.Ino))
+	}
+	return unlinkName(r.dir, r.name)
+}
+
+func (r *region) dup() (*os.File, error) {
+	fd, err := unix.FcntlInt(uintptr(r.fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, pathErr("file", r.name, os.NewSyscallError("fcntl F_DUPFD_CLOEXEC", err))
+	}
+	return os.NewFile(uintptr(fd), r.name), nil
+}
+
+func (r *region) stat() (Info, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(r.fd, &st); err != nil {
+		return Info{}, pathErr("stat", r.name, err)
+	}
+	return infoOf(r.name, &st), nil
+}
+
+func infoOf(name string, st *unix.Stat_t) Info {
+	return Info{
+		Name:    name,
+		Size:    st.Size,
+		UID:     int(st.Uid),
+		Mode:    fs.FileMode(st.Mode) & fs.ModePerm,
+		ModTime: time.Unix(st.Mtim.Unix()),
+	}
+}
+
+func listDir(dir string) ([]Info, error) {
+	dir = shmDir(dir)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []Info
+	for _, e := range ents {
+		name := e.Name()
+		if strings.HasPrefix(name, "sem.") || !e.Type().IsRegular() {
+			continue
+		}
+		var st unix.Stat_t
+		if err := unix.Lstat(filepath.Join(dir, name), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+			continue // gone meanwhile
+		}
+		out = append(out, infoOf(name, &st))
+	}
+	slices.SortFunc(out, func(a, b Info) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// inUse returns the names of the segments in dir that some process has
+// open or mapped, as /proc shows them to this process.
+func inUse(dir string) (map[string]bool, error) {
+	dir = shmDir(dir)
+	procs, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	busy := make(map[string]bool)
+	note := func(p string) {
+		p = strings.TrimSuffix(p, " (deleted)")
+		if d, n := filepath.Split(p); filepath.Clean(d) == dir && n != "" {
+			busy[n] = true
+		}
+	}
+	for _, p := range procs {
+		if _, err := strconv.Atoi(p.Name()); err != nil {
+			continue
+		}
+		base := "/proc/" + p.Name()
+		if fds, err := os.ReadDir(base + "/fd"); err == nil {
+			for _, fd := range fds {
+				if target, err := os.Readlink(base + "/fd/" + fd.Name()); err == nil {
+					note(target)
+				}
+			}
+		}
+		if maps, err := os.ReadFile(base + "/maps"); err == nil {
+			for line := range strings.Lines(string(maps)) {
+				// address perms offset dev inode pathname
+				if i := strings.Index(line, " /"); i >= 0 {
+					note(strings.TrimSpace(line[i+1:]))
+				}
+			}
+		}
+	}
+	return busy, nil
+}
