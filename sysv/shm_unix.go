@@ -1,0 +1,52 @@
+//go:build linux || (darwin && !ios)
+
+package sysv
+
+import (
+	"io/fs"
+
+	"golang.org/x/sys/unix"
+)
+
+// supported reports whether this platform has System V shared memory.
+const supported = true
+
+// shmGet is shmget(2). It returns the bare errno.
+func shmGet(key Key, size int64, create, excl bool, perm fs.FileMode) (int, error) {
+	flag := int(perm.Perm())
+	if create {
+		flag |= unix.IPC_CREAT
+	}
+	if excl {
+		flag |= unix.IPC_EXCL
+	}
+	return unix.SysvShmGet(int(key), int(size), flag)
+}
+
+// shmAttach is shmat(2) at an address the kernel chooses; the slice spans
+// the segment's size from IPC_STAT.
+func shmAttach(id int, readOnly bool) ([]byte, error) {
+	flag := 0
+	if readOnly {
+		flag |= unix.SHM_RDONLY
+	}
+	return unix.SysvShmAttach(id, 0, flag)
+}
+
+// shmDetach is shmdt(2).
+func shmDetach(b []byte) error { return unix.SysvShmDetach(b) }
+
+// shmStat is shmctl(2) IPC_STAT.
+func shmStat(id int) (Info, error) {
+	var d unix.SysvShmDesc
+	if _, err := unix.SysvShmCtl(id, unix.IPC_STAT, &d); err != nil {
+		return Info{}, err
+	}
+	return infoFromDesc(id, &d), nil
+}
+
+// shmRemove is shmctl(2) IPC_RMID.
+func shmRemove(id int) error {
+	_, err := unix.SysvShmCtl(id, unix.IPC_RMID, nil)
+	return err
+}
