@@ -1,0 +1,391 @@
+//go:build linux || windows
+
+package shm
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"testing/iotest"
+
+	"github.com/mmapkit/mmapkit/ioadapt"
+)
+
+func TestCreateOpenShareBytes(t *testing.T) {
+	s, name := create(t, 4096)
+	if got := s.Name(); got != name {
+		t.Errorf("Name() = %q, want %q", got, name)
+	}
+	if got := s.Size(); got != 4096 {
+		t.Errorf("Size() = %d, want 4096", got)
+	}
+	if _, err := s.WriteAt([]byte("hello"), 100); err != nil {
+		t.Fatal(err)
+	}
+	// A leading slash names the same segment.
+	peer, err := Open("/"+name, ExpectSize(4096))
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeOnCleanup(t, peer)
+	got := make([]byte, 5)
+	if _, err := peer.ReadAt(got, 100); err != nil || string(got) != "hello" {
+		t.Fatalf("peer read %q, %v; want hello", got, err)
+	}
+	if _, err := peer.WriteAt([]byte("world"), 200); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ReadAt(got, 200); err != nil || string(got) != "world" {
+		t.Fatalf("read back %q, %v; want world", got, err)
+	}
+	if s.Anonymous() {
+		t.Error("named segment reports Anonymous")
+	}
+	if err := s.Sync(); err != nil {
+		t.Errorf("Sync: %v", err)
+	}
+}
+
+func TestCreateIsZeroFilled(t *testing.T) {
+	s, _ := create(t, 3*int64(os.Getpagesize())+5)
+	if !bytes.Equal(s.Bytes(), make([]byte, s.Size())) {
+		t.Fatal("a new segment is not all zeros")
+	}
+}
+
+func TestCrossProcessNamed(t *testing.T) {
+	s, name := create(t, 4096)
+	const msg = "written by another process"
+	runChild(t, "write-named", nil, "MMAPKIT_SHM_NAME="+name, "MMAPKIT_SHM_DATA="+msg)
+	got := make([]byte, len(msg))
+	if _, err := s.ReadAt(got, 0); err != nil || string(got) != msg {
+		t.Fatalf("read %q, %v; want %q", got, err, msg)
+	}
+}
+
+func TestCrossProcessReadOnly(t *testing.T) {
+	s, name := create(t, 4096)
+	const msg = "the parent's data"
+	if _, err := s.WriteAt([]byte(msg), 0); err != nil {
+		t.Fatal(err)
+	}
+	out := runChild(t, "write-readonly", nil, "MMAPKIT_SHM_NAME="+name, "MMAPKIT_SHM_DATA="+msg)
+	if !strings.Contains(out, "read-only") {
+		t.Errorf("child's write error %q does not say read-only", out)
+	}
+	got := make([]byte, len(msg))
+	if _, err := s.ReadAt(got, 0); err != nil || string(got) != msg {
+		t.Fatalf("after the read-only child: read %q, %v; want %q", got, err, msg)
+	}
+}
+
+func TestReadOnlyInProcess(t *testing.T) {
+	_, name := create(t, 64)
+	ro, err := Open(name, ReadOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeOnCleanup(t, ro)
+	if ro.Writable() {
+		t.Error("read-only segment reports Writable")
+	}
+	_, err = ro.WriteAt([]byte("x"), 0)
+	wantErr(t, err, ioadapt.ErrReadOnly, "read-only")
+}
+
+func TestOpenOrCreate(t *testing.T) {
+	name := segName(t)
+	a, err := OpenOrCreate(name, 8192)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeOnCleanup(t, a)
+	if _, err := a.WriteAt([]byte("first"), 0); err != nil {
+		t.Fatal(err)
+	}
+	b, err := OpenOrCreate(name, 8192)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeOnCleanup(t, b)
+	got := make([]byte, 5)
+	if _, err := b.ReadAt(got, 0); err != nil || string(got) != "first" {
+		t.Fatalf("second OpenOrCreate read %q, %v; want the first one's data", got, err)
+	}
+	_, err = OpenOrCreate(name, 3*8192)
+	wantErr(t, err, ErrSizeMismatch, name, "expected 24576")
+}
+
+func TestCreateExistingName(t *testing.T) {
+	_, name := create(t, 16)
+	_, err := Create(name, 16)
+	wantErr(t, err, fs.ErrExist, "create "+name)
+	_, err = Create("/"+name, 16)
+	wantErr(t, err, fs.ErrExist, "create")
+}
+
+func TestOpenMissingName(t *testing.T) {
+	name := segName(t)
+	_, err := Open(name)
+	wantErr(t, err, fs.ErrNotExist, "open "+name)
+}
+
+func TestUnlink(t *testing.T) {
+	s, name := create(t, 16)
+	if runtime.GOOS == "windows" {
+		wantErr(t, s.Unlink(), ErrUnsupported, "unlink")
+		wantErr(t, Unlink(name), ErrUnsupported, "unlink")
+		return
+	}
+	if err := s.Unlink(); err != nil {
+		t.Fatal(err)
+	}
+	// The mapping outlives the name.
+	if _, err := s.WriteAt([]byte("still here"), 0); err != nil {
+		t.Fatalf("write after unlink: %v", err)
+	}
+	_, err := Open(name)
+	wantErr(t, err, fs.ErrNotExist, "open "+name)
+	wantErr(t, Unlink(name), fs.ErrNotExist, "unlink "+name)
+	wantErr(t, s.Unlink(), fs.ErrNotExist, "unlink "+name)
+}
+
+func TestUnlinkLeavesANewSegmentAlone(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("windows has no unlink")
+	}
+	old, name := create(t, 16)
+	if err := Unlink(name); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := Create(name, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeOnCleanup(t, fresh)
+	wantErr(t, old.Unlink(), fs.ErrNotExist, "another segment", "not unlinked")
+	if _, err := Open(name, ExpectSize(32)); err != nil {
+		t.Fatalf("the new segment is gone: %v", err)
+	}
+}
+
+func TestSizeMismatch(t *testing.T) {
+	s, name := create(t, 100)
+	_, err := Open(name, ExpectSize(200))
+	want := "segment is 100 bytes, expected 200"
+	if runtime.GOOS == "windows" {
+		want = "expected 200" // Windows knows only the page-rounded size
+		_, err = Open(name, ExpectSize(int64(os.Getpagesize())+1))
+	}
+	wantErr(t, err, ErrSizeMismatch, "open "+name, want)
+	if got := s.Size(); got != 100 {
+		t.Fatalf("size changed to %d by a mismatched open", got)
+	}
+	again, err := Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeOnCleanup(t, again)
+	if runtime.GOOS != "windows" && again.Size() != 100 {
+		t.Fatalf("after a mismatched open the segment is %d bytes, want 100", again.Size())
+	}
+}
+
+func TestBadSizes(t *testing.T) {
+	name := segName(t)
+	for _, tc := range []struct {
+		size int64
+		want string
+	}{
+		{-1, "negative size -1"},
+		{math.MinInt64, "negative size"},
+		{math.MaxInt64, "larger than the address space"},
+		{1 << 50, "larger than the address space"},
+	} {
+		_, err := Create(name, tc.size)
+		wantErr(t, err, ErrInvalidSize, tc.want)
+		_, err = OpenOrCreate(name, tc.size)
+		wantErr(t, err, ErrInvalidSize, tc.want)
+	}
+	_, err := Open(name, ExpectSize(-5))
+	wantErr(t, err, ErrInvalidSize, "negative size -5")
+	if runtime.GOOS == "windows" {
+		_, err := Create(name, 0)
+		wantErr(t, err, ErrInvalidSize, "size 0")
+	}
+	if _, err := Open(name); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a refused size left a segment behind: Open returned %v", err)
+	}
+}
+
+func TestInvalidNames(t *testing.T) {
+	long := strings.Repeat("n", 300)
+	for _, tc := range []struct{ name, want string }{
+		{"", "empty name"},
+		{"/", "empty name"},
+		{".", `name "." names a directory`},
+		{"/..", `name ".." names a directory`},
+		{"a/b", `name "a/b" contains a slash`},
+		{"//a", `contains a slash`},
+		{"../etc/passwd", "contains a slash"},
+		{"a\x00b", "contains a NUL byte"},
+		{long, "name is 300 bytes long, more than 255"},
+	} {
+		for _, fn := range []func() error{
+			func() error { _, err := Create(tc.name, 16); return err },
+			func() error { _, err := Open(tc.name); return err },
+			func() error { _, err := OpenOrCreate(tc.name, 16); return err },
+			func() error { return Unlink(tc.name) },
+		} {
+			wantErr(t, fn(), ErrInvalidName, tc.want)
+		}
+	}
+	// 255 bytes is the limit, and allowed.
+	if _, err := cleanName("open", "/"+strings.Repeat("n", 255)); err != nil {
+		t.Errorf("a 255-byte name was refused: %v", err)
+	}
+	if runtime.GOOS == "windows" {
+		_, err := Create(`a\b`, 16)
+		wantErr(t, err, ErrInvalidName, "backslash")
+	}
+}
+
+func TestCreateUnique(t *testing.T) {
+	prefix := testPrefix + "uniq-"
+	seen := map[string]bool{}
+	for range 3 {
+		s, err := CreateUnique(prefix, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := s.Name()
+		t.Cleanup(func() { _ = Unlink(name) })
+		closeOnCleanup(t, s)
+		rest, ok := strings.CutPrefix(name, prefix)
+		if !ok || len(rest) != 32 || strings.Trim(rest, "0123456789abcdef") != "" {
+			t.Errorf("name %q is not the prefix and 32 hex digits", name)
+		}
+		if seen[name] {
+			t.Errorf("name %q made twice", name)
+		}
+		seen[name] = true
+	}
+	_, err := CreateUnique("a/", 64)
+	wantErr(t, err, ErrInvalidName, "slash")
+}
+
+func TestZeroSize(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("windows refuses zero-size mappings")
+	}
+	s, name := create(t, 0)
+	if s.Size() != 0 || len(s.Bytes()) != 0 {
+		t.Fatalf("size %d, %d bytes; want 0", s.Size(), len(s.Bytes()))
+	}
+	if n, err := s.ReadAt(make([]byte, 1), 0); n != 0 || err != io.EOF {
+		t.Fatalf("ReadAt = %d, %v; want 0, EOF", n, err)
+	}
+	peer, err := Open(name, ExpectSize(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeOnCleanup(t, peer)
+	_, err = peer.WriteAt([]byte("x"), 0)
+	wantErr(t, err, ioadapt.ErrFixedSize, "fixed-size")
+}
+
+func TestReaderConformance(t *testing.T) {
+	p := os.Getpagesize()
+	for _, n := range []int{0, 1, p - 1, p, p + 1, 5*p + 3} {
+		if n == 0 && runtime.GOOS == "windows" {
+			continue
+		}
+		data := pattern(n)
+		s, name := create(t, int64(n))
+		if _, err := s.WriteAt(data, 0); err != nil {
+			t.Fatal(err)
+		}
+		peer, err := Open(name, ReadOnly(), ExpectSize(int64(n)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		closeOnCleanup(t, peer)
+		if err := iotest.TestReader(peer, data); err != nil {
+			t.Errorf("size %d: %v", n, err)
+		}
+	}
+}
+
+func TestWriteParallel(t *testing.T) {
+	const chunk, parts = 1024, 16
+	s, name := create(t, chunk*parts)
+	peer, err := Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeOnCleanup(t, peer)
+	var wg sync.WaitGroup
+	for i := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := s
+			if i%2 == 1 {
+				w = peer
+			}
+			if _, err := w.WriteAt(bytes.Repeat([]byte{byte(i)}, chunk), int64(i*chunk)); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range parts {
+		got := make([]byte, chunk)
+		if _, err := peer.ReadAt(got, int64(i*chunk)); err != nil || !bytes.Equal(got, bytes.Repeat([]byte{byte(i)}, chunk)) {
+			t.Fatalf("chunk %d wrong: %v", i, err)
+		}
+	}
+}
+
+func TestAfterClose(t *testing.T) {
+	s, _ := create(t, 64)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		op string
+		fn func() error
+	}{
+		{"close", s.Close},
+		{"unlink", s.Unlink},
+		{"file", func() error { _, err := s.File(); return err }},
+		{"stat", func() error { _, err := s.Stat(); return err }},
+		{"read", func() error { _, err := s.ReadAt(make([]byte, 1), 0); return err }},
+		{"write", func() error { _, err := s.WriteAt([]byte("x"), 0); return err }},
+		{"sync", s.Sync},
+	} {
+		err := tc.fn()
+		wantErr(t, err, fs.ErrClosed, tc.op+" ")
+	}
+	if s.Bytes() != nil || s.Size() != 0 {
+		t.Error("Bytes or Size not empty after Close")
+	}
+}
+
+func TestStat(t *testing.T) {
+	s, name := create(t, 5000)
+	info, err := s.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Name != name || info.Size != 5000 && runtime.GOOS != "windows" {
+		t.Errorf("Stat = %+v, want name %q size 5000", info, name)
+	}
+}
