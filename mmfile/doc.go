@@ -1,0 +1,87 @@
+// Package mmfile maps files into memory and reads and writes them through
+// Go's io interfaces: a [File] is a buffer that is the file.
+//
+// The mapping holds the file's current contents from the moment it is
+// opened. A byte written through it — by WriteAt, Write, or a store into
+// the slice from Bytes or Access — is the file's byte, seen at once by
+// every other process that maps or reads the file, with no write(2).
+//
+//	f, err := mmfile.OpenFile("data.bin", os.O_RDWR, 0)
+//	...
+//	f.WriteAt([]byte("a"), 1) // byte 1 of the file, in place
+//	f.Sync()                  // durable
+//	f.Close()
+//
+// # Reading and writing
+//
+// File embeds [ioadapt.IO], so its io methods follow the io core's rules:
+// reads return [io.EOF], unwrapped, only at the end of the file, and a
+// short count always comes with an error; ReadAt and WriteAt never move
+// the seek position and run in parallel; Seek past the end is allowed.
+// Offsets run from 0 to the file's size; a negative offset is an error
+// wrapping [ioadapt.ErrInvalidOffset].
+//
+// # Growth
+//
+// A File opened for writing (O_RDWR, Create, or Map with [ReadWrite])
+// grows as an [os.File] does: Write or WriteAt past the end extends the
+// file, the gap reading as zeros, and Truncate grows or shrinks it. The
+// disk blocks are reserved as the file grows (fallocate on Linux), so a
+// full disk is an error from the write that needed the space, never a
+// SIGBUS later. Size is always the file's logical size. The mapping's
+// capacity doubles up to 1 GiB and then grows in 1 GiB steps, so appends
+// rarely remap; remapping waits for calls in flight, and concurrent
+// ReadAts never see a torn or unmapped slice. A [Range] or [Private]
+// mapping, and a read-only one, never grows: writes past its end return
+// an error wrapping [ioadapt.ErrFixedSize] or [ioadapt.ErrReadOnly].
+//
+// # Durability
+//
+// Sync writes the dirty pages back and waits (msync MS_SYNC), and fsyncs
+// when the size changed, so that data and size survive a crash.
+// [File.SyncRange] does the same for a range, and [File.SyncAsync] starts
+// the write-back without waiting. Close unmaps, leaves the file at its
+// logical size and closes the descriptor; like [os.File.Close] it does
+// not sync, but what was written before it is in the page cache, visible
+// to every reader, and the kernel writes it back in its own time. A File
+// dropped without Close is synced and closed by a cleanup, as a safety
+// net.
+//
+// [NewPending] writes a whole new version of a file through a mapping and
+// publishes it atomically: a reader or a crash sees the old file or the
+// new, never a mix.
+//
+// # Concurrency and Close
+//
+// All methods are safe for concurrent use. After Close every method
+// returns an error matching [fs.ErrClosed], even when Close races with
+// calls in other goroutines (Close waits for them), and a second Close
+// says so too. The one thing that can crash the process is touching the
+// slice from Bytes after Close or after a resize (SIGSEGV), or after
+// another process shrank the file (SIGBUS); [ioadapt.IO.Access] runs code
+// over the bytes safely.
+//
+// # Faults
+//
+// If another process truncates the file under the mapping, or its storage
+// fails, the io methods return an error wrapping [ioadapt.ErrFault]
+// naming the file, instead of SIGBUS. A fresh mapping works once the file
+// is whole again.
+//
+// # Errors
+//
+// Errors tied to the file are [*fs.PathError] wrapping the errno or a
+// sentinel of this package: a directory, FIFO or device gives
+// [ErrNotRegular]; a range outside the file [ErrRange]; an open flag a
+// mapping cannot honour [ErrBadFlag]; what the platform lacks
+// [ErrUnsupported].
+//
+// # Platforms
+//
+// Linux is first-class. Other Unix systems map the same way, without
+// MAP_POPULATE, huge pages or block reservation. Windows maps with
+// CreateFileMapping and MapViewOfFile: a view cannot extend past the end
+// of the file, so every growth unmaps, resizes and remaps; Sync is
+// FlushViewOfFile plus FlushFileBuffers; the atomic replace is best effort
+// (see [Pending]); faults in a view are not turned into errors there.
+package mmfile

@@ -1,0 +1,251 @@
+package mmfile
+
+import (
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+
+	"github.com/mmapkit/mmapkit/ioadapt"
+)
+
+// File is a file mapped into memory and read and written through Go's io
+// interfaces. Its io methods (ReadAt, WriteAt, Read, Write, Seek, WriteTo,
+// ReadFrom, ReadByte, UnreadByte, WriteByte, WriteString, Section, Access,
+// Bytes, Size, Truncate, Sync, Close) come from the embedded [ioadapt.IO];
+// the package documentation gives their rules for files.
+type File struct {
+	*ioadapt.IO
+	m *mapping
+}
+
+// Open maps the named file read-only.
+func Open(path string, opts ...Option) (*File, error) {
+	return OpenFile(path, os.O_RDONLY, 0, opts...)
+}
+
+// Create creates the named file with mode 0666 (before umask), truncating
+// it if it exists, and maps it for reading and writing at the given size,
+// with the blocks reserved. The file reads as zeros.
+func Create(path string, size int64, opts ...Option) (*File, error) {
+	if size < 0 {
+		return nil, &fs.PathError{Op: "create", Path: path, Err: fmt.Errorf("negative size %d", size)}
+	}
+	f, err := OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o666, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Truncate(size); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// allowedFlags are the open flags that a mapping can honour.
+const allowedFlags = os.O_RDONLY | os.O_RDWR | os.O_CREATE | os.O_EXCL | os.O_TRUNC | os.O_SYNC
+
+// OpenFile opens the named file with the given flags, as [os.OpenFile]
+// does, and maps it: read-only for O_RDONLY, for reading and writing for
+// O_RDWR. perm is used only when O_CREATE creates the file. O_WRONLY and
+// O_APPEND return an error wrapping [ErrBadFlag]: a mapping needs read
+// access, and appending is what Write at the end does.
+//
+// The path must name a regular file; anything else returns an error
+// wrapping [ErrNotRegular] without blocking (a FIFO is not waited on).
+func OpenFile(path string, flag int, perm fs.FileMode, opts ...Option) (*File, error) {
+	c := newConfig(opts)
+	if flag&os.O_WRONLY != 0 || flag&os.O_APPEND != 0 || flag&^allowedFlags != 0 {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w: %#x", ErrBadFlag, flag)}
+	}
+	if c.readWrite {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w: ReadWrite is for Map; use O_RDWR", ErrBadFlag)}
+	}
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w: %s", ErrNotRegular, kind(fi.Mode()))}
+	}
+	f, err := os.OpenFile(path, flag|openFlags, perm)
+	if err != nil {
+		return nil, err
+	}
+	m, err := newMapping(f, path, flag&os.O_RDWR != 0, c)
+	if err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return wrap(m, c)
+}
+
+// Map maps an open file. It maps read-only unless the [ReadWrite] option
+// is given (then f must have been opened with O_RDWR). The File works on
+// its own duplicate of the descriptor, so f stays the caller's to close,
+// before or after the File.
+func Map(f *os.File, opts ...Option) (*File, error) {
+	c := newConfig(opts)
+	dup, err := dupFile(f)
+	if err != nil {
+		return nil, &fs.PathError{Op: "dup", Path: f.Name(), Err: err}
+	}
+	m, err := newMapping(dup, f.Name(), c.readWrite, c)
+	if err != nil {
+		_ = dup.Close()
+		return nil, err
+	}
+	return wrap(m, c)
+}
+
+// newMapping checks the file and maps it as c asks. On error the caller
+// closes f.
+func newMapping(f *os.File, name string, writable bool, c config) (*mapping, error) {
+	fail := func(op string, err error) (*mapping, error) {
+		return nil, &fs.PathError{Op: op, Path: name, Err: err}
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return fail("mmap", fmt.Errorf("%w: %s", ErrNotRegular, kind(fi.Mode())))
+	}
+	off, n, fileSize := int64(0), fi.Size(), fi.Size()
+	if c.ranged {
+		off, n = c.off, c.n
+		if off < 0 || n < 0 || off > fileSize || n > fileSize-off {
+			return fail("mmap", fmt.Errorf("%w: range [%d, %d+%d) of a file of %d bytes", ErrRange, off, off, n, fileSize))
+		}
+	}
+	if uint64(n) > math.MaxInt {
+		return fail("mmap", fmt.Errorf("%w: %d bytes", ErrTooLarge, n))
+	}
+	g := granularity()
+	aligned := off / g * g
+	m := &mapping{
+		f:        f,
+		name:     name,
+		delta:    int(off - aligned),
+		size:     n,
+		writable: writable || c.private,
+		private:  c.private,
+		fileOff:  aligned,
+	}
+	if n > 0 {
+		length := m.delta + int(n)
+		m.data, err = mapFile(f, aligned, length, m.writable, c.private, c.populate)
+		if err != nil {
+			return fail("mmap", err)
+		}
+	} else if c.populate && populateFlag == 0 {
+		return fail("mmap", fmt.Errorf("populate: %w", ErrUnsupported))
+	}
+	if c.lock {
+		if err := lockMem(m.data); err != nil {
+			_ = unmap(m.data)
+			return fail("mlock", err)
+		}
+	}
+	for _, a := range c.advice {
+		if err := advise(m.data, a); err != nil {
+			_ = unmap(m.data)
+			return fail("madvise", fmt.Errorf("%s: %w", a, err))
+		}
+	}
+	return m, nil
+}
+
+func wrap(m *mapping, c config) (*File, error) {
+	var r ioadapt.Region = m
+	if m.writable && !m.private && !c.ranged {
+		r = growingMapping{m}
+	}
+	return &File{IO: ioadapt.New(r), m: m}, nil
+}
+
+// kind names a file mode for errors.
+func kind(mode fs.FileMode) string {
+	switch {
+	case mode.IsDir():
+		return "is a directory"
+	case mode&fs.ModeNamedPipe != 0:
+		return "is a named pipe"
+	case mode&fs.ModeSocket != 0:
+		return "is a socket"
+	case mode&fs.ModeCharDevice != 0:
+		return "is a character device"
+	case mode&fs.ModeDevice != 0:
+		return "is a block device"
+	}
+	return "is not a regular file (" + mode.Type().String() + ")"
+}
+
+// SyncRange makes the bytes [off, off+n) durable: it writes back the pages
+// that hold them and waits (msync MS_SYNC of the range). It does not make
+// a changed size durable; [File.Sync] does. The range is clipped to the
+// size; a negative off or n is an error wrapping [ioadapt.ErrInvalidOffset].
+func (f *File) SyncRange(off, n int64) error {
+	if off < 0 || n < 0 {
+		return &fs.PathError{Op: "sync", Path: f.Name(), Err: fmt.Errorf("%w: range [%d, %d+%d)", ioadapt.ErrInvalidOffset, off, off, n)}
+	}
+	return f.Access(func([]byte) error { return f.m.SyncRange(off, n) })
+}
+
+// SyncAsync starts writing the dirty pages back without waiting for them
+// (sync_file_range on Linux, MS_ASYNC elsewhere, FlushViewOfFile without
+// FlushFileBuffers on Windows). It promises nothing about durability; use
+// it to spread write-back over time before a final [File.Sync].
+func (f *File) SyncAsync() error {
+	return f.Access(func(b []byte) error {
+		if f.m.private || !f.m.writable || len(b) == 0 {
+			return nil
+		}
+		lo, hi := f.m.pageSpan(0, f.m.size)
+		if err := flushAsync(f.m.f, f.m.data[lo:hi], f.m.fileOff+int64(lo), int64(hi-lo)); err != nil {
+			return &fs.PathError{Op: "sync", Path: f.Name(), Err: err}
+		}
+		return nil
+	})
+}
+
+// Advise tells the kernel how the mapping will be used (madvise). An
+// advice that the platform lacks returns an error wrapping
+// [ErrUnsupported].
+func (f *File) Advise(a Advice) error {
+	return f.Access(func([]byte) error {
+		if err := advise(f.m.data, a); err != nil {
+			return &fs.PathError{Op: "madvise", Path: f.Name(), Err: fmt.Errorf("%s: %w", a, err)}
+		}
+		return nil
+	})
+}
+
+// LockMemory locks the mapped pages in RAM (mlock), so that they are never
+// paged out; it may fail for the RLIMIT_MEMLOCK limit. A mapping that
+// grows is not locked beyond what it held at the call.
+func (f *File) LockMemory() error {
+	return f.Access(func([]byte) error {
+		if err := lockMem(f.m.data); err != nil {
+			return &fs.PathError{Op: "mlock", Path: f.Name(), Err: err}
+		}
+		return nil
+	})
+}
+
+// UnlockMemory undoes [File.LockMemory].
+func (f *File) UnlockMemory() error {
+	return f.Access(func([]byte) error {
+		if err := unlockMem(f.m.data); err != nil {
+			return &fs.PathError{Op: "munlock", Path: f.Name(), Err: err}
+		}
+		return nil
+	})
+}
+
+// Stat returns the [fs.FileInfo] of the file.
+func (f *File) Stat() (fs.FileInfo, error) {
+	var fi fs.FileInfo
+	err := f.Access(func([]byte) error {
+		var err error
+		fi, err = f.m.f.Stat()
+		return err
+	})
+	return fi, err
+}

@@ -1,0 +1,611 @@
+package mmfile_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"testing"
+	"testing/iotest"
+	"time"
+
+	"github.com/mmapkit/mmapkit/ioadapt"
+	"github.com/mmapkit/mmapkit/mmfile"
+)
+
+// TestMain lets the test binary serve as the other process of
+// cross-process tests: with MMAPKIT_TEST_CHILD set it does that job and
+// exits instead of running tests.
+func TestMain(m *testing.M) {
+	job := os.Getenv("MMAPKIT_TEST_CHILD")
+	if job == "" {
+		os.Exit(m.Run())
+	}
+	if err := runChildJob(job); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+func runChildJob(job string) error {
+	path := os.Getenv("MMAPKIT_TEST_PATH")
+	switch job {
+	case "cat": // print the file as read(2) sees it
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		_, err = os.Stdout.Write(b)
+		return err
+	case "mapcat": // print the file as a mapping of it sees it
+		f, err := mmfile.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = io.Copy(os.Stdout, f)
+		return err
+	case "truncate":
+		size, err := strconv.ParseInt(os.Getenv("MMAPKIT_TEST_SIZE"), 10, 64)
+		if err != nil {
+			return err
+		}
+		return os.Truncate(path, size)
+	case "replace-loop": // replace the file with whole versions until killed
+		for i := 0; ; i++ {
+			content := versionContent(i % 2)
+			p, err := mmfile.NewPending(path, int64(len(content)))
+			if err != nil {
+				return err
+			}
+			if _, err := p.WriteAt(content, 0); err != nil {
+				return err
+			}
+			if err := p.Commit(); err != nil {
+				return err
+			}
+			if i == 0 {
+				fmt.Println("ready")
+			}
+		}
+	}
+	return fmt.Errorf("unknown child job %q", job)
+}
+
+// child returns a command that runs the test binary as another process
+// doing job on path.
+func child(job, path string, env ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), append(env, "MMAPKIT_TEST_CHILD="+job, "MMAPKIT_TEST_PATH="+path)...)
+	return cmd
+}
+
+func pattern(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i*7 + i>>8)
+	}
+	return b
+}
+
+func writeFile(t testing.TB, name string, data []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func fileSize(t testing.TB, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
+}
+
+func TestIOTestReader(t *testing.T) {
+	p := os.Getpagesize()
+	for _, n := range []int{0, 1, p - 1, p, p + 1, 5*p + 3} {
+		t.Run(strconv.Itoa(n), func(t *testing.T) {
+			data := pattern(n)
+			f, err := mmfile.Open(writeFile(t, "f", data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if err := iotest.TestReader(f, data); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	files, _ := filepath.Glob("../testdata/*")
+	if len(files) == 0 {
+		t.Fatal("no files in ../testdata")
+	}
+	for _, path := range files {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := mmfile.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if err := iotest.TestReader(f, want); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestRangeAnyOffset maps ranges at offsets that are not page-aligned and
+// checks that exactly the asked bytes are exposed and written.
+func TestRangeAnyOffset(t *testing.T) {
+	p := os.Getpagesize()
+	data := pattern(4 * p)
+	path := writeFile(t, "ranged", data)
+	for _, r := range [][2]int64{{0, 0}, {1, 10}, {int64(p) - 1, 2}, {int64(p), int64(p)}, {int64(p) + 3, int64(2*p) + 5}, {int64(4*p) - 1, 1}, {int64(4 * p), 0}} {
+		t.Run(fmt.Sprintf("%d+%d", r[0], r[1]), func(t *testing.T) {
+			f, err := mmfile.OpenFile(path, os.O_RDWR, 0, mmfile.Range(r[0], r[1]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			want := data[r[0] : r[0]+r[1]]
+			if err := iotest.TestReader(f, want); err != nil {
+				t.Fatal(err)
+			}
+			if r[1] == 0 {
+				return
+			}
+			if _, err := f.WriteAt([]byte{'R'}, r[1]-1); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.WriteAt([]byte{'x'}, r[1]); !errors.Is(err, ioadapt.ErrFixedSize) {
+				t.Fatalf("write past a range = %v; want ErrFixedSize", err)
+			}
+			onDisk, _ := os.ReadFile(path)
+			if onDisk[r[0]+r[1]-1] != 'R' {
+				t.Fatal("write through a range did not reach the file at the right offset")
+			}
+			onDisk[r[0]+r[1]-1] = data[r[0]+r[1]-1]
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	dir := t.TempDir()
+	path := writeFile(t, "ten", []byte("0123456789"))
+	tests := []struct {
+		name string
+		open func() (*mmfile.File, error)
+		want error
+		msg  string
+	}{
+		{"directory", func() (*mmfile.File, error) { return mmfile.Open(dir) }, mmfile.ErrNotRegular, "open " + dir + ": not a regular file: is a directory"},
+		{"missing", func() (*mmfile.File, error) { return mmfile.Open(filepath.Join(dir, "nope")) }, fs.ErrNotExist, ""},
+		{"exclusive", func() (*mmfile.File, error) {
+			return mmfile.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		}, fs.ErrExist, ""},
+		{"write-only", func() (*mmfile.File, error) { return mmfile.OpenFile(path, os.O_WRONLY, 0) }, mmfile.ErrBadFlag, "open " + path + ": flag not supported for a mapped file: 0x1"},
+		{"append", func() (*mmfile.File, error) { return mmfile.OpenFile(path, os.O_RDWR|os.O_APPEND, 0) }, mmfile.ErrBadFlag, ""},
+		{"negative range", func() (*mmfile.File, error) { return mmfile.Open(path, mmfile.Range(-1, 2)) }, mmfile.ErrRange, "mmap " + path + ": range outside the file: range [-1, -1+2) of a file of 10 bytes"},
+		{"range past end", func() (*mmfile.File, error) { return mmfile.Open(path, mmfile.Range(5, 6)) }, mmfile.ErrRange, ""},
+		{"range overflow", func() (*mmfile.File, error) { return mmfile.Open(path, mmfile.Range(5, math.MaxInt64)) }, mmfile.ErrRange, ""},
+		{"negative size", func() (*mmfile.File, error) { return mmfile.Create(filepath.Join(dir, "neg"), -1) }, nil, "create " + filepath.Join(dir, "neg") + ": negative size -1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := tt.open()
+			if err == nil {
+				f.Close()
+				t.Fatal("no error")
+			}
+			if tt.want != nil && !errors.Is(err, tt.want) {
+				t.Errorf("error %v; want %v", err, tt.want)
+			}
+			var pe *fs.PathError
+			if !errors.As(err, &pe) {
+				t.Errorf("error %v is not a *fs.PathError", err)
+			}
+			if tt.msg != "" && err.Error() != tt.msg {
+				t.Errorf("error %q; want %q", err, tt.msg)
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join(dir, "neg")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Create with a negative size left a file behind: %v", err)
+	}
+}
+
+func TestReadOnlyRefusesWrites(t *testing.T) {
+	path := writeFile(t, "ro", []byte("keep"))
+	f, err := mmfile.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteAt([]byte("x"), 0); !errors.Is(err, ioadapt.ErrReadOnly) {
+		t.Fatalf("WriteAt on a read-only mapping = %v", err)
+	}
+	if err := f.Truncate(0); !errors.Is(err, ioadapt.ErrReadOnly) {
+		t.Fatalf("Truncate on a read-only mapping = %v", err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != "keep" {
+		t.Fatalf("file changed: %q", got)
+	}
+}
+
+func TestPrivateCopyOnWrite(t *testing.T) {
+	path := writeFile(t, "cow", []byte("original"))
+	f, err := mmfile.Open(path, mmfile.Private())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteAt([]byte("CHANGED!"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(f.Bytes()); got != "CHANGED!" {
+		t.Fatalf("private mapping reads %q", got)
+	}
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != "original" {
+		t.Fatalf("a private write reached the file: %q", got)
+	}
+	if _, err := f.WriteAt([]byte("!"), 8); !errors.Is(err, ioadapt.ErrFixedSize) {
+		t.Fatalf("private mapping grew: %v", err)
+	}
+}
+
+func TestOptions(t *testing.T) {
+	path := writeFile(t, "opts", pattern(1<<20))
+	f, err := mmfile.Open(path, mmfile.Populate(), mmfile.WithAdvice(mmfile.Sequential), mmfile.LockMemory())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	// DontNeed is refused for locked pages: unlock first.
+	if err := f.UnlockMemory(); err != nil {
+		t.Error(err)
+	}
+	for _, a := range []mmfile.Advice{mmfile.Normal, mmfile.Sequential, mmfile.Random, mmfile.WillNeed, mmfile.DontNeed} {
+		if err := f.Advise(a); err != nil {
+			t.Errorf("Advise(%s) = %v", a, err)
+		}
+	}
+	if err := f.Advise(mmfile.Advice(99)); !errors.Is(err, mmfile.ErrUnsupported) {
+		t.Errorf("unknown advice = %v; want ErrUnsupported", err)
+	}
+	if err := f.LockMemory(); err != nil {
+		t.Error(err)
+	}
+	// The data survives DontNeed: a shared mapping reads it back.
+	if got := f.Bytes()[12345]; got != pattern(1 << 20)[12345] {
+		t.Errorf("byte after DontNeed = %d", got)
+	}
+	if _, err := mmfile.OpenFile(path, os.O_RDWR, 0, mmfile.ReadWrite()); !errors.Is(err, mmfile.ErrBadFlag) {
+		t.Errorf("ReadWrite given to OpenFile = %v; want ErrBadFlag", err)
+	}
+}
+
+func TestZeroLengthFile(t *testing.T) {
+	path := writeFile(t, "empty", nil)
+	f, err := mmfile.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		t.Fatalf("read of an empty file = %d, %v", n, err)
+	}
+	if n, err := f.ReadAt(make([]byte, 1), 0); n != 0 || err != io.EOF {
+		t.Fatalf("ReadAt of an empty file = %d, %v", n, err)
+	}
+	if _, err := f.Write([]byte("grown")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != "grown" {
+		t.Fatalf("file holds %q", got)
+	}
+}
+
+// TestGrowthLikeOSFile appends and truncates and checks the file on disk
+// against the logical size after every step.
+func TestGrowthLikeOSFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log")
+	f, err := mmfile.Create(path, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []byte
+	for i := range 3000 {
+		line := fmt.Appendf(nil, "entry %d\n", i)
+		if _, err := f.Write(line); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, line...)
+		if i%500 == 0 && fileSize(t, path) != int64(len(want)) {
+			t.Fatalf("after %d appends the file has %d bytes; want %d", i+1, fileSize(t, path), len(want))
+		}
+	}
+	if f.Size() != int64(len(want)) {
+		t.Fatalf("Size = %d; want %d", f.Size(), len(want))
+	}
+	// A write past the end leaves a gap of zeros, as os.File does.
+	if _, err := f.WriteAt([]byte("tail"), int64(len(want))+10); err != nil {
+		t.Fatal(err)
+	}
+	want = append(append(want, make([]byte, 10)...), "tail"...)
+	if err := f.Truncate(int64(len(want)) - 2); err != nil {
+		t.Fatal(err)
+	}
+	want = want[:len(want)-2]
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(path)
+	if !bytes.Equal(got, want) {
+		t.Fatalf("file has %d bytes, differs from the %d written", len(got), len(want))
+	}
+}
+
+// TestReadAtDuringGrowth reads a fixed prefix from many goroutines while
+// another appends, forcing remaps: no read ever sees wrong bytes.
+func TestReadAtDuringGrowth(t *testing.T) {
+	head := pattern(8192)
+	path := writeFile(t, "growing", head)
+	f, err := mmfile.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := make([]byte, 512)
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				off := int64((g*977 + i*131) % (len(head) - len(p)))
+				if _, err := f.ReadAt(p, off); err != nil {
+					t.Error(err)
+					return
+				}
+				if !bytes.Equal(p, head[off:off+int64(len(p))]) {
+					t.Errorf("torn read at %d", off)
+					return
+				}
+			}
+		}()
+	}
+	chunk := make([]byte, 4096)
+	for range 2000 {
+		if _, err := f.WriteAt(chunk, f.Size()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+}
+
+// TestSharedWithOtherProcesses writes through the mapping — no write(2) —
+// and has other processes read the file with read(2) and with a mapping.
+func TestSharedWithOtherProcesses(t *testing.T) {
+	path := writeFile(t, "shared", bytes.Repeat([]byte{'.'}, 64))
+	f, err := mmfile.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	// A store into the mapped bytes is the file's byte.
+	if err := f.Access(func(b []byte) error {
+		b[1] = 'a'
+		copy(b[10:], "stored")
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte("written"), 20); err != nil {
+		t.Fatal(err)
+	}
+	want := []byte(".a........stored....written.....................................")
+	for _, job := range []string{"cat", "mapcat"} {
+		out, err := child(job, path).Output()
+		if err != nil {
+			t.Fatalf("%s: %v", job, err)
+		}
+		if !bytes.Equal(out, want) {
+			t.Errorf("%s sees %q; want %q", job, out, want)
+		}
+	}
+}
+
+func TestTruncatedUnderMapping(t *testing.T) {
+	page := os.Getpagesize()
+	path := writeFile(t, "shrinks", pattern(4*page))
+	f, err := mmfile.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if out, err := child("truncate", path, "MMAPKIT_TEST_SIZE=100").CombinedOutput(); err != nil {
+		t.Fatalf("child: %v: %s", err, out)
+	}
+	_, err = f.ReadAt(make([]byte, 10), int64(2*page))
+	if !errors.Is(err, ioadapt.ErrFault) {
+		t.Fatalf("read of a truncated range = %v; want ErrFault", err)
+	}
+	if _, err := io.Copy(io.Discard, io.NewSectionReader(f, int64(page), int64(page))); !errors.Is(err, ioadapt.ErrFault) {
+		t.Fatalf("io.Copy of a truncated range = %v; want ErrFault", err)
+	}
+	// Once the file is whole again, a fresh mapping works.
+	if err := os.WriteFile(path, pattern(4*page), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g, err := mmfile.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if err := iotest.TestReader(g, pattern(4*page)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMapOpenFile(t *testing.T) {
+	path := writeFile(t, "mapped", []byte("hello"))
+	osf, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := mmfile.Map(osf, mmfile.ReadWrite())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The File owns a descriptor of its own: closing the caller's does not
+	// stop it from growing the file.
+	if err := osf.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte(", world"), 5); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != "hello, world" {
+		t.Fatalf("file holds %q", got)
+	}
+	ro, _ := os.Open(path)
+	defer ro.Close()
+	g, err := mmfile.Map(ro)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if _, err := g.WriteAt([]byte("x"), 0); !errors.Is(err, ioadapt.ErrReadOnly) {
+		t.Fatalf("Map without ReadWrite wrote: %v", err)
+	}
+}
+
+func TestAfterClose(t *testing.T) {
+	f, err := mmfile.Create(filepath.Join(t.TempDir(), "closed"), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	calls := map[string]error{}
+	calls["Close"] = f.Close()
+	calls["Sync"] = f.Sync()
+	calls["SyncRange"] = f.SyncRange(0, 1)
+	calls["SyncAsync"] = f.SyncAsync()
+	calls["Advise"] = f.Advise(mmfile.Random)
+	calls["LockMemory"] = f.LockMemory()
+	calls["UnlockMemory"] = f.UnlockMemory()
+	calls["Truncate"] = f.Truncate(5)
+	_, calls["Stat"] = f.Stat()
+	_, calls["ReadAt"] = f.ReadAt(make([]byte, 1), 0)
+	_, calls["WriteAt"] = f.WriteAt(make([]byte, 1), 0)
+	for name, err := range calls {
+		if !errors.Is(err, fs.ErrClosed) {
+			t.Errorf("%s after Close = %v; want fs.ErrClosed", name, err)
+		}
+	}
+}
+
+func TestSyncVariants(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "synced")
+	f, err := mmfile.Create(path, 3*int64(os.Getpagesize()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteAt([]byte("dirty"), 5000); err != nil {
+		t.Fatal(err)
+	}
+	for name, err := range map[string]error{
+		"SyncRange": f.SyncRange(4999, 10),
+		"SyncAsync": f.SyncAsync(),
+		"Sync":      f.Sync(),
+		"clipped":   f.SyncRange(0, math.MaxInt64),
+	} {
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if err := f.SyncRange(-1, 1); !errors.Is(err, ioadapt.ErrInvalidOffset) {
+		t.Errorf("SyncRange(-1, 1) = %v", err)
+	}
+	if fi, err := f.Stat(); err != nil || fi.Size() != f.Size() {
+		t.Errorf("Stat = %v, %v; want size %d", fi, err, f.Size())
+	}
+}
+
+// TestDroppedFileIsClosed drops a File without Close: the cleanup unmaps it
+// and releases its descriptor.
+func TestDroppedFileIsClosed(t *testing.T) {
+	path := writeFile(t, "dropped", pattern(4096))
+	before := countFDs(t)
+	for range 50 {
+		f, err := mmfile.OpenFile(path, os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteAt([]byte("gc"), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Cleanups run in their own goroutine after a collection.
+	for deadline := time.Now().Add(5 * time.Second); countFDs(t) > before && time.Now().Before(deadline); {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if after := countFDs(t); after > before {
+		t.Fatalf("%d descriptors before, %d after dropping 50 Files", before, after)
+	}
+	if got, _ := os.ReadFile(path); string(got[:2]) != "gc" {
+		t.Fatalf("write through a dropped File lost: %q", got[:2])
+	}
+}
+
+func countFDs(t *testing.T) int {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("no /proc/self/fd to count descriptors: %v", err)
+	}
+	return len(fds)
+}

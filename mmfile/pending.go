@@ -1,0 +1,97 @@
+package mmfile
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+)
+
+// Pending is a new version of a file, written through a mapping and
+// published by [Pending.Commit] in one step: a reader, or a crash at any
+// moment, sees the old file or the new one, never a mix. The new contents
+// live in a temporary file in the target's directory (named after the
+// target with a leading dot and a random suffix) until Commit renames it
+// over the target.
+//
+// On Windows the rename is MoveFileEx with MOVEFILE_REPLACE_EXISTING,
+// which is atomic on NTFS in practice but not promised by the API: there
+// the replace is best effort.
+type Pending struct {
+	*File
+	t    tempFile
+	done bool
+}
+
+// tempFile is the OS seam of the atomic replace.
+type tempFile interface {
+	file() *os.File
+	// replace makes the file durable, closes it and renames it over the
+	// target, durably.
+	replace() error
+	// discard closes and removes the file.
+	discard() error
+}
+
+// NewPending starts a new version of the file at path, size bytes long and
+// mapped for writing. It keeps the target's permissions when replacing an
+// existing file, and uses 0666 (before umask) for a new one. The mapping
+// can grow like any writable [File].
+func NewPending(path string, size int64, opts ...Option) (*Pending, error) {
+	if size < 0 {
+		return nil, &fs.PathError{Op: "replace", Path: path, Err: fmt.Errorf("negative size %d", size)}
+	}
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		return nil, &fs.PathError{Op: "replace", Path: path, Err: fmt.Errorf("%w: %s", ErrNotRegular, kind(fi.Mode()))}
+	}
+	t, err := newTempFile(path)
+	if err != nil {
+		return nil, err
+	}
+	f, err := Map(t.file(), append(opts, ReadWrite())...)
+	if err == nil {
+		err = f.Truncate(size)
+		if err != nil {
+			_ = f.Close()
+		}
+	}
+	if err != nil {
+		return nil, errors.Join(err, t.discard())
+	}
+	return &Pending{File: f, t: t}, nil
+}
+
+// Commit syncs the new contents, unmaps them and atomically replaces the
+// target with them, durably: after Commit returns nil, the new file
+// survives a crash. On error the target is unchanged and the temporary
+// file is removed. Commit after Commit or Cleanup returns an error wrapping
+// [fs.ErrClosed].
+func (p *Pending) Commit() error {
+	if p.done {
+		return &fs.PathError{Op: "commit", Path: p.Name(), Err: fs.ErrClosed}
+	}
+	p.done = true
+	err := p.File.Sync()
+	if cerr := p.File.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = p.t.replace()
+	}
+	if err != nil {
+		return errors.Join(err, p.t.discard())
+	}
+	return nil
+}
+
+// Cleanup discards the new version: it unmaps and removes the temporary
+// file, leaving the target as it was. It is safe to call more than once
+// and after Commit, where it does nothing, so it can be deferred.
+func (p *Pending) Cleanup() error {
+	if p.done {
+		return nil
+	}
+	p.done = true
+	err := p.File.Close()
+	return errors.Join(err, p.t.discard())
+}

@@ -1,0 +1,176 @@
+package mmfile_test
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mmapkit/mmapkit/mmfile"
+)
+
+// versionContent is one of two whole versions of a file, of different
+// sizes and bytes, so that any mix of them is detectable.
+func versionContent(v int) []byte {
+	if v == 0 {
+		return bytes.Repeat([]byte("old version\n"), 3000)
+	}
+	return bytes.Repeat([]byte("NEW VERSION, LONGER\n"), 5000)
+}
+
+func TestPendingCommit(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "target")
+	if err := os.WriteFile(path, []byte("old"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	p, err := mmfile.NewPending(path, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Cleanup()
+	if _, err := p.WriteAt([]byte("new"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Write([]byte("new!")); err != nil { // grows past the size given
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != "old" {
+		t.Fatalf("target changed before Commit: %q", got)
+	}
+	if err := p.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(path)
+	if string(got) != "new!" {
+		t.Fatalf("target holds %q after Commit", got)
+	}
+	if runtime.GOOS != "windows" {
+		if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o640 {
+			t.Errorf("permissions %v after replace; want 0640 kept", fi.Mode().Perm())
+		}
+	}
+	if err := p.Commit(); !errors.Is(err, fs.ErrClosed) {
+		t.Errorf("second Commit = %v", err)
+	}
+	if err := p.Cleanup(); err != nil {
+		t.Errorf("Cleanup after Commit = %v", err)
+	}
+	assertOnly(t, dir, "target")
+}
+
+func TestPendingCleanup(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "target")
+	p, err := mmfile.NewPending(path, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.WriteAt([]byte("discarded"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Cleanup(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Cleanup(); err != nil {
+		t.Fatalf("second Cleanup = %v", err)
+	}
+	assertOnly(t, dir)
+	if err := p.Commit(); !errors.Is(err, fs.ErrClosed) {
+		t.Errorf("Commit after Cleanup = %v", err)
+	}
+}
+
+func TestPendingBadInput(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := mmfile.NewPending(dir, 1); !errors.Is(err, mmfile.ErrNotRegular) {
+		t.Errorf("replacing a directory = %v", err)
+	}
+	if _, err := mmfile.NewPending(filepath.Join(dir, "missing", "f"), 1); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("replacing in a missing directory = %v", err)
+	}
+	if _, err := mmfile.NewPending(filepath.Join(dir, "f"), -5); err == nil || !strings.Contains(err.Error(), "negative size -5") {
+		t.Errorf("negative size = %v", err)
+	}
+	assertOnly(t, dir)
+}
+
+// TestReplaceCrash kills a process in the middle of atomic replaces, many
+// times: the target always holds one whole version.
+func TestReplaceCrash(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the replace on Windows is best effort, not atomic")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "target")
+	if err := os.WriteFile(path, versionContent(0), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rounds := envInt("MMAPKIT_CRASH_ROUNDS", 20) // the fault suite runs hundreds
+	for round := range rounds {
+		cmd := child("replace-loop", path)
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != "ready\n" {
+			t.Fatalf("child did not start: %q, %v", line, err)
+		}
+		time.Sleep(time.Duration(round%7) * time.Millisecond)
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if !bytes.Equal(got, versionContent(0)) && !bytes.Equal(got, versionContent(1)) {
+			t.Fatalf("round %d: target holds a mix (%d bytes)", round, len(got))
+		}
+	}
+	// Killed mid-write, a child may leave its temporary file: it is named
+	// after the target, so it can be found and removed.
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.Name() != "target" && !strings.HasPrefix(e.Name(), ".target") {
+			t.Errorf("unexpected file %q beside the target", e.Name())
+		}
+	}
+}
+
+// assertOnly checks that dir holds exactly the named files.
+func assertOnly(t *testing.T, dir string, names ...string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Name())
+	}
+	if strings.Join(got, ",") != strings.Join(names, ",") {
+		t.Errorf("directory holds %v; want %v", got, names)
+	}
+}
+
+// envInt reads a count from the environment, for suites that run a test
+// longer than make test does.
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
+		return n
+	}
+	return def
+}

@@ -1,0 +1,55 @@
+package mmfile
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+)
+
+// renameTemp replaces files on Windows: a temporary file in the target's
+// directory, FlushFileBuffers, then os.Rename (MoveFileEx with
+// MOVEFILE_REPLACE_EXISTING). That is atomic on NTFS in practice, but the
+// API does not promise it: best effort.
+type renameTemp struct {
+	f      *os.File
+	path   string
+	closed bool
+}
+
+func newTempFile(path string) (tempFile, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"*")
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := os.Stat(path); err == nil {
+		if err := f.Chmod(fi.Mode().Perm()); err != nil {
+			return nil, errors.Join(err, f.Close(), os.Remove(f.Name()))
+		}
+	}
+	return &renameTemp{f: f, path: path}, nil
+}
+
+func (t *renameTemp) file() *os.File { return t.f }
+
+func (t *renameTemp) replace() error {
+	if err := t.f.Sync(); err != nil {
+		return err
+	}
+	t.closed = true
+	if err := t.f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(t.f.Name(), t.path)
+}
+
+func (t *renameTemp) discard() error {
+	var err error
+	if !t.closed {
+		t.closed = true
+		err = t.f.Close()
+	}
+	if rerr := os.Remove(t.f.Name()); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+		err = errors.Join(err, rerr)
+	}
+	return err
+}

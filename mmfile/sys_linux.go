@@ -1,0 +1,38 @@
+package mmfile
+
+import (
+	"errors"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+const (
+	populateFlag   = unix.MAP_POPULATE
+	hugePageAdvice = unix.MADV_HUGEPAGE
+)
+
+// remap grows the mapping in place or moves it (mremap), without the
+// window in which munmap then mmap would leave the range unmapped.
+func remap(_ *os.File, b []byte, length int) ([]byte, error) {
+	return unix.Mremap(b, length, unix.MREMAP_MAYMOVE)
+}
+
+// reserve allocates the blocks of [off, off+n) and extends the file over
+// them (fallocate mode 0), so that a full disk fails here, not as a SIGBUS
+// at the first store. File systems without fallocate get ftruncate, which
+// reserves nothing.
+func reserve(f *os.File, off, n int64) error {
+	err := unix.Fallocate(int(f.Fd()), 0, off, n)
+	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOSYS) {
+		return f.Truncate(off + n)
+	}
+	return err
+}
+
+// flushAsync starts writing back the dirty pages of [off, off+n) of the
+// file without waiting. msync(MS_ASYNC) does nothing on Linux since 2.6.19;
+// sync_file_range(SYNC_FILE_RANGE_WRITE) starts the I/O.
+func flushAsync(f *os.File, _ []byte, off, n int64) error {
+	return unix.SyncFileRange(int(f.Fd()), off, n, unix.SYNC_FILE_RANGE_WRITE)
+}

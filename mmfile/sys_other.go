@@ -1,0 +1,29 @@
+//go:build !unix && !windows
+
+package mmfile
+
+import "os"
+
+// This platform has no memory mapping that this package can reach: every
+// open returns an error wrapping ErrUnsupported.
+
+const (
+	mapPastEOF     = false
+	syncNeedsFsync = true
+	openFlags      = 0
+	populateFlag   = 0
+)
+
+func granularity() int64 { return int64(os.Getpagesize()) }
+
+func mapFile(*os.File, int64, int, bool, bool, bool) ([]byte, error) { return nil, ErrUnsupported }
+func remap(*os.File, []byte, int) ([]byte, error)                    { return nil, ErrUnsupported }
+func unmap([]byte) error                                             { return ErrUnsupported }
+func flush([]byte) error                                             { return ErrUnsupported }
+func flushAsync(*os.File, []byte, int64, int64) error                { return ErrUnsupported }
+func reserve(f *os.File, off, n int64) error                         { return f.Truncate(off + n) }
+func advise([]byte, Advice) error                                    { return ErrUnsupported }
+func lockMem([]byte) error                                           { return ErrUnsupported }
+func unlockMem([]byte) error                                         { return ErrUnsupported }
+
+func dupFile(*os.File) (*os.File, error) { return nil, ErrUnsupported }
