@@ -1,0 +1,109 @@
+package mmfile_test
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"path/filepath"
+
+	"github.com/mmapkit/mmapkit/mmfile"
+)
+
+// Edit a file in place: the store through the mapping is the file's byte.
+func Example_editInPlace() {
+	path := filepath.Join(os.TempDir(), "mmfile-example-edit")
+	defer os.Remove(path)
+	if err := os.WriteFile(path, []byte("hello, world\n"), 0o644); err != nil {
+		log.Fatal(err)
+	}
+
+	f, err := mmfile.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte("J"), 0); err != nil {
+		log.Fatal(err)
+	}
+	if err := f.Sync(); err != nil {
+		log.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		log.Fatal(err)
+	}
+
+	b, _ := os.ReadFile(path)
+	fmt.Print(string(b))
+	// Output: Jello, world
+}
+
+// Append to a growing log: Write at the end extends the file.
+func Example_appendLog() {
+	path := filepath.Join(os.TempDir(), "mmfile-example-log")
+	defer os.Remove(path)
+
+	f, err := mmfile.Create(path, 0)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := fmt.Fprintf(f, "entry %d\n", i); err != nil {
+			log.Fatal(err)
+		}
+	}
+	fmt.Println("size:", f.Size())
+	if err := f.Close(); err != nil {
+		log.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	fmt.Print(string(b))
+	// Output:
+	// size: 24
+	// entry 0
+	// entry 1
+	// entry 2
+}
+
+// Copy a mapped file with io.Copy: WriteTo hands the writer the mapped
+// bytes in one call, with no buffer in between.
+func Example_copy() {
+	f, err := mmfile.Open("../testdata/hello.txt")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%d bytes, sha256 %x\n", n, h.Sum(nil)[:4])
+	// Output: 60 bytes, sha256 87c23e59
+}
+
+// Replace a file atomically: readers see the old contents or the new,
+// never a mix.
+func ExampleNewPending() {
+	path := filepath.Join(os.TempDir(), "mmfile-example-config")
+	defer os.Remove(path)
+	if err := os.WriteFile(path, []byte("version=1\n"), 0o644); err != nil {
+		log.Fatal(err)
+	}
+
+	next := []byte("version=2\n")
+	p, err := mmfile.NewPending(path, int64(len(next)))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer p.Cleanup() // removes the new version unless committed
+	copy(p.Bytes(), next)
+	if err := p.Commit(); err != nil {
+		log.Fatal(err)
+	}
+
+	b, _ := os.ReadFile(path)
+	fmt.Print(string(b))
+	// Output: version=2
+}
