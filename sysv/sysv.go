@@ -43,13 +43,13 @@ func ParseKey(s string) (Key, error) {
 		}
 		v, err := strconv.ParseUint(h, 16, 32)
 		if err != nil {
-			return 0, newError(fmt.Sprintf("sysv: parse key %q: not a 32-bit hex number", s), errors.Unwrap(err))
+			return 0, newError(fmt.Sprintf("sysv: parse key %q: not a 32-bit hex number: %v", s, errors.Unwrap(err)), errors.Unwrap(err))
 		}
 		return Key(int32(uint32(v))), nil
 	}
 	v, err := strconv.ParseInt(s, 10, 32)
 	if err != nil {
-		return 0, newError(fmt.Sprintf("sysv: parse key %q: want 0x and hex digits, or a decimal int32", s), errors.Unwrap(err))
+		return 0, newError(fmt.Sprintf("sysv: parse key %q: want 0x and hex digits, or a decimal int32: %v", s, errors.Unwrap(err)), errors.Unwrap(err))
 	}
 	return Key(v), nil
 }

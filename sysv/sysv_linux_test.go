@@ -1,0 +1,777 @@
+package sysv
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"testing/iotest"
+	"time"
+
+	"github.com/mmapkit/mmapkit/ioadapt"
+)
+
+// child starts the test binary in role against s's key and id.
+func child(t *testing.T, role string, key Key, id int, flags string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+role, childKey+"="+key.String(),
+		childID+"="+strconv.Itoa(id), childFlags+"="+flags)
+	return cmd
+}
+
+// holder is a child process that keeps a segment attached until release.
+type holder struct {
+	cmd *exec.Cmd
+	in  io.WriteCloser
+	out *bufio.Scanner
+}
+
+func startHolder(t *testing.T, key Key, id int) *holder {
+	t.Helper()
+	cmd := child(t, "hold", key, id, "")
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	h := &holder{cmd: cmd, in: in, out: bufio.NewScanner(out)}
+	t.Cleanup(func() { h.release(t) })
+	h.expect(t, "attached")
+	return h
+}
+
+func (h *holder) expect(t *testing.T, want string) {
+	t.Helper()
+	if !h.out.Scan() {
+		t.Fatalf("child: no output, want %q: %v", want, h.out.Err())
+	}
+	if got := h.out.Text(); got != want {
+		t.Fatalf("child said %q, want %q", got, want)
+	}
+}
+
+func (h *holder) write(t *testing.T, off int64, text string) {
+	t.Helper()
+	fmt.Fprintf(h.in, "W %d %s\n", off, text)
+	h.expect(t, "ok")
+}
+
+// release ends the child, which detaches; it is safe to call twice.
+func (h *holder) release(t *testing.T) {
+	if h.in == nil {
+		return
+	}
+	h.in.Close()
+	h.in = nil
+	if err := h.cmd.Wait(); err != nil {
+		t.Errorf("child holding the segment: %v", err)
+	}
+}
+
+func stat(t *testing.T, s *Segment) Info {
+	t.Helper()
+	info, err := s.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info
+}
+
+func inProcList(t *testing.T, id int) (Info, bool) {
+	t.Helper()
+	l, err := List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, info := range l {
+		if info.ID == id {
+			return info, true
+		}
+	}
+	return Info{}, false
+}
+
+func TestCrossProcess(t *testing.T) {
+	s := mustCreate(t, 4096)
+	msg := fmt.Sprintf("written by a child of %d", os.Getpid())
+	if out, err := child(t, "write", s.Key(), s.ID(), msg).CombinedOutput(); err != nil {
+		t.Fatalf("child writer: %v: %s", err, out)
+	}
+	got := make([]byte, len(msg))
+	if _, err := s.ReadAt(got, 100); err != nil || string(got) != msg {
+		t.Fatalf("ReadAt after the child wrote = %q, %v; want %q", got, err, msg)
+	}
+	info := stat(t, s)
+	if info.Attaches != 1 || info.CreatorPID != os.Getpid() || info.LastPID == os.Getpid() {
+		t.Errorf("after the child detached: attaches %d, creator %d, last pid %d; want 1, %d, the child's",
+			info.Attaches, info.CreatorPID, info.LastPID, os.Getpid())
+	}
+	if info.DetachTime.IsZero() || info.AttachTime.IsZero() || time.Since(info.ChangeTime) > time.Minute {
+		t.Errorf("times: attach %v detach %v change %v; want all set and recent", info.AttachTime, info.DetachTime, info.ChangeTime)
+	}
+
+	h := startHolder(t, s.Key(), 0)
+	if info := stat(t, s); info.Attaches != 2 || info.LastPID != h.cmd.Process.Pid {
+		t.Errorf("with a child attached: attaches %d, last pid %d; want 2, %d", info.Attaches, info.LastPID, h.cmd.Process.Pid)
+	}
+	s2, err := Open(s.Key(), ExpectSize(4096))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := stat(t, s).Attaches; n != 3 {
+		t.Errorf("with a second attach here: attaches %d, want 3", n)
+	}
+	h.write(t, 0, "hello")
+	got = make([]byte, 5)
+	if _, err := s2.ReadAt(got, 0); err != nil || string(got) != "hello" {
+		t.Errorf("second attach reads %q, %v; want the child's hello", got, err)
+	}
+	if err := s2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := stat(t, s).Attaches; n != 2 {
+		t.Errorf("after closing the second attach: attaches %d, want 2", n)
+	}
+	h.release(t)
+	if n := stat(t, s).Attaches; n != 1 {
+		t.Errorf("after the child exited: attaches %d, want 1", n)
+	}
+}
+
+func TestRemoveWhileAttached(t *testing.T) {
+	s := mustCreate(t, 8192)
+	id, key := s.ID(), s.Key()
+	h := startHolder(t, key, 0)
+	if err := s.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Remove(); err != nil {
+		t.Errorf("second Remove: %v, want nil", err)
+	}
+	info := stat(t, s)
+	if !info.Removed || info.Key != Private || info.Attaches != 2 {
+		t.Errorf("after Remove: removed %v key %v attaches %d; want true, 0x00000000, 2", info.Removed, info.Key, info.Attaches)
+	}
+	if _, err := Open(key); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Open by key after Remove: %v, want an error matching fs.ErrNotExist", err)
+	}
+	// Both attachments still share the memory.
+	h.write(t, 4000, "after remove")
+	got := make([]byte, 12)
+	if _, err := s.ReadAt(got, 4000); err != nil || string(got) != "after remove" {
+		t.Errorf("ReadAt after Remove = %q, %v", got, err)
+	}
+	if _, err := s.WriteAt([]byte("still writable"), 0); err != nil {
+		t.Errorf("WriteAt after Remove: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if info, ok := inProcList(t, id); !ok || info.Attaches != 1 || !info.Removed {
+		t.Errorf("after our Close, with the child attached: listed %v %+v; want listed, 1 attach, removed", ok, info)
+	}
+	h.release(t)
+	if _, ok := inProcList(t, id); ok {
+		t.Errorf("id %d still in %s after the last detach", id, procList)
+	}
+}
+
+func TestClosed(t *testing.T) {
+	s := mustCreate(t, 100)
+	id, key := s.ID(), s.Key()
+	if err := s.Sync(); err != nil {
+		t.Errorf("Sync: %v, want nil (no backing store)", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); !errors.Is(err, fs.ErrClosed) {
+		t.Errorf("second Close: %v, want fs.ErrClosed", err)
+	}
+	if _, err := s.Stat(); !errors.Is(err, fs.ErrClosed) || !strings.Contains(err.Error(), key.String()) {
+		t.Errorf("Stat after Close: %v, want fs.ErrClosed naming the key", err)
+	}
+	if _, err := s.ReadAt(make([]byte, 1), 0); !errors.Is(err, fs.ErrClosed) {
+		t.Errorf("ReadAt after Close: %v, want fs.ErrClosed", err)
+	}
+	if s.ID() != id || s.Key() != key {
+		t.Errorf("ID, Key after Close = %d, %v; want %d, %v", s.ID(), s.Key(), id, key)
+	}
+	if err := s.Remove(); err != nil {
+		t.Errorf("Remove after Close: %v", err)
+	}
+	if _, ok := inProcList(t, id); ok {
+		t.Errorf("id %d listed after Close and Remove", id)
+	}
+	// A second handle on a segment that is gone.
+	a := mustCreate(t, 100)
+	b, err := AttachID(a.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanupSegment(t, b)
+	a.Close()
+	b.Close()
+	if err := a.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	err = b.Remove()
+	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "no longer exists") {
+		t.Errorf("Remove of a removed segment: %v, want fs.ErrNotExist saying it no longer exists", err)
+	}
+}
+
+func TestReadOnly(t *testing.T) {
+	s := mustCreate(t, 4096, Mode(0o640))
+	s.WriteAt([]byte("data"), 0)
+	r, err := Open(s.Key(), ReadOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if r.Writable() {
+		t.Error("read-only attach reports Writable")
+	}
+	if _, err := r.WriteAt([]byte("x"), 0); !errors.Is(err, ioadapt.ErrReadOnly) {
+		t.Errorf("WriteAt on a read-only attach: %v, want ioadapt.ErrReadOnly", err)
+	}
+	got := make([]byte, 4)
+	if _, err := r.ReadAt(got, 0); err != nil || string(got) != "data" {
+		t.Errorf("ReadAt = %q, %v", got, err)
+	}
+	if info := stat(t, s); info.Mode != 0o640 {
+		t.Errorf("Mode = %v, want 0640", info.Mode)
+	}
+}
+
+func TestOpenOrCreate(t *testing.T) {
+	key := newKey(t)
+	a, err := OpenOrCreate(key, 5000, Mode(0o600))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanupSegment(t, a)
+	b, err := OpenOrCreate(key, 5000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if a.ID() != b.ID() || b.Size() != 5000 {
+		t.Errorf("second OpenOrCreate: id %d size %d, want id %d size 5000", b.ID(), b.Size(), a.ID())
+	}
+	c, err := Create(key, 5000, Exclusive(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	_, err = OpenOrCreate(key, 1000)
+	if !errors.Is(err, ErrSizeMismatch) || !strings.Contains(err.Error(), "size 5000, not the 1000 asked") {
+		t.Errorf("OpenOrCreate smaller than existing: %v, want ErrSizeMismatch with both sizes", err)
+	}
+	if n := stat(t, a).Attaches; n != 2 {
+		t.Errorf("attaches %d after the refused open, want 2 (it must detach)", n)
+	}
+}
+
+func TestPrivateAndAttachID(t *testing.T) {
+	s, err := CreatePrivate(3000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanupSegment(t, s)
+	if s.Key() != Private || s.Name() != "id "+strconv.Itoa(s.ID()) {
+		t.Errorf("Key %v Name %q, want 0x00000000 and \"id N\"", s.Key(), s.Name())
+	}
+	h := startHolder(t, Private, s.ID())
+	h.write(t, 10, "by id")
+	got := make([]byte, 5)
+	if _, err := s.ReadAt(got, 10); err != nil || string(got) != "by id" {
+		t.Errorf("ReadAt = %q, %v", got, err)
+	}
+	if _, err := AttachID(s.ID(), ExpectSize(3001)); !errors.Is(err, ErrSizeMismatch) ||
+		!strings.Contains(err.Error(), "size 3000, not the 3001 expected") {
+		t.Errorf("AttachID with a wrong ExpectSize: %v", err)
+	}
+}
+
+func TestList(t *testing.T) {
+	s := mustCreate(t, 12345, Mode(0o604))
+	info, ok := inProcList(t, s.ID())
+	if !ok {
+		t.Fatalf("id %d not in List", s.ID())
+	}
+	want := stat(t, s)
+	if info != want {
+		t.Errorf("List entry\n%+v\nStat\n%+v", info, want)
+	}
+	if info.Key != s.Key() || info.Size != 12345 || info.Mode != 0o604 || info.UID != os.Getuid() || info.Attaches != 1 {
+		t.Errorf("List entry %+v", info)
+	}
+}
+
+func TestLimits(t *testing.T) {
+	l, err := SystemLimits()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.MaxSize == 0 || l.MaxSegments == 0 || l.MaxPages == 0 || l.PageSize != os.Getpagesize() {
+		t.Errorf("SystemLimits = %+v", l)
+	}
+}
+
+func TestReaderConformance(t *testing.T) {
+	page := int64(os.Getpagesize())
+	for _, size := range []int64{1, page - 1, page, page + 1, 5*page + 17} {
+		t.Run(strconv.FormatInt(size, 10), func(t *testing.T) {
+			s := mustCreate(t, size)
+			want := make([]byte, size)
+			for i := range want {
+				want[i] = byte(i*7 + i>>8)
+			}
+			if n, err := s.WriteAt(want, 0); err != nil || int64(n) != size {
+				t.Fatal(n, err)
+			}
+			if err := iotest.TestReader(s, want); err != nil {
+				t.Error(err)
+			}
+			r, err := AttachID(s.ID(), ReadOnly(), ExpectSize(size))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			if err := iotest.TestReader(r, want); err != nil {
+				t.Errorf("read-only attach: %v", err)
+			}
+			if n, err := s.WriteAt([]byte("xx"), size-1); n != 1 || !errors.Is(err, ioadapt.ErrFixedSize) {
+				t.Errorf("WriteAt across the end = %d, %v; want 1, ErrFixedSize", n, err)
+			}
+		})
+	}
+}
+
+// TestLarge attaches a segment above 2 GiB and touches a few pages only.
+func TestLarge(t *testing.T) {
+	if strconv.IntSize < 64 {
+		t.Skip("segments above 2 GiB need a 64-bit platform")
+	}
+	const size = 3<<30 + 12345
+	if l, err := SystemLimits(); err != nil || l.MaxSize < size {
+		t.Skipf("shmmax %d is below %d (%v)", l.MaxSize, size, err)
+	}
+	s, err := CreatePrivate(size)
+	if errors.Is(err, syscall.ENOMEM) {
+		t.Skipf("the system will not commit 3 GiB: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanupSegment(t, s)
+	if s.Size() != size || stat(t, s).Size != size {
+		t.Fatalf("Size %d, want %d", s.Size(), size)
+	}
+	for _, off := range []int64{0, 1<<31 - 2, 1 << 31, 3 << 30, size - 5} {
+		msg := []byte(fmt.Sprintf("%5d", off%100000))
+		if _, err := s.WriteAt(msg, off); err != nil {
+			t.Fatalf("WriteAt %d: %v", off, err)
+		}
+		got := make([]byte, 5)
+		if _, err := s.ReadAt(got, off); err != nil || !bytes.Equal(got, msg) {
+			t.Fatalf("ReadAt %d = %q, %v", off, got, err)
+		}
+	}
+	if n, err := s.ReadAt(make([]byte, 10), size-5); n != 5 || err != io.EOF {
+		t.Errorf("ReadAt across the end = %d, %v; want 5, io.EOF", n, err)
+	}
+}
+
+// TestFault shows why the region does not claim ioadapt.FaultFree: a
+// privileged process can truncate the shmem file behind an attached
+// segment through /proc/PID/map_files, and touching it then faults.
+func TestFault(t *testing.T) {
+	page := os.Getpagesize()
+	s, err := CreatePrivate(int64(4 * page))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanupSegment(t, s)
+	var start, end uintptr
+	s.Access(func(b []byte) error {
+		start = uintptr(addrOf(b))
+		end = start + uintptr(len(b))
+		return nil
+	})
+	path := fmt.Sprintf("/proc/self/map_files/%x-%x", start, end)
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Skipf("cannot open the segment's file (needs CAP_SYS_ADMIN): %v", err)
+	}
+	defer f.Close()
+	if err := f.Truncate(0); err != nil {
+		t.Skipf("cannot truncate the segment's file: %v", err)
+	}
+	_, err = s.ReadAt(make([]byte, 1), int64(2*page))
+	if !errors.Is(err, ioadapt.ErrFault) {
+		t.Errorf("ReadAt after the shmem file shrank: %v, want ioadapt.ErrFault", err)
+	}
+}
+
+func TestIpcmkInterop(t *testing.T) {
+	if _, err := exec.LookPath("ipcmk"); err != nil {
+		t.Skipf("ipcmk not installed: %v", err)
+	}
+	out, err := exec.Command("ipcmk", "-M", "8192", "-p", "0644").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ipcmk: %v: %s", err, out)
+	}
+	// util-linux prints "Shared memory id: 42".
+	_, idText, ok := strings.Cut(strings.TrimSpace(string(out)), "id: ")
+	id, err := strconv.Atoi(idText)
+	if !ok || err != nil {
+		t.Fatalf("cannot read the id in ipcmk's output %q", out)
+	}
+	track(id)
+	t.Cleanup(func() {
+		if _, ok := inProcList(t, id); ok {
+			if out, err := exec.Command("ipcrm", "-m", strconv.Itoa(id)).CombinedOutput(); err != nil {
+				t.Errorf("ipcrm -m %d: %v: %s", id, err, out)
+			}
+		}
+	})
+	info, ok := inProcList(t, id)
+	if !ok {
+		t.Fatalf("ipcmk's id %d not in %s", id, procList)
+	}
+	if info.Key == Private {
+		t.Skip("ipcmk made a segment without a key")
+	}
+	s, err := Open(info.Key, ExpectSize(8192))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.ID() != id || stat(t, s).Mode != 0o644 {
+		t.Errorf("Open(%v): id %d mode %v, want %d 0644", info.Key, s.ID(), stat(t, s).Mode, id)
+	}
+	if _, err := s.WriteAt([]byte("from go"), 8185); err != nil {
+		t.Fatal(err)
+	}
+	r, err := AttachID(id, ReadOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	got, err := io.ReadAll(io.NewSectionReader(r, 8185, 100))
+	if err != nil || string(got) != "from go" {
+		t.Errorf("another attach reads %q, %v", got, err)
+	}
+}
+
+// ipcsLine returns the fields of ipcs -m's line for id, or nil.
+func ipcsLine(t *testing.T, id int) []string {
+	t.Helper()
+	out, err := exec.Command("ipcs", "-m").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ipcs -m: %v: %s", err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		// key shmid owner perms bytes nattch status
+		if f := strings.Fields(line); len(f) >= 6 && f[1] == strconv.Itoa(id) {
+			return f
+		}
+	}
+	return nil
+}
+
+func TestIpcsSeesOurs(t *testing.T) {
+	if _, err := exec.LookPath("ipcs"); err != nil {
+		t.Skipf("ipcs not installed: %v", err)
+	}
+	s := mustCreate(t, 12345, Mode(0o640))
+	f := ipcsLine(t, s.ID())
+	if f == nil {
+		t.Fatalf("id %d not in ipcs -m", s.ID())
+	}
+	if f[0] != s.Key().String() || f[3] != "640" || f[4] != "12345" || f[5] != "1" {
+		t.Errorf("ipcs -m line %q, want key %v, perms 640, bytes 12345, nattch 1", f, s.Key())
+	}
+	if err := s.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	if f := ipcsLine(t, s.ID()); f == nil || f[len(f)-1] != "dest" {
+		t.Errorf("after Remove, while attached: ipcs line %q, want status dest", f)
+	}
+	s.Close()
+	if f := ipcsLine(t, s.ID()); f != nil {
+		t.Errorf("after Remove and Close: ipcs still lists %q", f)
+	}
+}
+
+const ftokC = `#include <stdio.h>
+#include <stdlib.h>
+#include <sys/ipc.h>
+
+int main(int argc, char **argv) {
+	for (int i = 2; i < argc; i++) {
+		key_t k = ftok(argv[1], atoi(argv[i]));
+		if (k == -1) { perror("ftok"); return 1; }
+		printf("0x%08x\n", (unsigned)k);
+	}
+	return 0;
+}
+`
+
+func TestFtokMatchesC(t *testing.T) {
+	cc, err := exec.LookPath("cc")
+	if err != nil {
+		if cc, err = exec.LookPath("gcc"); err != nil {
+			t.Skip("no C compiler (cc or gcc) to build the reference ftok program")
+		}
+	}
+	dir := t.TempDir()
+	src, bin := filepath.Join(dir, "ftok.c"), filepath.Join(dir, "ftok")
+	if err := os.WriteFile(src, []byte(ftokC), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(cc, "-o", bin, src).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v: %s", cc, err, out)
+	}
+	file := filepath.Join(dir, "keyfile")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	projs := []string{"0", "1", "65", "127", "128", "200", "255"}
+	for _, path := range []string{file, dir, "/", os.Args[0], "/dev/null", "/proc/version"} {
+		out, err := exec.Command(bin, append([]string{path}, projs...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("ftok %s: %v: %s", path, err, out)
+		}
+		lines := strings.Fields(string(out))
+		for i, p := range projs {
+			proj, _ := strconv.Atoi(p)
+			k, err := Ftok(path, byte(proj))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k.String() != lines[i] {
+				t.Errorf("Ftok(%q, %d) = %v, C's ftok gives %s", path, proj, k, lines[i])
+			}
+		}
+	}
+}
+
+// setLimit writes a /proc/sys/kernel limit for the length of the test and
+// restores it in t.Cleanup, pass or fail.
+func setLimit(t *testing.T, name string, v uint64) {
+	t.Helper()
+	path := "/proc/sys/kernel/" + name
+	old, err := os.ReadFile(path)
+	if err != nil {
+		t.Skipf("cannot read %s: %v", path, err)
+	}
+	if err := os.WriteFile(path, []byte(strconv.FormatUint(v, 10)), 0); err != nil {
+		t.Skipf("cannot lower %s (needs root in the initial IPC namespace): %v", path, err)
+	}
+	t.Cleanup(func() {
+		if err := os.WriteFile(path, bytes.TrimSpace(old), 0); err != nil {
+			t.Errorf("restore %s to %s: %v", path, old, err)
+		}
+	})
+}
+
+// wantErr checks that err matches every target and mentions every part.
+func wantErr(t *testing.T, what string, err error, targets []error, parts ...string) {
+	t.Helper()
+	if err == nil {
+		t.Errorf("%s: no error", what)
+		return
+	}
+	var pe *fs.PathError
+	if !errors.As(err, &pe) {
+		t.Errorf("%s: %T is not an *fs.PathError: %v", what, err, err)
+	}
+	for _, target := range targets {
+		if !errors.Is(err, target) {
+			t.Errorf("%s: %q does not match %v", what, err, target)
+		}
+	}
+	for _, p := range parts {
+		if !strings.Contains(err.Error(), p) {
+			t.Errorf("%s: %q does not mention %q", what, err, p)
+		}
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	key := newKey(t)
+	for _, tc := range []struct {
+		size    int64
+		targets []error
+		parts   []string
+	}{
+		{0, []error{ErrInvalidSize}, []string{"size 0", "at least 1 byte"}},
+		{-1, []error{ErrInvalidSize}, []string{"size -1", "at least 1 byte"}},
+		{math.MinInt64, []error{ErrInvalidSize}, []string{"size -9223372036854775808"}},
+		{math.MaxInt64, []error{ErrInvalidSize}, []string{"size 9223372036854775807 overflows when rounded up"}},
+	} {
+		_, err := Create(key, tc.size)
+		wantErr(t, fmt.Sprintf("Create size %d", tc.size), err, tc.targets, append(tc.parts, "create key "+key.String())...)
+		_, err = CreatePrivate(tc.size)
+		wantErr(t, fmt.Sprintf("CreatePrivate size %d", tc.size), err, tc.targets, tc.parts...)
+	}
+
+	_, err := Open(key)
+	wantErr(t, "Open a missing key", err, []error{fs.ErrNotExist, syscall.ENOENT}, "open key "+key.String(), "no segment has this key")
+
+	s := mustCreate(t, 4096)
+	_, err = Create(s.Key(), 4096)
+	wantErr(t, "exclusive Create of a taken key", err, []error{fs.ErrExist, syscall.EEXIST},
+		"create key "+s.Key().String(), fmt.Sprintf("taken by id %d (size 4096, mode 0600", s.ID()))
+	_, err = Create(s.Key(), 8192, Exclusive(false))
+	wantErr(t, "Create larger than the existing segment", err, []error{ErrSizeMismatch, syscall.EINVAL},
+		"create key "+s.Key().String(), fmt.Sprintf("(id %d) exists with size 4096, smaller than the 8192 asked", s.ID()))
+	_, err = OpenOrCreate(s.Key(), 4097)
+	wantErr(t, "OpenOrCreate larger than the existing segment", err, []error{ErrSizeMismatch},
+		"open key "+s.Key().String(), "size 4096, smaller than the 4097 asked")
+	_, err = Open(s.Key(), ExpectSize(4095))
+	wantErr(t, "Open with another expected size", err, []error{ErrSizeMismatch},
+		"open key "+s.Key().String(), "size 4096, not the 4095 expected")
+	if n := stat(t, s).Attaches; n != 1 {
+		t.Errorf("%d attaches after the refused calls, want 1", n)
+	}
+
+	l, err := List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	unused := math.MaxInt32 - 1
+	for _, info := range l {
+		if info.ID == unused {
+			t.Fatalf("id %d is in use", unused)
+		}
+	}
+	_, err = AttachID(unused)
+	wantErr(t, "AttachID of an unused id", err, []error{fs.ErrNotExist, syscall.EINVAL},
+		fmt.Sprintf("attach id %d: no segment has id %d", unused, unused))
+	_, err = AttachID(-5)
+	wantErr(t, "AttachID(-5)", err, []error{fs.ErrInvalid}, "attach id -5: invalid id -5")
+
+	// 1 PiB is above what any machine can commit under the default
+	// overcommit heuristic; under overcommit_memory=1 the kernel may make
+	// it and then fail to attach it, and Create must remove it again.
+	_, err = Create(key, 1<<50)
+	wantErr(t, "Create 1 PiB", err, nil, "create key "+key.String(), "size 1125899906842624")
+	if _, ok := lookupKey(key); ok {
+		t.Errorf("a failed Create left key %v behind", key)
+	}
+}
+
+// TestLimitErrors lowers shmmax, shmmni and shmall in turn, and restores
+// them, to see the errors that name each limit.
+func TestLimitErrors(t *testing.T) {
+	key := newKey(t)
+	t.Run("shmmax", func(t *testing.T) {
+		l, err := SystemLimits()
+		if err != nil {
+			t.Fatal(err)
+		}
+		max := l.MaxSize
+		if max > 1<<40 {
+			max = 1 << 20
+			setLimit(t, "shmmax", max)
+		}
+		size := int64(max) + 1
+		_, err = Create(key, size)
+		wantErr(t, "Create above shmmax", err, []error{ErrTooLarge, syscall.EINVAL}, "create key "+key.String(),
+			fmt.Sprintf("size %d is above shmmax %d (/proc/sys/kernel/shmmax)", size, max))
+	})
+	t.Run("shmmni", func(t *testing.T) {
+		l, err := List()
+		if err != nil {
+			t.Fatal(err)
+		}
+		setLimit(t, "shmmni", uint64(len(l)))
+		_, err = Create(key, 4096)
+		wantErr(t, "Create past shmmni", err, []error{ErrTooMany, syscall.ENOSPC}, "create key "+key.String(),
+			fmt.Sprintf("size 4096: %d segments in use reach shmmni %d (/proc/sys/kernel/shmmni)", len(l), len(l)))
+	})
+	t.Run("shmall", func(t *testing.T) {
+		l, err := List()
+		if err != nil {
+			t.Fatal(err)
+		}
+		page := int64(os.Getpagesize())
+		var used uint64
+		for _, info := range l {
+			used += uint64((info.Size + page - 1) / page)
+		}
+		setLimit(t, "shmall", used+1)
+		_, err = Create(key, 2*page)
+		wantErr(t, "Create past shmall", err, []error{ErrNoSpace, syscall.ENOSPC}, "create key "+key.String(),
+			fmt.Sprintf("size %d (2 pages) with %d pages in use is above shmall %d pages (/proc/sys/kernel/shmall)", 2*page, used, used+1))
+	})
+}
+
+// TestPermissionRefused has a child that dropped to nobody try a 0600
+// segment of root's.
+func TestPermissionRefused(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("dropping privileges to nobody needs root")
+	}
+	s := mustCreate(t, 4096)
+	// nobody must be able to run the test binary: copy it out of the
+	// build directory, which is private to root.
+	dir, err := os.MkdirTemp("", "sysv-nobody-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	bin := filepath.Join(dir, "sysv.test")
+	exe, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, exe, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, flags := range []string{"", "ro"} {
+		cmd := child(t, "open", s.Key(), s.ID(), flags)
+		cmd.Path, cmd.Args[0], cmd.Dir = bin, bin, dir
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("child as nobody: %v: %s", err, out)
+		}
+		got := strings.TrimSpace(string(out))
+		want := "read and write"
+		if flags == "ro" {
+			want = "read"
+		}
+		for _, part := range []string{"err true ", "open key " + s.Key().String(),
+			fmt.Sprintf("(id %d) has mode 0600 and owner uid 0 gid 0: uid 65534 gid 65534 may not %s it: permission denied", s.ID(), want)} {
+			if !strings.Contains(got, part) {
+				t.Errorf("child as nobody (%q) said %q, want it to contain %q", flags, got, part)
+			}
+		}
+	}
+}
