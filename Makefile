@@ -44,5 +44,16 @@ lint: vet
 install:
 	$(GO) install ./cmd/mmcat
 
+demo:
+	@./scripts/demo.sh
+
+# The Windows build's tests, run under Wine (installed when missing).
+test-windows:
+	@./scripts/windows/test.sh
+
+# mmcat against GNU cat on a page-cached 1 GiB file, with hyperfine.
+bench-cli:
+	@./scripts/bench-cli.sh
+
 clean:
 	rm -rf $(BIN) .cache

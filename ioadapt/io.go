@@ -108,23 +108,40 @@ func (c *IO) negativeErr(op, what string, v int64) error {
 // It does not use or move the seek position and runs in parallel with other
 // reads and writes.
 func (c *IO) ReadAt(p []byte, off int64) (n int, err error) {
-	if err := c.pin("read"); err != nil {
-		return 0, err
-	}
-	defer c.s.mu.RUnlock()
-	if off < 0 {
-		return 0, c.negativeErr("read", "offset", off)
+	s := c.s
+	s.mu.RLock()
+	if c.closed || s.closed || off < 0 {
+		s.mu.RUnlock()
+		if off < 0 && !c.closed && !s.closed {
+			return 0, c.negativeErr("read", "offset", off)
+		}
+		return 0, c.pathErr("read", ErrClosed)
 	}
 	b := c.view()
 	if off >= int64(len(b)) {
+		s.mu.RUnlock()
 		return 0, io.EOF
 	}
-	defer c.recoverFault(c.guard(), "read", &err)
-	n = copy(p, b[off:])
-	if n < len(p) {
-		return n, io.EOF
+	if s.faults {
+		n, err = c.copyOutGuarded(p, b[off:])
+	} else {
+		n = copy(p, b[off:])
+		s.mu.RUnlock()
 	}
-	return n, nil
+	if err == nil && n < len(p) {
+		err = io.EOF
+	}
+	return n, err
+}
+
+// copyOutGuarded copies src, inside the Region, to p with faults turned
+// into errors, and releases the shared lock that the caller took. It is
+// ReadAt's path for memory that can fault; heap memory skips the cost of
+// the deferred recovery.
+func (c *IO) copyOutGuarded(p, src []byte) (n int, err error) {
+	defer c.s.mu.RUnlock()
+	defer c.recoverFault(c.guard(), "read", &err)
+	return copy(p, src), nil
 }
 
 // Read implements [io.Reader]: it reads from the seek position and advances
