@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"strings"
 )
 
 // Pending is a new version of a file, written through a mapping and
@@ -94,4 +96,50 @@ func (p *Pending) Cleanup() error {
 	p.done = true
 	err := p.File.Close()
 	return errors.Join(err, p.t.discard())
+}
+
+// RemoveLeftovers removes the temporary files that [NewPending] made for
+// the target path and that were never committed or cleaned up, because
+// their process was killed. It returns the paths it removed. It is safe
+// even while another process has a Pending for the target open: that
+// Pending's Commit then fails and leaves the target as it was.
+func RemoveLeftovers(path string) ([]string, error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	var errs []error
+	for _, e := range entries {
+		if !isLeftover(e.Name(), base) || !e.Type().IsRegular() {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+			continue
+		}
+		removed = append(removed, p)
+	}
+	return removed, errors.Join(errs...)
+}
+
+// isLeftover reports whether name is a temporary file of NewPending for
+// the target base: a dot, the base, then the random digits that renameio
+// and os.CreateTemp append.
+func isLeftover(name, base string) bool {
+	digits, ok := strings.CutPrefix(name, "."+base)
+	if !ok || digits == "" {
+		return false
+	}
+	for _, r := range digits {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -141,13 +141,31 @@ func TestReplaceCrash(t *testing.T) {
 		}
 	}
 	// Killed mid-write, a child may leave its temporary file: it is named
-	// after the target, so it can be found and removed.
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		if e.Name() != "target" && !strings.HasPrefix(e.Name(), ".target") {
-			t.Errorf("unexpected file %q beside the target", e.Name())
+	// after the target, so RemoveLeftovers finds and removes it.
+	removed, err := mmfile.RemoveLeftovers(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d rounds, %d temporary files left by killed writers", rounds, len(removed))
+	assertOnly(t, dir, "target")
+}
+
+func TestRemoveLeftoversKeepsOthers(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "data")
+	for _, name := range []string{"data", ".data123", ".data", ".data12x", ".database1", "other"} {
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o600); err != nil {
+			t.Fatal(err)
 		}
 	}
+	removed, err := mmfile.RemoveLeftovers(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(removed) != 1 || filepath.Base(removed[0]) != ".data123" {
+		t.Fatalf("removed %v; want only .data123", removed)
+	}
+	assertOnly(t, dir, ".data", ".data12x", ".database1", "data", "other")
 }
 
 // assertOnly checks that dir holds exactly the named files.
