@@ -5,6 +5,7 @@ package shm
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"math"
@@ -181,8 +182,19 @@ func TestSizeMismatch(t *testing.T) {
 	_, err := Open(name, ExpectSize(200))
 	want := "segment is 100 bytes, expected 200"
 	if runtime.GOOS == "windows" {
-		want = "expected 200" // Windows knows only the page-rounded size
-		_, err = Open(name, ExpectSize(int64(os.Getpagesize())+1))
+		// Windows knows only the page-rounded size: 200 fits the page the
+		// segment has, and is then its size; a page and a byte does not.
+		peer, perr := Open(name, ExpectSize(200))
+		if perr != nil {
+			t.Fatalf("ExpectSize(200) on a 100-byte segment in one page: %v", perr)
+		}
+		if peer.Size() != 200 {
+			t.Errorf("Size() = %d, want the 200 asked for", peer.Size())
+		}
+		peer.Close()
+		page := int64(os.Getpagesize())
+		want = fmt.Sprintf("segment is %d bytes (in whole pages), expected %d", page, page+1)
+		_, err = Open(name, ExpectSize(page+1))
 	}
 	wantErr(t, err, ErrSizeMismatch, "open "+name, want)
 	if got := s.Size(); got != 100 {
