@@ -467,7 +467,9 @@ func create(op string, key Key, size int64, o options, private bool) (*Segment, 
 	return s, nil
 }
 
-// checkSize checks a size for creation before any system call.
+// checkSize checks a size for creation before any system call: what the
+// kernel could misread (a negative size becomes a huge size_t) or round
+// past the end of int64.
 func checkSize(size int64) error {
 	if size <= 0 {
 		return newError(fmt.Sprintf("size %d: a segment holds at least 1 byte", size), ErrInvalidSize)
@@ -479,9 +481,9 @@ func checkSize(size int64) error {
 	if uint64(size) > math.MaxInt {
 		return newError(fmt.Sprintf("size %d is above the largest int on this platform, %d", size, math.MaxInt), ErrTooLarge)
 	}
-	if l, err := systemLimits(); err == nil && uint64(size) > l.MaxSize {
-		return newError(fmt.Sprintf("size %d is above shmmax %d (%s)", size, l.MaxSize, limitSource("shmmax")), ErrTooLarge, syscall.EINVAL)
-	}
+	// shmmax is left to the kernel, which checks it anyway: reading the
+	// limits costs more than the whole create, so explainGet reads them
+	// only after a refusal.
 	return nil
 }
 
