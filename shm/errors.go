@@ -28,11 +28,12 @@ var (
 	// both sizes. The segment is left as it was: opening never resizes.
 	ErrSizeMismatch = errors.New("shared memory size mismatch")
 
-	// ErrInsecure is returned when a segment opened with [RequireSecure] is
-	// owned by another user, is not a regular file, or grants more
-	// permissions than asked for; and by [FromFile] for a descriptor that
-	// is not sealed against shrinking, which another process could use to
-	// make the mapping fault.
+	// ErrInsecure is returned by Open when the name is a symbolic link or
+	// anything but a regular file, which it never follows or maps; when a
+	// segment opened with [RequireSecure] is owned by another user or grants
+	// more permissions than asked for; and by [FromFile] for a descriptor
+	// that is not sealed against shrinking, which another process could use
+	// to make the mapping fault.
 	ErrInsecure = errors.New("insecure shared memory segment")
 
 	// ErrNoSpace is returned when the shared-memory file system cannot hold

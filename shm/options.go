@@ -49,11 +49,10 @@ func Mode(perm fs.FileMode) Option {
 }
 
 // RequireSecure makes Open (and the open half of OpenOrCreate) refuse, with
-// an error wrapping [ErrInsecure], a segment that is not a regular file,
-// that is owned by a user other than the effective user, or whose
-// permissions grant anything beyond those of [Mode] (0600 by default): a
-// segment that someone else may have planted or may read. Windows ignores
-// it.
+// an error wrapping [ErrInsecure], a segment that is owned by a user other
+// than the effective user, or whose permissions grant anything beyond those
+// of [Mode] (0600 by default): a segment that someone else may have planted
+// or may read. Windows ignores it.
 func RequireSecure() Option { return optionFunc(func(c *config) { c.secure = true }) }
 
 // Global puts the name in the Windows Global\ namespace, shared by all

@@ -23,7 +23,8 @@ const nameMax = 255
 // with the semantics described in package ioadapt; a segment never grows,
 // so a write past its end returns an error wrapping [ioadapt.ErrFixedSize].
 //
-// Name returns the segment's name without a leading "/", or "anonymous".
+// Name returns the segment's name without a leading "/"; "anonymous" for
+// [CreateAnonymous], and the file's name for [FromFile].
 // Sync does nothing: shared memory has no backing store. Close unmaps the
 // segment and closes its descriptor or handle; it does not unlink the name
 // (see [Segment.Unlink]). Other processes that have the segment mapped keep

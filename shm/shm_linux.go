@@ -55,11 +55,12 @@ func (r *region) Close() error {
 	return err
 }
 
-// systemDir finds the shared-memory directory as glibc's shm_open did
-// before 2.34 made it a constant: the tmpfs mounted at /dev/shm, found in
-// /proc/mounts, or else the first file system of type "shm" there (very old
-// systems); /dev/shm when /proc is missing. Today it is /dev/shm everywhere,
-// which is also what C and Python programs use.
+// systemDir finds the shared-memory directory as older glibc's shm_open
+// did (where_is_shmfs; newer glibc uses /dev/shm unconditionally): the
+// tmpfs mounted at /dev/shm, found in /proc/mounts, or else the first file
+// system of type "shm" there (very old systems); /dev/shm when neither is
+// found or /proc is missing. In practice it is /dev/shm, which is also
+// where C and Python programs look.
 var systemDir = sync.OnceValue(func() string { return findShmDir("/proc/mounts") })
 
 const defaultDir = "/dev/shm"
