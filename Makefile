@@ -47,6 +47,11 @@ install:
 demo:
 	@./scripts/demo.sh
 
+# Faults, hostile input, crashes and load, then every fuzz target for
+# FUZZTIME (15s by default here): a table of scenarios, runs and failures.
+test-faults:
+	@FUZZTIME=$${FUZZTIME:-15s} ./scripts/test-faults.sh
+
 # The Windows build's tests, run under Wine (installed when missing).
 test-windows:
 	@./scripts/windows/test.sh

@@ -68,6 +68,9 @@ func (m *mapping) SyncRange(off, n int64) error {
 		return nil
 	}
 	lo, hi := m.pageSpan(off, n)
+	if lo == hi {
+		return nil // an empty range; msync would refuse its address
+	}
 	if err := flush(m.data[lo:hi]); err != nil {
 		return m.err("msync", err)
 	}
@@ -78,12 +81,13 @@ func (m *mapping) SyncRange(off, n int64) error {
 }
 
 // pageSpan returns the page-aligned span of data that holds [off, off+n)
-// of the Region, clipped to the size.
+// of the Region, clipped to the size. off and n are not negative.
 func (m *mapping) pageSpan(off, n int64) (lo, hi int) {
+	off = min(off, m.size)
+	n = min(n, m.size-off)
 	g := granularity()
 	start := int64(m.delta) + off
-	end := min(start+n, int64(m.delta)+m.size)
-	return int(start / g * g), int(end)
+	return int(start / g * g), int(start + n)
 }
 
 // Close unmaps, leaves the file at its logical size and closes the

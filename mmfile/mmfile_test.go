@@ -2,6 +2,7 @@ package mmfile_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -60,6 +61,35 @@ func runChildJob(job string) error {
 			return err
 		}
 		return os.Truncate(path, size)
+	case "sync-writer": // append records, syncing each, and report it
+		f, err := mmfile.Create(path, 0)
+		if err != nil {
+			return err
+		}
+		for i := 0; ; i++ {
+			if _, err := f.Write(record(i)); err != nil {
+				return err
+			}
+			if err := f.Sync(); err != nil {
+				return err
+			}
+			fmt.Println(i)
+		}
+	case "range-writer": // write this process's slot of a shared file
+		slot, _ := strconv.Atoi(os.Getenv("MMAPKIT_TEST_SLOT"))
+		span, _ := strconv.Atoi(os.Getenv("MMAPKIT_TEST_SPAN"))
+		round, _ := strconv.Atoi(os.Getenv("MMAPKIT_TEST_ROUND"))
+		f, err := mmfile.OpenFile(path, os.O_RDWR, 0)
+		if err != nil {
+			return err
+		}
+		content := slotContent(slot, span, round)
+		for i := 0; i < span; i += 512 { // many small writes, racing the others
+			if _, err := f.WriteAt(content[i:i+512], int64(slot*span+i)); err != nil {
+				return err
+			}
+		}
+		return f.Close()
 	case "replace-loop": // replace the file with whole versions until killed
 		for i := 0; ; i++ {
 			content := versionContent(i % 2)
@@ -87,6 +117,20 @@ func child(job, path string, env ...string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), append(env, "MMAPKIT_TEST_CHILD="+job, "MMAPKIT_TEST_PATH="+path)...)
 	return cmd
+}
+
+const recordSize = 64
+
+// record is the i-th record that the sync writer appends.
+func record(i int) []byte {
+	b := bytes.Repeat([]byte{byte(i)}, recordSize)
+	binary.LittleEndian.PutUint64(b, uint64(i))
+	return b
+}
+
+// slotContent is what range writer slot writes in the given round.
+func slotContent(slot, span, round int) []byte {
+	return bytes.Repeat([]byte{byte('A' + slot), byte('0' + round)}, span/2)
 }
 
 func pattern(n int) []byte {
@@ -561,6 +605,7 @@ func TestSyncVariants(t *testing.T) {
 		"SyncAsync": f.SyncAsync(),
 		"Sync":      f.Sync(),
 		"clipped":   f.SyncRange(0, math.MaxInt64),
+		"past end":  f.SyncRange(math.MaxInt64, 1), // once overflowed into a panic
 	} {
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
