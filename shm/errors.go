@@ -16,7 +16,7 @@ var (
 	// ErrInvalidName is returned for a name that could reach outside the
 	// shared-memory namespace or that the system would refuse: empty, "."
 	// or "..", containing "/" (after the one leading "/" that is allowed),
-	// a NUL byte (or, on Windows, a backslash), or longer than 255 bytes.
+	// a NUL byte (or, on Windows, a backslash or invalid UTF-8), or longer than 255 bytes.
 	ErrInvalidName = errors.New("invalid shared memory name")
 
 	// ErrInvalidSize is returned for a negative size, or one that does not

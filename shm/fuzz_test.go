@@ -6,12 +6,16 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // validName is the oracle: the naming rules restated one by one.
 func validName(name string) bool {
 	n, _ := strings.CutPrefix(name, "/")
 	if n == "" || n == "." || n == ".." || len(n) > 255 {
+		return false
+	}
+	if runtime.GOOS == "windows" && !utf8.ValidString(n) {
 		return false
 	}
 	for i := 0; i < len(n); i++ {

@@ -33,9 +33,10 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 // ReadOnly maps the segment without write access: every write returns an
-// error wrapping [ioadapt.ErrReadOnly], and on POSIX the segment is opened
+// error wrapping [ioadapt.ErrReadOnly], and on Linux the segment is opened
 // O_RDONLY, so read permission suffices. With Create it still creates the
-// segment (zero-filled) and maps it read-only.
+// segment (zero-filled) and maps it read-only; the descriptor behind it,
+// and so the file that [Segment.File] returns, stays open for writing.
 func ReadOnly() Option { return optionFunc(func(c *config) { c.readOnly = true }) }
 
 // Mode sets the permission bits of a segment that is created, 0600 (owner

@@ -266,6 +266,8 @@ func TestInvalidNames(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		_, err := Create(`a\b`, 16)
 		wantErr(t, err, ErrInvalidName, "backslash")
+		_, err = Open("a\xffb")
+		wantErr(t, err, ErrInvalidName, "not valid UTF-8")
 	}
 }
 
@@ -388,6 +390,33 @@ func TestAfterClose(t *testing.T) {
 	}
 	if s.Bytes() != nil || s.Size() != 0 {
 		t.Error("Bytes or Size not empty after Close")
+	}
+}
+
+// TestCloseRaces runs the Segment's own methods against Close: each must
+// either work or report fs.ErrClosed, never touch a closed descriptor.
+func TestCloseRaces(t *testing.T) {
+	for range 20 {
+		s, _ := create(t, 4096)
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 20 {
+					if _, err := s.Stat(); err != nil && !errors.Is(err, fs.ErrClosed) {
+						t.Error(err)
+					}
+					if f, err := s.File(); err == nil {
+						f.Close()
+					} else if !errors.Is(err, fs.ErrClosed) && !errors.Is(err, ErrUnsupported) {
+						t.Error(err)
+					}
+				}
+			}()
+		}
+		s.Close()
+		wg.Wait()
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"unicode/utf8"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -52,9 +53,15 @@ func (r *region) Close() error {
 	return err
 }
 
+// checkNameOS refuses what Windows would turn into another name: a
+// backslash starts a new namespace part, and invalid UTF-8 would become
+// U+FFFD in UTF-16, so that two different names would open one object.
 func checkNameOS(name string) error {
 	if strings.Contains(name, `\`) {
 		return detail(ErrInvalidName, "name %q contains a backslash", name)
+	}
+	if !utf8.ValidString(name) {
+		return detail(ErrInvalidName, "name %q is not valid UTF-8", name)
 	}
 	return nil
 }
