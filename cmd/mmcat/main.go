@@ -1,24 +1,321 @@
-// Command mmcat concatenates files to standard output like GNU cat, reading
-// them through memory maps.
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"runtime/debug"
+	"syscall"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/mmapkit/mmapkit/ioadapt"
 )
 
-// main is a stand-in until the command proper is written: it passes
-// standard input through the formatter to standard output with no options
-// set, so the package builds and the formatter runs end to end.
+// version is the version --version prints; release builds set it with
+// -ldflags "-X main.version=v1.2.3". Otherwise it comes from the build
+// information that go build and go install record.
+var version string
+
+// Exit statuses.
+const (
+	exitOK    = 0
+	exitFail  = 1 // a source or the output failed
+	exitUsage = 2 // a mistake on the command line
+)
+
+// defaultChunk is the largest write of mapped bytes when the output is not
+// a pipe whose capacity sets it: small enough to keep a progress bar
+// moving, large enough that the system calls do not count.
+const defaultChunk = 1 << 20
+
 func main() {
-	f := newCatFormatter(os.Stdout, catOptions{})
-	_, err := io.Copy(f, os.Stdin)
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run is the command: it parses args, copies the sources, reports failures
+// on stderr and returns the exit status.
+func run(args []string, stdin, stdout, stderr *os.File) int {
+	cfg, err := parseArgs(args)
+	switch {
+	case errors.Is(err, errHelp):
+		_, _ = io.WriteString(stdout, usageText)
+		return exitOK
+	case errors.Is(err, errVersion):
+		fmt.Fprintf(stdout, "mmcat (mmapkit) %s\n", versionString())
+		return exitOK
+	case err != nil:
+		fmt.Fprintf(stderr, "mmcat: %v\nTry 'mmcat --help' for more information.\n", err)
+		return exitUsage
 	}
+	r := &runner{cfg: cfg, stdin: stdin, stdout: stdout, stderr: stderr}
+	if cfg.output == "" {
+		r.toStdout()
+	} else {
+		r.toDest()
+	}
+	if r.failed {
+		return exitFail
+	}
+	return exitOK
+}
+
+// runner carries one invocation.
+type runner struct {
+	cfg                   *config
+	stdin, stdout, stderr *os.File
+	failed                bool
+}
+
+// fail reports what went wrong with name (a SOURCE or DEST) and marks the
+// run as failed.
+func (r *runner) fail(name string, err error) {
+	fmt.Fprintf(r.stderr, "mmcat: %s: %s\n", name, reason(err))
+	r.failed = true
+}
+
+// toStdout copies each source to standard output in turn, as GNU cat does:
+// a source is opened when its turn comes, so standard input is read in its
+// place and a failure is reported between the outputs around it.
+func (r *runner) toStdout() {
+	o := &opener{rng: r.cfg.rng, stdin: r.stdin}
+	chunk := defaultChunk
+	if fi, err := r.stdout.Stat(); err == nil {
+		mode := fi.Mode()
+		switch {
+		case mode.IsRegular():
+			o.outInfo = fi
+		case mode&os.ModeNamedPipe != 0 || mode&os.ModeSocket != 0:
+			if n := growPipe(r.stdout); n > 0 {
+				chunk = n
+			}
+		}
+		// write(2) to a character device such as /dev/null may not
+		// touch the bytes at all: do not fault them in for nothing.
+		o.populate = mode&os.ModeCharDevice == 0
+	}
+	var bar *progressbar.ProgressBar
+	if r.cfg.progress == progressOn {
+		bar = r.progressBar(-1, "")
+	}
+	c := newCopier(stdoutDest{r.stdout}, r.cfg.opts, chunk, bar)
+	for _, arg := range r.cfg.sources {
+		s, err := o.open(arg)
+		if err != nil {
+			r.fail(arg, err)
+			continue
+		}
+		err = c.copy(s)
+		s.close()
+		if r.writeFailed(err) {
+			return
+		}
+		if err != nil {
+			r.fail(arg, err)
+		}
+	}
+	r.writeFailed(c.close())
+}
+
+// writeFailed reports a write error, which ends the run; it returns false
+// for any other error, which the caller handles.
+func (r *runner) writeFailed(err error) bool {
+	var we *writeError
+	if !errors.As(err, &we) {
+		return false
+	}
+	fmt.Fprintf(r.stderr, "mmcat: write error: %s\n", reason(we.err))
+	r.failed = true
+	return true
+}
+
+// toDest copies every source to the -o destination. The sources are opened
+// first, so that the size of the output is known when the destination is
+// made: shared memory cannot grow, and a file can be made at its final size
+// in one step.
+func (r *runner) toDest() {
+	kind, name := classifyDest(r.cfg.output)
+	o := &opener{rng: r.cfg.rng, stdin: r.stdin, populate: true}
+	var srcs []*source
+	defer func() {
+		for _, s := range srcs {
+			s.close()
+		}
+	}()
+	total := int64(0) // bytes of input, -1 if unknown
+	for _, arg := range r.cfg.sources {
+		s, err := o.open(arg)
+		if err == nil && s.mem == nil && kind.needsSize() {
+			err = spool(s)
+		}
+		if err != nil {
+			r.fail(arg, err)
+			continue
+		}
+		srcs = append(srcs, s)
+		if n := s.size(); n < 0 || total < 0 {
+			total = -1
+		} else {
+			total += n
+		}
+	}
+	size := total // bytes of output
+	if r.cfg.opts.needsFormatting() {
+		size = -1
+		if kind.needsSize() {
+			// Format once to count: the sources are all in memory.
+			var n counter
+			c := newCopier(&n, r.cfg.opts, defaultChunk, nil)
+			for _, s := range srcs {
+				_ = c.copy(s)
+			}
+			_ = c.close()
+			size = n.n
+		}
+	}
+	d, err := r.createDest(kind, name, size)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "mmcat:", err)
-		os.Exit(1)
+		r.fail(r.cfg.output, err)
+		return
 	}
+	var bar *progressbar.ProgressBar
+	if r.cfg.progress == progressOn || r.cfg.progress == progressAuto && isTerminal(r.stderr) {
+		bar = r.progressBar(total, r.cfg.output)
+	}
+	c := newCopier(d, r.cfg.opts, defaultChunk, bar)
+	for _, s := range srcs {
+		err := c.copy(s)
+		var we *writeError
+		if errors.As(err, &we) {
+			d.abort()
+			r.fail(r.cfg.output, we.err)
+			return
+		}
+		if err != nil {
+			r.fail(s.arg, err)
+		}
+	}
+	if err := c.close(); err != nil {
+		d.abort()
+		r.fail(r.cfg.output, errors.Unwrap(err))
+		return
+	}
+	if err := d.commit(); err != nil {
+		r.fail(r.cfg.output, err)
+	}
+}
+
+// createDest makes the -o destination for size bytes of output (-1 when
+// unknown, which only a file allows).
+func (r *runner) createDest(kind destKind, name string, size int64) (dest, error) {
+	mode := r.cfg.mode
+	if !r.cfg.modeSet {
+		mode = 0o600
+	}
+	switch kind {
+	case destShm:
+		return createShm(name, size, mode, r.cfg.force)
+	case destSysv:
+		return createSysv(name, size, mode, r.cfg.force)
+	}
+	return createFile(name, max(size, 0), r.cfg.mode, r.cfg.modeSet)
+}
+
+// spool reads a streamed source into memory, for a destination that must
+// be created with its final size.
+func spool(s *source) error {
+	if err := s.skipStream(); err != nil {
+		return err
+	}
+	b, err := io.ReadAll(s.r)
+	if err != nil {
+		return err
+	}
+	s.close()
+	s.mem = ioadapt.New(ioadapt.NewMemory(b))
+	s.r, s.closer = nil, s.mem
+	return nil
+}
+
+// progressBar returns a bar on stderr for total bytes (-1: unknown).
+func (r *runner) progressBar(total int64, desc string) *progressbar.ProgressBar {
+	w := r.stderr
+	return progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription(desc),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionShowTotalBytes(true),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionSpinnerType(14),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
+	)
+}
+
+// isTerminal reports whether f is a terminal.
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
+
+// reason words err for a "mmcat: NAME: reason" line. A system error reads
+// as GNU cat prints it ("No such file or directory"); the path, already
+// named, is dropped from path errors.
+func reason(err error) string {
+	for {
+		switch e := err.(type) {
+		case *fs.PathError:
+			err = e.Err
+			continue
+		case *os.SyscallError:
+			err = e.Err
+			continue
+		case syscall.Errno:
+			return capitalize(e.Error())
+		}
+		return err.Error()
+	}
+}
+
+// capitalize upper-cases the first letter, as strerror(3) words errors.
+func capitalize(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if r == utf8.RuneError {
+		return s
+	}
+	return string(unicode.ToUpper(r)) + s[n:]
+}
+
+// versionString is the version --version prints.
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "devel"
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var rev, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "+dirty"
+			}
+		}
+	}
+	if rev == "" {
+		return "devel"
+	}
+	return "devel-" + rev[:min(12, len(rev))] + dirty
 }

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"syscall"
+
+	"github.com/schollz/progressbar/v3"
+)
+
+// streamBufferSize is the read size for streamed sources when the output
+// sets no larger chunk: GNU cat's 128 KiB.
+const streamBufferSize = 128 << 10
+
+// writeError is a failure to write the output: it ends the run, unlike
+// a failing source.
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
+
+// copier moves the sources of one invocation to the output, through the
+// formatter when an option needs it. One copier serves all sources, so
+// the formatter's state carries from one to the next as in GNU cat.
+type copier struct {
+	w     io.Writer     // the output
+	f     *catFormatter // nil: bytes go to w unchanged
+	chunk int           // largest write of mapped bytes
+	buf   []byte        // read buffer for streams, made on first use
+	bar   *progressbar.ProgressBar
+}
+
+func newCopier(w io.Writer, opts catOptions, chunk int, bar *progressbar.ProgressBar) *copier {
+	c := &copier{w: w, chunk: chunk, bar: bar}
+	if opts.needsFormatting() {
+		c.f = newCatFormatter(w, opts)
+	}
+	return c
+}
+
+// copy writes the source out. A failure to read the source is returned as
+// is; a failure to write, as a *writeError.
+func (c *copier) copy(s *source) error {
+	if s.mem != nil {
+		var werr error
+		err := s.mem.Access(func(b []byte) error {
+			// The mapping goes to the output as it is, in chunks: one
+			// copy, by write(2) or into the destination's mapping.
+			for len(b) > 0 {
+				n := min(len(b), c.chunk)
+				if err := c.put(b[:n]); err != nil {
+					// write(2) says EFAULT when the source's pages
+					// are gone (the file shrank under the mapping):
+					// that is the source's fault, not the output's.
+					if !errors.Is(err, syscall.EFAULT) {
+						werr = err
+					}
+					return err
+				}
+				b = b[n:]
+			}
+			return nil
+		})
+		if werr != nil {
+			return &writeError{werr}
+		}
+		return err
+	}
+	if err := s.skipStream(); err != nil {
+		return err
+	}
+	if c.buf == nil {
+		c.buf = make([]byte, max(streamBufferSize, min(c.chunk, 1<<20)))
+	}
+	for {
+		n, err := s.r.Read(c.buf)
+		if n > 0 {
+			if werr := c.put(c.buf[:n]); werr != nil {
+				return &writeError{werr}
+			}
+			// A stream may be a terminal or a slow pipe: show what was
+			// read before waiting for more, as GNU cat does.
+			if c.f != nil {
+				if werr := c.f.Flush(); werr != nil {
+					return &writeError{werr}
+				}
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// put writes p to the output, formatted if need be, and counts it on the
+// progress bar.
+func (c *copier) put(p []byte) error {
+	var err error
+	if c.f != nil {
+		_, err = c.f.Write(p)
+	} else {
+		_, err = c.w.Write(p)
+	}
+	if c.bar != nil {
+		_ = c.bar.Add64(int64(len(p)))
+	}
+	return err
+}
+
+// close ends the output: it flushes the formatter, including a '\r' it was
+// holding back, and finishes the progress bar.
+func (c *copier) close() error {
+	var err error
+	if c.f != nil {
+		err = c.f.Close()
+	}
+	if c.bar != nil {
+		_ = c.bar.Finish()
+	}
+	if err != nil {
+		return &writeError{err}
+	}
+	return nil
+}
+
+// counter is an io.Writer that only counts: the output's size, measured
+// before a segment of that size is made.
+type counter struct{ n int64 }
+
+func (c *counter) Write(p []byte) (int, error) {
+	c.n += int64(len(p))
+	return len(p), nil
+}

@@ -1,0 +1,74 @@
+// Command mmcat concatenates files and shared memory to standard output, like
+// GNU cat, reading them through memory maps.
+//
+// Usage:
+//
+//	mmcat [OPTION]... [SOURCE]...
+//
+// A SOURCE is a file path, "-" for standard input (the default), shm:NAME for
+// a POSIX shared-memory segment (the NAME Python's
+// multiprocessing.shared_memory.SharedMemory(name=NAME) uses), sysv:KEY for a
+// System V segment by key (decimal, or hexadecimal after 0x, as ipcs -m
+// prints it) or sysv-id:ID for one by id. Files are mapped read-only with
+// package mmfile and written out straight from the mapping, so the bytes are
+// copied once. Standard input, pipes, FIFOs, devices and files that report a
+// size of 0 (those of /proc and /sys) cannot be mapped, or not usefully, and
+// are read instead, with the same output.
+//
+// # Compatibility with GNU cat
+//
+// The options -A -b -e -E -n -s -t -T -u -v and their long forms produce
+// byte-identical output to GNU cat 9, across files: one formatter serves
+// the whole invocation, so line numbers and -s carry from one SOURCE to the
+// next. With none of them, the formatter is bypassed. A SOURCE that fails is
+// reported as "mmcat: SOURCE: reason" and the others are still copied; the
+// exit status is then 1. A usage error exits with status 2 (GNU cat uses 1).
+// As GNU cat does, mmcat refuses to copy a non-empty file onto itself when
+// standard output is that file ("input file is output file"). Unlike GNU cat,
+// long options cannot be abbreviated.
+//
+// # Ranges
+//
+// --offset N and --length N copy bytes [N, N+length) of each SOURCE. Sizes
+// are bytes, or take a suffix K, M or G (powers of 1024). A length that runs
+// past the end stops at the end. An offset past the end of a SOURCE (an
+// offset equal to its size copies nothing) is an error for that SOURCE,
+// whose message gives the offset and the size; a streamed SOURCE has the
+// offset skipped by reading, and fails the same way when it ends first.
+//
+// # Output
+//
+// -o DEST writes to DEST instead of standard output. A file is replaced
+// atomically with mmfile.NewPending: the new contents are written through a
+// mapping of a temporary file beside it, synced and renamed over the target,
+// so a reader or a crash sees the old file or the new one, never a part, and
+// the old file's permissions are kept. This also makes -o safe when DEST is one
+// of the SOURCEs: their mappings hold the old file. When some SOURCE fails,
+// the others are still written and DEST replaced; when writing DEST fails,
+// DEST is left as it was.
+//
+// shm:NAME and sysv:KEY destinations are created with the exact size of the
+// output, mode 0600 unless --mode says otherwise, and refused when they exist
+// already, unless --force, which removes the existing segment first (its
+// current users keep the old one). The size must be known before creation:
+// streamed SOURCEs are then read into memory first, and with formatting
+// options the output is formatted twice, once to count its bytes and once
+// into the segment, which for mapped SOURCEs costs no I/O. A System V
+// segment cannot be empty, so an empty output to sysv:KEY is an error.
+//
+// A progress bar (bytes, rate, time left) is drawn on standard error while
+// writing to DEST when standard error is a terminal; --progress forces it,
+// also for standard output, and --no-progress turns it off.
+//
+// # Speed
+//
+// When standard output is a pipe, mmcat raises the pipe's capacity on Linux
+// (F_SETPIPE_SZ, up to /proc/sys/fs/pipe-max-size) and writes the mapping in
+// chunks of that capacity, which moves data about twice as fast as GNU cat's
+// 128 KiB read and write pairs. scripts/bench-cli.sh measures it.
+//
+// # Platforms
+//
+// Linux is the reference. On Windows, files and shm: work through the
+// libraries, and sysv: reports that the platform does not support it.
+package main

@@ -1,0 +1,283 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/pflag"
+)
+
+// progressMode says when to draw a progress bar.
+type progressMode int
+
+const (
+	progressAuto progressMode = iota // with -o, when stderr is a terminal
+	progressOn                       // --progress
+	progressOff                      // --no-progress
+)
+
+// config is the parsed command line.
+type config struct {
+	opts     catOptions
+	rng      byteRange
+	output   string      // -o DEST, "" for standard output
+	mode     fs.FileMode // --mode
+	modeSet  bool
+	force    bool
+	progress progressMode
+	sources  []string
+}
+
+// Results of parseArgs that are not errors in the usual sense.
+var (
+	errHelp    = errors.New("help requested")
+	errVersion = errors.New("version requested")
+)
+
+// usageError is a mistake on the command line: exit status 2, with a hint.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// catFlags maps each formatting option letter to its long name ("" for the
+// letters GNU cat gives none).
+var catFlags = []struct {
+	letter byte
+	long   string
+}{
+	{'A', "show-all"},
+	{'b', "number-nonblank"},
+	{'e', ""},
+	{'E', "show-ends"},
+	{'n', "number"},
+	{'s', "squeeze-blank"},
+	{'t', ""},
+	{'T', "show-tabs"},
+	{'u', ""},
+	{'v', "show-nonprinting"},
+}
+
+// parseArgs parses the command line with GNU conventions (options and
+// operands in any order, "--" ends the options, combined short options).
+// It returns errHelp or errVersion when those were asked for, and a
+// *usageError for anything malformed.
+func parseArgs(args []string) (*config, error) {
+	fl := pflag.NewFlagSet("mmcat", pflag.ContinueOnError)
+	fl.SetOutput(io.Discard)
+	fl.Usage = func() {}
+	fl.SortFlags = false
+
+	set := make([]*bool, len(catFlags))
+	for i, f := range catFlags {
+		set[i] = new(bool)
+		name := f.long
+		if name == "" {
+			// pflag needs a long name; these cannot clash with real
+			// options and are hidden from help.
+			name = "\x00" + string(f.letter)
+		}
+		fl.BoolVarP(set[i], name, string(f.letter), false, "")
+	}
+	var (
+		c                    config
+		offset, length, mode string
+		help, version        bool
+		progress, noProgress bool
+	)
+	fl.StringVarP(&c.output, "output", "o", "", "")
+	fl.BoolVar(&c.force, "force", false, "")
+	fl.StringVar(&mode, "mode", "", "")
+	fl.StringVar(&offset, "offset", "", "")
+	fl.StringVar(&length, "length", "", "")
+	fl.BoolVar(&progress, "progress", false, "")
+	fl.BoolVar(&noProgress, "no-progress", false, "")
+	fl.BoolVarP(&help, "help", "h", false, "")
+	fl.BoolVar(&version, "version", false, "")
+
+	if err := fl.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return nil, errHelp
+		}
+		return nil, &usageError{msg: err.Error()}
+	}
+	if help {
+		return nil, errHelp
+	}
+	if version {
+		return nil, errVersion
+	}
+	for i, f := range catFlags {
+		if *set[i] {
+			c.opts.setShort(f.letter)
+		}
+	}
+	c.rng.length = -1
+	if fl.Changed("offset") {
+		n, err := parseSize(offset)
+		if err != nil {
+			return nil, usagef("invalid --offset %q: %v", offset, err)
+		}
+		c.rng.offset = n
+	}
+	if fl.Changed("length") {
+		n, err := parseSize(length)
+		if err != nil {
+			return nil, usagef("invalid --length %q: %v", length, err)
+		}
+		c.rng.length = n
+	}
+	if fl.Changed("mode") {
+		m, err := strconv.ParseUint(mode, 8, 32)
+		if err != nil || m > 0o777 {
+			return nil, usagef("invalid --mode %q: want octal permissions such as 0644", mode)
+		}
+		c.mode, c.modeSet = fs.FileMode(m), true
+	}
+	if fl.Changed("output") {
+		if c.output == "" {
+			return nil, usagef("empty --output")
+		}
+		if strings.HasPrefix(c.output, "sysv-id:") {
+			return nil, usagef("--output %s: a destination is created by key; use sysv:KEY", c.output)
+		}
+	}
+	switch {
+	case noProgress:
+		c.progress = progressOff
+	case progress:
+		c.progress = progressOn
+	}
+	c.sources = fl.Args()
+	if len(c.sources) == 0 {
+		c.sources = []string{"-"}
+	}
+	return &c, nil
+}
+
+// parseSize parses a size in bytes: decimal digits, optionally followed by
+// K, M or G (either case) for 1024, 1024² or 1024³. Negative numbers,
+// other suffixes and values above math.MaxInt64 are errors.
+func parseSize(s string) (int64, error) {
+	digits, shift := s, 0
+	if s != "" {
+		switch s[len(s)-1] {
+		case 'k', 'K':
+			shift = 10
+		case 'm', 'M':
+			shift = 20
+		case 'g', 'G':
+			shift = 30
+		}
+		if shift != 0 {
+			digits = s[:len(s)-1]
+		}
+	}
+	if digits == "" {
+		return 0, errors.New("want a number of bytes, optionally with K, M or G")
+	}
+	for i := 0; i < len(digits); i++ {
+		if digits[i] < '0' || digits[i] > '9' {
+			return 0, errors.New("want a number of bytes, optionally with K, M or G")
+		}
+	}
+	n, err := strconv.ParseUint(digits, 10, 63)
+	if err != nil || n > math.MaxInt64>>shift {
+		return 0, errors.New("too large")
+	}
+	return int64(n) << shift, nil
+}
+
+// byteRange is the --offset/--length range applied to every source.
+type byteRange struct {
+	offset int64
+	length int64 // -1: to the end
+}
+
+// errOffset is returned by clip for an offset past the end of a source.
+type errOffset struct{ offset, size int64 }
+
+func (e *errOffset) Error() string {
+	return fmt.Sprintf("offset %d is past the end (size %d)", e.offset, e.size)
+}
+
+// clip returns the part of a source of size bytes that the range selects:
+// from offset to offset+length, or to the end when that comes first. An
+// offset past the end is an error; an offset equal to size selects nothing.
+func (r byteRange) clip(size int64) (off, n int64, err error) {
+	if r.offset > size {
+		return 0, 0, &errOffset{offset: r.offset, size: size}
+	}
+	n = size - r.offset
+	if r.length >= 0 && r.length < n {
+		n = r.length
+	}
+	return r.offset, n, nil
+}
+
+// whole reports whether the range is the default, all of every source.
+func (r byteRange) whole() bool { return r.offset == 0 && r.length < 0 }
+
+const usageText = `Usage: mmcat [OPTION]... [SOURCE]...
+Concatenate SOURCEs to standard output, or to DEST with -o, reading files
+through memory maps. With no SOURCE, or when SOURCE is -, read standard input.
+
+Sources:
+  FILE         a file, mapped read-only (pipes, devices, /proc files are read)
+  -            standard input
+  shm:NAME     a POSIX shared-memory segment (Python's SharedMemory(name=NAME))
+  sysv:KEY     a System V segment by key, decimal or 0x hex (see ipcs -m)
+  sysv-id:ID   a System V segment by id (see ipcs -m)
+
+Formatting, as GNU cat:
+  -A, --show-all           equivalent to -vET
+  -b, --number-nonblank    number nonempty output lines, overrides -n
+  -e                       equivalent to -vE
+  -E, --show-ends          display $ at end of each line
+  -n, --number             number all output lines
+  -s, --squeeze-blank      suppress repeated empty output lines
+  -t                       equivalent to -vT
+  -T, --show-tabs          display TAB characters as ^I
+  -u                       (ignored)
+  -v, --show-nonprinting   use ^ and M- notation, except for LFD and TAB
+
+Output and ranges:
+  -o, --output=DEST    write to DEST: a FILE (replaced atomically), shm:NAME
+                       or sysv:KEY (created with the size of the output)
+      --force          replace an existing shm:NAME or sysv:KEY DEST
+      --mode=MODE      octal permissions of what -o creates (default 0600 for
+                       shared memory, 0666 less the umask for a new file;
+                       a replaced file keeps its own)
+      --offset=N       copy each SOURCE from byte N (an error past its end)
+      --length=N       copy at most N bytes of each SOURCE
+                       N is in bytes, or with a suffix K, M, G (1024, 1024^2,
+                       1024^3)
+      --progress       show a progress bar on standard error
+      --no-progress    never show one (by default it is shown with -o when
+                       standard error is a terminal)
+  -h, --help           display this help and exit
+      --version        output version information and exit
+
+Examples:
+  mmcat f - g                  Output f's contents, then standard input, then g's.
+  mmcat -n notes.txt           Number the lines of notes.txt.
+  mmcat -o shm:demo data.bin   Copy data.bin into a new shared-memory segment.
+  mmcat shm:demo | sha256sum   Read it back.
+  mmcat -o sysv:0x1234 --mode 0644 a b
+                               Concatenate a and b into a System V segment.
+  mmcat --offset 1M --length 4K disk.img | xxd
+                               Show 4 KiB from offset 1 MiB.
+  mmcat -o out.txt out.txt extra.txt
+                               Append extra.txt to out.txt, atomically.
+
+Exit status: 0 when every SOURCE was copied, 1 when one failed (the others are
+still copied), 2 for a usage error.
+`
