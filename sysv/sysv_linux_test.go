@@ -372,8 +372,8 @@ func TestLarge(t *testing.T) {
 	if strconv.IntSize < 64 {
 		t.Skip("segments above 2 GiB need a 64-bit platform")
 	}
-	const size = 3<<30 + 12345
-	if l, err := SystemLimits(); err != nil || l.MaxSize < size {
+	const size int64 = 3<<30 + 12345
+	if l, err := SystemLimits(); err != nil || l.MaxSize < uint64(size) {
 		t.Skipf("shmmax %d is below %d (%v)", l.MaxSize, size, err)
 	}
 	s, err := CreatePrivate(size)
