@@ -19,8 +19,11 @@
 #      Windows needs ProcessPrng from bcryptprimitives.dll, which Wine 8.0
 #      (Debian 12) does not provide, so without it every Go binary aborts at
 #      startup. The prefix's registry is told to prefer this native DLL;
+#      The same DLL also makes Go's file deletion (os.RemoveAll, t.TempDir)
+#      work on Wine 8.0: see the comment at the top of bcryptprimitives.c;
 #   4. checks, with a small program built by mingw, that ProcessPrng loads
-#      from system32 and returns random bytes.
+#      from system32 and returns random bytes, and that the deletion fix is
+#      in effect.
 #
 # Usage: setup-wine.sh [--print-env]
 #   --print-env  after setting up, print WINE64=, WINESERVER= and WINEPREFIX=
@@ -196,10 +199,13 @@ if ((prefix_changed || dll_changed)) || [[ ! -f "$checked" ]]; then
 	rm -f "$checked"
 	check_src="$BUILD/prngcheck.c"
 	cat >"$check_src" <<'EOF'
-/* Loads bcryptprimitives.dll the way the Go runtime does and calls ProcessPrng. */
+/* Loads bcryptprimitives.dll the way the Go runtime does, calls ProcessPrng,
+   and checks the NtSetInformationFile(FileDispositionInformationEx) answer
+   that os.RemoveAll relies on. */
 #include <windows.h>
 #include <stdio.h>
 typedef BOOL (WINAPI *prng_fn)(PBYTE, SIZE_T);
+typedef LONG (NTAPI *setinfo_fn)(HANDLE, PVOID, PVOID, ULONG, ULONG);
 int main(void) {
     HMODULE h = LoadLibraryExW(L"bcryptprimitives.dll", NULL, LOAD_LIBRARY_SEARCH_SYSTEM32);
     if (!h) { printf("LoadLibraryExW(bcryptprimitives.dll) failed: %lu\n", GetLastError()); return 1; }
@@ -209,13 +215,28 @@ int main(void) {
     if (!f(a, sizeof a) || !f(b, sizeof b)) { printf("ProcessPrng returned FALSE\n"); return 1; }
     if (memcmp(a, b, sizeof a) == 0) { printf("ProcessPrng returned the same bytes twice\n"); return 1; }
     printf("ProcessPrng ok\n");
+
+    WCHAR dir[MAX_PATH], path[MAX_PATH];
+    GetTempPathW(MAX_PATH, dir);
+    GetTempFileNameW(dir, L"mmk", 0, path);
+    HANDLE fh = CreateFileW(path, DELETE | FILE_READ_ATTRIBUTES, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                            NULL, OPEN_EXISTING, 0, NULL);
+    if (fh == INVALID_HANDLE_VALUE) { printf("CreateFileW(temp file) failed: %lu\n", GetLastError()); return 1; }
+    setinfo_fn setinfo = (setinfo_fn)GetProcAddress(GetModuleHandleW(L"ntdll.dll"), "NtSetInformationFile");
+    ULONG_PTR iosb[2] = {0, 0};
+    ULONG flags = 0x1 | 0x2; /* FILE_DISPOSITION_DELETE | FILE_DISPOSITION_POSIX_SEMANTICS */
+    LONG st = setinfo(fh, iosb, &flags, sizeof flags, 64 /* FileDispositionInformationEx */);
+    CloseHandle(fh);
+    DeleteFileW(path);
+    if ((ULONG)st == 0xC0000002) { printf("NtSetInformationFile(FileDispositionInformationEx) still answers STATUS_NOT_IMPLEMENTED\n"); return 1; }
+    printf("FileDispositionInformationEx ok (status 0x%08lx)\n", (ULONG)st);
     return 0;
 }
 EOF
 	run "building the ProcessPrng check program" \
 		"$MINGW_CC" -O2 -Wall -o "$BUILD/prngcheck.exe" "$check_src"
 	run "running the ProcessPrng check under Wine" timeout 120 "$WINE64" "$BUILD/prngcheck.exe"
-	grep -q 'ProcessPrng ok' "$LOG" || die "ProcessPrng check printed no success line (see $LOG)"
+	grep -q 'FileDispositionInformationEx ok' "$LOG" || die "the bcryptprimitives.dll check printed no success line (see $LOG)"
 	run "waiting for wineserver after the check" timeout 120 "$WINESERVER" -w
 	: >"$checked"
 fi

@@ -27,9 +27,9 @@
 # prepares the prefix); then, per package, `GOOS=windows GOARCH=amd64
 # go test -c`; then each binary runs under wine64 in its package directory
 # (as `go test` does) with -test.v=test2json; its output is streamed, saved
-# to <out>/<pkg>.log, and converted with `go tool test2json` to
-# <out>/<pkg>.json, from which the summary table is counted (subtests
-# included). Wine's \r\n line endings are normalised.
+# as plain -test.v text to <out>/<pkg>.log, and converted with
+# `go tool test2json` to <out>/<pkg>.json, from which the summary table is
+# counted (subtests included). Wine's \r\n line endings are normalised.
 #
 # A package fails when a test fails, when its tests do not compile for
 # Windows, when it has _test.go files but none of them build for Windows,
@@ -272,21 +272,25 @@ for p in "${selected[@]}"; do
 	tail -n +1 -s 0.2 --pid="$wpid" -f "$raw" | sed -u -e 's/\r$//' -e '/^\x16=== NAME/d' -e 's/\x16//g' || true
 	rc=0
 	wait "$wpid" || rc=$?
-	sed 's/\r$//' "$raw" >"$log"
-	rm -f "$raw"
 	secs[$p]=$((SECONDS - start))
-	if ! "$GO" tool test2json -p "$ipath" <"$log" >"$json" 2>"$OUT/$n.test2json.err"; then
+	# The framed output (with test2json's ^V markers) feeds test2json; the
+	# saved log is the plain -test.v text.
+	sed -i 's/\r$//' "$raw"
+	sed -e '/^\x16=== NAME/d' -e 's/\x16//g' "$raw" >"$log"
+	if ! "$GO" tool test2json -p "$ipath" <"$raw" >"$json" 2>"$OUT/$n.test2json.err"; then
 		cat "$OUT/$n.test2json.err" >&2
-		echo "--- windows: $p: FAIL: go tool test2json could not convert $log"
+		echo "--- windows: $p: FAIL: go tool test2json could not convert the output of $exe"
 		status[$p]="FAIL"
 		continue
 	fi
+	rm -f "$raw" "$OUT/$n.test2json.err"
 	read -r r ps fl sk pkgaction < <(count_events "$json")
 	unfinished_tests "$json" >"$OUT/$n.unfinished"
 	unfinished=$(wc -l <"$OUT/$n.unfinished")
+	((unfinished > 0)) || rm -f "$OUT/$n.unfinished"
 	nrun[$p]=$r npass[$p]=$ps nfail[$p]=$((fl + unfinished)) nskip[$p]=$sk
 	if ((unfinished > 0)); then
-		echo "--- windows: $p: test(s) started but never finished (counted as failed):" $(cat "$OUT/$n.unfinished")
+		echo "--- windows: $p: test(s) started but never finished (counted as failed):" $(<"$OUT/$n.unfinished")
 	fi
 	if ((rc == 124 || rc == 137)); then
 		status[$p]="TIMEOUT (killed)"
