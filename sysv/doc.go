@@ -43,6 +43,11 @@
 // never removes; Sync does nothing, as there is no backing store, and
 // nothing survives a restart.
 //
+// Every method of a [Segment] is safe for concurrent use; after Close they
+// return errors matching [fs.ErrClosed], except ID, Key and Remove. The
+// slice from Bytes aliases the attachment: touching it after Close crashes
+// the process (SIGSEGV), so prefer [ioadapt.IO.Access].
+//
 // Errors are [*fs.PathError] values naming the key ("key 0x0000abcd") or id,
 // with messages that give the size asked and the limit that refused it,
 // read from /proc/sys/kernel/shmmax, shmmni and shmall on Linux. They wrap
@@ -56,5 +61,6 @@
 // except [List] (use ipcs -m there); its default limits are small (4 MiB
 // per segment). Everywhere else, Windows and the BSDs included, every
 // function returns an error wrapping [ErrUnsupported] ([errors.ErrUnsupported]),
-// except [Ftok] and [ParseKey], which work on every Unix.
+// except [ParseKey], which works everywhere, and [Ftok], which works on every
+// Unix.
 package sysv

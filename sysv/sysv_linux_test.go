@@ -339,6 +339,10 @@ func TestLimits(t *testing.T) {
 
 func TestReaderConformance(t *testing.T) {
 	page := int64(os.Getpagesize())
+	// Size 0, the first of the usual sizes, is no System V segment.
+	if _, err := CreatePrivate(0); !errors.Is(err, ErrInvalidSize) || !strings.Contains(err.Error(), "size 0: a segment holds at least 1 byte") {
+		t.Errorf("CreatePrivate(0): %v, want ErrInvalidSize", err)
+	}
 	for _, size := range []int64{1, page - 1, page, page + 1, 5*page + 17} {
 		t.Run(strconv.FormatInt(size, 10), func(t *testing.T) {
 			s := mustCreate(t, size)
