@@ -1,0 +1,226 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"strings"
+)
+
+// check is one performance target and what this run measured for it.
+type check struct {
+	Name     string  // the target in words
+	Short    string  // its label in the chart
+	Goal     float64 // the ratio to reach
+	AtMost   bool    // the ratio must stay at or below Goal instead
+	Value    float64 // the measured ratio
+	Evidence string  // the medians behind it
+	P        string  // significance of the difference
+	PerCall  bool    // Value is a count per call, not a ratio
+}
+
+// Met reports whether the measured ratio reaches the goal.
+func (c check) Met() bool {
+	if math.IsNaN(c.Value) {
+		return false
+	}
+	if c.AtMost {
+		return c.Value <= c.Goal
+	}
+	return c.Value >= c.Goal
+}
+
+// Verdict is the Met column of the report.
+func (c check) Verdict() string {
+	switch {
+	case math.IsNaN(c.Value):
+		return "not measured"
+	case c.Met():
+		return "met"
+	}
+	return "**not met**"
+}
+
+// Measured formats the ratio.
+func (c check) Measured() string {
+	if c.PerCall {
+		if math.IsNaN(c.Value) {
+			return "–"
+		}
+		return fmt.Sprintf("%.2g per call", c.Value)
+	}
+	return fmtRatio(c.Value)
+}
+
+// Target formats the goal.
+func (c check) Target() string {
+	if c.PerCall {
+		return "0 per call"
+	}
+	if c.AtMost {
+		return "≤ " + fmtRatio(c.Goal)
+	}
+	return "≥ " + fmtRatio(c.Goal)
+}
+
+// evaluate computes every target from the medians of this run.
+func evaluate(res *results) []check {
+	speed := func(name, short, key, impl, base string, goal float64) check {
+		return check{
+			Name: name, Short: short, Goal: goal,
+			Value: res.speedup(key, impl, base),
+			Evidence: fmt.Sprintf("`%s`: %s %s vs %s %s", key,
+				impl, fmtTime(res.stat(key, impl, ns)), base, fmtTime(res.stat(key, base, ns))),
+			P: fmtP(res.pValue(key, impl, base)),
+		}
+	}
+	var out []check
+	out = append(out,
+		speed("Random ReadAt 64 B, cached: ≥15× faster than os.File.ReadAt",
+			"ReadAt 64 B vs os.File", "ReadAt/size=64B", "mmfile", osFile, 15),
+		speed("Random ReadAt 64 B, cached: ≥0.8× the speed of x/exp/mmap",
+			"ReadAt 64 B vs x/exp/mmap", "ReadAt/size=64B", "mmfile", "exp-mmap", 0.8),
+		speed("Random ReadAt 4 KiB, cached: ≥1.8× faster than os.File.ReadAt",
+			"ReadAt 4 KiB vs os.File", "ReadAt/size=4KiB", "mmfile", osFile, 1.8),
+		speed("Sequential Read (128 KiB buffer) of 1 GiB: ≥0.85× the rate of bytes.Reader over memory",
+			"Read 128 KiB vs memory", "Read/size=1GiB/buf=128KiB", "mmfile", "bytes.Reader", 0.85),
+		speed("Sequential Read (1 MiB buffer) of 1 GiB: ≥0.85× the rate of bytes.Reader over memory",
+			"Read 1 MiB vs memory", "Read/size=1GiB/buf=1MiB", "mmfile", "bytes.Reader", 0.85),
+		speed("io.Copy of 1 GiB into a buffer: ≥0.85× the rate of bytes.Reader over memory",
+			"io.Copy vs memory", "Copy/size=1GiB/sink=buffer", "mmfile", "bytes.Reader", 0.85),
+		speed("Random WriteAt 64 B: ≥20× faster than os.File.WriteAt",
+			"WriteAt 64 B vs os.File", "WriteAt/size=64B", "mmfile", osFile, 20),
+	)
+	// Durability: the time of SyncRange over the time of pwrite+fdatasync.
+	key := "Sync/size=4KiB"
+	out = append(out, check{
+		Name:   "One dirty 4 KiB page made durable (WriteAt+SyncRange): within 1.1× of pwrite+fdatasync",
+		Short:  "SyncRange 4 KiB time / fdatasync",
+		Goal:   1.1,
+		AtMost: true,
+		Value:  res.stat(key, "mmfile", ns) / res.stat(key, osFile, ns),
+		Evidence: fmt.Sprintf("`%s`: mmfile %s vs os.File %s", key,
+			fmtTime(res.stat(key, "mmfile", ns)), fmtTime(res.stat(key, osFile, ns))),
+		P: fmtP(res.pValue(key, "mmfile", osFile)),
+	})
+	out = append(out, allocCheck(res))
+	return out
+}
+
+// allocCheck finds the most allocations per io call of mmfile in the
+// ReadAt, WriteAt, Read and Append (Write) benchmarks: allocs/op divided by
+// the calls that one operation makes.
+func allocCheck(res *results) check {
+	worst, where := 0.0, "none"
+	for _, k := range res.order {
+		r := res.rows[k]
+		calls := 1.0
+		switch r.workload {
+		case "ReadAt", "WriteAt", "WriteAtClean", "ReadAtParallel":
+		case "Read":
+			calls = bytesParam(r.params, "size") / bytesParam(r.params, "buf")
+		case "Append":
+			calls = bytesParam(r.params, "size") / bytesParam(r.params, "chunk")
+		default:
+			continue
+		}
+		for _, impl := range r.impls {
+			if !strings.HasPrefix(impl, "mmfile") {
+				continue
+			}
+			a := res.stat(k, impl, allocs) / calls
+			if a > worst || where == "none" {
+				worst, where = a, fmt.Sprintf("`%s` %s: %.3g allocs/op over %.0f calls", k, impl, res.stat(k, impl, allocs), calls)
+			}
+		}
+	}
+	c := check{
+		Name:     "No allocation per ReadAt/WriteAt/Read/Write call (mmfile)",
+		Short:    "allocations per call",
+		Goal:     0.01,
+		AtMost:   true,
+		Value:    worst,
+		Evidence: "worst: " + where,
+		P:        "–",
+		PerCall:  true,
+	}
+	if where == "none" {
+		c.Value = math.NaN()
+	}
+	return c
+}
+
+// bytesParam reads a size such as buf=128KiB from the row's parameters.
+func bytesParam(params []string, key string) float64 {
+	for _, p := range params {
+		v, ok := strings.CutPrefix(p, key+"=")
+		if !ok {
+			continue
+		}
+		var n float64
+		var unit string
+		fmt.Sscanf(v, "%g%s", &n, &unit)
+		switch unit {
+		case "KiB":
+			n *= 1 << 10
+		case "MiB":
+			n *= 1 << 20
+		case "GiB":
+			n *= 1 << 30
+		}
+		return n
+	}
+	return math.NaN()
+}
+
+// chart draws the targets' ratios as horizontal bars on a logarithmic
+// axis, each with a tick at its goal: green where met, red where not. The
+// allocation check has no ratio and is left out.
+func chart(checks []check) string {
+	var bars []check
+	for _, c := range checks {
+		if !c.PerCall {
+			bars = append(bars, c)
+		}
+	}
+	const (
+		left, width = 250, 460
+		top, barH   = 48, 26
+		gap         = 10
+		minV, maxV  = 0.1, 100.0
+	)
+	x := func(v float64) float64 {
+		v = math.Min(math.Max(v, minV), maxV)
+		return left + width*(math.Log10(v)-math.Log10(minV))/(math.Log10(maxV)-math.Log10(minV))
+	}
+	h := top + len(bars)*(barH+gap) + 40
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n",
+		left+width+80, h, left+width+80, h)
+	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
+	fmt.Fprintf(&b, `<text x="%d" y="20" font-size="14" font-weight="bold">mmfile against its targets (ratio of medians, same run; log scale)</text>`+"\n", 10)
+	fmt.Fprintf(&b, `<text x="%d" y="36" fill="#555">bar: measured ratio (higher is better, except the SyncRange time ratio); black tick: target</text>`+"\n", 10)
+	for _, v := range []float64{0.1, 0.3, 1, 3, 10, 30, 100} {
+		fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#ddd"/>`+"\n", x(v), top-4, x(v), h-30)
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle" fill="#555">%g×</text>`+"\n", x(v), h-14, v)
+	}
+	for i, c := range bars {
+		y := top + i*(barH+gap)
+		color := "#2e7d32"
+		if !c.Met() {
+			color = "#c62828"
+		}
+		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">%s</text>`+"\n", left-8, y+barH/2+4, escape(c.Short))
+		if !math.IsNaN(c.Value) {
+			fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%.1f" height="%d" fill="%s"/>`+"\n", left, y, x(c.Value)-left, barH, color)
+			fmt.Fprintf(&b, `<text x="%.1f" y="%d">%s</text>`+"\n", x(c.Value)+4, y+barH/2+4, escape(fmtRatio(c.Value)))
+		}
+		fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="black" stroke-width="2"/>`+"\n", x(c.Goal), y-3, x(c.Goal), y+barH+3)
+	}
+	fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#888" stroke-dasharray="3,3"/>`+"\n", x(1), top-4, x(1), h-30)
+	b.WriteString("</svg>\n")
+	return b.String()
+}
+
+func escape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
