@@ -18,7 +18,7 @@
 #      and installs it into the prefix's C:\windows\system32. Go >= 1.24 on
 #      Windows needs ProcessPrng from bcryptprimitives.dll, which Wine 8.0
 #      (Debian 12) does not provide, so without it every Go binary aborts at
-#      startup. The prefix's registry is told to prefer this native DLL;
+#      startup. The prefix's registry is told to prefer this native DLL.
 #      The same DLL also makes Go's file deletion (os.RemoveAll, t.TempDir)
 #      work on Wine 8.0: see the comment at the top of bcryptprimitives.c;
 #   4. checks, with a small program built by mingw, that ProcessPrng loads
@@ -148,10 +148,17 @@ unset DISPLAY WAYLAND_DISPLAY  # no X/Wayland: Wine stays console-only
 wine_version=$("$WINE64" --version 2>/dev/null) || die "$WINE64 --version failed"
 stamp="$PREFIX/.mmapkit-prefix"
 prefix_changed=0
+creating="$PREFIX/.mmapkit-creating"
 if [[ ! -f "$stamp" ]]; then
-	# No stamp: never created, or an earlier creation was interrupted.
+	# No stamp: never created, or an earlier creation was interrupted (then
+	# the marker below is there). Never wipe a directory this script did not
+	# create, such as someone's own Wine prefix.
+	if [[ -d "$PREFIX" && ! -f "$creating" ]] && [[ -n "$(ls -A "$PREFIX")" ]]; then
+		die "$PREFIX exists but was not created by this script; remove it or set MMAPKIT_WINEPREFIX to another directory"
+	fi
 	rm -rf "$PREFIX"
-	mkdir -p "$(dirname "$PREFIX")"
+	mkdir -p "$PREFIX"
+	: >"$creating"
 	run "creating the Wine prefix $PREFIX (wineboot --init)" \
 		timeout 300 "$WINE64" wineboot --init
 	run "waiting for wineserver after wineboot" timeout 120 "$WINESERVER" -w
@@ -174,6 +181,7 @@ if ((prefix_changed)); then
 	run "disabling the crash dialog" "$WINE64" reg add 'HKCU\Software\Wine\WineDbg' /v ShowCrashDialog /t REG_DWORD /d 0 /f
 	run "waiting for wineserver after reg add" timeout 120 "$WINESERVER" -w
 	echo "$wine_version" >"$stamp"
+	rm -f "$creating"
 fi
 
 # ---- 3. bcryptprimitives.dll -----------------------------------------------
