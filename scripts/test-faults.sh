@@ -52,7 +52,8 @@ rows = []  # package, scenario, runs, failures or "skipped: why"
 for key in sorted(set(outputs) | set(results)):
     text = "".join(outputs.get(key, []))
     counts = re.findall(r"faults: runs=(\d+) failures=(\d+)", text)
-    runs, fails = (int(counts[-1][0]), int(counts[-1][1])) if counts else (0, 0)
+    # A scenario without a count ran once.
+    runs, fails = (int(counts[-1][0]), int(counts[-1][1])) if counts else (1, 0)
     result = results.get(key, "crash")
     if result == "skip":
         why = [l.strip() for l in text.splitlines() if l.strip() and not l.startswith(("=== ", "--- "))]

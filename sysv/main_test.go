@@ -2,6 +2,7 @@ package sysv
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -171,6 +172,8 @@ func childMain(role string) int {
 			return 1
 		}
 		return 0
+	case "slot":
+		return runSlotWriter(key, flags)
 	case "open":
 		var opts []Option
 		if flags == "ro" {
@@ -187,4 +190,37 @@ func childMain(role string) int {
 	}
 	fmt.Fprintln(os.Stderr, "unknown child role", role)
 	return 2
+}
+
+// slotContent is what child slot w writes in the given round of the
+// many-process scenario.
+func slotContent(w, span, round int) []byte {
+	return bytes.Repeat([]byte{byte('A' + w), byte('0' + round)}, span/2)
+}
+
+// runSlotWriter is the "slot" child role: open the key and write slot
+// SYSV_TEST_FLAGS="slot,span,round" in 512-byte pieces.
+func runSlotWriter(key Key, flags string) int {
+	var w, span, round int
+	if _, err := fmt.Sscanf(flags, "%d,%d,%d", &w, &span, &round); err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	s, err := Open(key)
+	if err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	content := slotContent(w, span, round)
+	for i := 0; i < span; i += 512 {
+		if _, err := s.WriteAt(content[i:i+512], int64(w*span+i)); err != nil {
+			fmt.Println(err)
+			return 1
+		}
+	}
+	if err := s.Close(); err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	return 0
 }

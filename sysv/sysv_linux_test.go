@@ -751,21 +751,16 @@ func TestLimitErrors(t *testing.T) {
 	})
 }
 
-// TestPermissionRefused has a child that dropped to nobody try a 0600
-// segment of root's.
-func TestPermissionRefused(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("dropping privileges to nobody needs root")
-	}
-	s := mustCreate(t, 4096)
-	// nobody must be able to run the test binary: copy it out of the
-	// build directory, which is private to root.
-	dir, err := os.MkdirTemp("", "sysv-nobody-")
+// binaryForOthers copies the test binary out of the build directory, which
+// is private to root, into a directory where other users can run it.
+func binaryForOthers(t *testing.T) (bin, dir string) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "sysv-other-user-")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	bin := filepath.Join(dir, "sysv.test")
+	bin = filepath.Join(dir, "sysv.test")
 	exe, err := os.ReadFile(os.Args[0])
 	if err != nil {
 		t.Fatal(err)
@@ -776,6 +771,17 @@ func TestPermissionRefused(t *testing.T) {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	return bin, dir
+}
+
+// TestPermissionRefused has a child that dropped to nobody try a 0600
+// segment of root's.
+func TestPermissionRefused(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("dropping privileges to nobody needs root")
+	}
+	s := mustCreate(t, 4096)
+	bin, dir := binaryForOthers(t)
 	for _, flags := range []string{"", "ro"} {
 		cmd := child(t, "open", s.Key(), s.ID(), flags)
 		cmd.Path, cmd.Args[0], cmd.Dir = bin, bin, dir

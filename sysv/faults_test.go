@@ -1,0 +1,226 @@
+//go:build faults && linux
+
+// The fault-and-abuse suite of sysv (make test-faults). Each scenario logs
+// "faults: runs=N failures=F" for the suite's table.
+
+package sysv
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+type tally struct {
+	t              *testing.T
+	runs, failures int
+}
+
+func newTally(t *testing.T) *tally {
+	ty := &tally{t: t}
+	t.Cleanup(func() { t.Logf("faults: runs=%d failures=%d", ty.runs, ty.failures) })
+	return ty
+}
+
+func (ty *tally) round(err error) {
+	ty.t.Helper()
+	ty.runs++
+	if err != nil {
+		ty.failures++
+		if ty.failures <= 5 {
+			ty.t.Errorf("round %d: %v", ty.runs, err)
+		}
+	}
+}
+
+func countLines(t *testing.T, path string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Count(b, []byte("\n"))
+}
+
+func countFDs(t *testing.T) int {
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(fds)
+}
+
+// TestFaultLeakLoop creates, attaches, writes, detaches and removes
+// 100 000 segments: no segment, descriptor or mapping is left behind.
+func TestFaultLeakLoop(t *testing.T) {
+	ty := newTally(t)
+	fds, maps := countFDs(t), countLines(t, "/proc/self/maps")
+	rounds := 100000
+	if n, err := strconv.Atoi(os.Getenv("MMAPKIT_LEAK_ROUNDS")); err == nil && n > 0 {
+		rounds = n
+	}
+	for i := range rounds {
+		s, err := CreatePrivate(4096)
+		if err != nil {
+			ty.round(err)
+			continue
+		}
+		_, err = s.WriteAt([]byte("x"), int64(i%4096))
+		if cerr := s.Close(); err == nil {
+			err = cerr
+		}
+		if rerr := s.Remove(); err == nil {
+			err = rerr
+		}
+		ty.round(err)
+	}
+	if d := countFDs(t) - fds; d > 0 {
+		t.Errorf("%d descriptors more after the loop", d)
+	}
+	if d := countLines(t, "/proc/self/maps") - maps; d > 4 {
+		t.Errorf("%d mappings more after the loop", d)
+	}
+	if leaks := leftovers(); len(leaks) > 0 {
+		t.Errorf("%d segments left behind", len(leaks))
+	}
+}
+
+// TestFaultForeignOwner plants a segment owned by another user under a
+// key, and tries every way in: an exclusive create refuses it, a size
+// mismatch is reported, and a process of a third user is refused; the
+// planted segment is never changed or removed.
+func TestFaultForeignOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("planting a segment for another user needs root")
+	}
+	ty := newTally(t)
+	key := newKey(t)
+	planted, err := Create(key, 8192, Mode(0o600))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanupSegment(t, planted)
+	if _, err := planted.WriteAt([]byte("planted"), 0); err != nil {
+		t.Fatal(err)
+	}
+	var desc unix.SysvShmDesc
+	if _, err := unix.SysvShmCtl(planted.ID(), unix.IPC_STAT, &desc); err != nil {
+		t.Fatal(err)
+	}
+	desc.Perm.Uid, desc.Perm.Gid = 65534, 65534
+	if _, err := unix.SysvShmCtl(planted.ID(), unix.IPC_SET, &desc); err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string, s *Segment, err error, want error) {
+		t.Helper()
+		if s != nil {
+			s.Close()
+		}
+		switch {
+		case err == nil:
+			ty.round(fmt.Errorf("%s: no error", what))
+		case !errors.Is(err, want):
+			ty.round(fmt.Errorf("%s: %v; want %v", what, err, want))
+		default:
+			ty.round(nil)
+		}
+	}
+	s, err := Create(key, 8192)
+	check("Create on a foreign key", s, err, fs.ErrExist)
+	s, err = OpenOrCreate(key, 4096)
+	check("OpenOrCreate with another size", s, err, ErrSizeMismatch)
+	s, err = Open(key, ExpectSize(1<<20))
+	check("Open expecting another size", s, err, ErrSizeMismatch)
+	for _, size := range []int64{-1, 0, math.MinInt64, math.MaxInt64, 1 << 62} {
+		s, err := Create(newKey(t), size)
+		if s != nil {
+			cleanupSegment(t, s)
+		}
+		if err == nil {
+			ty.round(fmt.Errorf("Create with size %d: no error", size))
+		} else {
+			ty.round(nil)
+		}
+	}
+	for _, id := range []int{-1, math.MaxInt32, math.MinInt32} {
+		s, err := AttachID(id)
+		if s != nil {
+			s.Close()
+		}
+		if err == nil {
+			ty.round(fmt.Errorf("AttachID(%d): no error", id))
+		} else {
+			ty.round(nil)
+		}
+	}
+	// A process of a third user is refused at the door.
+	bin, dir := binaryForOthers(t)
+	cmd := exec.Command(bin)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), childEnv+"=open", childKey+"="+key.String())
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 12345, Gid: 12345}}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		ty.round(fmt.Errorf("child as uid 12345: %v: %s", err, out))
+	} else if !bytes.HasPrefix(out, []byte("err true")) {
+		ty.round(fmt.Errorf("child as uid 12345 said %q; want a permission error", out))
+	} else {
+		ty.round(nil)
+	}
+	got := make([]byte, 7)
+	if _, err := planted.ReadAt(got, 0); err != nil || string(got) != "planted" {
+		t.Errorf("planted segment changed: %q, %v", got, err)
+	}
+}
+
+// TestFaultManyProcesses has processes write disjoint ranges of one
+// segment while others read it: the final contents are exactly what was
+// written.
+func TestFaultManyProcesses(t *testing.T) {
+	ty := newTally(t)
+	const writers, span = 6, 1 << 16
+	for round := range 5 {
+		s := mustCreate(t, writers*span)
+		var cmds []*exec.Cmd
+		for w := range writers {
+			c := exec.Command(os.Args[0])
+			c.Env = append(os.Environ(), childEnv+"=slot", childKey+"="+s.Key().String(),
+				childFlags+"="+strconv.Itoa(w)+","+strconv.Itoa(span)+","+strconv.Itoa(round))
+			cmds = append(cmds, c)
+		}
+		for range 2 {
+			c := exec.Command(os.Args[0])
+			c.Env = append(os.Environ(), childEnv+"=open", childKey+"="+s.Key().String(), childFlags+"=ro")
+			cmds = append(cmds, c)
+		}
+		var failed error
+		for _, c := range cmds {
+			if err := c.Start(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, c := range cmds {
+			if err := c.Wait(); err != nil && failed == nil {
+				failed = fmt.Errorf("child: %v", err)
+			}
+		}
+		if failed == nil {
+			for w := range writers {
+				got := make([]byte, span)
+				if _, err := s.ReadAt(got, int64(w*span)); err != nil || !bytes.Equal(got, slotContent(w, span, round)) {
+					failed = fmt.Errorf("slot %d differs (%v)", w, err)
+					break
+				}
+			}
+		}
+		ty.round(failed)
+	}
+}
