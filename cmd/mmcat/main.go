@@ -86,12 +86,14 @@ func (r *runner) fail(name string, err error) {
 func (r *runner) toStdout() {
 	o := &opener{rng: r.cfg.rng, stdin: r.stdin}
 	chunk := defaultChunk
+	isPipe := false
 	if fi, err := r.stdout.Stat(); err == nil {
 		mode := fi.Mode()
 		switch {
 		case mode.IsRegular():
 			o.outInfo = fi
-		case mode&os.ModeNamedPipe != 0 || mode&os.ModeSocket != 0:
+		case mode&os.ModeNamedPipe != 0:
+			isPipe = true
 			if n := growPipe(r.stdout); n > 0 {
 				chunk = n
 			}
@@ -105,6 +107,9 @@ func (r *runner) toStdout() {
 		bar = r.progressBar(-1, "")
 	}
 	c := newCopier(stdoutDest{r.stdout}, r.cfg.opts, chunk, bar)
+	if isPipe {
+		c.splice = pipeSplicer(r.stdout)
+	}
 	for _, arg := range r.cfg.sources {
 		s, err := o.open(arg)
 		if err != nil {
