@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// mmcatBin is the command under test, built once by TestMain.
+var mmcatBin string
+
+func TestMain(m *testing.M) {
+	os.Exit(testMain(m))
+}
+
+func testMain(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "mmcat-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	mmcatBin = filepath.Join(dir, "mmcat")
+	if runtime.GOOS == "windows" {
+		mmcatBin += ".exe"
+	}
+	build := exec.Command("go", "build", "-o", mmcatBin, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building mmcat:", err)
+		return 1
+	}
+	return m.Run()
+}
+
+// result is what a run of a command left.
+type result struct {
+	stdout, stderr []byte
+	code           int
+}
+
+// runCmd runs name with args, feeding stdin (nil: none), in the C locale.
+func runCmd(tb testing.TB, stdin io.Reader, name string, args ...string) result {
+	tb.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	cmd.Stdin = stdin
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	case err != nil:
+		tb.Fatalf("%s %q: %v", name, args, err)
+	}
+	return result{stdout: out.Bytes(), stderr: errb.Bytes(), code: code}
+}
+
+// mmcat runs the command under test.
+func mmcat(tb testing.TB, stdin io.Reader, args ...string) result {
+	tb.Helper()
+	return runCmd(tb, stdin, mmcatBin, args...)
+}
+
+// gnu runs GNU cat.
+func gnu(tb testing.TB, stdin io.Reader, args ...string) result {
+	tb.Helper()
+	return runCmd(tb, stdin, gnuCatPath, args...)
+}
+
+// sameAsGNU runs mmcat and GNU cat with the same arguments and input and
+// fails unless standard output and exit status agree, and standard error
+// does too once the program names are aligned.
+func sameAsGNU(t *testing.T, stdin []byte, args ...string) {
+	t.Helper()
+	var in1, in2 io.Reader
+	if stdin != nil {
+		in1, in2 = bytes.NewReader(stdin), bytes.NewReader(stdin)
+	}
+	got, want := mmcat(t, in1, args...), gnu(t, in2, args...)
+	if !bytes.Equal(got.stdout, want.stdout) {
+		t.Errorf("mmcat %q: stdout differs from GNU cat:\n%s", args, diffReport(got.stdout, want.stdout))
+	}
+	if got.code != want.code {
+		t.Errorf("mmcat %q: exit %d, GNU cat %d (stderr %q)", args, got.code, want.code, got.stderr)
+	}
+	// GNU cat names itself by argv[0].
+	wantErr := strings.ReplaceAll(string(want.stderr), gnuCatPath+": ", "mmcat: ")
+	if string(got.stderr) != wantErr {
+		t.Errorf("mmcat %q: stderr\n%q\nGNU cat's\n%q", args, got.stderr, wantErr)
+	}
+}
+
+// writeFile writes b to name in dir and returns its path.
+func writeFile(tb testing.TB, dir, name string, b []byte) string {
+	tb.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
+
+// repoTestdata lists the shared test files of the repository.
+func repoTestdata(tb testing.TB) []string {
+	tb.Helper()
+	names := []string{"bytes.bin", "empty", "hello.txt", "lines.txt", "words.txt"}
+	paths := make([]string, len(names))
+	for i, n := range names {
+		paths[i] = filepath.Join("..", "..", "testdata", n)
+		if _, err := os.Stat(paths[i]); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return paths
+}
+
+// generatedFiles writes the edge-case inputs and returns their paths by
+// name.
+func generatedFiles(tb testing.TB) map[string]string {
+	tb.Helper()
+	dir := tb.TempDir()
+	long := bytes.Repeat([]byte("0123456789abcdef\tlong line "), 12000) // > 300 KiB, no newline until the end
+	long = append(long, '\n')
+	files := map[string][]byte{
+		"empty":      nil,
+		"one byte":   []byte("x"),
+		"no newline": []byte("last line without newline\tend"),
+		"long lines": append(append([]byte{}, long...), long[:70000]...),
+		"all bytes":  append(allBytes(), append([]byte{'\n'}, allBytes()...)...),
+		"crlf":       []byte("a\r\nb\r\n\r\n\r\nc\rd\r"),
+		"blank runs": []byte("\n\n\na\n\n\n\nb\n\n\t\n\n\n"),
+		"text":       textSample(40000, 7),
+	}
+	paths := make(map[string]string, len(files))
+	for name, b := range files {
+		paths[name] = writeFile(tb, dir, strings.ReplaceAll(name, " ", "-"), b)
+	}
+	return paths
+}
