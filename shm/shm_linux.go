@@ -216,7 +216,7 @@ func spaceErr(fd int, dir string, size int64, err error) error {
 	var st unix.Statfs_t
 	msg := fmt.Sprintf("no space for a segment of %d bytes in %s", size, where)
 	if unix.Fstatfs(fd, &st) == nil {
-		msg += fmt.Sprintf(": %d bytes free of %d", int64(st.Bavail)*st.Bsize, int64(st.Blocks)*st.Bsize)
+		msg += fmt.Sprintf(": %d bytes free of %d", int64(st.Bavail)*int64(st.Bsize), int64(st.Blocks)*int64(st.Bsize))
 	}
 	return &detailError{msg: msg, errs: []error{ErrNoSpace, unix.ENOSPC}}
 }
