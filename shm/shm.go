@@ -73,9 +73,14 @@ func Create(name string, size int64, opts ...Option) (*Segment, error) {
 // [ReadOnly] is given, and fails with an error wrapping [fs.ErrNotExist] if
 // there is none. It never changes the segment's size: with [ExpectSize] it
 // checks it. With [RequireSecure] it refuses a segment that another user
-// could have made or may read. On Linux it never follows a symbolic link in
-// the shared-memory directory (O_NOFOLLOW): such a name fails with an error
-// wrapping [ErrInsecure] and [syscall.ELOOP].
+// could have made or may read. On Linux it never follows a symbolic link
+// in the shared-memory directory (O_NOFOLLOW): such a name fails with an
+// error wrapping [ErrInsecure] and [syscall.ELOOP].
+//
+// A segment that another process is still creating has size 0 until its
+// pages are reserved: with ExpectSize, Open then fails with
+// [ErrSizeMismatch] and may be retried. Tell peers the name once Create has
+// returned, or let them use [OpenOrCreate], which waits.
 func Open(name string, opts ...Option) (*Segment, error) {
 	return openSegment("open", name, openExisting, 0, opts)
 }
@@ -83,7 +88,9 @@ func Open(name string, opts ...Option) (*Segment, error) {
 // OpenOrCreate opens the segment if the name exists, as [Open] does with
 // ExpectSize(size), and otherwise creates it, as [Create] does. An existing
 // segment of another size is an error wrapping [ErrSizeMismatch]; it is
-// never resized.
+// never resized. Any number of processes may call it at once for the same
+// name: one creates the segment and the others open it, on Linux waiting
+// (up to 2 s) while the creator is still reserving its pages.
 func OpenOrCreate(name string, size int64, opts ...Option) (*Segment, error) {
 	return openSegment("open", name, openOrCreate, size, opts)
 }

@@ -135,6 +135,7 @@ const openFlags = unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_NONBLOCK
 
 func openNamed(op, name string, h how, size int64, c *config) (*region, error) {
 	dir := shmDir(c.dir)
+	var waited time.Duration
 	for attempt := 0; ; attempt++ {
 		switch h {
 		case createExcl:
@@ -149,11 +150,17 @@ func openNamed(op, name string, h how, size int64, c *config) (*region, error) {
 		oc := *c
 		oc.expectSize, oc.expectSet = size, true
 		r, err = openNamedExisting(op, dir, name, &oc)
-		// Between the two calls another process may have unlinked the
-		// name: then try to create it again.
-		if !errors.Is(err, fs.ErrNotExist) || attempt == 10 {
-			return r, err
+		switch {
+		case errors.Is(err, fs.ErrNotExist) && attempt < 10:
+			// Between the two calls another process unlinked the name:
+			// create it again.
+			continue
+		case errors.Is(err, ErrSizeMismatch) && size > 0 && beingCreated(dir, name, &waited):
+			// Another process has just created the name and is reserving
+			// its pages: the size stays 0 until fallocate is done.
+			continue
 		}
+		return r, err
 	}
 }
 
@@ -180,6 +187,24 @@ func createNamed(op, dir, name string, size int64, c *config) (*region, error) {
 		return fail(err)
 	}
 	return r, nil
+}
+
+// creatingWait is how long OpenOrCreate waits for a segment that another
+// process is still creating (reserving 1 GiB of tmpfs takes about 0.1 s).
+const creatingWait = 2 * time.Second
+
+// beingCreated reports whether the name holds a zero-size segment that may
+// still be growing, after sleeping a little; it gives up once *waited
+// reaches creatingWait.
+func beingCreated(dir, name string, waited *time.Duration) bool {
+	var st unix.Stat_t
+	if *waited >= creatingWait || unix.Lstat(filepath.Join(dir, name), &st) != nil || st.Size != 0 {
+		return false
+	}
+	step := min(time.Millisecond+*waited/2, 50*time.Millisecond) // backing off
+	time.Sleep(step)
+	*waited += step
+	return true
 }
 
 // reserve gives the file size bytes and allocates every page of them now,

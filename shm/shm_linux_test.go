@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -460,5 +461,40 @@ except FileNotFoundError:
 `, name)
 	if out != "gone" {
 		t.Fatalf("python after unlink: %q, want gone", out)
+	}
+}
+
+// TestOpenOrCreateRace has two callers race for one name, the creator
+// reserving a size large enough that the other finds it still at size 0:
+// both must end up with the same full-size segment.
+func TestOpenOrCreateRace(t *testing.T) {
+	const size = 32 << 20
+	for range 5 {
+		name := segName(t)
+		var wg sync.WaitGroup
+		segs := make([]*Segment, 2)
+		for i := range segs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s, err := OpenOrCreate(name, size)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				segs[i] = closeOnCleanup(t, s)
+			}()
+		}
+		wg.Wait()
+		if t.Failed() {
+			return
+		}
+		if _, err := segs[0].WriteAt([]byte("same"), size-4); err != nil {
+			t.Fatal(err)
+		}
+		got := make([]byte, 4)
+		if _, err := segs[1].ReadAt(got, size-4); err != nil || string(got) != "same" {
+			t.Fatalf("the racers hold different segments: read %q, %v", got, err)
+		}
 	}
 }
