@@ -498,3 +498,58 @@ func TestOpenOrCreateRace(t *testing.T) {
 		}
 	}
 }
+
+// cPeer is a C program that joins a segment with glibc's shm_open, prints
+// what it finds at the start and writes after it.
+const cPeer = `#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int main(int argc, char **argv) {
+	int fd = shm_open(argv[1], O_RDWR, 0);
+	if (fd < 0) { perror("shm_open"); return 1; }
+	struct stat st;
+	if (fstat(fd, &st) < 0) { perror("fstat"); return 1; }
+	char *p = mmap(NULL, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) { perror("mmap"); return 1; }
+	printf("%lld %.*s\n", (long long)st.st_size, 7, p);
+	memcpy(p + 7, " from C", 7);
+	return 0;
+}
+`
+
+func TestCReadsAndWritesGoSegment(t *testing.T) {
+	cc, err := exec.LookPath("gcc")
+	if err != nil {
+		if cc, err = exec.LookPath("cc"); err != nil {
+			t.Skip("no C compiler (gcc or cc) installed")
+		}
+	}
+	dir := t.TempDir()
+	src, bin := filepath.Join(dir, "peer.c"), filepath.Join(dir, "peer")
+	if err := os.WriteFile(src, []byte(cPeer), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// -lrt for glibc before 2.34, where shm_open lived in librt.
+	if out, err := exec.Command(cc, "-o", bin, src, "-lrt").CombinedOutput(); err != nil {
+		t.Skipf("cannot build the C peer: %v\n%s", err, out)
+	}
+	s, name := create(t, 4096)
+	if _, err := s.WriteAt([]byte("from Go"), 0); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "/"+name).CombinedOutput()
+	if err != nil {
+		t.Fatalf("C peer: %v\n%s", err, out)
+	}
+	if got := strings.TrimSpace(string(out)); got != "4096 from Go" {
+		t.Errorf("C peer saw %q, want %q", got, "4096 from Go")
+	}
+	got := make([]byte, 14)
+	if _, err := s.ReadAt(got, 0); err != nil || string(got) != "from Go from C" {
+		t.Fatalf("Go reads %q, %v after the C peer wrote", got, err)
+	}
+}
