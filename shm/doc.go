@@ -58,7 +58,7 @@
 // Python's multiprocessing (before 3.13) breaks this rule: its resource
 // tracker registers every SharedMemory, even one that only attached
 // (create=False), and unlinks it when the interpreter exits, so a segment
-// made by Go disappears when a Python peer ends (CPython issue 82300).
+// made by Go disappears when a Python peer ends (CPython gh-82300, formerly bpo-38119).
 // On Python 3.13 and later open it with SharedMemory(name, track=False);
 // on older versions unregister it right after attaching:
 //
