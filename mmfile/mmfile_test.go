@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -60,7 +61,14 @@ func runChildJob(job string) error {
 		if err != nil {
 			return err
 		}
-		return os.Truncate(path, size)
+		err = os.Truncate(path, size)
+		var errno syscall.Errno
+		if errors.As(err, &errno) {
+			// The number, for the parent to check whatever the language
+			// of the system's message.
+			err = fmt.Errorf("%w (errno %d)", err, uintptr(errno))
+		}
+		return err
 	case "sync-writer": // append records, syncing each, and report it
 		f, err := mmfile.Create(path, 0)
 		if err != nil {
@@ -196,13 +204,23 @@ func TestIOTestReader(t *testing.T) {
 	}
 }
 
+// allocationGranularity is the unit of view offsets on Windows; ranges
+// around it check the alignment that Range does there (on other systems it
+// is just another offset that is a multiple of the page size).
+const allocationGranularity = 64 << 10
+
 // TestRangeAnyOffset maps ranges at offsets that are not page-aligned and
 // checks that exactly the asked bytes are exposed and written.
 func TestRangeAnyOffset(t *testing.T) {
-	p := os.Getpagesize()
-	data := pattern(4 * p)
+	p := int64(os.Getpagesize())
+	g := int64(allocationGranularity)
+	size := 2*g + 4*p
+	data := pattern(int(size))
 	path := writeFile(t, "ranged", data)
-	for _, r := range [][2]int64{{0, 0}, {1, 10}, {int64(p) - 1, 2}, {int64(p), int64(p)}, {int64(p) + 3, int64(2*p) + 5}, {int64(4*p) - 1, 1}, {int64(4 * p), 0}} {
+	for _, r := range [][2]int64{
+		{0, 0}, {1, 10}, {p - 1, 2}, {p, p}, {p + 3, 2*p + 5}, {4*p - 1, 1}, {4 * p, 0},
+		{g - 1, 2}, {g, p}, {g + 3, g + 5}, {2*g - 1, 2*p + 1}, {size - 1, 1}, {size, 0},
+	} {
 		t.Run(fmt.Sprintf("%d+%d", r[0], r[1]), func(t *testing.T) {
 			f, err := mmfile.OpenFile(path, os.O_RDWR, 0, mmfile.Range(r[0], r[1]))
 			if err != nil {
@@ -227,6 +245,15 @@ func TestRangeAnyOffset(t *testing.T) {
 				t.Fatal("write through a range did not reach the file at the right offset")
 			}
 			onDisk[r[0]+r[1]-1] = data[r[0]+r[1]-1]
+			if !bytes.Equal(onDisk, data) {
+				t.Fatal("write through a range changed the file outside the range")
+			}
+			// Restore the file for the next range with the mapping closed:
+			// Windows refuses to truncate a file that has a view mapped
+			// (ERROR_USER_MAPPED_FILE), and os.WriteFile truncates.
+			if err := f.Close(); err != nil {
+				t.Fatal(err)
+			}
 			if err := os.WriteFile(path, data, 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -323,7 +350,29 @@ func TestPrivateCopyOnWrite(t *testing.T) {
 
 func TestOptions(t *testing.T) {
 	path := writeFile(t, "opts", pattern(1<<20))
-	f, err := mmfile.Open(path, mmfile.Populate(), mmfile.WithAdvice(mmfile.Sequential), mmfile.LockMemory())
+	if runtime.GOOS != "linux" {
+		// MAP_POPULATE is Linux's. Elsewhere Populate is refused, never
+		// ignored, whether or not there is anything to map.
+		for _, p := range []string{path, writeFile(t, "empty", nil)} {
+			f, err := mmfile.Open(p, mmfile.Populate())
+			if err == nil {
+				f.Close()
+			}
+			var pe *fs.PathError
+			if !errors.Is(err, mmfile.ErrUnsupported) || !errors.As(err, &pe) {
+				t.Errorf("Populate on %s = %v; want an *fs.PathError wrapping ErrUnsupported", runtime.GOOS, err)
+			}
+		}
+	}
+	if runtime.GOOS == "windows" {
+		testOptionsWindows(t, path)
+		return
+	}
+	opts := []mmfile.Option{mmfile.WithAdvice(mmfile.Sequential), mmfile.LockMemory()}
+	if runtime.GOOS == "linux" {
+		opts = append(opts, mmfile.Populate())
+	}
+	f, err := mmfile.Open(path, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -346,6 +395,54 @@ func TestOptions(t *testing.T) {
 	// The data survives DontNeed: a shared mapping reads it back.
 	if got := f.Bytes()[12345]; got != pattern(1 << 20)[12345] {
 		t.Errorf("byte after DontNeed = %d", got)
+	}
+	if _, err := mmfile.OpenFile(path, os.O_RDWR, 0, mmfile.ReadWrite()); !errors.Is(err, mmfile.ErrBadFlag) {
+		t.Errorf("ReadWrite given to OpenFile = %v; want ErrBadFlag", err)
+	}
+}
+
+// testOptionsWindows checks the options on Windows, which has VirtualLock
+// but no madvise: Normal, the default, is the one advice it honours, and
+// any other is refused at open and by Advise, never silently ignored.
+func testOptionsWindows(t *testing.T, path string) {
+	want := pattern(1 << 20)
+	for _, a := range []mmfile.Advice{mmfile.Sequential, mmfile.Random, mmfile.WillNeed, mmfile.DontNeed, mmfile.HugePage} {
+		if f, err := mmfile.Open(path, mmfile.WithAdvice(a)); !errors.Is(err, mmfile.ErrUnsupported) {
+			if err == nil {
+				f.Close()
+			}
+			t.Errorf("open with advice %s = %v; want ErrUnsupported", a, err)
+		}
+	}
+	f, err := mmfile.OpenFile(path, os.O_RDWR, 0, mmfile.LockMemory(), mmfile.WithAdvice(mmfile.Normal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.UnlockMemory(); err != nil {
+		t.Error(err)
+	}
+	if err := f.Advise(mmfile.Normal); err != nil {
+		t.Errorf("Advise(normal) = %v", err)
+	}
+	for _, a := range []mmfile.Advice{mmfile.Sequential, mmfile.Random, mmfile.WillNeed, mmfile.DontNeed, mmfile.HugePage, mmfile.Advice(99)} {
+		if err := f.Advise(a); !errors.Is(err, mmfile.ErrUnsupported) {
+			t.Errorf("Advise(%s) = %v; want ErrUnsupported", a, err)
+		}
+	}
+	if err := f.LockMemory(); err != nil {
+		t.Error(err)
+	}
+	// Locked pages are read and written as any others.
+	if _, err := f.WriteAt([]byte("locked"), 1<<19); err != nil {
+		t.Fatal(err)
+	}
+	copy(want[1<<19:], "locked")
+	if err := iotest.TestReader(f, want); err != nil {
+		t.Error(err)
+	}
+	if err := f.UnlockMemory(); err != nil {
+		t.Error(err)
 	}
 	if _, err := mmfile.OpenFile(path, os.O_RDWR, 0, mmfile.ReadWrite()); !errors.Is(err, mmfile.ErrBadFlag) {
 		t.Errorf("ReadWrite given to OpenFile = %v; want ErrBadFlag", err)
@@ -495,6 +592,10 @@ func TestSharedWithOtherProcesses(t *testing.T) {
 	}
 }
 
+// errnoUserMappedFile is how the truncate child reports Windows's
+// ERROR_USER_MAPPED_FILE: the file has a view mapped, so it cannot shrink.
+const errnoUserMappedFile = "(errno 1224)"
+
 func TestTruncatedUnderMapping(t *testing.T) {
 	page := os.Getpagesize()
 	path := writeFile(t, "shrinks", pattern(4*page))
@@ -503,7 +604,24 @@ func TestTruncatedUnderMapping(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if out, err := child("truncate", path, "MMAPKIT_TEST_SIZE=100").CombinedOutput(); err != nil {
+	out, err := child("truncate", path, "MMAPKIT_TEST_SIZE=100").CombinedOutput()
+	if runtime.GOOS == "windows" {
+		// Windows refuses to shrink a file while any process has a view of
+		// it (ERROR_USER_MAPPED_FILE), so a mapping there never loses its
+		// pages this way: the guarantee to check is the refusal, and that
+		// the mapping and the file are untouched.
+		if err == nil || !bytes.Contains(out, []byte(errnoUserMappedFile)) {
+			t.Fatalf("child truncating a mapped file: %v: %s; want it refused with %s", err, out, errnoUserMappedFile)
+		}
+		if got := fileSize(t, path); got != int64(4*page) {
+			t.Fatalf("file has %d bytes after a refused truncate; want %d", got, 4*page)
+		}
+		if err := iotest.TestReader(f, pattern(4*page)); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if err != nil {
 		t.Fatalf("child: %v: %s", err, out)
 	}
 	_, err = f.ReadAt(make([]byte, 10), int64(2*page))
@@ -623,7 +741,8 @@ func TestSyncVariants(t *testing.T) {
 // and releases its descriptor.
 func TestDroppedFileIsClosed(t *testing.T) {
 	path := writeFile(t, "dropped", pattern(4096))
-	before := countFDs(t)
+	before := openHandles(t, path)
+	var last *mmfile.File
 	for range 50 {
 		f, err := mmfile.OpenFile(path, os.O_RDWR, 0)
 		if err != nil {
@@ -632,25 +751,21 @@ func TestDroppedFileIsClosed(t *testing.T) {
 		if _, err := f.WriteAt([]byte("gc"), 0); err != nil {
 			t.Fatal(err)
 		}
+		last = f
 	}
+	if held := openHandles(t, path); held <= before {
+		t.Fatalf("%d handles before, %d with 50 Files open: the count does not see them", before, held)
+	}
+	runtime.KeepAlive(last) // from here on, all 50 are unreachable
 	// Cleanups run in their own goroutine after a collection.
-	for deadline := time.Now().Add(5 * time.Second); countFDs(t) > before && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(5 * time.Second); openHandles(t, path) > before && time.Now().Before(deadline); {
 		runtime.GC()
 		time.Sleep(10 * time.Millisecond)
 	}
-	if after := countFDs(t); after > before {
-		t.Fatalf("%d descriptors before, %d after dropping 50 Files", before, after)
+	if after := openHandles(t, path); after > before {
+		t.Fatalf("%d handles before, %d after dropping 50 Files", before, after)
 	}
 	if got, _ := os.ReadFile(path); string(got[:2]) != "gc" {
 		t.Fatalf("write through a dropped File lost: %q", got[:2])
 	}
-}
-
-func countFDs(t *testing.T) int {
-	t.Helper()
-	fds, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skipf("no /proc/self/fd to count descriptors: %v", err)
-	}
-	return len(fds)
 }
