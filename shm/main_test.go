@@ -1,13 +1,16 @@
 package shm
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -102,8 +105,41 @@ func runChildJob(job string) error {
 		}
 		fmt.Print(err)
 		return nil
+	case "truncate": // here the name is the segment's path
+		size, err := strconv.ParseInt(data, 10, 64)
+		if err != nil {
+			return err
+		}
+		return os.Truncate(name, size)
+	case "slot", "read-all":
+		var w, span, round int
+		if _, err := fmt.Sscanf(data, "%d,%d,%d", &w, &span, &round); err != nil {
+			return err
+		}
+		s, err := Open(name)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		if job == "read-all" {
+			_, err = io.Copy(io.Discard, s)
+			return err
+		}
+		content := slotContent(w, span, round)
+		for i := 0; i < span; i += 512 {
+			if _, err := s.WriteAt(content[i:i+512], int64(w*span+i)); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	return fmt.Errorf("unknown child job %q", job)
+}
+
+// slotContent is what writer w writes in the given round of the
+// many-process scenario.
+func slotContent(w, span, round int) []byte {
+	return bytes.Repeat([]byte{byte('A' + w), byte('0' + round)}, span/2)
 }
 
 // runChild runs the test binary as a peer process doing job, and returns

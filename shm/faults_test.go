@@ -1,0 +1,320 @@
+//go:build faults && linux
+
+// The fault-and-abuse suite of shm (make test-faults). Each scenario logs
+// "faults: runs=N failures=F" for the suite's table.
+
+package shm
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/mmapkit/mmapkit/ioadapt"
+)
+
+type tally struct {
+	t              *testing.T
+	runs, failures int
+}
+
+func newTally(t *testing.T) *tally {
+	ty := &tally{t: t}
+	t.Cleanup(func() { t.Logf("faults: runs=%d failures=%d", ty.runs, ty.failures) })
+	return ty
+}
+
+func (ty *tally) round(err error) {
+	ty.t.Helper()
+	ty.runs++
+	if err != nil {
+		ty.failures++
+		if ty.failures <= 5 {
+			ty.t.Errorf("round %d: %v", ty.runs, err)
+		}
+	}
+}
+
+func countLines(t *testing.T, path string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Count(b, []byte("\n"))
+}
+
+func countFDs(t *testing.T) int {
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(fds)
+}
+
+// TestFaultTruncateSegment has another process shrink a segment while
+// goroutines here read, write and io.Copy it: every call succeeds or
+// returns ErrFault naming the segment; the process lives; once the segment
+// is whole again, a fresh mapping reads it.
+func TestFaultTruncateSegment(t *testing.T) {
+	ty := newTally(t)
+	page := os.Getpagesize()
+	data := pattern(16 * page)
+	for round := range 30 {
+		ty.round(truncateSegmentRound(t, data, round))
+	}
+}
+
+func truncateSegmentRound(t *testing.T, data []byte, round int) error {
+	s, name := create(t, int64(len(data)))
+	if _, err := s.WriteAt(data, 0); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	stop := make(chan struct{})
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := make([]byte, 256)
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				off := int64((g*4099 + i*577) % (len(data) - len(p)))
+				var err error
+				switch (g + i) % 3 {
+				case 0:
+					_, err = s.ReadAt(p, off)
+				case 1:
+					_, err = s.WriteAt(data[off:off+int64(len(p))], off)
+				case 2:
+					_, err = io.Copy(io.Discard, io.NewSectionReader(s, off, int64(len(p))))
+				}
+				if err != nil && (!errors.Is(err, ioadapt.ErrFault) || !strings.Contains(err.Error(), name)) {
+					errs <- fmt.Errorf("goroutine %d: %v", g, err)
+					return
+				}
+			}
+		}()
+	}
+	size := (round * 997) % (len(data) / 2)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "MMAPKIT_SHM_CHILD=truncate", "MMAPKIT_SHM_NAME="+filepath.Join(shmDir(""), name), "MMAPKIT_SHM_DATA="+strconv.Itoa(size))
+	out, err := cmd.CombinedOutput()
+	close(stop)
+	wg.Wait()
+	close(errs)
+	if err != nil {
+		return fmt.Errorf("child: %v: %s", err, out)
+	}
+	if err := <-errs; err != nil {
+		return err
+	}
+	if _, err := s.ReadAt(make([]byte, 1), int64(len(data)-1)); !errors.Is(err, ioadapt.ErrFault) {
+		return fmt.Errorf("read past the truncation: %v", err)
+	}
+	if _, err := io.Copy(new(bytes.Buffer), s); !errors.Is(err, ioadapt.ErrFault) {
+		return fmt.Errorf("io.Copy over the truncation: %v", err)
+	}
+	if err := os.Truncate(filepath.Join(shmDir(""), name), int64(len(data))); err != nil {
+		return err
+	}
+	fresh, err := Open(name, ExpectSize(int64(len(data))))
+	if err != nil {
+		return err
+	}
+	defer fresh.Close()
+	got := make([]byte, len(data))
+	if _, err := fresh.ReadAt(got, 0); err != nil || !bytes.Equal(got[:size], data[:size]) {
+		return fmt.Errorf("fresh mapping after regrowth: %v", err)
+	}
+	return nil
+}
+
+// TestFaultFullTmpfs creates segments on a small tmpfs until it is full,
+// many times: the create that needs the space fails with an error naming
+// the free space, leaves no file behind, and the segments made before stay
+// intact and touchable.
+func TestFaultFullTmpfs(t *testing.T) {
+	ty := newTally(t)
+	dir := smallTmpfs(t)
+	for round := range 20 {
+		ty.round(fullTmpfsRound(t, dir, round))
+	}
+}
+
+func fullTmpfsRound(t *testing.T, dir string, round int) error {
+	size := int64(4096 + round*37000)
+	var made []*Segment
+	defer func() {
+		for _, s := range made {
+			s.Close()
+			_ = s.Unlink()
+		}
+	}()
+	for i := 0; ; i++ {
+		name := fmt.Sprintf("%sfull-%d-%d", testPrefix, round, i)
+		s, err := Create(name, size, inDir(dir))
+		if err != nil {
+			if !errors.Is(err, ErrNoSpace) || !strings.Contains(err.Error(), "free") {
+				return fmt.Errorf("create on a full tmpfs: %v", err)
+			}
+			if _, serr := os.Lstat(filepath.Join(dir, name)); serr == nil {
+				return fmt.Errorf("the failed create left %s behind", name)
+			}
+			break
+		}
+		made = append(made, s)
+		if _, err := s.WriteAt(bytes.Repeat([]byte{byte(i)}, int(size)), 0); err != nil {
+			return err
+		}
+		if i > 1000 {
+			return errors.New("no ENOSPC after 1000 segments")
+		}
+	}
+	for i, s := range made {
+		if err := s.Access(func(b []byte) error {
+			if bytes.Count(b, []byte{byte(i)}) != len(b) {
+				return fmt.Errorf("segment %d changed", i)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TestFaultLeakLoop creates, writes, closes and unlinks 100 000 segments:
+// no descriptor, mapping or segment is left behind.
+func TestFaultLeakLoop(t *testing.T) {
+	ty := newTally(t)
+	fds, maps := countFDs(t), countLines(t, "/proc/self/maps")
+	rounds := 100000
+	if n, err := strconv.Atoi(os.Getenv("MMAPKIT_LEAK_ROUNDS")); err == nil && n > 0 {
+		rounds = n
+	}
+	name := testPrefix + "leak"
+	for i := range rounds {
+		s, err := Create(name, 4096)
+		if err != nil {
+			ty.round(err)
+			continue
+		}
+		_, err = s.WriteAt([]byte("x"), int64(i%4096))
+		if cerr := s.Close(); err == nil {
+			err = cerr
+		}
+		if uerr := Unlink(name); err == nil {
+			err = uerr
+		}
+		ty.round(err)
+	}
+	if d := countFDs(t) - fds; d > 0 {
+		t.Errorf("%d descriptors more after the loop", d)
+	}
+	if d := countLines(t, "/proc/self/maps") - maps; d > 4 {
+		t.Errorf("%d mappings more after the loop", d)
+	}
+	if left := leftovers(); len(left) > 0 {
+		t.Errorf("segments left behind: %v", left)
+	}
+}
+
+// TestFaultHostileNames tries names an attacker would pass, and symlinks
+// planted where a segment will be created: each is refused with a clear
+// error, no link is followed, nothing outside the directory is written.
+func TestFaultHostileNames(t *testing.T) {
+	ty := newTally(t)
+	dir := t.TempDir()
+	outside := filepath.Join(t.TempDir(), "outside")
+	if err := os.WriteFile(outside, []byte("precious"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(dir, "planted")); err != nil {
+		t.Fatal(err)
+	}
+	hostile := []string{"", ".", "..", "/..", "../outside", "a/../../outside", "a\x00b", strings.Repeat("n", 300), "planted", "/planted"}
+	for _, name := range hostile {
+		for what, call := range map[string]func() (*Segment, error){
+			"Create":       func() (*Segment, error) { return Create(name, 4096, inDir(dir)) },
+			"Open":         func() (*Segment, error) { return Open(name, inDir(dir)) },
+			"OpenOrCreate": func() (*Segment, error) { return OpenOrCreate(name, 4096, inDir(dir)) },
+		} {
+			s, err := call()
+			switch {
+			case s != nil:
+				s.Close()
+				ty.round(fmt.Errorf("%s(%q) succeeded", what, name))
+			case err == nil || err.Error() == "":
+				ty.round(fmt.Errorf("%s(%q): no clear error", what, name))
+			default:
+				ty.round(nil)
+			}
+		}
+		if strings.HasSuffix(name, "planted") {
+			continue // unlinking a planted link removes the link: legitimate
+		}
+		if err := unlinkIn(dir, name); err == nil {
+			ty.round(fmt.Errorf("Unlink(%q) succeeded", name))
+		}
+	}
+	if got, _ := os.ReadFile(outside); string(got) != "precious" {
+		t.Errorf("a planted link was followed: the target holds %q", got)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(outside))
+	if len(entries) != 1 {
+		t.Errorf("files appeared beside the target: %v", entries)
+	}
+}
+
+// TestFaultManyProcesses has processes write disjoint ranges of one
+// segment while others read it: the final contents are exactly what was
+// written.
+func TestFaultManyProcesses(t *testing.T) {
+	ty := newTally(t)
+	const writers, span = 6, 1 << 16
+	for round := range 5 {
+		s, name := create(t, writers*span)
+		var cmds []*exec.Cmd
+		for w := range writers + 2 {
+			job := "slot"
+			if w >= writers {
+				job = "read-all"
+			}
+			c := exec.Command(os.Args[0], "-test.run=^$")
+			c.Env = append(os.Environ(), "MMAPKIT_SHM_CHILD="+job, "MMAPKIT_SHM_NAME="+name,
+				"MMAPKIT_SHM_DATA="+fmt.Sprintf("%d,%d,%d", w, span, round))
+			cmds = append(cmds, c)
+		}
+		for _, c := range cmds {
+			if err := c.Start(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var failed error
+		for _, c := range cmds {
+			if err := c.Wait(); err != nil && failed == nil {
+				failed = fmt.Errorf("child: %v", err)
+			}
+		}
+		for w := range writers {
+			got := make([]byte, span)
+			if _, err := s.ReadAt(got, int64(w*span)); failed == nil && (err != nil || !bytes.Equal(got, slotContent(w, span, round))) {
+				failed = fmt.Errorf("slot %d differs (%v)", w, err)
+			}
+		}
+		ty.round(failed)
+	}
+}
