@@ -592,6 +592,48 @@ func TestSharedWithOtherProcesses(t *testing.T) {
 	}
 }
 
+// TestWritesFromOtherProcesses has child processes write disjoint ranges
+// of a file through mappings of their own while this process keeps its
+// mapping open: every byte they stored shows in it, without a remap.
+func TestWritesFromOtherProcesses(t *testing.T) {
+	const writers, span = 3, allocationGranularity
+	path := filepath.Join(t.TempDir(), "shared")
+	f, err := mmfile.Create(path, writers*span)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var cmds []*exec.Cmd
+	for w := range writers {
+		cmd := child("range-writer", path, "MMAPKIT_TEST_SLOT="+strconv.Itoa(w), "MMAPKIT_TEST_SPAN="+strconv.Itoa(span), "MMAPKIT_TEST_ROUND=1")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if t.Failed() && stderr.Len() > 0 {
+				t.Logf("writer %d: %s", w, stderr.Bytes())
+			}
+		})
+		cmds = append(cmds, cmd)
+	}
+	for w, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("writer %d: %v", w, err)
+		}
+	}
+	got := make([]byte, span)
+	for w := range writers {
+		if _, err := f.ReadAt(got, int64(w*span)); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, slotContent(w, span, 1)) {
+			t.Errorf("slot %d as this process's mapping sees it differs from what writer %d stored", w, w)
+		}
+	}
+}
+
 // errnoUserMappedFile is how the truncate child reports Windows's
 // ERROR_USER_MAPPED_FILE: the file has a view mapped, so it cannot shrink.
 const errnoUserMappedFile = "(errno 1224)"
