@@ -4,11 +4,13 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+
+	"golang.org/x/sys/windows"
 )
 
 // renameTemp replaces files on Windows: a temporary file in the target's
-// directory, FlushFileBuffers, then os.Rename (MoveFileEx with
-// MOVEFILE_REPLACE_EXISTING). That is atomic on NTFS in practice, but the
+// directory, FlushFileBuffers, then MoveFileEx with
+// MOVEFILE_REPLACE_EXISTING. That is atomic on NTFS in practice, but the
 // API does not promise it: best effort.
 type renameTemp struct {
 	f      *os.File
@@ -39,7 +41,25 @@ func (t *renameTemp) replace() error {
 	if err := t.f.Close(); err != nil {
 		return err
 	}
-	return os.Rename(t.f.Name(), t.path)
+	return moveReplace(t.f.Name(), t.path)
+}
+
+// moveReplace renames from over to and returns once the rename is on disk:
+// MOVEFILE_WRITE_THROUGH is what Windows has in place of the fsync of the
+// directory that makes a rename durable on Unix (os.Rename leaves it out).
+func moveReplace(from, to string) error {
+	p, err := windows.UTF16PtrFromString(from)
+	if err != nil {
+		return &os.LinkError{Op: "rename", Old: from, New: to, Err: err}
+	}
+	q, err := windows.UTF16PtrFromString(to)
+	if err != nil {
+		return &os.LinkError{Op: "rename", Old: from, New: to, Err: err}
+	}
+	if err := windows.MoveFileEx(p, q, windows.MOVEFILE_REPLACE_EXISTING|windows.MOVEFILE_WRITE_THROUGH); err != nil {
+		return &os.LinkError{Op: "rename", Old: from, New: to, Err: err}
+	}
+	return nil
 }
 
 func (t *renameTemp) discard() error {
