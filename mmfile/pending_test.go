@@ -151,6 +151,52 @@ func TestReplaceCrash(t *testing.T) {
 	assertOnly(t, dir, "target")
 }
 
+// TestRemoveLeftoversWhilePending removes leftovers while a Pending for
+// the target is open (here in this process; the rules are the same for
+// another): the target ends as one whole version either way.
+func TestRemoveLeftoversWhilePending(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "target")
+	if err := os.WriteFile(path, versionContent(0), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := mmfile.NewPending(path, int64(len(versionContent(1))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Cleanup()
+	if _, err := p.WriteAt(versionContent(1), 0); err != nil {
+		t.Fatal(err)
+	}
+	removed, err := mmfile.RemoveLeftovers(path)
+	if runtime.GOOS == "windows" {
+		// Windows deletes no file that a handle holds open without
+		// FILE_SHARE_DELETE, as the Pending's is: the removal fails with a
+		// sharing violation, and the Pending commits.
+		if err == nil || len(removed) != 0 {
+			t.Fatalf("RemoveLeftovers with a Pending open = %v, %v; want the open temporary file refused", removed, err)
+		}
+		if err := p.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := os.ReadFile(path); !bytes.Equal(got, versionContent(1)) {
+			t.Fatalf("target holds %d bytes, not the new version", len(got))
+		}
+		assertOnly(t, dir, "target")
+		return
+	}
+	if err != nil || len(removed) != 1 {
+		t.Fatalf("RemoveLeftovers with a Pending open = %v, %v; want its temporary file removed", removed, err)
+	}
+	if err := p.Commit(); err == nil {
+		t.Fatal("Commit of a Pending whose temporary file was removed succeeded")
+	}
+	if got, _ := os.ReadFile(path); !bytes.Equal(got, versionContent(0)) {
+		t.Fatalf("target holds %d bytes, not the old version", len(got))
+	}
+	assertOnly(t, dir, "target")
+}
+
 func TestRemoveLeftoversKeepsOthers(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "data")
