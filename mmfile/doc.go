@@ -79,9 +79,38 @@
 // # Platforms
 //
 // Linux is first-class. Other Unix systems map the same way, without
-// MAP_POPULATE, huge pages or block reservation. Windows maps with
-// CreateFileMapping and MapViewOfFile: a view cannot extend past the end
-// of the file, so every growth unmaps, resizes and remaps; Sync is
-// FlushViewOfFile plus FlushFileBuffers; the atomic replace is best effort
-// (see [Pending]); faults in a view are not turned into errors there.
+// MAP_POPULATE, huge pages or block reservation.
+//
+// Windows maps with CreateFileMapping and MapViewOfFile, read-only with
+// PAGE_READONLY, for writing with PAGE_READWRITE and [Private] with
+// PAGE_WRITECOPY (FILE_MAP_COPY). Views start at multiples of the 64 KiB
+// allocation granularity, to which a [Range] is aligned internally. A
+// view cannot extend past the end of the file, so every growth unmaps,
+// resizes and remaps. No process can shrink a file while any process has
+// a view of it (ERROR_USER_MAPPED_FILE): a File never loses its pages to
+// another process's truncate, and Truncate to a smaller size fails while
+// another File or process maps the file, leaving this File mapped as it
+// was. Sync is FlushViewOfFile plus FlushFileBuffers, SyncAsync
+// FlushViewOfFile alone. [Populate] and every [Advice] but Normal return
+// an error wrapping [ErrUnsupported]; LockMemory is VirtualLock, which
+// locks no more than the process's minimum working set
+// (SetProcessWorkingSetSize raises it). The replace of [Pending] is
+// MoveFileEx with MOVEFILE_WRITE_THROUGH, atomic on NTFS in practice but
+// not by promise; and [RemoveLeftovers] cannot remove the temporary file
+// of a Pending still open, so that Pending commits.
+//
+// Faults in a view are errors on Windows too. Touching a view whose file
+// cannot be read or written (a remote file whose connection is lost, a
+// full disk, a failing device) raises EXCEPTION_IN_PAGE_ERROR, which the Go
+// runtime handles as it does EXCEPTION_ACCESS_VIOLATION
+// (runtime/signal_windows.go, go.dev/issue/58457): under
+// [runtime/debug.SetPanicOnFault], which the io core sets around every
+// touch of the memory, the exception becomes a panic carrying the
+// faulting address, and the io methods return an error wrapping
+// [ioadapt.ErrFault]. Only a fault raised by Go code is recovered: the
+// runtime turns no exception raised outside the Go binary (in a system
+// DLL) into a panic. The tests provoke a fault in a view only
+// under Wine, where a Unix process can shrink a mapped file and Wine
+// raises EXCEPTION_ACCESS_VIOLATION for it; EXCEPTION_IN_PAGE_ERROR itself
+// is not raised by any test.
 package mmfile
