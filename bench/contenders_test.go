@@ -13,7 +13,6 @@ import (
 	"github.com/mmapkit/mmapkit/shm"
 	"github.com/mmapkit/mmapkit/sysv"
 	expmmap "golang.org/x/exp/mmap"
-	"golang.org/x/sys/unix"
 )
 
 // Contender names, as they appear after impl= in the benchmark names.
@@ -172,22 +171,40 @@ var hotSources = []source{srcOS, srcMmfile, srcExp, srcMmapGo, srcShm, srcSysv, 
 
 // populate faults every page of a mapped source in, as a long-lived
 // mapping would have been after its first pass, so that the benchmarks
-// measure the populated mapping: with MADV_POPULATE_READ where the
-// contender gives its memory, by touching each page otherwise.
+// measure the populated mapping. It touches every page rather than asking
+// for MADV_POPULATE_READ: under a hypervisor with shadow page tables (PVM,
+// as on the machine of docs/BENCHMARKS.md) the first access to a page still
+// exits to the host after the guest's page tables were filled, and only a
+// real touch leaves the mapping as fast as it gets.
 func populate(tb testing.TB, r reader) {
-	var mem []byte
-	switch v := r.(type) {
-	case *mmfile.File:
-		mem = v.Bytes()
-	case *mmapGoReader:
-		mem = v.m
-	}
-	if len(mem) > 0 && unix.Madvise(mem, unix.MADV_POPULATE_READ) == nil {
-		return
-	}
 	size, err := r.Seek(0, io.SeekEnd)
 	check(tb, err)
 	touch(tb, readerAt(r), size)
+}
+
+// lazy opens a source on its first use, so that a contender that -bench
+// filters out costs no setup.
+type lazy struct {
+	src  source
+	path string
+	r    reader
+	done func()
+}
+
+func (l *lazy) get(tb testing.TB) reader {
+	if l.r == nil {
+		l.r, l.done = l.src.open(tb, l.path)
+		if l.src.mapped {
+			populate(tb, l.r)
+		}
+	}
+	return l.r
+}
+
+func (l *lazy) close() {
+	if l.done != nil {
+		l.done()
+	}
 }
 
 // touch reads one byte of every page of r.

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"runtime/debug"
@@ -70,22 +71,51 @@ func byHand(mu *sync.RWMutex, p, src []byte) (n int, err error) {
 	return copy(p, src), nil
 }
 
-// BenchmarkCore takes the io core's ReadAt of 64 bytes apart, on a mapping
-// whose first 64 KiB are hot in the CPU caches, so that the fixed costs
-// show: impl=copy is the bare copy out of the mapping, the next ones add
-// one safety measure each (or are the measure alone), and the last ones
-// are the whole ReadAt of the core, mmfile and x/exp/mmap.
+//go:noinline
+func lockCopy(mu *sync.RWMutex, p, src []byte) int {
+	mu.RLock()
+	n := copy(p, src)
+	mu.RUnlock()
+	return n
+}
+
+//go:noinline
+func guardCopy(p, src []byte) int {
+	old := debug.SetPanicOnFault(true)
+	n := copy(p, src)
+	debug.SetPanicOnFault(old)
+	return n
+}
+
+// BenchmarkCore takes the io core's ReadAt of 64 bytes apart. With
+// window=64KiB the reads stay in a 64 KiB window that the CPU caches hold,
+// so that the fixed costs show: impl=copy is the bare copy out of the
+// mapping, the next ones add one safety measure each (or are the measure
+// alone), and the last ones are the whole ReadAt of the core, mmfile and
+// x/exp/mmap. With window=1GiB the reads are random over the page-cached
+// 1 GiB file, as in BenchmarkReadAt, where every copy misses the caches:
+// there the question is which measure stops the CPU from overlapping one
+// read's cache miss with the next (an atomic read-modify-write is a full
+// barrier on x86).
 func BenchmarkCore(b *testing.B) {
-	path := plainFile(b, "core.1m", mib)
+	for _, window := range []int64{64 * kib, bigSize} {
+		path := plainFile(b, "core.1m", mib)
+		if window == bigSize {
+			path = cachedFile(b, readahead)
+		}
+		benchCore(b, path, window)
+	}
+}
+
+func benchCore(b *testing.B, path string, window int64) {
 	f, err := os.Open(path)
 	check(b, err)
 	defer f.Close()
 	m, err := mmapgo.Map(f, mmapgo.RDONLY, 0)
 	check(b, err)
 	defer m.Unmap()
-	const size, window = 64, 64 * kib
+	const size = 64
 	offs := offsets(window, size, size, offsetTableSize)
-	touch(b, rawWriterAtReader(m), window)
 
 	var mu sync.RWMutex
 	guarded := ioadapt.New(rawRegion{m})
@@ -98,6 +128,7 @@ func BenchmarkCore(b *testing.B) {
 	xr, err := expmmap.Open(path)
 	check(b, err)
 	defer xr.Close()
+	touch(b, rawWriterAtReader(m), window)
 	touch(b, mf, window)
 	touch(b, xr, window)
 
@@ -108,23 +139,30 @@ func BenchmarkCore(b *testing.B) {
 			}
 		}
 	}
+	hot := window <= mib
 	steps := []struct {
 		name string
 		op   func(p []byte, off int64)
+		hot  bool // only meaningful in the hot window
 	}{
-		{"copy", func(p []byte, off int64) { copy(p, m[off:off+size]) }},
-		{"call", func(p []byte, off int64) { plainCall(p, m[off:off+size]) }},
-		{"RWMutex", func([]byte, int64) { mu.RLock(); mu.RUnlock() }},
-		{"SetPanicOnFault", func([]byte, int64) { debug.SetPanicOnFault(debug.SetPanicOnFault(true)) }},
-		{"defer+recover+copy", func(p []byte, off int64) { deferRecoverCopy(p, m[off:off+size]) }},
-		{"all-by-hand", func(p []byte, off int64) { byHand(&mu, p, m[off:off+size]) }},
-		{"ioadapt-faultfree", readAt(lockOnly)},
-		{"ioadapt", readAt(guarded)},
-		{mmFile, readAt(mf)},
-		{expMmap, readAt(xr)},
+		{"copy", func(p []byte, off int64) { copy(p, m[off:off+size]) }, false},
+		{"call", func(p []byte, off int64) { plainCall(p, m[off:off+size]) }, false},
+		{"RWMutex", func([]byte, int64) { mu.RLock(); mu.RUnlock() }, true},
+		{"RWMutex+copy", func(p []byte, off int64) { lockCopy(&mu, p, m[off:off+size]) }, false},
+		{"SetPanicOnFault", func([]byte, int64) { debug.SetPanicOnFault(debug.SetPanicOnFault(true)) }, true},
+		{"SetPanicOnFault+copy", func(p []byte, off int64) { guardCopy(p, m[off:off+size]) }, false},
+		{"defer+recover+copy", func(p []byte, off int64) { deferRecoverCopy(p, m[off:off+size]) }, false},
+		{"all-by-hand", func(p []byte, off int64) { byHand(&mu, p, m[off:off+size]) }, false},
+		{"ioadapt-faultfree", readAt(lockOnly), false},
+		{"ioadapt", readAt(guarded), false},
+		{mmFile, readAt(mf), false},
+		{expMmap, readAt(xr), false},
 	}
 	for _, s := range steps {
-		b.Run("size=64B/impl="+s.name, func(b *testing.B) {
+		if s.hot && !hot {
+			continue
+		}
+		b.Run(fmt.Sprintf("size=64B/window=%s/impl=%s", sizeName(window), s.name), func(b *testing.B) {
 			p := make([]byte, size)
 			b.SetBytes(size)
 			b.ReportAllocs()
@@ -135,10 +173,13 @@ func BenchmarkCore(b *testing.B) {
 			}
 		})
 	}
+	if !hot {
+		return
+	}
 	// The read lock from every CPU at once: RLock and RUnlock are atomic
 	// adds on one shared counter, whose cache line then moves between
 	// cores.
-	b.Run("size=64B/impl=RWMutex-parallel", func(b *testing.B) {
+	b.Run(fmt.Sprintf("size=64B/window=%s/impl=RWMutex-parallel", sizeName(window)), func(b *testing.B) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {

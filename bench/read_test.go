@@ -19,14 +19,11 @@ import (
 func BenchmarkReadAt(b *testing.B) {
 	path := cachedFile(b, readahead)
 	for _, src := range hotSources {
-		r, done := src.open(b, path)
-		ra := readerAt(r)
-		if src.mapped {
-			populate(b, r)
-		}
+		l := &lazy{src: src, path: path}
 		for _, size := range []int64{64, 4 * kib, mib} {
 			offs := offsets(bigSize, size, size, offsetTableSize)
 			b.Run(fmt.Sprintf("size=%s/impl=%s", sizeName(size), src.name), func(b *testing.B) {
+				ra := readerAt(l.get(b))
 				p := make([]byte, size)
 				b.SetBytes(size)
 				b.ReportAllocs()
@@ -39,7 +36,7 @@ func BenchmarkReadAt(b *testing.B) {
 				}
 			})
 		}
-		done()
+		l.close()
 	}
 }
 
@@ -49,11 +46,7 @@ func BenchmarkReadAtParallel(b *testing.B) {
 	path := cachedFile(b, readahead)
 	procs := runtime.GOMAXPROCS(0)
 	for _, src := range []source{srcOS, srcMmfile, srcExp, srcBytes} {
-		r, done := src.open(b, path)
-		ra := readerAt(r)
-		if src.mapped {
-			populate(b, r)
-		}
+		l := &lazy{src: src, path: path}
 		for _, size := range []int64{64, 4 * kib} {
 			offs := offsets(bigSize, size, size, offsetTableSize)
 			for _, want := range []int{1, 2, 8} {
@@ -64,6 +57,7 @@ func BenchmarkReadAtParallel(b *testing.B) {
 					g = 1
 				}
 				b.Run(fmt.Sprintf("size=%s/g=%d/impl=%s", sizeName(size), g, src.name), func(b *testing.B) {
+					ra := readerAt(l.get(b))
 					b.SetBytes(size)
 					b.ReportAllocs()
 					if g == 1 {
@@ -92,7 +86,7 @@ func BenchmarkReadAtParallel(b *testing.B) {
 				})
 			}
 		}
-		done()
+		l.close()
 	}
 }
 
@@ -148,12 +142,10 @@ func BenchmarkReadAtCold(b *testing.B) {
 func BenchmarkRead(b *testing.B) {
 	path := cachedFile(b, readahead)
 	for _, src := range []source{srcOS, srcMmfile, srcExp, srcMmapGo, srcMemory, srcBytes} {
-		r, done := src.open(b, path)
-		if src.mapped {
-			populate(b, r)
-		}
+		l := &lazy{src: src, path: path}
 		for _, buf := range []int64{128 * kib, mib} {
 			b.Run(fmt.Sprintf("size=1GiB/buf=%s/impl=%s", sizeName(buf), src.name), func(b *testing.B) {
+				r := l.get(b)
 				p := make([]byte, buf)
 				b.SetBytes(bigSize)
 				b.ReportAllocs()
@@ -165,7 +157,7 @@ func BenchmarkRead(b *testing.B) {
 				}
 			})
 		}
-		done()
+		l.close()
 	}
 }
 
@@ -290,12 +282,10 @@ func pipeSink(b *testing.B) (*os.File, func()) {
 func BenchmarkCopy(b *testing.B) {
 	path := cachedFile(b, readahead)
 	for _, src := range []source{srcOS, srcMmfile, srcExp, srcBytes} {
-		r, done := src.open(b, path)
-		if src.mapped {
-			populate(b, r)
-		}
+		l := &lazy{src: src, path: path}
 		for _, sink := range []string{"buffer", "crc32", "pipe"} {
 			b.Run(fmt.Sprintf("size=1GiB/sink=%s/impl=%s", sink, src.name), func(b *testing.B) {
+				r := l.get(b)
 				var w io.Writer
 				var reset func()
 				switch sink {
@@ -324,7 +314,7 @@ func BenchmarkCopy(b *testing.B) {
 				}
 			})
 		}
-		done()
+		l.close()
 	}
 }
 

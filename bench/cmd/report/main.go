@@ -381,6 +381,23 @@ func funcs(res *results) template.FuncMap {
 			}
 			return fmt.Sprintf("%+.1f ns", d)
 		},
+		// diffPer is the difference of two medians spread over n events
+		// (pages, calls), as a time.
+		"diffPer": func(key, a, b string, n float64) string {
+			return fmtTime((res.stat(key, a, ns) - res.stat(key, b, ns)) / n)
+		},
+		// timeRatio is the median time of a over that of b.
+		"timeRatio": func(key, a, b string) string {
+			return fmtRatio(res.stat(key, a, ns) / res.stat(key, b, ns))
+		},
+		// sub is the median time of a in one row minus that of b in another.
+		"sub": func(keyA, a, keyB, b string) string {
+			d := res.stat(keyA, a, ns) - res.stat(keyB, b, ns)
+			if math.IsNaN(d) {
+				return "–"
+			}
+			return fmt.Sprintf("%.1f ns", d)
+		},
 		"n":        func(key, impl string) int { return res.samples(key, impl) },
 		"describe": func(w string) string { return descriptions[w] },
 	}

@@ -107,33 +107,55 @@ func evaluate(res *results) []check {
 }
 
 // allocCheck finds the most allocations per io call of mmfile in the
-// ReadAt, WriteAt, Read and Append (Write) benchmarks: allocs/op divided by
-// the calls that one operation makes.
+// ReadAt, WriteAt and Read benchmarks (allocs/op divided by the calls that
+// one operation makes) and in Append, where an operation also creates and
+// closes the file: there the allocations per Write are the slope between
+// the chunk sizes, (allocs₁ − allocs₂) / (calls₁ − calls₂).
 func allocCheck(res *results) check {
-	worst, where := 0.0, "none"
+	worst, where := math.NaN(), "none"
+	note := func(a float64, w string) {
+		if math.IsNaN(worst) || a > worst {
+			worst, where = a, w
+		}
+	}
+	type point struct{ calls, allocs float64 }
+	appends := map[string][]point{}
 	for _, k := range res.order {
 		r := res.rows[k]
 		calls := 1.0
 		switch r.workload {
-		case "ReadAt", "WriteAt", "WriteAtClean", "ReadAtParallel":
+		case "ReadAt", "WriteAt", "WriteAtClean":
 		case "Read":
 			calls = bytesParam(r.params, "size") / bytesParam(r.params, "buf")
 		case "Append":
-			calls = bytesParam(r.params, "size") / bytesParam(r.params, "chunk")
+			for _, impl := range r.impls {
+				if impl == "mmfile" {
+					calls = bytesParam(r.params, "size") / bytesParam(r.params, "chunk")
+					appends[impl] = append(appends[impl], point{calls, res.stat(k, impl, allocs)})
+				}
+			}
+			continue
 		default:
 			continue
 		}
 		for _, impl := range r.impls {
-			if !strings.HasPrefix(impl, "mmfile") {
+			if impl != "mmfile" {
 				continue
 			}
-			a := res.stat(k, impl, allocs) / calls
-			if a > worst || where == "none" {
-				worst, where = a, fmt.Sprintf("`%s` %s: %.3g allocs/op over %.0f calls", k, impl, res.stat(k, impl, allocs), calls)
-			}
+			a := res.stat(k, impl, allocs)
+			note(a/calls, fmt.Sprintf("`%s`: %.3g allocs/op over %.0f calls", k, a, calls))
 		}
 	}
-	c := check{
+	for impl, ps := range appends {
+		if len(ps) < 2 {
+			continue
+		}
+		p, q := ps[0], ps[len(ps)-1]
+		slope := math.Abs(p.allocs-q.allocs) / math.Abs(p.calls-q.calls)
+		note(slope, fmt.Sprintf("`Append` %s: %.3g and %.3g allocs/op over %.0f and %.0f Writes (create and close included)",
+			impl, p.allocs, q.allocs, p.calls, q.calls))
+	}
+	return check{
 		Name:     "No allocation per ReadAt/WriteAt/Read/Write call (mmfile)",
 		Short:    "allocations per call",
 		Goal:     0.01,
@@ -143,10 +165,6 @@ func allocCheck(res *results) check {
 		P:        "–",
 		PerCall:  true,
 	}
-	if where == "none" {
-		c.Value = math.NaN()
-	}
-	return c
 }
 
 // bytesParam reads a size such as buf=128KiB from the row's parameters.
