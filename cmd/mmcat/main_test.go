@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -147,4 +148,52 @@ func generatedFiles(tb testing.TB) map[string]string {
 		paths[name] = writeFile(tb, dir, strings.ReplaceAll(name, " ", "-"), b)
 	}
 	return paths
+}
+
+// randomBytes returns n random bytes.
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return b
+}
+
+// mustRun runs mmcat and fails unless it exits 0 without messages.
+func mustRun(t *testing.T, stdin []byte, args ...string) []byte {
+	t.Helper()
+	var in *bytes.Reader
+	if stdin != nil {
+		in = bytes.NewReader(stdin)
+	}
+	var r result
+	if in != nil {
+		r = mmcat(t, in, args...)
+	} else {
+		r = mmcat(t, nil, args...)
+	}
+	if r.code != 0 || len(r.stderr) != 0 {
+		t.Fatalf("mmcat %q: exit %d, stderr %q", args, r.code, r.stderr)
+	}
+	return r.stdout
+}
+
+// readFile returns the contents of path.
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// gnuFormat is GNU cat's output for flags over the files; without GNU cat
+// the test is skipped.
+func gnuFormat(t *testing.T, flags string, files ...string) []byte {
+	t.Helper()
+	requireGNUCat(t)
+	r := gnu(t, nil, append([]string{flags}, files...)...)
+	if r.code != 0 {
+		t.Fatalf("GNU cat %s: exit %d: %s", flags, r.code, r.stderr)
+	}
+	return r.stdout
 }

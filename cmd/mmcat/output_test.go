@@ -4,7 +4,6 @@ package main
 
 import (
 	"bytes"
-	"crypto/rand"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,13 +15,6 @@ import (
 	"github.com/mmapkit/mmapkit/shm"
 	"github.com/mmapkit/mmapkit/sysv"
 )
-
-// randomBytes returns n random bytes.
-func randomBytes(n int) []byte {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return b
-}
 
 // uniqueName returns a shared-memory name no other run uses.
 func uniqueName(t *testing.T) string {
@@ -56,25 +48,6 @@ func sysvKey(t *testing.T) sysv.Key {
 	}
 	t.Fatal("no free System V key")
 	return 0
-}
-
-// mustRun runs mmcat and fails unless it exits 0 without messages.
-func mustRun(t *testing.T, stdin []byte, args ...string) []byte {
-	t.Helper()
-	var in *bytes.Reader
-	if stdin != nil {
-		in = bytes.NewReader(stdin)
-	}
-	var r result
-	if in != nil {
-		r = mmcat(t, in, args...)
-	} else {
-		r = mmcat(t, nil, args...)
-	}
-	if r.code != 0 || len(r.stderr) != 0 {
-		t.Fatalf("mmcat %q: exit %d, stderr %q", args, r.code, r.stderr)
-	}
-	return r.stdout
 }
 
 // TestShmRoundTrip writes files, standard input and formatted output into
@@ -333,28 +306,6 @@ func TestRanges(t *testing.T) {
 			t.Errorf("two sources %q: %d bytes", c.args, len(got))
 		}
 	}
-}
-
-// readFile returns the contents of path.
-func readFile(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// gnuFormat is GNU cat's output for flags over the files; without GNU cat
-// the test is skipped.
-func gnuFormat(t *testing.T, flags string, files ...string) []byte {
-	t.Helper()
-	requireGNUCat(t)
-	r := gnu(t, nil, append([]string{flags}, files...)...)
-	if r.code != 0 {
-		t.Fatalf("GNU cat %s: exit %d: %s", flags, r.code, r.stderr)
-	}
-	return r.stdout
 }
 
 // requireSysv skips the test where System V shared memory is missing
