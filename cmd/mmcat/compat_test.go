@@ -176,3 +176,62 @@ func TestUsage(t *testing.T) {
 		t.Errorf("--version: exit %d, %q", r.code, r.stdout)
 	}
 }
+
+// TestCompatWriteErrors compares failures to write: a full device (exit 1,
+// "write error") and a reader that goes away (death by SIGPIPE, mapped
+// sources included, whose pages go to a pipe by vmsplice).
+func TestCompatWriteErrors(t *testing.T) {
+	requireGNUCat(t)
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip("no /dev/full:", err)
+	}
+	defer full.Close()
+	big := writeFile(t, t.TempDir(), "big", bytes.Repeat([]byte("0123456789abcdef\n"), 1<<17))
+	for _, args := range [][]string{{big}, {"-n", big}, {"-"}} {
+		var status [2]string
+		for i, prog := range []string{gnuCatPath, mmcatBin} {
+			cmd := exec.Command(prog, args...)
+			in, err := os.Open(big)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd.Stdin, cmd.Stdout = in, full
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			_ = cmd.Run()
+			in.Close()
+			msg := strings.Replace(stderr.String(), prog+": ", "", 1)
+			msg = strings.Replace(msg, "mmcat: ", "", 1)
+			status[i] = cmd.ProcessState.String() + ": " + msg
+		}
+		if status[0] != status[1] {
+			t.Errorf("%q onto /dev/full: GNU cat %q, mmcat %q", args, status[0], status[1])
+		}
+
+		// A reader that closes the pipe early.
+		for i, prog := range []string{gnuCatPath, mmcatBin} {
+			cmd := exec.Command(prog, args...)
+			in, err := os.Open(big)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd.Stdin = in
+			r, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			_, _ = r.Read(make([]byte, 10))
+			r.Close()
+			_ = cmd.Wait()
+			in.Close()
+			status[i] = cmd.ProcessState.String()
+		}
+		if status[0] != status[1] {
+			t.Errorf("%q into a closed pipe: GNU cat %q, mmcat %q", args, status[0], status[1])
+		}
+	}
+}
