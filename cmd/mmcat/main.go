@@ -98,9 +98,12 @@ func (r *runner) toStdout() {
 				chunk = n
 			}
 		}
-		// write(2) to a character device such as /dev/null may not
-		// touch the bytes at all: do not fault them in for nothing.
-		o.populate = mode&os.ModeCharDevice == 0
+		// Prefaulting pays off when write(2) copies the whole mapping
+		// into a file. A character device such as /dev/null may not
+		// touch the bytes at all, and vmsplice into a pipe walks the
+		// page tables itself: there MADV_SEQUENTIAL's readahead does
+		// as well (scripts/bench-cli.sh), and output starts at once.
+		o.populate = mode.IsRegular()
 	}
 	var bar *progressbar.ProgressBar
 	if r.cfg.progress == progressOn {

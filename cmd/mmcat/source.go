@@ -46,6 +46,11 @@ var (
 	errSameFile    = errors.New("input file is output file")
 )
 
+// maxPopulate is the largest mapping that is prefaulted: MAP_POPULATE
+// reads all of it before the first byte goes out, which for a file larger
+// than memory would thrash instead of stream.
+const maxPopulate = 1 << 30
+
 // opener opens sources for one invocation.
 type opener struct {
 	rng   byteRange
@@ -135,7 +140,7 @@ func (o *opener) openFile(path string) (*source, error) {
 		m := ioadapt.New(ioadapt.NewMemory(nil))
 		return &source{arg: path, mem: m, closer: m}, nil
 	}
-	f, err := mmfile.Open(path, append(mapOptions(o.populate), mmfile.Range(off, n))...)
+	f, err := mmfile.Open(path, append(mapOptions(o.populate && n <= maxPopulate), mmfile.Range(off, n))...)
 	if errors.Is(err, mmfile.ErrNotRegular) {
 		// Replaced by something else since the Stat.
 		return o.stream(path)
