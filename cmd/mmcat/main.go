@@ -160,7 +160,9 @@ func (r *runner) toDest() {
 	for _, arg := range r.cfg.sources {
 		s, err := o.open(arg)
 		if err == nil && s.mem == nil && kind.needsSize() {
-			err = spool(s)
+			if err = spool(s); err != nil {
+				s.close()
+			}
 		}
 		if err != nil {
 			r.fail(arg, err)

@@ -308,6 +308,19 @@ func TestRanges(t *testing.T) {
 	}
 }
 
+// TestRangeDevice reads a range of a character device, which is streamed:
+// the offset is skipped by reading, and an offset past the end of what the
+// device gives is an error.
+func TestRangeDevice(t *testing.T) {
+	if got := mustRun(t, nil, "--offset", "1M", "--length", "3K", "/dev/zero"); !bytes.Equal(got, make([]byte, 3<<10)) {
+		t.Errorf("/dev/zero range: %d bytes", len(got))
+	}
+	r := mmcat(t, nil, "--offset", "1", "/dev/null")
+	if r.code != 1 || string(r.stderr) != "mmcat: /dev/null: offset 1 is past the end (size 0)\n" {
+		t.Errorf("past the end of /dev/null: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
 // requireSysv skips the test where System V shared memory is missing
 // (a kernel without CONFIG_SYSVIPC answers ENOSYS).
 func requireSysv(t *testing.T) {
