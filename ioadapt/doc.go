@@ -46,8 +46,11 @@
 //
 // Mapped memory can fault: the file behind it shrank in another process,
 // its tmpfs is full, or its storage failed. Where plain code would die with
-// SIGBUS, every method of IO and the function given to [IO.Access] return an
-// error wrapping [ErrFault] instead, using [debug.SetPanicOnFault]. Only
-// faults at addresses inside the Region are turned into errors; any other
-// fault stays the crash it would have been.
+// SIGBUS or SIGSEGV (on Windows, EXCEPTION_IN_PAGE_ERROR or
+// EXCEPTION_ACCESS_VIOLATION), every method of IO and the function given to
+// [IO.Access] return an error wrapping [ErrFault] instead, using
+// [debug.SetPanicOnFault]. Only faults at addresses inside the Region are
+// turned into errors; any other fault stays the crash it would have been.
+// The runtime does this only for faults in Go code: a fault inside a
+// system call (write(2) reading from the mapping) is that call's EFAULT.
 package ioadapt

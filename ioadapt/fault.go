@@ -21,7 +21,8 @@ func (c *IO) guard() bool {
 // [IO.guard]. A panic that is not such a fault is re-raised unchanged.
 //
 // SetPanicOnFault makes the runtime raise a panic, instead of killing the
-// process, for a SIGBUS or SIGSEGV at a non-nil address; the panic value
+// process, for a SIGBUS or SIGSEGV at a non-nil address (on Windows, an
+// access violation or in-page error); the panic value
 // carries the faulting address, which tells our mapping apart from a
 // fault anywhere else.
 func (c *IO) recoverFault(old bool, op string, errp *error) {

@@ -218,7 +218,8 @@ func (f *File) Advise(a Advice) error {
 }
 
 // LockMemory locks the mapped pages in RAM (mlock), so that they are never
-// paged out; it may fail for the RLIMIT_MEMLOCK limit. A mapping that
+// paged out; it may fail for the RLIMIT_MEMLOCK limit (on Windows, the
+// process's minimum working set). A mapping that
 // grows is not locked beyond what it held at the call.
 func (f *File) LockMemory() error {
 	return f.Access(func([]byte) error {
