@@ -71,6 +71,23 @@ func byHand(mu *sync.RWMutex, p, src []byte) (n int, err error) {
 	return copy(p, src), nil
 }
 
+// oneDefer is byHand with one deferred call that restores the fault
+// setting, recovers and unlocks.
+//
+//go:noinline
+func oneDefer(mu *sync.RWMutex, p, src []byte) (n int, err error) {
+	mu.RLock()
+	old := debug.SetPanicOnFault(true)
+	defer func() {
+		debug.SetPanicOnFault(old)
+		if r := recover(); r != nil {
+			err = errFault
+		}
+		mu.RUnlock()
+	}()
+	return copy(p, src), nil
+}
+
 //go:noinline
 func lockCopy(mu *sync.RWMutex, p, src []byte) int {
 	mu.RLock()
@@ -153,6 +170,7 @@ func benchCore(b *testing.B, path string, window int64) {
 		{"SetPanicOnFault+copy", func(p []byte, off int64) { guardCopy(p, m[off:off+size]) }, false},
 		{"defer+recover+copy", func(p []byte, off int64) { deferRecoverCopy(p, m[off:off+size]) }, false},
 		{"all-by-hand", func(p []byte, off int64) { byHand(&mu, p, m[off:off+size]) }, false},
+		{"one-defer", func(p []byte, off int64) { oneDefer(&mu, p, m[off:off+size]) }, false},
 		{"ioadapt-faultfree", readAt(lockOnly), false},
 		{"ioadapt", readAt(guarded), false},
 		{mmFile, readAt(mf), false},
