@@ -9,36 +9,28 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
 
-// mmcatBin is the command under test, built once by TestMain.
+// mmcatBin is the command under test: this test binary, which runs as
+// mmcat when asCommandEnv is set, so the tests need no toolchain at run
+// time (and run under Wine, which has none).
 var mmcatBin string
 
-func TestMain(m *testing.M) {
-	os.Exit(testMain(m))
-}
+const asCommandEnv = "MMCAT_TEST_AS_COMMAND"
 
-func testMain(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "mmcat-test-")
-	if err != nil {
+func TestMain(m *testing.M) {
+	if os.Getenv(asCommandEnv) == "1" {
+		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
+	mmcatBin = os.Args[0]
+	// Every child inherits the switch; it means nothing to other programs.
+	if err := os.Setenv(asCommandEnv, "1"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		return 1
+		os.Exit(1)
 	}
-	defer os.RemoveAll(dir)
-	mmcatBin = filepath.Join(dir, "mmcat")
-	if runtime.GOOS == "windows" {
-		mmcatBin += ".exe"
-	}
-	build := exec.Command("go", "build", "-o", mmcatBin, ".")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building mmcat:", err)
-		return 1
-	}
-	return m.Run()
+	os.Exit(m.Run())
 }
 
 // result is what a run of a command left.
