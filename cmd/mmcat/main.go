@@ -286,6 +286,10 @@ func reason(err error) string {
 			err = e.Err
 			continue
 		case syscall.Errno:
+			if e == syscall.EFAULT {
+				// The kernel met a hole in the source's mapping.
+				return "Bad address: the file shrank while it was being copied"
+			}
 			return capitalize(e.Error())
 		}
 		return err.Error()
