@@ -28,9 +28,9 @@ type Pending struct {
 // tempFile is the OS seam of the atomic replace.
 type tempFile interface {
 	file() *os.File
-	// replace makes the file durable, closes it and renames it over the
-	// target, durably.
-	replace() error
+	// replace closes the file and renames it over the target; with
+	// durable, it makes the file durable first and the rename after.
+	replace(durable bool) error
 	// discard closes and removes the file.
 	discard() error
 }
@@ -65,20 +65,33 @@ func NewPending(path string, size int64, opts ...Option) (*Pending, error) {
 
 // Commit syncs the new contents, unmaps them and atomically replaces the
 // target with them, durably: after Commit returns nil, the new file
-// survives a crash. On error the target is unchanged and the temporary
-// file is removed. Commit after Commit or Cleanup returns an error wrapping
-// [fs.ErrClosed].
-func (p *Pending) Commit() error {
+// survives a crash of the machine. On error the target is unchanged and
+// the temporary file is removed. Commit after Commit or Cleanup returns an
+// error wrapping [fs.ErrClosed].
+func (p *Pending) Commit() error { return p.commit(true) }
+
+// CommitNoSync is Commit without waiting for the disk: readers, and a
+// crash of any process, still see the old file or the new one, never a
+// mix, but after a crash of the machine the target may be the old file,
+// or (on file systems that do not order a replacing rename after the
+// data, as ext4 does by default) the new one with missing data. It costs
+// what a plain write of the file costs.
+func (p *Pending) CommitNoSync() error { return p.commit(false) }
+
+func (p *Pending) commit(durable bool) error {
 	if p.done {
 		return &fs.PathError{Op: "commit", Path: p.Name(), Err: fs.ErrClosed}
 	}
 	p.done = true
-	err := p.File.Sync()
+	var err error
+	if durable {
+		err = p.File.Sync()
+	}
 	if cerr := p.File.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
-		err = p.t.replace()
+		err = p.t.replace(durable)
 	}
 	if err != nil {
 		return errors.Join(err, p.t.discard())

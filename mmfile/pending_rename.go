@@ -13,8 +13,9 @@ import (
 // directory, fsync, rename(2), then fsync of the directory so the rename
 // itself is durable.
 type renameTemp struct {
-	pf   *renameio.PendingFile
-	path string
+	pf        *renameio.PendingFile
+	path      string
+	published bool
 }
 
 func newTempFile(path string) (tempFile, error) {
@@ -30,7 +31,17 @@ func newTempFile(path string) (tempFile, error) {
 
 func (t *renameTemp) file() *os.File { return t.pf.File }
 
-func (t *renameTemp) replace() error {
+func (t *renameTemp) replace(durable bool) error {
+	if !durable {
+		if err := t.pf.File.Close(); err != nil {
+			return err
+		}
+		if err := os.Rename(t.pf.Name(), t.path); err != nil {
+			return err
+		}
+		t.published = true
+		return nil
+	}
 	if err := t.pf.CloseAtomicallyReplace(); err != nil {
 		return err
 	}
@@ -42,4 +53,9 @@ func (t *renameTemp) replace() error {
 	return dir.Sync()
 }
 
-func (t *renameTemp) discard() error { return t.pf.Cleanup() }
+func (t *renameTemp) discard() error {
+	if t.published {
+		return nil // renamed by hand: renameio does not know it is done
+	}
+	return t.pf.Cleanup()
+}

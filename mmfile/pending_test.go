@@ -69,6 +69,33 @@ func TestPendingCommit(t *testing.T) {
 	assertOnly(t, dir, "target")
 }
 
+func TestPendingCommitNoSync(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "target")
+	if err := os.WriteFile(path, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p, err := mmfile.NewPending(path, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Cleanup()
+	copy(p.Bytes(), "fresh")
+	if err := p.CommitNoSync(); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != "fresh" {
+		t.Fatalf("target holds %q", got)
+	}
+	if err := p.CommitNoSync(); !errors.Is(err, fs.ErrClosed) {
+		t.Errorf("second CommitNoSync = %v", err)
+	}
+	if err := p.Cleanup(); err != nil {
+		t.Errorf("Cleanup after CommitNoSync = %v", err)
+	}
+	assertOnly(t, dir, "target")
+}
+
 func TestPendingCleanup(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "target")

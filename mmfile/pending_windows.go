@@ -33,21 +33,24 @@ func newTempFile(path string) (tempFile, error) {
 
 func (t *renameTemp) file() *os.File { return t.f }
 
-func (t *renameTemp) replace() error {
-	if err := t.f.Sync(); err != nil {
-		return err
+func (t *renameTemp) replace(durable bool) error {
+	if durable {
+		if err := t.f.Sync(); err != nil {
+			return err
+		}
 	}
 	t.closed = true
 	if err := t.f.Close(); err != nil {
 		return err
 	}
-	return moveReplace(t.f.Name(), t.path)
+	return moveReplace(t.f.Name(), t.path, durable)
 }
 
-// moveReplace renames from over to and returns once the rename is on disk:
-// MOVEFILE_WRITE_THROUGH is what Windows has in place of the fsync of the
-// directory that makes a rename durable on Unix (os.Rename leaves it out).
-func moveReplace(from, to string) error {
+// moveReplace renames from over to; with durable, it returns once the
+// rename is on disk: MOVEFILE_WRITE_THROUGH is what Windows has in place
+// of the fsync of the directory that makes a rename durable on Unix
+// (os.Rename leaves it out).
+func moveReplace(from, to string, durable bool) error {
 	p, err := windows.UTF16PtrFromString(from)
 	if err != nil {
 		return &os.LinkError{Op: "rename", Old: from, New: to, Err: err}
@@ -56,7 +59,11 @@ func moveReplace(from, to string) error {
 	if err != nil {
 		return &os.LinkError{Op: "rename", Old: from, New: to, Err: err}
 	}
-	if err := windows.MoveFileEx(p, q, windows.MOVEFILE_REPLACE_EXISTING|windows.MOVEFILE_WRITE_THROUGH); err != nil {
+	flags := uint32(windows.MOVEFILE_REPLACE_EXISTING)
+	if durable {
+		flags |= windows.MOVEFILE_WRITE_THROUGH
+	}
+	if err := windows.MoveFileEx(p, q, flags); err != nil {
 		return &os.LinkError{Op: "rename", Old: from, New: to, Err: err}
 	}
 	return nil
