@@ -58,16 +58,17 @@ type fileDest struct {
 	n       int64 // bytes written
 	mode    fs.FileMode
 	modeSet bool
+	durable bool // fsync before the rename (--sync)
 }
 
 // createFile starts replacing path; size is the expected size of the output
 // (the file grows past it if needed and is cut to what was written).
-func createFile(path string, size int64, mode fs.FileMode, modeSet bool) (*fileDest, error) {
+func createFile(path string, size int64, mode fs.FileMode, modeSet, durable bool) (*fileDest, error) {
 	p, err := mmfile.NewPending(path, size, pendingOptions()...)
 	if err != nil {
 		return nil, err
 	}
-	return &fileDest{p: p, mode: mode, modeSet: modeSet}, nil
+	return &fileDest{p: p, mode: mode, modeSet: modeSet, durable: durable}, nil
 }
 
 func (d *fileDest) Write(b []byte) (int, error) {
@@ -91,7 +92,10 @@ func (d *fileDest) commit() error {
 			return err
 		}
 	}
-	return d.p.Commit()
+	if d.durable {
+		return d.p.Commit()
+	}
+	return d.p.CommitNoSync()
 }
 
 func (d *fileDest) abort() { _ = d.p.Cleanup() }

@@ -40,9 +40,12 @@
 //
 // -o DEST writes to DEST instead of standard output. A file is replaced
 // atomically with mmfile.NewPending: the new contents are written through a
-// mapping of a temporary file beside it, synced and renamed over the target,
-// so a reader or a crash sees the old file or the new one, never a part, and
-// the old file's permissions are kept. This also makes -o safe when DEST is one
+// mapping of a temporary file beside it and renamed over the target, so a
+// reader, or a crash of mmcat, sees the old file or the new one, never a
+// part, and the old file's permissions are kept. Like cat > DEST, this
+// does not wait for the disk; --sync does (fsync of the file, then of the
+// directory after the rename), so that the replace also survives a crash
+// of the machine. This also makes -o safe when DEST is one
 // of the SOURCEs: their mappings hold the old file. When some SOURCE fails,
 // the others are still written and DEST replaced; when writing DEST fails,
 // DEST is left as it was.

@@ -41,9 +41,13 @@ func TestOutputFile(t *testing.T) {
 	mustRun(t, nil, "--mode", "0640", "-sn", "-o", out, a, a)
 	checkFile(t, out, gnuFormat(t, "-sn", a, a), 0o640)
 
+	mustRun(t, nil, "--sync", "-o", out, b)
+	checkFile(t, out, readFile(t, b), 0o640)
+
 	moded := filepath.Join(dir, "moded")
 	mustRun(t, nil, "--mode=600", "-o", moded, a)
 	checkFile(t, moded, readFile(t, a), 0o600)
+	mustRun(t, nil, "--mode", "0640", "-sn", "-o", out, a, a)
 
 	r := mmcat(t, nil, "-o", out, a, filepath.Join(dir, "missing"), a)
 	if r.code != 1 || !strings.Contains(string(r.stderr), "missing: No such file or directory") {

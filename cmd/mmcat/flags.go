@@ -29,6 +29,7 @@ type config struct {
 	mode     fs.FileMode // --mode
 	modeSet  bool
 	force    bool
+	sync     bool
 	progress progressMode
 	sources  []string
 }
@@ -95,6 +96,7 @@ func parseArgs(args []string) (*config, error) {
 	)
 	fl.StringVarP(&c.output, "output", "o", "", "")
 	fl.BoolVar(&c.force, "force", false, "")
+	fl.BoolVar(&c.sync, "sync", false, "")
 	fl.StringVar(&mode, "mode", "", "")
 	fl.StringVar(&offset, "offset", "", "")
 	fl.StringVar(&length, "length", "", "")
@@ -253,6 +255,9 @@ Output and ranges:
   -o, --output=DEST    write to DEST: a FILE (replaced atomically), shm:NAME
                        or sysv:KEY (created with the size of the output)
       --force          replace an existing shm:NAME or sysv:KEY DEST
+      --sync           make a FILE DEST durable (fsync) before it replaces
+                       the old one; without it the replace is atomic for
+                       readers and for a crash of mmcat, as fast as cat
       --mode=MODE      octal permissions of what -o creates (default 0600 for
                        shared memory, 0666 less the umask for a new file;
                        a replaced file keeps its own)

@@ -234,7 +234,7 @@ func (r *runner) createDest(kind destKind, name string, size int64) (dest, error
 	case destSysv:
 		return createSysv(name, size, mode, r.cfg.force)
 	}
-	return createFile(name, max(size, 0), r.cfg.mode, r.cfg.modeSet)
+	return createFile(name, max(size, 0), r.cfg.mode, r.cfg.modeSet, r.cfg.sync)
 }
 
 // spool reads a streamed source into memory, for a destination that must
