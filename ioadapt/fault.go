@@ -22,18 +22,39 @@ func (c *IO) guard() bool {
 //
 // SetPanicOnFault makes the runtime raise a panic, instead of killing the
 // process, for a SIGBUS or SIGSEGV at a non-nil address (on Windows, an
-// access violation or in-page error); the panic value
-// carries the faulting address, which tells our mapping apart from a
-// fault anywhere else.
+// access violation or in-page error); the panic value carries the faulting
+// address, which tells our mapping apart from a fault anywhere else.
 func (c *IO) recoverFault(old bool, op string, errp *error) {
 	if !c.s.faults {
 		return
 	}
 	debug.SetPanicOnFault(old)
-	r := recover()
-	if r == nil {
+	if r := recover(); r != nil {
+		c.faultError(r, op, errp)
+	}
+}
+
+// unpinGuarded ends a call that [IO.pin] pinned and [IO.guard] guarded:
+// what recoverFault does, then the release of the shared lock, in the one
+// deferred call that the hot paths can afford. A foreign panic is re-raised
+// after the lock is released, so that Close does not wait forever.
+func (c *IO) unpinGuarded(old bool, op string, errp *error) {
+	if !c.s.faults {
+		c.s.mu.RUnlock()
 		return
 	}
+	debug.SetPanicOnFault(old)
+	if r := recover(); r != nil {
+		defer c.s.mu.RUnlock()
+		c.faultError(r, op, errp)
+		return
+	}
+	c.s.mu.RUnlock()
+}
+
+// faultError stores in *errp the error for a fault r inside the Region, or
+// re-panics with r when it is not one. The caller holds s.mu.
+func (c *IO) faultError(r any, op string, errp *error) {
 	fault, ok := r.(interface{ Addr() uintptr })
 	if !ok {
 		panic(r)

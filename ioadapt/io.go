@@ -139,8 +139,7 @@ func (c *IO) ReadAt(p []byte, off int64) (n int, err error) {
 // ReadAt's path for memory that can fault; heap memory skips the cost of
 // the deferred recovery.
 func (c *IO) copyOutGuarded(p, src []byte) (n int, err error) {
-	defer c.s.mu.RUnlock()
-	defer c.recoverFault(c.guard(), "read", &err)
+	defer c.unpinGuarded(c.guard(), "read", &err)
 	return copy(p, src), nil
 }
 
@@ -152,12 +151,12 @@ func (c *IO) Read(p []byte) (n int, err error) {
 	if err := c.pin("read"); err != nil {
 		return 0, err
 	}
-	defer c.s.mu.RUnlock()
 	b := c.view()
 	if c.pos >= int64(len(b)) {
+		c.s.mu.RUnlock()
 		return 0, io.EOF
 	}
-	defer c.recoverFault(c.guard(), "read", &err)
+	defer c.unpinGuarded(c.guard(), "read", &err)
 	n = copy(p, b[c.pos:])
 	c.pos += int64(n)
 	return n, nil
@@ -171,12 +170,12 @@ func (c *IO) ReadByte() (v byte, err error) {
 	if err := c.pin("read"); err != nil {
 		return 0, err
 	}
-	defer c.s.mu.RUnlock()
 	b := c.view()
 	if c.pos >= int64(len(b)) {
+		c.s.mu.RUnlock()
 		return 0, io.EOF
 	}
-	defer c.recoverFault(c.guard(), "read", &err)
+	defer c.unpinGuarded(c.guard(), "read", &err)
 	v = b[c.pos]
 	c.pos++
 	return v, nil
@@ -209,12 +208,12 @@ func (c *IO) WriteTo(w io.Writer) (n int64, err error) {
 	if err := c.pin("writeto"); err != nil {
 		return 0, err
 	}
-	defer c.s.mu.RUnlock()
 	b := c.view()
 	if c.pos >= int64(len(b)) {
+		c.s.mu.RUnlock()
 		return 0, nil
 	}
-	defer c.recoverFault(c.guard(), "writeto", &err)
+	defer c.unpinGuarded(c.guard(), "writeto", &err)
 	rest := b[c.pos:]
 	m, err := w.Write(rest)
 	if m < 0 || m > len(rest) {
@@ -388,15 +387,16 @@ func (c *IO) readInto(r io.Reader) (n int, room bool, err error) {
 	if err := c.pin("readfrom"); err != nil {
 		return 0, true, err
 	}
-	defer c.s.mu.RUnlock()
 	if !c.s.writable {
+		c.s.mu.RUnlock()
 		return 0, true, c.pathErr("readfrom", ErrReadOnly)
 	}
 	b := c.view()
 	if c.pos >= int64(len(b)) {
+		c.s.mu.RUnlock()
 		return 0, false, nil
 	}
-	defer c.recoverFault(c.guard(), "readfrom", &err)
+	defer c.unpinGuarded(c.guard(), "readfrom", &err)
 	rest := b[c.pos:]
 	n, err = r.Read(rest)
 	if n < 0 || n > len(rest) {
@@ -547,8 +547,7 @@ func (c *IO) Access(fn func(b []byte) error) (err error) {
 	if err := c.pin("access"); err != nil {
 		return err
 	}
-	defer c.s.mu.RUnlock()
-	defer c.recoverFault(c.guard(), "access", &err)
+	defer c.unpinGuarded(c.guard(), "access", &err)
 	return fn(c.view())
 }
 

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"github.com/mmapkit/mmapkit/ioadapt"
 )
@@ -578,6 +579,34 @@ func TestAccess(t *testing.T) {
 	}
 	if got := string(c.Bytes()); got != "Xbc" {
 		t.Fatalf("Access did not write through: %q", got)
+	}
+}
+
+// TestAccessPanicReleases panics inside Access: the panic reaches the
+// caller unchanged, and the Region is not left pinned (Close returns).
+func TestAccessPanicReleases(t *testing.T) {
+	for _, kind := range regionKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			c := kind.make(t, pattern(64))
+			func() {
+				defer func() {
+					if r := recover(); r != "boom" {
+						t.Errorf("recovered %v; want the panic of fn", r)
+					}
+				}()
+				_ = c.Access(func([]byte) error { panic("boom") })
+			}()
+			done := make(chan error)
+			go func() { done <- c.Close() }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("Close blocked: the panic left the Region pinned")
+			}
+		})
 	}
 }
 
