@@ -64,8 +64,15 @@ for r in $(seq "$rounds"); do
 	phase cold "$cold" "${cold_n}x"
 done
 
+# One comparison per workload, so that each compares its contenders with
+# the first one it runs: os.File (Core: the bare copy).
 echo "benchstat"
-(cd bench && go run "golang.org/x/perf/cmd/benchstat@$benchstat_version" -row .name,/size,/buf,/sink,/cache,/chunk,/g -col /impl "../$raw") >"$out/benchstat.txt"
+benchstat() { (cd bench && go run "golang.org/x/perf/cmd/benchstat@$benchstat_version" "$@"); }
+workloads=$(awk -F'[/-]' '/^Benchmark/ { w = substr($1, 10); if (!seen[w]++) print w }' "$raw")
+for w in $workloads; do
+	benchstat -filter ".name:$w" -row '.name /size /window /g /buf /sink /cache /chunk' -col /impl "../$raw"
+	echo
+done >"$out/benchstat.txt"
 
 echo "report"
 (cd bench && go run ./cmd/report -raw "../$raw" -md ../docs/BENCHMARKS.md -svg ../docs/bench/ratios.svg)

@@ -398,6 +398,9 @@ func funcs(res *results) template.FuncMap {
 			}
 			return fmt.Sprintf("%.1f ns", d)
 		},
+		"allocs": func(key, impl string) string {
+			return strconv.FormatFloat(res.stat(key, impl, allocs), 'f', -1, 64)
+		},
 		"n":        func(key, impl string) int { return res.samples(key, impl) },
 		"describe": func(w string) string { return descriptions[w] },
 	}
