@@ -294,7 +294,7 @@ var descriptions = map[string]string{
 		"time/op is wall time per read of all goroutines together, so a flat line means perfect scaling to the CPUs.",
 	"Core": "The io core's `ReadAt` of 64 bytes taken apart, in a hot 64 KiB window of a mapping: `copy` alone, a non-inlined " +
 		"call around it, each safety measure alone (`RWMutex` = `RLock`+`RUnlock`, `SetPanicOnFault` = the on/off pair, " +
-		"`defer+recover+copy` = the deferred recovery around the copy), `all-by-hand` = all of them as `ReadAt` does them, " +
+		"`defer+recover+copy` = the deferred recovery around the copy), `all-by-hand` = all of them with two deferred calls, `one-defer` = with one, " +
 		"then the real thing: `ioadapt` over a region that may fault, `ioadapt-faultfree` over one that may not " +
 		"(lock only), `mmfile`, and `x/exp/mmap`. `RWMutex-parallel` is the read lock taken by both CPUs at once.",
 	"WriteAt": "`WriteAt` of 64 bytes at random offsets of a 64 MiB file (or segment, or heap buffer) whose pages are " +
