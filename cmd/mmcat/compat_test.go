@@ -5,7 +5,6 @@ package main
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -134,7 +133,7 @@ func TestCompatFailures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command(prog, good, same, good)
+		cmd := command(prog, good, same, good)
 		cmd.Stdout = out
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
@@ -191,7 +190,7 @@ func TestCompatWriteErrors(t *testing.T) {
 	for _, args := range [][]string{{big}, {"-n", big}, {"-"}} {
 		var status [2]string
 		for i, prog := range []string{gnuCatPath, mmcatBin} {
-			cmd := exec.Command(prog, args...)
+			cmd := command(prog, args...)
 			in, err := os.Open(big)
 			if err != nil {
 				t.Fatal(err)
@@ -211,7 +210,7 @@ func TestCompatWriteErrors(t *testing.T) {
 
 		// A reader that closes the pipe early.
 		for i, prog := range []string{gnuCatPath, mmcatBin} {
-			cmd := exec.Command(prog, args...)
+			cmd := command(prog, args...)
 			in, err := os.Open(big)
 			if err != nil {
 				t.Fatal(err)

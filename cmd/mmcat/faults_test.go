@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -29,7 +28,7 @@ func TestFaultTruncatedSource(t *testing.T) {
 			t.Fatal(err)
 		}
 		args := append(append([]string{}, modes[round%len(modes)]...), src)
-		cmd := exec.Command(mmcatBin, args...)
+		cmd := command(mmcatBin, args...)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		stdout, err := cmd.StdoutPipe()

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -25,12 +24,19 @@ func TestMain(m *testing.M) {
 		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
 	mmcatBin = os.Args[0]
-	// Every child inherits the switch; it means nothing to other programs.
-	if err := os.Setenv(asCommandEnv, "1"); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
 	os.Exit(m.Run())
+}
+
+// command returns the command that runs name with args in the C locale;
+// for mmcatBin, the test binary told to act as mmcat. (The switch is not
+// set in this process's environment: the fuzzer's workers, which are this
+// binary too, must stay test binaries.)
+func command(name string, args ...string) *exec.Cmd {
+	cmd := command(name, args...)
+	if name == mmcatBin {
+		cmd.Env = append(cmd.Env, asCommandEnv+"=1")
+	}
+	return cmd
 }
 
 // result is what a run of a command left.
@@ -42,8 +48,7 @@ type result struct {
 // runCmd runs name with args, feeding stdin (nil: none), in the C locale.
 func runCmd(tb testing.TB, stdin io.Reader, name string, args ...string) result {
 	tb.Helper()
-	cmd := exec.Command(name, args...)
-	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	cmd := command(name, args...)
 	cmd.Stdin = stdin
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
