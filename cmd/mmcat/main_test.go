@@ -32,7 +32,8 @@ func TestMain(m *testing.M) {
 // set in this process's environment: the fuzzer's workers, which are this
 // binary too, must stay test binaries.)
 func command(name string, args ...string) *exec.Cmd {
-	cmd := command(name, args...)
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), "LC_ALL=C")
 	if name == mmcatBin {
 		cmd.Env = append(cmd.Env, asCommandEnv+"=1")
 	}
