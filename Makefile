@@ -34,8 +34,10 @@ fuzz-quick:
 fuzz:
 	@FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
 
+# The suite in bench/ against os.File, x/exp/mmap, mmap-go and bytes.Reader;
+# regenerates docs/BENCHMARKS.md and docs/bench/ (about five minutes).
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 6 $(PKGS)
+	@./scripts/bench.sh
 
 lint: vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); \
