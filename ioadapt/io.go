@@ -38,8 +38,9 @@ type shared struct {
 	// moved under a reader.
 	mu       sync.RWMutex
 	region   Region
-	resizer  Resizer // nil for a fixed-size Region
-	buf      []byte  // region.Bytes(), refreshed after every resize
+	resizer  Resizer      // nil for a fixed-size Region
+	direct   DirectWriter // nil where writes go into the memory
+	buf      []byte       // region.Bytes(), refreshed after every resize
 	closed   bool
 	name     string
 	writable bool
@@ -58,6 +59,7 @@ func New(r Region) *IO {
 		writable: r.Writable(),
 	}
 	s.resizer, _ = r.(Resizer)
+	s.direct, _ = r.(DirectWriter)
 	_, faultFree := r.(FaultFree)
 	s.faults = !faultFree
 	s.cleanup = runtime.AddCleanup(s, func(r Region) {
@@ -291,6 +293,10 @@ func (c *IO) writeInPlace(op string, p []byte, off int64) (n int, grow bool, err
 	size := int64(len(b))
 	end := off + int64(len(p))
 	if end <= size {
+		if c.s.direct != nil && len(p) >= DirectWriteMin {
+			n, err = c.s.direct.WriteDirect(p, c.off+off)
+			return n, false, err
+		}
 		n, err = c.copyIn(op, b[off:end], p)
 		return n, false, err
 	}
@@ -321,6 +327,10 @@ func (c *IO) writeGrowing(op string, p []byte, off int64) (int, error) {
 		if err := c.resize(end); err != nil {
 			return 0, err
 		}
+	}
+	if c.s.direct != nil {
+		// The grown pages are new: a store would fault on every one.
+		return c.s.direct.WriteDirect(p, off)
 	}
 	return c.copyIn(op, c.s.buf[off:end], p)
 }

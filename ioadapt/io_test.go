@@ -52,6 +52,18 @@ func (g *growable) Resize(n int64) error {
 	return nil
 }
 
+// direct is a growable Region that also takes direct writes, and counts
+// them, to check when the core uses them.
+type direct struct {
+	growable
+	calls int
+}
+
+func (d *direct) WriteDirect(p []byte, off int64) (int, error) {
+	d.calls++
+	return copy(d.b[off:], p), nil
+}
+
 // readOnly wraps a heap Region and reports it as read-only.
 type readOnly struct{ *ioadapt.Memory }
 
@@ -281,6 +293,53 @@ func TestWritesAgainstFile(t *testing.T) {
 	}
 	if got := c.Bytes(); !bytes.Equal(got, want) {
 		t.Fatalf("contents %q; os.File has %q", got, want)
+	}
+}
+
+// TestDirectWrites checks that large writes and growing writes go through
+// a DirectWriter, and small ones into the memory.
+func TestDirectWrites(t *testing.T) {
+	d := &direct{growable: growable{b: make([]byte, 1<<20)}}
+	c := ioadapt.New(d)
+	big := pattern(ioadapt.DirectWriteMin)
+	steps := []struct {
+		name   string
+		p      []byte
+		off    int64
+		direct bool
+	}{
+		{"small", []byte("small"), 10, false},
+		{"just below", big[:len(big)-1], 100, false},
+		{"large", big, 200000, true},
+		{"growing", []byte("tail"), 1 << 20, true},
+	}
+	want := bytes.Clone(d.b)
+	for _, st := range steps {
+		before := d.calls
+		if n, err := c.WriteAt(st.p, st.off); err != nil || n != len(st.p) {
+			t.Fatalf("%s: WriteAt = %d, %v", st.name, n, err)
+		}
+		if got := d.calls > before; got != st.direct {
+			t.Errorf("%s: direct write %v; want %v", st.name, got, st.direct)
+		}
+		if end := st.off + int64(len(st.p)); end > int64(len(want)) {
+			want = append(want, make([]byte, end-int64(len(want)))...)
+		}
+		copy(want[st.off:], st.p)
+	}
+	if !bytes.Equal(c.Bytes(), want) {
+		t.Fatal("contents differ after direct and in-memory writes")
+	}
+	// A section writes directly at its own offset in the Region.
+	sec, err := c.Section(4096, int64(len(big)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sec.WriteAt(big, 0); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(c.Bytes()[4096:4096+len(big)], big) {
+		t.Fatal("a section's direct write landed at the wrong offset")
 	}
 }
 

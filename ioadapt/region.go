@@ -37,6 +37,23 @@ type RangeSyncer interface {
 	SyncRange(off, n int64) error
 }
 
+// DirectWriter is implemented by a Region whose backing store can take a
+// write without the memory being touched, and coherently with it: a shared
+// file mapping, through pwrite(2), whose bytes land in the same page cache
+// that the mapping shows. A store into mapped memory costs a page fault for
+// every page not yet written through the mapping, a system call costs one
+// trap, so [IO] writes through WriteDirect where the faults would cost
+// more: writes of [DirectWriteMin] bytes or more, and writes that grow the
+// Region. off is an offset in the Region, within its size.
+type DirectWriter interface {
+	WriteDirect(p []byte, off int64) (int, error)
+}
+
+// DirectWriteMin is the size from which [IO] writes through a
+// [DirectWriter] rather than into the memory: 16 pages of 4 KiB, past
+// which a system call costs less than the page faults it may save.
+const DirectWriteMin = 64 << 10
+
 // FaultFree is implemented by a Region whose memory cannot fault, such as
 // memory on the Go heap; [IO] then skips the fault handling on its hot
 // path.

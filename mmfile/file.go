@@ -152,9 +152,19 @@ func newMapping(f *os.File, name string, writable bool, c config) (*mapping, err
 	return m, nil
 }
 
+// wrap gives the mapping the io core, with the optional powers its kind
+// has: growth for whole-file shared writable mappings, direct writes for
+// shared writable ones where the platform keeps them coherent.
 func wrap(m *mapping, c config) (*File, error) {
 	var r ioadapt.Region = m
-	if m.writable && !m.private && !c.ranged {
+	switch {
+	case !m.writable || m.private:
+	case c.ranged && directWrites:
+		r = directMapping{m}
+	case c.ranged:
+	case directWrites:
+		r = directGrowingMapping{growingMapping{m}}
+	default:
 		r = growingMapping{m}
 	}
 	return &File{IO: ioadapt.New(r), m: m}, nil

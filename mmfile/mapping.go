@@ -28,6 +28,27 @@ type mapping struct {
 // that grows. Having its own type keeps [ioadapt.Resizer] off the others.
 type growingMapping struct{ *mapping }
 
+// directMapping and directGrowingMapping add [ioadapt.DirectWriter] to the
+// writable shared mappings, where the platform keeps pwrite(2) coherent
+// with the mapping (directWrites).
+type (
+	directMapping        struct{ *mapping }
+	directGrowingMapping struct{ growingMapping }
+)
+
+func (m directMapping) WriteDirect(p []byte, off int64) (int, error) {
+	return m.writeDirect(p, off)
+}
+
+func (m directGrowingMapping) WriteDirect(p []byte, off int64) (int, error) {
+	return m.writeDirect(p, off)
+}
+
+// writeDirect writes p at off of the Region with pwrite(2) on the file.
+func (m *mapping) writeDirect(p []byte, off int64) (int, error) {
+	return m.f.WriteAt(p, m.fileOff+int64(m.delta)+off)
+}
+
 func (m *mapping) Bytes() []byte {
 	if m.data == nil {
 		return nil

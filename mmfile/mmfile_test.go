@@ -518,6 +518,52 @@ func TestGrowthLikeOSFile(t *testing.T) {
 	}
 }
 
+// TestLargeWritesCoherent writes ranges large enough to go to the file by
+// pwrite, in place and growing, whole-file and ranged: the mapping, the
+// file and another process all see the same bytes.
+func TestLargeWritesCoherent(t *testing.T) {
+	size := 4 * ioadapt.DirectWriteMin
+	path := writeFile(t, "large", make([]byte, size))
+	f, err := mmfile.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	want := make([]byte, size)
+	big := pattern(ioadapt.DirectWriteMin + 5)
+	for _, off := range []int{1, size - len(big), size - 100, size + 4096} {
+		if _, err := f.WriteAt(big, int64(off)); err != nil {
+			t.Fatal(err)
+		}
+		if end := off + len(big); end > len(want) {
+			want = append(want, make([]byte, end-len(want))...)
+		}
+		copy(want[off:], big)
+	}
+	if !bytes.Equal(f.Bytes(), want) {
+		t.Fatal("the mapping does not show the large writes")
+	}
+	ranged, err := mmfile.OpenFile(path, os.O_RDWR, 0, mmfile.Range(3, int64(2*ioadapt.DirectWriteMin)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ranged.Close()
+	if _, err := ranged.WriteAt(big, 7); err != nil {
+		t.Fatal(err)
+	}
+	copy(want[10:], big)
+	if !bytes.Equal(f.Bytes(), want) {
+		t.Fatal("a large write through a range landed in the wrong place")
+	}
+	out, err := child("cat", path).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out, want) {
+		t.Fatal("another process reads other bytes than the mapping holds")
+	}
+}
+
 // TestReadAtDuringGrowth reads a fixed prefix from many goroutines while
 // another appends, forcing remaps: no read ever sees wrong bytes.
 func TestReadAtDuringGrowth(t *testing.T) {

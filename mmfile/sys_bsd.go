@@ -36,3 +36,7 @@ func flushAsync(_ *os.File, b []byte, _, _ int64) error {
 	}
 	return unix.Msync(b, unix.MS_ASYNC)
 }
+
+// directWrites is off: only Linux is measured and tested for pwrite(2)
+// coherent with a shared mapping here.
+const directWrites = false

@@ -27,3 +27,5 @@ func lockMem([]byte) error                                           { return Er
 func unlockMem([]byte) error                                         { return ErrUnsupported }
 
 func dupFile(*os.File) (*os.File, error) { return nil, ErrUnsupported }
+
+const directWrites = false

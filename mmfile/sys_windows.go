@@ -108,3 +108,7 @@ func dupFile(f *os.File) (*os.File, error) {
 	}
 	return os.NewFile(uintptr(h), f.Name()), nil
 }
+
+// directWrites is off: Windows does not promise that WriteFile is
+// coherent with a mapped view of the same file.
+const directWrites = false
