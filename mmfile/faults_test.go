@@ -26,48 +26,22 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mmapkit/mmapkit/internal/faulttest"
 	"github.com/mmapkit/mmapkit/ioadapt"
 	"github.com/mmapkit/mmapkit/mmfile"
 )
-
-// tally counts the rounds of a scenario and the rounds that failed, and
-// reports both for the suite's table.
-type tally struct {
-	t              *testing.T
-	runs, failures int
-}
-
-func newTally(t *testing.T) *tally {
-	ty := &tally{t: t}
-	t.Cleanup(func() {
-		t.Logf("faults: runs=%d failures=%d", ty.runs, ty.failures)
-	})
-	return ty
-}
-
-// round records one run; a non-nil err is a failure.
-func (ty *tally) round(err error) {
-	ty.t.Helper()
-	ty.runs++
-	if err != nil {
-		ty.failures++
-		if ty.failures <= 5 {
-			ty.t.Errorf("round %d: %v", ty.runs, err)
-		}
-	}
-}
 
 // TestFaultTruncateFile shrinks a mapped file from another process while
 // goroutines here read, write and io.Copy through the mapping: every call
 // succeeds or fails with an error naming the file and the fault; the
 // process lives; once the file grows back, a fresh mapping reads it whole.
 func TestFaultTruncateFile(t *testing.T) {
-	ty := newTally(t)
+	ty := faulttest.New(t)
 	page := os.Getpagesize()
 	data := pattern(16 * page)
 	path := writeFile(t, "shrinking", data)
 	for round := range envInt("MMAPKIT_FAULT_ROUNDS", 40) {
-		ty.round(truncateRound(path, data, page, round))
+		ty.Round(truncateRound(path, data, page, round))
 	}
 }
 
@@ -148,10 +122,10 @@ func truncateRound(path string, data []byte, page, round int) error {
 // an ENOSPC error at the write that needed the space, no SIGBUS later, and
 // the bytes written before intact.
 func TestFaultFullDisk(t *testing.T) {
-	ty := newTally(t)
+	ty := faulttest.New(t)
 	dir := smallTmpfs(t, "2m")
 	for round := range 20 {
-		ty.round(fullDiskRound(filepath.Join(dir, "f"+strconv.Itoa(round)), round))
+		ty.Round(fullDiskRound(filepath.Join(dir, "f"+strconv.Itoa(round)), round))
 		_ = os.Remove(filepath.Join(dir, "f"+strconv.Itoa(round)))
 	}
 }
@@ -199,10 +173,10 @@ func fullDiskRound(path string, round int) error {
 // TestFaultCrashAfterSync kills a writer at random points, hundreds of
 // times: every record it had synced before its last report is in the file.
 func TestFaultCrashAfterSync(t *testing.T) {
-	ty := newTally(t)
+	ty := faulttest.New(t)
 	path := filepath.Join(t.TempDir(), "records")
 	for round := range envInt("MMAPKIT_CRASH_ROUNDS", 200) {
-		ty.round(crashSyncRound(path, round))
+		ty.Round(crashSyncRound(path, round))
 	}
 }
 
@@ -252,14 +226,14 @@ read:
 // hundreds of times: the target is always one whole version, and every
 // temporary file left behind is found and removed.
 func TestFaultCrashReplace(t *testing.T) {
-	ty := newTally(t)
+	ty := faulttest.New(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "target")
 	if err := os.WriteFile(path, versionContent(0), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	for round := range envInt("MMAPKIT_CRASH_ROUNDS", 300) {
-		ty.round(replaceRound(path, round))
+		ty.Round(replaceRound(path, round))
 	}
 	if _, err := mmfile.RemoveLeftovers(path); err != nil {
 		t.Fatal(err)
@@ -297,9 +271,9 @@ func replaceRound(path string, round int) error {
 // TestFaultOpenCloseLeak opens and closes 100 000 mappings: no growth in
 // descriptors or mappings.
 func TestFaultOpenCloseLeak(t *testing.T) {
-	ty := newTally(t)
+	ty := faulttest.New(t)
 	path := writeFile(t, "small", pattern(8192))
-	fds, maps := countFDs(t), countMaps(t)
+	fds, maps := faulttest.FDs(t), faulttest.Maps(t)
 	p := make([]byte, 16)
 	for i := range envInt("MMAPKIT_LEAK_ROUNDS", 100000) {
 		f, err := mmfile.OpenFile(path, os.O_RDWR, 0)
@@ -309,31 +283,18 @@ func TestFaultOpenCloseLeak(t *testing.T) {
 				err = cerr
 			}
 		}
-		ty.round(err)
+		ty.Round(err)
 	}
-	if d := countFDs(t) - fds; d > 0 {
-		t.Errorf("%d descriptors more after the loop", d)
-	}
-	if d := countMaps(t) - maps; d > 4 { // the runtime may map a little more heap
-		t.Errorf("%d mappings more after the loop", d)
-	}
-}
-
-func countMaps(t *testing.T) int {
-	b, err := os.ReadFile("/proc/self/maps")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bytes.Count(b, []byte("\n"))
+	faulttest.CheckNoGrowth(t, fds, maps, 4)
 }
 
 // TestFaultCloseRace closes mappings while goroutines read, write, copy and
 // grow them: no crash, and the only error is fs.ErrClosed.
 func TestFaultCloseRace(t *testing.T) {
-	ty := newTally(t)
+	ty := faulttest.New(t)
 	path := writeFile(t, "racy", pattern(1<<16))
 	for range 200 {
-		ty.round(closeRaceRound(path))
+		ty.Round(closeRaceRound(path))
 	}
 }
 
@@ -387,21 +348,21 @@ func closeRaceRound(path string) error {
 // or a careless caller would pass: each gives a clear error, nothing
 // crashes, nothing is written outside the directory.
 func TestFaultHostileInput(t *testing.T) {
-	ty := newTally(t)
+	ty := faulttest.New(t)
 	dir := t.TempDir()
 	path := writeFile(t, "victim", []byte("0123456789"))
 	long := filepath.Join(dir, strings.Repeat("x", 300))
 	expectErr := func(what string, err error) {
 		t.Helper()
 		if err == nil {
-			ty.round(fmt.Errorf("%s: no error", what))
+			ty.Round(fmt.Errorf("%s: no error", what))
 			return
 		}
 		if strings.TrimSpace(err.Error()) == "" {
-			ty.round(fmt.Errorf("%s: empty error", what))
+			ty.Round(fmt.Errorf("%s: empty error", what))
 			return
 		}
-		ty.round(nil)
+		ty.Round(nil)
 	}
 	open := func(what string, f *mmfile.File, err error) {
 		t.Helper()
@@ -441,7 +402,7 @@ func TestFaultHostileInput(t *testing.T) {
 		}
 		expectErr(fmt.Sprintf("ReadAt(%d)", off), err)
 		if _, err = f.Seek(off, io.SeekStart); off >= 0 {
-			ty.round(err) // any position past the end is allowed
+			ty.Round(err) // any position past the end is allowed
 		} else {
 			expectErr(fmt.Sprintf("Seek(%d)", off), err)
 		}
@@ -486,7 +447,7 @@ func syncRangeErr(f *mmfile.File, off, n int64) error {
 // through their own mappings while others read it: the final contents are
 // exactly what was written.
 func TestFaultManyProcesses(t *testing.T) {
-	ty := newTally(t)
+	ty := faulttest.New(t)
 	const writers, span = 6, 1 << 16
 	for round := range 5 {
 		path := filepath.Join(t.TempDir(), "shared")
@@ -523,6 +484,6 @@ func TestFaultManyProcesses(t *testing.T) {
 				}
 			}
 		}
-		ty.round(err1)
+		ty.Round(err1)
 	}
 }

@@ -18,57 +18,20 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/mmapkit/mmapkit/internal/faulttest"
 	"github.com/mmapkit/mmapkit/ioadapt"
 )
-
-type tally struct {
-	t              *testing.T
-	runs, failures int
-}
-
-func newTally(t *testing.T) *tally {
-	ty := &tally{t: t}
-	t.Cleanup(func() { t.Logf("faults: runs=%d failures=%d", ty.runs, ty.failures) })
-	return ty
-}
-
-func (ty *tally) round(err error) {
-	ty.t.Helper()
-	ty.runs++
-	if err != nil {
-		ty.failures++
-		if ty.failures <= 5 {
-			ty.t.Errorf("round %d: %v", ty.runs, err)
-		}
-	}
-}
-
-func countLines(t *testing.T, path string) int {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bytes.Count(b, []byte("\n"))
-}
-
-func countFDs(t *testing.T) int {
-	fds, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(fds)
-}
 
 // TestFaultTruncateSegment has another process shrink a segment while
 // goroutines here read, write and io.Copy it: every call succeeds or
 // returns ErrFault naming the segment; the process lives; once the segment
 // is whole again, a fresh mapping reads it.
 func TestFaultTruncateSegment(t *testing.T) {
-	ty := newTally(t)
+	ty := faulttest.New(t)
 	page := os.Getpagesize()
 	data := pattern(16 * page)
 	for round := range 30 {
-		ty.round(truncateSegmentRound(t, data, round))
+		ty.Round(truncateSegmentRound(t, data, round))
 	}
 }
 
@@ -147,10 +110,10 @@ func truncateSegmentRound(t *testing.T, data []byte, round int) error {
 // the free space, leaves no file behind, and the segments made before stay
 // intact and touchable.
 func TestFaultFullTmpfs(t *testing.T) {
-	ty := newTally(t)
+	ty := faulttest.New(t)
 	dir := smallTmpfs(t)
 	for round := range 20 {
-		ty.round(fullTmpfsRound(t, dir, round))
+		ty.Round(fullTmpfsRound(t, dir, round))
 	}
 }
 
@@ -199,8 +162,8 @@ func fullTmpfsRound(t *testing.T, dir string, round int) error {
 // TestFaultLeakLoop creates, writes, closes and unlinks 100 000 segments:
 // no descriptor, mapping or segment is left behind.
 func TestFaultLeakLoop(t *testing.T) {
-	ty := newTally(t)
-	fds, maps := countFDs(t), countLines(t, "/proc/self/maps")
+	ty := faulttest.New(t)
+	fds, maps := faulttest.FDs(t), faulttest.Maps(t)
 	rounds := 100000
 	if n, err := strconv.Atoi(os.Getenv("MMAPKIT_LEAK_ROUNDS")); err == nil && n > 0 {
 		rounds = n
@@ -209,7 +172,7 @@ func TestFaultLeakLoop(t *testing.T) {
 	for i := range rounds {
 		s, err := Create(name, 4096)
 		if err != nil {
-			ty.round(err)
+			ty.Round(err)
 			continue
 		}
 		_, err = s.WriteAt([]byte("x"), int64(i%4096))
@@ -219,14 +182,9 @@ func TestFaultLeakLoop(t *testing.T) {
 		if uerr := Unlink(name); err == nil {
 			err = uerr
 		}
-		ty.round(err)
+		ty.Round(err)
 	}
-	if d := countFDs(t) - fds; d > 0 {
-		t.Errorf("%d descriptors more after the loop", d)
-	}
-	if d := countLines(t, "/proc/self/maps") - maps; d > 4 {
-		t.Errorf("%d mappings more after the loop", d)
-	}
+	faulttest.CheckNoGrowth(t, fds, maps, 4)
 	if left := leftovers(); len(left) > 0 {
 		t.Errorf("segments left behind: %v", left)
 	}
@@ -236,7 +194,7 @@ func TestFaultLeakLoop(t *testing.T) {
 // planted where a segment will be created: each is refused with a clear
 // error, no link is followed, nothing outside the directory is written.
 func TestFaultHostileNames(t *testing.T) {
-	ty := newTally(t)
+	ty := faulttest.New(t)
 	dir := t.TempDir()
 	outside := filepath.Join(t.TempDir(), "outside")
 	if err := os.WriteFile(outside, []byte("precious"), 0o600); err != nil {
@@ -256,18 +214,18 @@ func TestFaultHostileNames(t *testing.T) {
 			switch {
 			case s != nil:
 				s.Close()
-				ty.round(fmt.Errorf("%s(%q) succeeded", what, name))
+				ty.Round(fmt.Errorf("%s(%q) succeeded", what, name))
 			case err == nil || err.Error() == "":
-				ty.round(fmt.Errorf("%s(%q): no clear error", what, name))
+				ty.Round(fmt.Errorf("%s(%q): no clear error", what, name))
 			default:
-				ty.round(nil)
+				ty.Round(nil)
 			}
 		}
 		if strings.HasSuffix(name, "planted") {
 			continue // unlinking a planted link removes the link: legitimate
 		}
 		if err := unlinkIn(dir, name); err == nil {
-			ty.round(fmt.Errorf("Unlink(%q) succeeded", name))
+			ty.Round(fmt.Errorf("Unlink(%q) succeeded", name))
 		}
 	}
 	if got, _ := os.ReadFile(outside); string(got) != "precious" {
@@ -283,7 +241,7 @@ func TestFaultHostileNames(t *testing.T) {
 // segment while others read it: the final contents are exactly what was
 // written.
 func TestFaultManyProcesses(t *testing.T) {
-	ty := newTally(t)
+	ty := faulttest.New(t)
 	const writers, span = 6, 1 << 16
 	for round := range 5 {
 		s, name := create(t, writers*span)
@@ -315,6 +273,6 @@ func TestFaultManyProcesses(t *testing.T) {
 				failed = fmt.Errorf("slot %d differs (%v)", w, err)
 			}
 		}
-		ty.round(failed)
+		ty.Round(failed)
 	}
 }

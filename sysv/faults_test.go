@@ -18,51 +18,15 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mmapkit/mmapkit/internal/faulttest"
 )
-
-type tally struct {
-	t              *testing.T
-	runs, failures int
-}
-
-func newTally(t *testing.T) *tally {
-	ty := &tally{t: t}
-	t.Cleanup(func() { t.Logf("faults: runs=%d failures=%d", ty.runs, ty.failures) })
-	return ty
-}
-
-func (ty *tally) round(err error) {
-	ty.t.Helper()
-	ty.runs++
-	if err != nil {
-		ty.failures++
-		if ty.failures <= 5 {
-			ty.t.Errorf("round %d: %v", ty.runs, err)
-		}
-	}
-}
-
-func countLines(t *testing.T, path string) int {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bytes.Count(b, []byte("\n"))
-}
-
-func countFDs(t *testing.T) int {
-	fds, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(fds)
-}
 
 // TestFaultLeakLoop creates, attaches, writes, detaches and removes
 // 100 000 segments: no segment, descriptor or mapping is left behind.
 func TestFaultLeakLoop(t *testing.T) {
-	ty := newTally(t)
-	fds, maps := countFDs(t), countLines(t, "/proc/self/maps")
+	ty := faulttest.New(t)
+	fds, maps := faulttest.FDs(t), faulttest.Maps(t)
 	rounds := 100000
 	if n, err := strconv.Atoi(os.Getenv("MMAPKIT_LEAK_ROUNDS")); err == nil && n > 0 {
 		rounds = n
@@ -70,7 +34,7 @@ func TestFaultLeakLoop(t *testing.T) {
 	for i := range rounds {
 		s, err := CreatePrivate(4096)
 		if err != nil {
-			ty.round(err)
+			ty.Round(err)
 			continue
 		}
 		_, err = s.WriteAt([]byte("x"), int64(i%4096))
@@ -80,14 +44,9 @@ func TestFaultLeakLoop(t *testing.T) {
 		if rerr := s.Remove(); err == nil {
 			err = rerr
 		}
-		ty.round(err)
+		ty.Round(err)
 	}
-	if d := countFDs(t) - fds; d > 0 {
-		t.Errorf("%d descriptors more after the loop", d)
-	}
-	if d := countLines(t, "/proc/self/maps") - maps; d > 4 {
-		t.Errorf("%d mappings more after the loop", d)
-	}
+	faulttest.CheckNoGrowth(t, fds, maps, 4)
 	if leaks := leftovers(); len(leaks) > 0 {
 		t.Errorf("%d segments left behind", len(leaks))
 	}
@@ -101,7 +60,7 @@ func TestFaultForeignOwner(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("planting a segment for another user needs root")
 	}
-	ty := newTally(t)
+	ty := faulttest.New(t)
 	key := newKey(t)
 	planted, err := Create(key, 8192, Mode(0o600))
 	if err != nil {
@@ -126,11 +85,11 @@ func TestFaultForeignOwner(t *testing.T) {
 		}
 		switch {
 		case err == nil:
-			ty.round(fmt.Errorf("%s: no error", what))
+			ty.Round(fmt.Errorf("%s: no error", what))
 		case !errors.Is(err, want):
-			ty.round(fmt.Errorf("%s: %v; want %v", what, err, want))
+			ty.Round(fmt.Errorf("%s: %v; want %v", what, err, want))
 		default:
-			ty.round(nil)
+			ty.Round(nil)
 		}
 	}
 	s, err := Create(key, 8192)
@@ -145,9 +104,9 @@ func TestFaultForeignOwner(t *testing.T) {
 			cleanupSegment(t, s)
 		}
 		if err == nil {
-			ty.round(fmt.Errorf("Create with size %d: no error", size))
+			ty.Round(fmt.Errorf("Create with size %d: no error", size))
 		} else {
-			ty.round(nil)
+			ty.Round(nil)
 		}
 	}
 	for _, id := range []int{-1, math.MaxInt32, math.MinInt32} {
@@ -156,9 +115,9 @@ func TestFaultForeignOwner(t *testing.T) {
 			s.Close()
 		}
 		if err == nil {
-			ty.round(fmt.Errorf("AttachID(%d): no error", id))
+			ty.Round(fmt.Errorf("AttachID(%d): no error", id))
 		} else {
-			ty.round(nil)
+			ty.Round(nil)
 		}
 	}
 	// A process of a third user is refused at the door.
@@ -169,11 +128,11 @@ func TestFaultForeignOwner(t *testing.T) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 12345, Gid: 12345}}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		ty.round(fmt.Errorf("child as uid 12345: %v: %s", err, out))
+		ty.Round(fmt.Errorf("child as uid 12345: %v: %s", err, out))
 	} else if !bytes.HasPrefix(out, []byte("err true")) {
-		ty.round(fmt.Errorf("child as uid 12345 said %q; want a permission error", out))
+		ty.Round(fmt.Errorf("child as uid 12345 said %q; want a permission error", out))
 	} else {
-		ty.round(nil)
+		ty.Round(nil)
 	}
 	got := make([]byte, 7)
 	if _, err := planted.ReadAt(got, 0); err != nil || string(got) != "planted" {
@@ -185,7 +144,7 @@ func TestFaultForeignOwner(t *testing.T) {
 // segment while others read it: the final contents are exactly what was
 // written.
 func TestFaultManyProcesses(t *testing.T) {
-	ty := newTally(t)
+	ty := faulttest.New(t)
 	const writers, span = 6, 1 << 16
 	for round := range 5 {
 		s := mustCreate(t, writers*span)
@@ -221,6 +180,6 @@ func TestFaultManyProcesses(t *testing.T) {
 				}
 			}
 		}
-		ty.round(failed)
+		ty.Round(failed)
 	}
 }

@@ -1,0 +1,71 @@
+// Package faulttest holds what the fault-and-abuse scenarios of every
+// package share (make test-faults): the tally of rounds that the suite's
+// report reads, and the counts of a process's descriptors and mappings
+// that the leak scenarios compare.
+package faulttest
+
+import (
+	"bytes"
+	"os"
+	"testing"
+)
+
+// Tally counts the rounds of a scenario and the rounds that failed. When
+// the test ends it logs "faults: runs=N failures=F", the line that
+// scripts/test-faults.sh turns into a row of its table.
+type Tally struct {
+	t              *testing.T
+	runs, failures int
+}
+
+// New returns the Tally of the scenario t.
+func New(t *testing.T) *Tally {
+	ty := &Tally{t: t}
+	t.Cleanup(func() { t.Logf("faults: runs=%d failures=%d", ty.runs, ty.failures) })
+	return ty
+}
+
+// Round records one run; a non-nil err is a failure, reported for the
+// first five.
+func (ty *Tally) Round(err error) {
+	ty.t.Helper()
+	ty.runs++
+	if err != nil {
+		ty.failures++
+		if ty.failures <= 5 {
+			ty.t.Errorf("round %d: %v", ty.runs, err)
+		}
+	}
+}
+
+// FDs returns the number of open descriptors of this process.
+func FDs(t *testing.T) int {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("no /proc/self/fd to count descriptors: %v", err)
+	}
+	return len(fds)
+}
+
+// Maps returns the number of mappings of this process.
+func Maps(t *testing.T) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Skipf("no /proc/self/maps to count mappings: %v", err)
+	}
+	return bytes.Count(b, []byte("\n"))
+}
+
+// CheckNoGrowth fails t if the process holds more descriptors, or more
+// than slack more mappings, than before (the runtime may map some heap).
+func CheckNoGrowth(t *testing.T, fds, maps, slack int) {
+	t.Helper()
+	if d := FDs(t) - fds; d > 0 {
+		t.Errorf("%d descriptors more after the loop", d)
+	}
+	if d := Maps(t) - maps; d > slack {
+		t.Errorf("%d mappings more after the loop", d)
+	}
+}
