@@ -19,7 +19,34 @@
 // short count always comes with an error; ReadAt and WriteAt never move
 // the seek position and run in parallel; Seek past the end is allowed.
 // Offsets run from 0 to the file's size; a negative offset is an error
-// wrapping [ioadapt.ErrInvalidOffset].
+// wrapping [ioadapt.ErrInvalidOffset]. Every method, after Close, returns
+// an error matching [fs.ErrClosed]. Method by method:
+//
+//   - ReadAt(p, off): off from 0; at or past the size, 0, io.EOF; fewer
+//     than len(p) bytes only with io.EOF. In parallel with everything;
+//     never moves the position.
+//   - Read(p), ReadByte(): from the position, advancing it; at or past the
+//     size, 0, io.EOF. UnreadByte steps back one byte, and fails at 0.
+//     Serialised with the other methods that use the position.
+//   - WriteAt(p, off): off from 0 to any size; past the end the file grows
+//     (a gap reads as zeros), unless the mapping cannot grow (read-only:
+//     [ioadapt.ErrReadOnly]; Range or Private: what fits, then
+//     [ioadapt.ErrFixedSize]). In parallel; never moves the position.
+//   - Write(p), WriteString(s), WriteByte(b): as WriteAt at the position,
+//     advancing it by what was written.
+//   - Seek(off, whence): any resulting position from 0 up, also past the
+//     end; negative or overflowing, an error that leaves it unchanged.
+//   - WriteTo(w): everything from the position in one w.Write straight
+//     from the mapping; ReadFrom(r): from r until io.EOF straight into the
+//     mapping, growing the file. Both hold the file open while w or r
+//     runs, so Close waits for them.
+//   - Section(off, n): a view of [off, off+n), itself a Region with its
+//     own position, closed with the File.
+//   - Access(fn): fn over the mapped bytes, pinned against Close and
+//     remaps, with faults returned as [ioadapt.ErrFault].
+//   - Bytes(): the mapped bytes, valid until Close or a resize; Size(): the
+//     logical size, 0 after Close.
+//   - Truncate(size), Sync(), Close(): see Growth and Durability below.
 //
 // # Growth
 //
