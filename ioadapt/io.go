@@ -6,6 +6,7 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -46,6 +47,39 @@ type shared struct {
 	writable bool
 	faults   bool // the memory may fault: see fault.go
 	cleanup  runtime.Cleanup
+
+	// growers counts the ReadFrom calls that hold room grown ahead of the
+	// data (written with mu held exclusively). While there are any, writes
+	// record in writtenTo how far they reached, so that no ReadFrom trims
+	// away bytes that another call wrote into its room.
+	growers   int
+	writtenTo atomic.Int64
+}
+
+// wroteTo records that a write reached end, while a ReadFrom holds grown
+// room. The caller holds mu, shared or exclusive.
+func (s *shared) wroteTo(end int64) {
+	if s.growers == 0 {
+		return
+	}
+	for {
+		old := s.writtenTo.Load()
+		if end <= old || s.writtenTo.CompareAndSwap(old, end) {
+			return
+		}
+	}
+}
+
+// regionOwner is implemented by IO, and by every type that embeds one, so
+// that WriteTo and ReadFrom can tell when their peer is the same Region.
+type regionOwner interface{ sharedState() *shared }
+
+func (c *IO) sharedState() *shared { return c.s }
+
+// sameRegion reports whether x reads or writes the memory of c's Region.
+func (c *IO) sameRegion(x any) bool {
+	o, ok := x.(regionOwner)
+	return ok && o.sharedState() == c.s
 }
 
 // New returns an IO over r, positioned at offset 0. The IO owns r: its
@@ -203,8 +237,13 @@ func (c *IO) UnreadByte() error {
 // position to the end in a single Write, straight from the Region's
 // memory, so [io.Copy] from an IO copies once. The seek position advances
 // by what w accepted. It holds the Region open (and delays Close) while w
-// runs.
+// runs, so w must not call back into this Region by any other way than
+// being it: when w is this IO, a section of it, or a type that embeds
+// one, WriteTo copies through a buffer instead.
 func (c *IO) WriteTo(w io.Writer) (n int64, err error) {
+	if c.sameRegion(w) {
+		return io.CopyBuffer(w, onlyReader{c}, make([]byte, 64<<10))
+	}
 	c.pmu.Lock()
 	defer c.pmu.Unlock()
 	if err := c.pin("writeto"); err != nil {
@@ -295,9 +334,10 @@ func (c *IO) writeInPlace(op string, p []byte, off int64) (n int, grow bool, err
 	if end <= size {
 		if c.s.direct != nil && len(p) >= DirectWriteMin {
 			n, err = c.s.direct.WriteDirect(p, c.off+off)
-			return n, false, err
+		} else {
+			n, err = c.copyIn(op, b[off:end], p)
 		}
-		n, err = c.copyIn(op, b[off:end], p)
+		c.s.wroteTo(c.off + off + int64(n))
 		return n, false, err
 	}
 	if c.root && c.s.resizer != nil {
@@ -323,16 +363,26 @@ func (c *IO) writeGrowing(op string, p []byte, off int64) (int, error) {
 		return 0, c.pathErr(op, ErrClosed)
 	}
 	end := off + int64(len(p))
-	if end > int64(len(c.s.buf)) {
+	old := int64(len(c.s.buf))
+	if end > old {
 		if err := c.resize(end); err != nil {
 			return 0, err
 		}
 	}
+	var n int
+	var err error
 	if c.s.direct != nil {
 		// The grown pages are new: a store would fault on every one.
-		return c.s.direct.WriteDirect(p, off)
+		n, err = c.s.direct.WriteDirect(p, off)
+	} else {
+		n, err = c.copyIn(op, c.s.buf[off:end], p)
 	}
-	return c.copyIn(op, c.s.buf[off:end], p)
+	if err != nil && end > old {
+		// Give back the growth that the failed write did not fill.
+		_ = c.resize(max(old, off+int64(n)))
+	}
+	c.s.wroteTo(off + int64(n))
+	return n, err
 }
 
 // resize changes the Region's size. The caller holds s.mu exclusively.
@@ -353,8 +403,14 @@ func (c *IO) copyIn(op string, dst, src []byte) (n int, err error) {
 // byte read. A fixed-size Region stops when full: if r still has data,
 // ReadFrom returns an error wrapping [ErrFixedSize], and the one byte read
 // to learn that is lost unless r is an [io.Seeker]. It holds the Region
-// open (and delays Close) while r.Read runs.
+// open (and delays Close) while r.Read runs, so r must not call back into
+// this Region by any other way than being it: when r is this IO, a
+// section of it, or a type that embeds one, ReadFrom copies through a
+// buffer instead.
 func (c *IO) ReadFrom(r io.Reader) (n int64, err error) {
+	if c.sameRegion(r) {
+		return io.CopyBuffer(onlyWriter{c}, r, make([]byte, 64<<10))
+	}
 	c.pmu.Lock()
 	defer c.pmu.Unlock()
 	growable := c.root && c.s.resizer != nil
@@ -379,14 +435,16 @@ func (c *IO) ReadFrom(r io.Reader) (n int64, err error) {
 		if !growable {
 			return n, c.checkFull(r)
 		}
-		before, after, err := c.growForRead()
+		before, after, err := c.growForRead(grown)
 		if err != nil {
 			return n, c.trim(grown, grownTo, end, err)
 		}
-		if !grown && after > before {
-			grown, end = true, before
+		if after > before {
+			if !grown {
+				grown, end = true, before
+			}
+			grownTo = after
 		}
-		grownTo = after
 	}
 	return n, c.trim(grown, grownTo, end, nil)
 }
@@ -418,8 +476,9 @@ func (c *IO) readInto(r io.Reader) (n int, room bool, err error) {
 // growForRead makes room after the seek position for ReadFrom: as much as
 // the Region already holds, between 64 KiB and 64 MiB, so that growth is
 // amortised. It returns the sizes before and after; they are equal when
-// another call made room first.
-func (c *IO) growForRead() (before, after int64, err error) {
+// another call made room first. The first growth of a call (registered is
+// false) counts the call among the growers, until its trim.
+func (c *IO) growForRead(registered bool) (before, after int64, err error) {
 	c.s.mu.Lock()
 	defer c.s.mu.Unlock()
 	if c.closed || c.s.closed {
@@ -437,6 +496,12 @@ func (c *IO) growForRead() (before, after int64, err error) {
 	if err := c.resize(c.pos + step); err != nil {
 		return 0, 0, err
 	}
+	if !registered {
+		if c.s.growers == 0 {
+			c.s.writtenTo.Store(0)
+		}
+		c.s.growers++
+	}
 	return before, c.pos + step, nil
 }
 
@@ -449,10 +514,12 @@ func (c *IO) trim(grown bool, grownTo, end int64, err error) error {
 	}
 	c.s.mu.Lock()
 	defer c.s.mu.Unlock()
+	c.s.growers--
 	if c.s.closed || int64(len(c.s.buf)) != grownTo {
 		return err
 	}
-	if terr := c.resize(end); err == nil {
+	// Bytes that other calls wrote into the room stay.
+	if terr := c.resize(max(end, c.s.writtenTo.Load())); err == nil {
 		err = terr
 	}
 	return err
@@ -641,4 +708,12 @@ var (
 	_ io.ByteWriter      = (*IO)(nil)
 	_ io.StringWriter    = (*IO)(nil)
 	_ io.Closer          = (*IO)(nil)
+)
+
+// onlyReader and onlyWriter hide every method but Read or Write, so that
+// io.CopyBuffer moves the bytes through its buffer rather than back into
+// WriteTo or ReadFrom.
+type (
+	onlyReader struct{ io.Reader }
+	onlyWriter struct{ io.Writer }
 )

@@ -669,6 +669,79 @@ func TestAccessPanicReleases(t *testing.T) {
 	}
 }
 
+// TestReadFromKeepsOtherWrites has WriteAt write into the room that a
+// ReadFrom grew ahead of its data: the trim at the end of ReadFrom keeps
+// those bytes.
+func TestReadFromKeepsOtherWrites(t *testing.T) {
+	c := ioadapt.New(&growable{})
+	in := make(chan []byte)
+	done := make(chan error)
+	go func() {
+		_, err := c.ReadFrom(chanReader(in))
+		done <- err
+	}()
+	in <- []byte("head") // ReadFrom has grown the Region by now
+	if _, err := c.WriteAt([]byte("IMPORTANT"), 30000); err != nil {
+		t.Fatal(err)
+	}
+	close(in)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Size(); got != 30009 {
+		t.Fatalf("size %d after ReadFrom; want 30009, the end of the other write", got)
+	}
+	if got := string(c.Bytes()[30000:]); got != "IMPORTANT" {
+		t.Fatalf("the other write reads %q", got)
+	}
+}
+
+// chanReader returns each slice sent on it, and io.EOF once it is closed.
+type chanReader chan []byte
+
+func (r chanReader) Read(p []byte) (int, error) {
+	b, ok := <-r
+	if !ok {
+		return 0, io.EOF
+	}
+	return copy(p, b), nil
+}
+
+// TestCopyWithinRegion copies between an IO and itself, or one of its
+// sections, with growth on the way: no deadlock.
+func TestCopyWithinRegion(t *testing.T) {
+	c := ioadapt.New(&growable{b: []byte("0123456789")})
+	sec, err := c.Section(0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Seek(0, io.SeekEnd); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() {
+		_, err := io.Copy(c, sec) // sec.WriteTo(c): c grows while sec reads
+		if err == nil {
+			_, err = io.Copy(sec, c) // sec.ReadFrom(c)
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil && !errors.Is(err, ioadapt.ErrFixedSize) {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("copying within one Region deadlocked")
+	}
+	if got := string(c.Bytes()[:20]); got != "01234567890123456789" {
+		t.Fatalf("after the copy: %q", got)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestAnonymousZeroAndBad(t *testing.T) {
 	a, err := ioadapt.NewAnonymous(0)
 	if err != nil {
