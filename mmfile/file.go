@@ -82,6 +82,15 @@ func OpenFile(path string, flag int, perm fs.FileMode, opts ...Option) (*File, e
 // before or after the File.
 func Map(f *os.File, opts ...Option) (*File, error) {
 	c := newConfig(opts)
+	if c.readWrite {
+		// Writes past the end and large ones go to the file by pwrite,
+		// which O_APPEND would turn into appends at the end.
+		if appending, err := appendMode(f); err != nil {
+			return nil, &fs.PathError{Op: "fcntl", Path: f.Name(), Err: err}
+		} else if appending {
+			return nil, &fs.PathError{Op: "mmap", Path: f.Name(), Err: fmt.Errorf("%w: the file is open with O_APPEND", ErrBadFlag)}
+		}
+	}
 	dup, err := dupFile(f)
 	if err != nil {
 		return nil, &fs.PathError{Op: "dup", Path: f.Name(), Err: err}
@@ -233,7 +242,7 @@ func (f *File) Advise(a Advice) error {
 // grows is not locked beyond what it held at the call.
 func (f *File) LockMemory() error {
 	return f.Access(func([]byte) error {
-		if err := lockMem(f.m.data); err != nil {
+		if err := lockMem(f.m.held()); err != nil {
 			return &fs.PathError{Op: "mlock", Path: f.Name(), Err: err}
 		}
 		return nil
@@ -243,7 +252,7 @@ func (f *File) LockMemory() error {
 // UnlockMemory undoes [File.LockMemory].
 func (f *File) UnlockMemory() error {
 	return f.Access(func([]byte) error {
-		if err := unlockMem(f.m.data); err != nil {
+		if err := unlockMem(f.m.held()); err != nil {
 			return &fs.PathError{Op: "munlock", Path: f.Name(), Err: err}
 		}
 		return nil

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"math"
 	"os"
+	"sync/atomic"
 )
 
 // mapping is the [ioadapt.Region] of a mapped file. The io core serialises
@@ -21,7 +22,8 @@ type mapping struct {
 	private  bool
 	// grown records that the file's size changed since the last Sync, so
 	// Sync must make the size durable too.
-	grown bool
+	// It is written by Sync, which runs in parallel with other calls.
+	grown atomic.Bool
 }
 
 // growingMapping is a writable, whole-file, shared mapping: the only kind
@@ -73,11 +75,11 @@ func (m *mapping) Sync() error {
 			return m.err("msync", err)
 		}
 	}
-	if m.grown || syncNeedsFsync {
+	if m.grown.Load() || syncNeedsFsync {
 		if err := m.f.Sync(); err != nil {
 			return err
 		}
-		m.grown = false
+		m.grown.Store(false)
 	}
 	return nil
 }
@@ -109,6 +111,17 @@ func (m *mapping) pageSpan(off, n int64) (lo, hi int) {
 	g := granularity()
 	start := int64(m.delta) + off
 	return int(start / g * g), int(start + n)
+}
+
+// held returns the part of the mapping that holds the data, in whole
+// pages: the capacity beyond them lies past the end of the file.
+func (m *mapping) held() []byte {
+	if m.data == nil {
+		return nil
+	}
+	g := granularity()
+	end := min((int64(m.delta)+m.size+g-1)/g*g, int64(len(m.data)))
+	return m.data[:end]
 }
 
 // Close unmaps, leaves the file at its logical size and closes the
@@ -172,7 +185,7 @@ func (m growingMapping) resizeFile(old, size int64) error {
 		err = m.f.Truncate(size)
 	}
 	if err == nil && size != old {
-		m.grown = true
+		m.grown.Store(true)
 	}
 	return err
 }

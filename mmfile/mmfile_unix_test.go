@@ -35,3 +35,45 @@ func TestSpecialFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestMapAppendRefused maps a file opened with O_APPEND for writing: the
+// File would write through that descriptor, where O_APPEND moves every
+// write to the end, so Map refuses it.
+func TestMapAppendRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log")
+	if err := os.WriteFile(path, []byte("abc"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if m, err := mmfile.Map(f, mmfile.ReadWrite()); !errors.Is(err, mmfile.ErrBadFlag) {
+		if m != nil {
+			m.Close()
+		}
+		t.Fatalf("Map of an O_APPEND file for writing = %v; want ErrBadFlag", err)
+	}
+	ro, err := mmfile.Map(f) // reading is fine
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro.Close()
+}
+
+// TestLockGrownFile locks a file whose mapping has grown past its size:
+// only the pages that hold data are locked.
+func TestLockGrownFile(t *testing.T) {
+	f, err := mmfile.Create(filepath.Join(t.TempDir(), "grown"), 9000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.LockMemory(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.UnlockMemory(); err != nil {
+		t.Fatal(err)
+	}
+}

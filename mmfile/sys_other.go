@@ -29,3 +29,5 @@ func unlockMem([]byte) error                                         { return Er
 func dupFile(*os.File) (*os.File, error) { return nil, ErrUnsupported }
 
 const directWrites = false
+
+func appendMode(*os.File) (bool, error) { return false, nil }

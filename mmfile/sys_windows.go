@@ -112,3 +112,7 @@ func dupFile(f *os.File) (*os.File, error) {
 // directWrites is off: Windows does not promise that WriteFile is
 // coherent with a mapped view of the same file.
 const directWrites = false
+
+// appendMode reports false: with directWrites off, nothing here writes
+// through the handle, so its append mode does not matter.
+func appendMode(*os.File) (bool, error) { return false, nil }
