@@ -110,8 +110,9 @@ type segDest struct {
 func (d *segDest) Write(b []byte) (int, error) { return d.w.Write(b) }
 func (d *segDest) commit() error               { return d.w.Close() }
 func (d *segDest) abort() {
-	_ = d.w.Close()
+	// Remove first: a closed shm.Segment can no longer unlink its name.
 	_ = d.remove()
+	_ = d.w.Close()
 }
 
 // errExists says that a destination segment is there already.
