@@ -14,8 +14,9 @@
 //
 // # Semantics
 //
-// Reads return [io.EOF], unwrapped, only at the end of the data, and a count
-// below len(p) always comes with an error. ReadAt and WriteAt never move the
+// Reads return [io.EOF], unwrapped, only at the end of the data; ReadAt,
+// Write and WriteAt never return a count below len(p) without an error
+// (Read may, as [bytes.Reader.Read] does). ReadAt and WriteAt never move the
 // seek position. Seeking past the end is allowed; a read there returns 0,
 // io.EOF. A write past the end of a Region that cannot grow writes what fits
 // and returns an error wrapping [ErrFixedSize]; a Region that implements

@@ -84,7 +84,9 @@ func (c *IO) sameRegion(x any) bool {
 
 // New returns an IO over r, positioned at offset 0. The IO owns r: its
 // Close closes r, and if the IO becomes unreachable without Close, a
-// cleanup syncs and closes r.
+// cleanup syncs and closes r. r must not be an IO: New would keep its
+// memory at the address it had, which a resize of that IO moves; take a
+// [IO.Section] instead.
 func New(r Region) *IO {
 	s := &shared{
 		region:   r,
@@ -599,9 +601,9 @@ func (c *IO) Truncate(size int64) error {
 // Section returns a view of n bytes at offset off of this IO: the seed's
 // "alias for a chunk of a parent buffer". The section reads and writes the
 // same memory, has its own seek position (starting at 0) and its own Close,
-// which does not close the parent; closing the parent closes every
-// section. A section never grows. The range must lie within the current
-// size.
+// which closes that view only; closing the IO returned by [New] closes
+// every section cut from it, directly or not. A section never grows. The
+// range must lie within the current size.
 func (c *IO) Section(off, n int64) (*IO, error) {
 	if err := c.pin("section"); err != nil {
 		return nil, err

@@ -15,8 +15,9 @@
 // # Reading and writing
 //
 // File embeds [ioadapt.IO], so its io methods follow the io core's rules:
-// reads return [io.EOF], unwrapped, only at the end of the file, and a
-// short count always comes with an error; ReadAt and WriteAt never move
+// reads return [io.EOF], unwrapped, only at the end of the file; ReadAt,
+// Write and WriteAt return a short count only with an error; ReadAt and
+// WriteAt never move
 // the seek position and run in parallel; Seek past the end is allowed.
 // Offsets run from 0 to the file's size; a negative offset is an error
 // wrapping [ioadapt.ErrInvalidOffset]. Every method, after Close, returns
@@ -55,7 +56,8 @@
 // file, the gap reading as zeros, and Truncate grows or shrinks it. The
 // disk blocks are reserved as the file grows (fallocate on Linux), so a
 // full disk is an error from the write that needed the space, never a
-// SIGBUS later. Size is always the file's logical size. The mapping's
+// SIGBUS later; unlike an [os.File], a file grown far past its data is not
+// sparse, and needs the space. Size is always the file's logical size. The mapping's
 // capacity doubles up to 1 GiB and then grows in 1 GiB steps, so appends
 // rarely remap; remapping waits for calls in flight, and concurrent
 // ReadAts never see a torn or unmapped slice. A [Range] or [Private]

@@ -99,6 +99,10 @@ func (p *Pending) commit(durable bool) error {
 	return nil
 }
 
+// Close discards the new version, as [Pending.Cleanup] does: a Pending is
+// published only by Commit or CommitNoSync.
+func (p *Pending) Close() error { return p.Cleanup() }
+
 // Cleanup discards the new version: it unmaps and removes the temporary
 // file, leaving the target as it was. It is safe to call more than once
 // and after Commit, where it does nothing, so it can be deferred.

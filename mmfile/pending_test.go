@@ -118,6 +118,18 @@ func TestPendingCleanup(t *testing.T) {
 	}
 }
 
+func TestPendingCloseDiscards(t *testing.T) {
+	dir := t.TempDir()
+	p, err := mmfile.NewPending(filepath.Join(dir, "target"), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	assertOnly(t, dir)
+}
+
 func TestPendingBadInput(t *testing.T) {
 	dir := t.TempDir()
 	if _, err := mmfile.NewPending(dir, 1); !errors.Is(err, mmfile.ErrNotRegular) {

@@ -45,7 +45,10 @@
 // part, and the old file's permissions are kept. Like cat > DEST, this
 // does not wait for the disk; --sync does (fsync of the file, then of the
 // directory after the rename), so that the replace also survives a crash
-// of the machine. This also makes -o safe when DEST is one
+// of the machine. Being a new file, DEST keeps its name and permissions
+// but not its inode: hard links to the old file keep the old contents, a
+// symbolic link named as DEST is replaced by the file, and the owner is
+// whoever runs mmcat. This also makes -o safe when DEST is one
 // of the SOURCEs: their mappings hold the old file. When some SOURCE fails,
 // the others are still written and DEST replaced; when writing DEST fails,
 // DEST is left as it was.
