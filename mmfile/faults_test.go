@@ -54,47 +54,14 @@ func truncateRound(path string, data []byte, page, round int) error {
 		return err
 	}
 	defer f.Close()
-	var wg sync.WaitGroup
-	errs := make(chan error, 64)
-	stop := make(chan struct{})
-	for g := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			p := make([]byte, 256)
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				off := int64((g*4099 + i*577) % (len(data) - len(p)))
-				var err error
-				switch (g + i) % 3 {
-				case 0:
-					_, err = f.ReadAt(p, off)
-				case 1:
-					_, err = f.WriteAt(data[off:off+int64(len(p))], off)
-				case 2:
-					_, err = io.Copy(io.Discard, io.NewSectionReader(f, off, int64(len(p))))
-				}
-				if err != nil && (!errors.Is(err, ioadapt.ErrFault) || !strings.Contains(err.Error(), path)) {
-					errs <- fmt.Errorf("goroutine %d: unexpected error %v", g, err)
-					return
-				}
-			}
-		}()
-	}
+	stop := faulttest.Hammer(f, data, path)
 	size := (round * 997) % (len(data) / 2)
 	out, err := child("truncate", path, "MMAPKIT_TEST_SIZE="+strconv.Itoa(size)).CombinedOutput()
-	close(stop)
-	wg.Wait()
-	close(errs)
+	if herr := stop(); herr != nil {
+		return herr
+	}
 	if err != nil {
 		return fmt.Errorf("child: %v: %s", err, out)
-	}
-	if err := <-errs; err != nil {
-		return err
 	}
 	// Past the new end, every read faults rather than crashing.
 	if _, err := f.ReadAt(make([]byte, 1), int64(len(data)-1)); !errors.Is(err, ioadapt.ErrFault) {

@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/mmapkit/mmapkit/internal/faulttest"
@@ -40,49 +39,16 @@ func truncateSegmentRound(t *testing.T, data []byte, round int) error {
 	if _, err := s.WriteAt(data, 0); err != nil {
 		return err
 	}
-	var wg sync.WaitGroup
-	errs := make(chan error, 8)
-	stop := make(chan struct{})
-	for g := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			p := make([]byte, 256)
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				off := int64((g*4099 + i*577) % (len(data) - len(p)))
-				var err error
-				switch (g + i) % 3 {
-				case 0:
-					_, err = s.ReadAt(p, off)
-				case 1:
-					_, err = s.WriteAt(data[off:off+int64(len(p))], off)
-				case 2:
-					_, err = io.Copy(io.Discard, io.NewSectionReader(s, off, int64(len(p))))
-				}
-				if err != nil && (!errors.Is(err, ioadapt.ErrFault) || !strings.Contains(err.Error(), name)) {
-					errs <- fmt.Errorf("goroutine %d: %v", g, err)
-					return
-				}
-			}
-		}()
-	}
+	stop := faulttest.Hammer(s, data, name)
 	size := (round * 997) % (len(data) / 2)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "MMAPKIT_SHM_CHILD=truncate", "MMAPKIT_SHM_NAME="+filepath.Join(shmDir(""), name), "MMAPKIT_SHM_DATA="+strconv.Itoa(size))
 	out, err := cmd.CombinedOutput()
-	close(stop)
-	wg.Wait()
-	close(errs)
+	if herr := stop(); herr != nil {
+		return herr
+	}
 	if err != nil {
 		return fmt.Errorf("child: %v: %s", err, out)
-	}
-	if err := <-errs; err != nil {
-		return err
 	}
 	if _, err := s.ReadAt(make([]byte, 1), int64(len(data)-1)); !errors.Is(err, ioadapt.ErrFault) {
 		return fmt.Errorf("read past the truncation: %v", err)

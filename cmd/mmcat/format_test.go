@@ -406,7 +406,7 @@ func TestCatOptions(t *testing.T) {
 // field widens instead of truncating.
 func TestCatFormatWideLineNumbers(t *testing.T) {
 	if testing.Short() {
-		t.Skip("formats a million lines")
+		t.Skip("-short: formats a million lines")
 	}
 	requireGNUCat(t)
 	in := [][]byte{bytes.Repeat([]byte("x\n\n"), 500_010)}

@@ -6,8 +6,15 @@ package faulttest
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
+	"io"
 	"os"
+	"strings"
+	"sync"
 	"testing"
+
+	"github.com/mmapkit/mmapkit/ioadapt"
 )
 
 // Tally counts the rounds of a scenario and the rounds that failed. When
@@ -67,5 +74,55 @@ func CheckNoGrowth(t *testing.T, fds, maps, slack int) {
 	}
 	if d := Maps(t) - maps; d > slack {
 		t.Errorf("%d mappings more after the loop", d)
+	}
+}
+
+// Region is what Hammer reads and writes: a mapped file or segment.
+type Region interface {
+	io.ReaderAt
+	io.WriterAt
+}
+
+// Hammer reads, writes and copies r from four goroutines, at offsets over
+// data (r's contents), until the returned stop is called. Every call must
+// succeed or fail with an error wrapping ioadapt.ErrFault that names
+// name; stop returns the first call that did otherwise.
+func Hammer(r Region, data []byte, name string) (stop func() error) {
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	done := make(chan struct{})
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := make([]byte, 256)
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				off := int64((g*4099 + i*577) % (len(data) - len(p)))
+				var err error
+				switch (g + i) % 3 {
+				case 0:
+					_, err = r.ReadAt(p, off)
+				case 1:
+					_, err = r.WriteAt(data[off:off+int64(len(p))], off)
+				case 2:
+					_, err = io.Copy(io.Discard, io.NewSectionReader(r, off, int64(len(p))))
+				}
+				if err != nil && (!errors.Is(err, ioadapt.ErrFault) || !strings.Contains(err.Error(), name)) {
+					errs <- fmt.Errorf("goroutine %d: unexpected error %v", g, err)
+					return
+				}
+			}
+		}()
+	}
+	return func() error {
+		close(done)
+		wg.Wait()
+		close(errs)
+		return <-errs
 	}
 }
