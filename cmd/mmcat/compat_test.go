@@ -85,7 +85,7 @@ func TestCompatStreams(t *testing.T) {
 	for _, opts := range [][]string{nil, {"-n"}, {"-vE"}} {
 		fifo := filepath.Join(t.TempDir(), "fifo")
 		if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-			t.Skip("mkfifo:", err)
+			t.Skip("the temporary directory cannot hold a FIFO:", err)
 		}
 		feed := func() {
 			go func() {

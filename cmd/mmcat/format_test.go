@@ -405,9 +405,6 @@ func TestCatOptions(t *testing.T) {
 // TestCatFormatWideLineNumbers checks numbers beyond six digits, where the
 // field widens instead of truncating.
 func TestCatFormatWideLineNumbers(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: formats a million lines")
-	}
 	requireGNUCat(t)
 	in := [][]byte{bytes.Repeat([]byte("x\n\n"), 500_010)}
 	names := writeInputs(t, t.TempDir(), in)
