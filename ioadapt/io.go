@@ -57,11 +57,16 @@ type shared struct {
 }
 
 // wroteTo records that a write reached end, while a ReadFrom holds grown
-// room. The caller holds mu, shared or exclusive.
+// room. The caller holds mu, shared or exclusive. It is small enough to be
+// inlined, so that writes pay a comparison, not a call, when no ReadFrom
+// is growing.
 func (s *shared) wroteTo(end int64) {
-	if s.growers == 0 {
-		return
+	if s.growers > 0 {
+		s.raiseWrittenTo(end)
 	}
+}
+
+func (s *shared) raiseWrittenTo(end int64) {
 	for {
 		old := s.writtenTo.Load()
 		if end <= old || s.writtenTo.CompareAndSwap(old, end) {
