@@ -241,14 +241,23 @@ func TestInvalidNames(t *testing.T) {
 	long := strings.Repeat("n", 300)
 	for _, tc := range []struct{ name, want string }{
 		{"", "empty name"},
-		{"/", "empty name"},
+		{"/", `name "/" is empty after the leading slash`},
 		{".", `name "." names a directory`},
-		{"/..", `name ".." names a directory`},
-		{"a/b", `name "a/b" contains a slash`},
-		{"//a", `contains a slash`},
-		{"../etc/passwd", "contains a slash"},
-		{"a\x00b", "contains a NUL byte"},
+		{"/..", `name "/.." names a directory`},
+		{"a/b", `name "a/b" contains a slash: a name is one file in the shared-memory directory`},
+		{"/a/b", `name "/a/b" contains a slash after the leading one: a name is one file`},
+		{"//a", `name "//a" contains a slash after the leading one: a name is one file`},
+		{"a/", `name "a/" contains a slash: a name`},
+		{"../x", `name "../x" contains a slash and a ".." element: a name is one file in the shared-memory directory, it cannot reach outside it`},
+		{"../etc/passwd", `name "../etc/passwd" contains a slash and a ".." element`},
+		{"a/../../b", `name "a/../../b" contains a slash and a ".." element`},
+		{"/../x", `name "/../x" contains a slash after the leading one and a ".." element`},
+		{"a/..b", `name "a/..b" contains a slash: a name`},
+		{"a\x00b", `name "a\x00b" contains a NUL byte`},
 		{long, "name is 300 bytes long, more than 255"},
+		{"sem.x", `name "sem.x" starts with "sem.", the prefix of glibc's named semaphores (sem_open) in the same directory`},
+		{"/sem.x", `name "/sem.x" starts with "sem."`},
+		{"sem.", `name "sem." starts with "sem."`},
 	} {
 		for _, fn := range []func() error{
 			func() error { _, err := Create(tc.name, 16); return err },
@@ -259,9 +268,12 @@ func TestInvalidNames(t *testing.T) {
 			wantErr(t, fn(), ErrInvalidName, tc.want)
 		}
 	}
-	// 255 bytes is the limit, and allowed.
-	if _, err := cleanName("open", "/"+strings.Repeat("n", 255)); err != nil {
-		t.Errorf("a 255-byte name was refused: %v", err)
+	// 255 bytes is the limit, and allowed; so are names that only look
+	// like the refused ones.
+	for _, name := range []string{"/" + strings.Repeat("n", 255), "...", "..x", "sem", "/sem", "semx", "xsem.", "SEM.x", "a.sem.b"} {
+		if _, err := cleanName("open", name); err != nil {
+			t.Errorf("name %q was refused: %v", name, err)
+		}
 	}
 	if runtime.GOOS == "windows" {
 		_, err := Create(`a\b`, 16)
