@@ -160,7 +160,7 @@ func createSysv(keyArg string, size int64, mode fs.FileMode, force bool) (*segDe
 		seg, err = sysv.Create(key, size, sysv.Mode(mode))
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("key %v: %s", key, reason(err)) // as in opener.open
 	}
 	return &segDest{w: seg, remove: seg.Remove}, nil
 }

@@ -81,7 +81,9 @@ func (o *opener) open(arg string) (*source, error) {
 		}
 		seg, err := sysv.Open(key, sysv.ReadOnly())
 		if err != nil {
-			return nil, err
+			// Name the key as ipcs prints it, whatever the spelling:
+			// reason drops the path that holds it.
+			return nil, fmt.Errorf("key %v: %s", key, reason(err))
 		}
 		return o.mapped(arg, seg.IO)
 	case strings.HasPrefix(arg, "sysv-id:"):
