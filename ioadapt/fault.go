@@ -65,6 +65,12 @@ func (c *IO) faultError(r any, op string, errp *error) {
 	if len(b) == 0 || addr < base || addr-base >= uintptr(cap(b)) {
 		panic(r)
 	}
-	*errp = &fs.PathError{Op: op, Path: c.s.name, Err: detail(ErrFault,
-		"memory fault at offset %d: the backing file shrank or its storage failed", addr-base)}
+	*errp = c.faultAt(op, int64(addr-base))
+}
+
+// faultAt returns the error for a fault at offset off of the Region's
+// memory.
+func (c *IO) faultAt(op string, off int64) error {
+	return &fs.PathError{Op: op, Path: c.s.name, Err: detail(ErrFault,
+		"memory fault at offset %d: the backing file shrank or its storage failed", off)}
 }

@@ -37,10 +37,12 @@
 //     advancing it by what was written.
 //   - Seek(off, whence): any resulting position from 0 up, also past the
 //     end; negative or overflowing, an error that leaves it unchanged.
-//   - WriteTo(w): everything from the position in one w.Write straight
-//     from the mapping; ReadFrom(r): from r until io.EOF straight into the
-//     mapping, growing the file. Both hold the file open while w or r
-//     runs, so Close waits for them.
+//   - WriteTo(w): everything from the position to the end the file has at
+//     the call; straight from the mapping by write(2) when w is an
+//     [*os.File] or a TCP or Unix socket, through a buffer for any other
+//     w, which never sees the mapped memory (see [ioadapt.IO.WriteTo]).
+//     ReadFrom(r): from r until io.EOF, each chunk written as it is read,
+//     so the file grows only by what r returned.
 //   - Section(off, n): a view of [off, off+n), itself a Region with its
 //     own position, closed with the File.
 //   - Access(fn): fn over the mapped bytes, pinned against Close and
@@ -53,16 +55,40 @@
 //
 // A File opened for writing (O_RDWR, Create, or Map with [ReadWrite])
 // grows as an [os.File] does: Write or WriteAt past the end extends the
-// file, the gap reading as zeros, and Truncate grows or shrinks it. The
-// disk blocks are reserved as the file grows (fallocate on Linux), so a
-// full disk is an error from the write that needed the space, never a
-// SIGBUS later; unlike an [os.File], a file grown far past its data is not
-// sparse, and needs the space. Size is always the file's logical size. The mapping's
-// capacity doubles up to 1 GiB and then grows in 1 GiB steps, so appends
-// rarely remap; remapping waits for calls in flight, and concurrent
-// ReadAts never see a torn or unmapped slice. A [Range] or [Private]
-// mapping, and a read-only one, never grows: writes past its end return
-// an error wrapping [ioadapt.ErrFixedSize] or [ioadapt.ErrReadOnly].
+// file, the gap reading as zeros, and Truncate grows or shrinks it. On
+// Linux a write past the end goes to the file by pwrite(2), so the kernel
+// extends the file exactly to the last byte written: the file's size is
+// never ahead of its data, not while io.Copy runs, not after a write that
+// failed, not after the writer was killed, and nothing but Truncate ever
+// shortens the file, so bytes that other processes appended are kept. A
+// gap left by a write past the end, and the growth by Truncate, have
+// their blocks reserved first (fallocate, keeping the size), so a full
+// disk is an error from the write that needed the space, never a SIGBUS
+// at a later store; unlike an [os.File], a file grown far past its data
+// is therefore not sparse, and needs the space. The mapping's capacity is
+// not the file's size: it runs ahead of it (doubling up to 1 GiB, then in
+// whole GiB), so that appends rarely remap, and falls back to the size
+// alone where the address space is limited (ulimit -v). Remapping waits
+// for calls in flight, and concurrent ReadAts never see a torn or
+// unmapped slice. A [Range] or [Private] mapping, and a read-only one,
+// never grows: writes past its end return an error wrapping
+// [ioadapt.ErrFixedSize] or [ioadapt.ErrReadOnly].
+//
+// # Sharing a file with other processes
+//
+// Other processes may write, append to, grow or truncate the file while it
+// is mapped. A store through the mapping, and every write, land in the
+// page cache that they read; a File sees what they write at once. A File
+// of the whole file (not [Range] or [Private]) looks at the file's size
+// again (fstat) whenever a call asks where the data ends: Size, Seek with
+// [io.SeekEnd], a Read or ReadAt that reaches the end it knew, WriteTo,
+// and a write past the end on systems that grow by truncating. So a File
+// reads what another process appended, at the old end, as an [os.File]
+// does, and a File that another process truncated reads to the new end.
+// Between those calls a File keeps the size it learned: a read inside it
+// of bytes that were truncated away returns an error wrapping
+// [ioadapt.ErrFault], and a write there lands by pwrite(2), extending the
+// file again, as an os.File write would.
 //
 // # Durability
 //

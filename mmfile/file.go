@@ -151,6 +151,7 @@ func newMapping(f *os.File, name string, writable bool, c config) (*mapping, err
 			_ = unmap(m.data)
 			return fail("mlock", err)
 		}
+		m.locked.Store(int64(len(m.data)))
 	}
 	for _, a := range c.advice {
 		if err := advise(m.data, a); err != nil {
@@ -167,14 +168,16 @@ func newMapping(f *os.File, name string, writable bool, c config) (*mapping, err
 func wrap(m *mapping, c config) (*File, error) {
 	var r ioadapt.Region = m
 	switch {
-	case !m.writable || m.private:
-	case c.ranged && directWrites:
+	case m.private:
+	case c.ranged && m.writable && directWrites:
 		r = directMapping{m}
 	case c.ranged:
+	case !m.writable:
+		r = wholeMapping{m}
 	case directWrites:
-		r = directGrowingMapping{growingMapping{m}}
+		r = directGrowingMapping{growingMapping{wholeMapping{m}}}
 	default:
-		r = growingMapping{m}
+		r = growingMapping{wholeMapping{m}}
 	}
 	return &File{IO: ioadapt.New(r), m: m}, nil
 }
@@ -242,9 +245,11 @@ func (f *File) Advise(a Advice) error {
 // grows is not locked beyond what it held at the call.
 func (f *File) LockMemory() error {
 	return f.Access(func([]byte) error {
-		if err := lockMem(f.m.held()); err != nil {
+		held := f.m.held()
+		if err := lockMem(held); err != nil {
 			return &fs.PathError{Op: "mlock", Path: f.Name(), Err: err}
 		}
+		f.m.locked.Store(int64(len(held)))
 		return nil
 	})
 }
@@ -255,6 +260,7 @@ func (f *File) UnlockMemory() error {
 		if err := unlockMem(f.m.held()); err != nil {
 			return &fs.PathError{Op: "munlock", Path: f.Name(), Err: err}
 		}
+		f.m.locked.Store(0)
 		return nil
 	})
 }
