@@ -14,14 +14,15 @@
 //
 // # Reading and writing
 //
-// File embeds [ioadapt.IO], so its io methods follow the io core's rules:
-// reads return [io.EOF], unwrapped, only at the end of the file; ReadAt,
-// Write and WriteAt return a short count only with an error; ReadAt and
-// WriteAt never move
-// the seek position and run in parallel; Seek past the end is allowed.
-// Offsets run from 0 to the file's size; a negative offset is an error
-// wrapping [ioadapt.ErrInvalidOffset]. Every method, after Close, returns
-// an error matching [fs.ErrClosed]. Method by method:
+// The io methods of [File] are those of the io core, [ioadapt.IO], so they
+// follow its rules: reads return [io.EOF], unwrapped, only at the end of
+// the file; ReadAt, Write and WriteAt return a short count only with an
+// error; ReadAt and WriteAt never move the seek position and run in
+// parallel; Seek past the end is allowed. Offsets run from 0 to the file's
+// size; a negative offset is an error wrapping [ioadapt.ErrInvalidOffset].
+// Every method, after Close, returns an error matching [fs.ErrClosed]
+// before looking at its arguments, and on a nil *File one matching
+// [os.ErrInvalid], as [os.File]'s methods do. Method by method:
 //
 //   - ReadAt(p, off): off from 0; at or past the size, 0, io.EOF; fewer
 //     than len(p) bytes only with io.EOF. In parallel with everything;

@@ -10,16 +10,24 @@ import (
 )
 
 // File is a file mapped into memory and read and written through Go's io
-// interfaces. Its io methods (ReadAt, WriteAt, Read, Write, Seek, WriteTo,
-// ReadFrom, ReadByte, UnreadByte, WriteByte, WriteString, Section, Access,
-// Bytes, Size, Truncate, Sync, Close) come from the embedded [ioadapt.IO];
-// the package documentation gives their rules for files.
+// interfaces. Its io methods are those of the io core, [ioadapt.IO], with
+// the rules the package documentation gives for files; the others
+// (SyncRange, SyncAsync, Advise, LockMemory, UnlockMemory, Stat) are its
+// own. Every method, after Close, returns an error matching
+// [fs.ErrClosed], and on a nil *File one matching [os.ErrInvalid].
+//
+// A File that becomes unreachable without Close is synced and closed by a
+// cleanup, which unmaps it: see [File.Bytes] for what that means for the
+// slice it returned.
 type File struct {
 	*ioadapt.IO
 	m *mapping
 }
 
-// Open maps the named file read-only.
+// Open maps the named file read-only. Close the File when done: one that
+// is dropped is closed by a cleanup at some later collection, which also
+// unmaps the slice from [File.Bytes] if it is still in use (keep the File
+// reachable, with [runtime.KeepAlive], until the slice's last use).
 func Open(path string, opts ...Option) (*File, error) {
 	return OpenFile(path, os.O_RDONLY, 0, opts...)
 }
@@ -201,10 +209,15 @@ func kind(mode fs.FileMode) string {
 // a changed size durable; [File.Sync] does. The range is clipped to the
 // size; a negative off or n is an error wrapping [ioadapt.ErrInvalidOffset].
 func (f *File) SyncRange(off, n int64) error {
-	if off < 0 || n < 0 {
-		return &fs.PathError{Op: "sync", Path: f.Name(), Err: fmt.Errorf("%w: range [%d, %d+%d)", ioadapt.ErrInvalidOffset, off, off, n)}
+	if f == nil {
+		return errNil("sync")
 	}
-	return f.Access(func([]byte) error { return f.m.SyncRange(off, n) })
+	return f.access("sync", func([]byte) error {
+		if off < 0 || n < 0 {
+			return &fs.PathError{Op: "sync", Path: f.Name(), Err: fmt.Errorf("%w: range [%d, %d+%d)", ioadapt.ErrInvalidOffset, off, off, n)}
+		}
+		return f.m.SyncRange(off, n)
+	})
 }
 
 // SyncAsync starts writing the dirty pages back without waiting for them
@@ -212,7 +225,10 @@ func (f *File) SyncRange(off, n int64) error {
 // FlushFileBuffers on Windows). It promises nothing about durability; use
 // it to spread write-back over time before a final [File.Sync].
 func (f *File) SyncAsync() error {
-	return f.Access(func(b []byte) error {
+	if f == nil {
+		return errNil("sync")
+	}
+	return f.access("sync", func(b []byte) error {
 		if f.m.private || !f.m.writable || len(b) == 0 {
 			return nil
 		}
@@ -228,7 +244,10 @@ func (f *File) SyncAsync() error {
 // advice that the platform lacks returns an error wrapping
 // [ErrUnsupported].
 func (f *File) Advise(a Advice) error {
-	return f.Access(func([]byte) error {
+	if f == nil {
+		return errNil("madvise")
+	}
+	return f.access("madvise", func([]byte) error {
 		if err := advise(f.m.data, a); err != nil {
 			return &fs.PathError{Op: "madvise", Path: f.Name(), Err: fmt.Errorf("%s: %w", a, err)}
 		}
@@ -241,7 +260,10 @@ func (f *File) Advise(a Advice) error {
 // process's minimum working set). A mapping that
 // grows is not locked beyond what it held at the call.
 func (f *File) LockMemory() error {
-	return f.Access(func([]byte) error {
+	if f == nil {
+		return errNil("mlock")
+	}
+	return f.access("mlock", func([]byte) error {
 		if err := lockMem(f.m.held()); err != nil {
 			return &fs.PathError{Op: "mlock", Path: f.Name(), Err: err}
 		}
@@ -251,7 +273,10 @@ func (f *File) LockMemory() error {
 
 // UnlockMemory undoes [File.LockMemory].
 func (f *File) UnlockMemory() error {
-	return f.Access(func([]byte) error {
+	if f == nil {
+		return errNil("munlock")
+	}
+	return f.access("munlock", func([]byte) error {
 		if err := unlockMem(f.m.held()); err != nil {
 			return &fs.PathError{Op: "munlock", Path: f.Name(), Err: err}
 		}
@@ -261,8 +286,11 @@ func (f *File) UnlockMemory() error {
 
 // Stat returns the [fs.FileInfo] of the file.
 func (f *File) Stat() (fs.FileInfo, error) {
+	if f == nil {
+		return nil, errNil("stat")
+	}
 	var fi fs.FileInfo
-	err := f.Access(func([]byte) error {
+	err := f.access("stat", func([]byte) error {
 		var err error
 		fi, err = f.m.f.Stat()
 		return err

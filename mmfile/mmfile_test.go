@@ -772,33 +772,6 @@ func TestMapOpenFile(t *testing.T) {
 	}
 }
 
-func TestAfterClose(t *testing.T) {
-	f, err := mmfile.Create(filepath.Join(t.TempDir(), "closed"), 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	calls := map[string]error{}
-	calls["Close"] = f.Close()
-	calls["Sync"] = f.Sync()
-	calls["SyncRange"] = f.SyncRange(0, 1)
-	calls["SyncAsync"] = f.SyncAsync()
-	calls["Advise"] = f.Advise(mmfile.Random)
-	calls["LockMemory"] = f.LockMemory()
-	calls["UnlockMemory"] = f.UnlockMemory()
-	calls["Truncate"] = f.Truncate(5)
-	_, calls["Stat"] = f.Stat()
-	_, calls["ReadAt"] = f.ReadAt(make([]byte, 1), 0)
-	_, calls["WriteAt"] = f.WriteAt(make([]byte, 1), 0)
-	for name, err := range calls {
-		if !errors.Is(err, fs.ErrClosed) {
-			t.Errorf("%s after Close = %v; want fs.ErrClosed", name, err)
-		}
-	}
-}
-
 func TestSyncVariants(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "synced")
 	f, err := mmfile.Create(path, 3*int64(os.Getpagesize()))
