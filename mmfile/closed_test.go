@@ -7,52 +7,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/mmapkit/mmapkit/internal/apitest"
 	"github.com/mmapkit/mmapkit/mmfile"
 )
-
-// callEvery calls every exported method of x with zero arguments (nil
-// slices, readers and functions, zero offsets) and returns, by method
-// name, the error each returned (nil when it returns none) and its other
-// results. Going through reflection keeps the tables complete: a method
-// added later is called too.
-func callEvery(t *testing.T, x any) map[string][]reflect.Value {
-	t.Helper()
-	v := reflect.ValueOf(x)
-	out := make(map[string][]reflect.Value)
-	for i := range v.NumMethod() {
-		m := v.Type().Method(i)
-		args := make([]reflect.Value, m.Type.NumIn()-1)
-		for j := range args {
-			args[j] = reflect.Zero(m.Type.In(j + 1))
-		}
-		func() {
-			defer func() {
-				if r := recover(); r != nil {
-					t.Errorf("%s panicked: %v", m.Name, r)
-				}
-			}()
-			out[m.Name] = v.Method(i).Call(args)
-		}()
-	}
-	return out
-}
-
-var errorType = reflect.TypeFor[error]()
-
-// errorOf returns the error among results, and whether there is one.
-func errorOf(results []reflect.Value) (error, bool) {
-	for _, r := range results {
-		if r.Type() == errorType {
-			err, _ := r.Interface().(error)
-			return err, true
-		}
-	}
-	return nil, false
-}
 
 // closedFiles returns a closed File of every kind: growable, read-only,
 // private and ranged.
@@ -90,14 +50,13 @@ func closedFiles(t *testing.T) map[string]*mmfile.File {
 // do, naming the file; the others return nothing.
 func TestAfterClose(t *testing.T) {
 	for kind, f := range closedFiles(t) {
-		for name, results := range callEvery(t, f) {
-			err, ok := errorOf(results)
-			if !ok {
+		for name, res := range apitest.CallEvery(t, f) {
+			if !res.HasErr {
 				continue
 			}
 			var pe *fs.PathError
-			if !errors.Is(err, fs.ErrClosed) || !errors.As(err, &pe) || pe.Path != f.Name() {
-				t.Errorf("%s: %s after Close = %v; want fs.ErrClosed naming %s", kind, name, err, f.Name())
+			if !errors.Is(res.Err, fs.ErrClosed) || !errors.As(res.Err, &pe) || pe.Path != f.Name() {
+				t.Errorf("%s: %s after Close = %v; want fs.ErrClosed naming %s", kind, name, res.Err, f.Name())
 			}
 		}
 		if f.Bytes() != nil || f.Size() != 0 {
@@ -151,17 +110,16 @@ func TestNilFile(t *testing.T) {
 	if _, err := osf.ReadAt(nil, 0); !errors.Is(err, os.ErrInvalid) {
 		t.Fatalf("the oracle: nil *os.File ReadAt = %v", err)
 	}
-	calls := callEvery(t, f)
+	calls := apitest.CallEvery(t, f)
 	if len(calls) < 26 {
 		t.Fatalf("called %d methods of *File; want all of them", len(calls))
 	}
-	for name, results := range calls {
-		for _, r := range results {
-			if r.Type() == errorType {
-				if err, _ := r.Interface().(error); !errors.Is(err, os.ErrInvalid) {
-					t.Errorf("%s on a nil *File = %v; want os.ErrInvalid", name, err)
-				}
-			} else if !r.IsZero() {
+	for name, res := range calls {
+		if res.HasErr && !errors.Is(res.Err, os.ErrInvalid) {
+			t.Errorf("%s on a nil *File = %v; want os.ErrInvalid", name, res.Err)
+		}
+		for _, r := range res.Others {
+			if !r.IsZero() {
 				t.Errorf("%s on a nil *File returned %v; want the zero %s", name, r, r.Type())
 			}
 		}
