@@ -96,7 +96,12 @@
 // If another process truncates the file under the mapping, or its storage
 // fails, the io methods return an error wrapping [ioadapt.ErrFault]
 // naming the file, instead of SIGBUS. A fresh mapping works once the file
-// is whole again.
+// is whole again. The error says what happened, from the file as it is
+// when the fault is met: the file shrank to N bytes; no space left on the
+// file system for the page (a store into a hole of a sparse file on a full
+// tmpfs or disk; the error then matches ENOSPC too); the storage could not
+// supply the page; or, from code given to Access, a store into a
+// read-only mapping (matching [ioadapt.ErrReadOnly] too).
 //
 // # Errors
 //

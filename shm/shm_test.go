@@ -444,3 +444,23 @@ func TestStat(t *testing.T) {
 		t.Errorf("Stat = %+v, want name %q size 5000", info, name)
 	}
 }
+
+// TestStoreIntoReadOnlySegment stores through Access into a segment
+// opened read-only: a fault error saying so, matching ErrReadOnly.
+func TestStoreIntoReadOnlySegment(t *testing.T) {
+	s, name := create(t, 4096)
+	if _, err := s.WriteAt([]byte("kept"), 0); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := Open(name, ReadOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeOnCleanup(t, ro)
+	err = ro.Access(func(b []byte) error { b[0] = 'X'; return nil })
+	wantErr(t, err, ioadapt.ErrFault, "store into a read-only mapping")
+	wantErr(t, err, ioadapt.ErrReadOnly)
+	if got := string(s.Bytes()[:4]); got != "kept" {
+		t.Errorf("segment holds %q after the refused store", got)
+	}
+}
