@@ -31,6 +31,8 @@ var (
 	ErrTooLarge = errors.New("too large to map on this platform")
 
 	// ErrUnsupported is returned, wrapped, for an option or method that the
-	// platform cannot honour. It is [errors.ErrUnsupported].
+	// platform cannot honour, or that the kind of mapping cannot honour
+	// without losing data ([DontNeed] on a [Private] mapping). It is
+	// [errors.ErrUnsupported].
 	ErrUnsupported = ioadapt.ErrUnsupported
 )

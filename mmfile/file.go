@@ -161,7 +161,7 @@ func newMapping(f *os.File, name string, writable bool, c config) (*mapping, err
 		}
 	}
 	for _, a := range c.advice {
-		if err := advise(m.data, a); err != nil {
+		if err := m.advise(a); err != nil {
 			_ = unmap(m.data)
 			return fail("madvise", fmt.Errorf("%s: %w", a, err))
 		}
@@ -242,17 +242,27 @@ func (f *File) SyncAsync() error {
 
 // Advise tells the kernel how the mapping will be used (madvise). An
 // advice that the platform lacks returns an error wrapping
-// [ErrUnsupported].
+// [ErrUnsupported], and so does [DontNeed] on a [Private] mapping: there it
+// would drop the private copies of the pages, and with them every write
+// made through the mapping, which would read as the file again.
 func (f *File) Advise(a Advice) error {
 	if f == nil {
 		return errNil("madvise")
 	}
 	return f.access("madvise", func([]byte) error {
-		if err := advise(f.m.data, a); err != nil {
+		if err := f.m.advise(a); err != nil {
 			return &fs.PathError{Op: "madvise", Path: f.Name(), Err: fmt.Errorf("%s: %w", a, err)}
 		}
 		return nil
 	})
+}
+
+// advise gives the mapping the advice a, refusing what would lose data.
+func (m *mapping) advise(a Advice) error {
+	if a == DontNeed && m.private {
+		return fmt.Errorf("%w on a Private mapping: it would discard the writes made through the mapping", ErrUnsupported)
+	}
+	return advise(m.data, a)
 }
 
 // LockMemory locks the mapped pages in RAM (mlock), so that they are never
