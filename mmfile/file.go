@@ -60,7 +60,9 @@ const allowedFlags = os.O_RDONLY | os.O_RDWR | os.O_CREATE | os.O_EXCL | os.O_TR
 // access, and appending is what Write at the end does.
 //
 // The path must name a regular file; anything else returns an error
-// wrapping [ErrNotRegular] without blocking (a FIFO is not waited on).
+// wrapping [ErrNotRegular] without blocking (a FIFO is not waited on). A
+// file that the kernel makes up when read (procfs, sysfs) returns an error
+// wrapping [ErrNotMappable].
 func OpenFile(path string, flag int, perm fs.FileMode, opts ...Option) (*File, error) {
 	c := newConfig(opts)
 	if flag&os.O_WRONLY != 0 || flag&os.O_APPEND != 0 || flag&^allowedFlags != 0 {
@@ -123,6 +125,9 @@ func newMapping(f *os.File, name string, writable bool, c config) (*mapping, err
 	}
 	if !fi.Mode().IsRegular() {
 		return fail("mmap", fmt.Errorf("%w: %s", ErrNotRegular, kind(fi.Mode())))
+	}
+	if err := checkMappable(f); err != nil {
+		return fail("mmap", err)
 	}
 	off, n, fileSize := int64(0), fi.Size(), fi.Size()
 	if c.ranged {
