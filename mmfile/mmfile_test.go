@@ -98,6 +98,8 @@ func runChildJob(job string) error {
 			}
 		}
 		return f.Close()
+	case "pending-hold": // start a new version; commit it when told
+		return pendingHold(path)
 	case "replace-loop": // replace the file with whole versions until killed
 		for i := 0; ; i++ {
 			content := versionContent(i % 2)
