@@ -75,7 +75,7 @@
 // not sync, but what was written before it is in the page cache, visible
 // to every reader, and the kernel writes it back in its own time. A File
 // dropped without Close is synced and closed by a cleanup, as a safety
-// net.
+// net (see The slice from Bytes below).
 //
 // [NewPending] writes a whole new version of a file through a mapping and
 // publishes it atomically: a reader or a crash sees the old file or the
@@ -90,6 +90,32 @@
 // slice from Bytes after Close or after a resize (SIGSEGV), or after
 // another process shrank the file (SIGBUS); [ioadapt.IO.Access] runs code
 // over the bytes safely.
+//
+// # The slice from Bytes
+//
+// [File.Bytes] returns the mapped memory itself, which the garbage
+// collector does not see: holding the slice does not keep the File
+// reachable. A File that the program no longer references is closed by
+// its cleanup at some later collection, even while its slice is in use,
+// and the memory is unmapped under it: a read of the slice then crashes or
+// sees whatever is mapped there since, a write may land in another
+// mapping. Keep the File reachable until the last use of the slice, by
+// closing it after that use or with [runtime.KeepAlive]:
+//
+//	f, err := mmfile.Open("data.bin")
+//	...
+//	defer f.Close() // f stays reachable until the function returns
+//	b := f.Bytes()
+//
+//	g, err := mmfile.Open("index.bin") // kept open on purpose
+//	...
+//	sum := crc32.ChecksumIEEE(g.Bytes())
+//	runtime.KeepAlive(g) // g, and so its bytes, stays mapped until here
+//
+// The cleanup still unmaps: it exists for Files that are forgotten, whose
+// mappings (and, for a deleted file, its blocks) would otherwise be held
+// until the process exits, and the slice is no safer for being leaked, as
+// a resize moves it too.
 //
 // # Faults
 //
