@@ -52,6 +52,11 @@
 // [IO.Access] return an error wrapping [ErrFault] instead, using
 // [debug.SetPanicOnFault]. Only faults at addresses inside the Region are
 // turned into errors; any other fault stays the crash it would have been.
+// The error says what happened where it can be known: a store into a
+// Region that is not writable (the page reads fine, so the store faulted);
+// otherwise what the Region tells, if it implements [FaultExplainer] (a
+// file mapping says the file shrank, and to what size, or that its file
+// system has no space left for the page).
 // The runtime does this only for faults in Go code: a fault inside a
 // system call (write(2) reading from the mapping) is that call's EFAULT,
 // which [IO.WriteTo] reports as the same ErrFault. So the mapped memory

@@ -14,14 +14,15 @@
 //
 // # Reading and writing
 //
-// File embeds [ioadapt.IO], so its io methods follow the io core's rules:
-// reads return [io.EOF], unwrapped, only at the end of the file; ReadAt,
-// Write and WriteAt return a short count only with an error; ReadAt and
-// WriteAt never move
-// the seek position and run in parallel; Seek past the end is allowed.
-// Offsets run from 0 to the file's size; a negative offset is an error
-// wrapping [ioadapt.ErrInvalidOffset]. Every method, after Close, returns
-// an error matching [fs.ErrClosed]. Method by method:
+// The io methods of [File] are those of the io core, [ioadapt.IO], so they
+// follow its rules: reads return [io.EOF], unwrapped, only at the end of
+// the file; ReadAt, Write and WriteAt return a short count only with an
+// error; ReadAt and WriteAt never move the seek position and run in
+// parallel; Seek past the end is allowed. Offsets run from 0 to the file's
+// size; a negative offset is an error wrapping [ioadapt.ErrInvalidOffset].
+// Every method, after Close, returns an error matching [fs.ErrClosed]
+// before looking at its arguments, and on a nil *File one matching
+// [os.ErrInvalid], as [os.File]'s methods do. Method by method:
 //
 //   - ReadAt(p, off): off from 0; at or past the size, 0, io.EOF; fewer
 //     than len(p) bytes only with io.EOF. In parallel with everything;
@@ -100,7 +101,7 @@
 // not sync, but what was written before it is in the page cache, visible
 // to every reader, and the kernel writes it back in its own time. A File
 // dropped without Close is synced and closed by a cleanup, as a safety
-// net.
+// net (see The slice from Bytes below).
 //
 // [NewPending] writes a whole new version of a file through a mapping and
 // publishes it atomically: a reader or a crash sees the old file or the
@@ -116,12 +117,43 @@
 // another process shrank the file (SIGBUS); [ioadapt.IO.Access] runs code
 // over the bytes safely.
 //
+// # The slice from Bytes
+//
+// [File.Bytes] returns the mapped memory itself, which the garbage
+// collector does not see: holding the slice does not keep the File
+// reachable. A File that the program no longer references is closed by
+// its cleanup at some later collection, even while its slice is in use,
+// and the memory is unmapped under it: a read of the slice then crashes or
+// sees whatever is mapped there since, a write may land in another
+// mapping. Keep the File reachable until the last use of the slice, by
+// closing it after that use or with [runtime.KeepAlive]:
+//
+//	f, err := mmfile.Open("data.bin")
+//	...
+//	defer f.Close() // f stays reachable until the function returns
+//	b := f.Bytes()
+//
+//	g, err := mmfile.Open("index.bin") // kept open on purpose
+//	...
+//	sum := crc32.ChecksumIEEE(g.Bytes())
+//	runtime.KeepAlive(g) // g, and so its bytes, stays mapped until here
+//
+// The cleanup still unmaps: it exists for Files that are forgotten, whose
+// mappings (and, for a deleted file, its blocks) would otherwise be held
+// until the process exits, and the slice is no safer for being leaked, as
+// a resize moves it too.
+//
 // # Faults
 //
 // If another process truncates the file under the mapping, or its storage
 // fails, the io methods return an error wrapping [ioadapt.ErrFault]
 // naming the file, instead of SIGBUS. A fresh mapping works once the file
-// is whole again.
+// is whole again. The error says what happened, from the file as it is
+// when the fault is met: the file shrank to N bytes; no space left on the
+// file system for the page (a store into a hole of a sparse file on a full
+// tmpfs or disk; the error then matches ENOSPC too); the storage could not
+// supply the page; or, from code given to Access, a store into a
+// read-only mapping (matching [ioadapt.ErrReadOnly] too).
 //
 // # Errors
 //

@@ -1,6 +1,7 @@
 package mmfile_test
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"fmt"
 	"io"
@@ -106,4 +107,23 @@ func ExampleNewPending() {
 	b, _ := os.ReadFile(path)
 	fmt.Print(string(b))
 	// Output: version=2
+}
+
+// Work on the mapped bytes directly: the File must stay reachable until
+// the last use of the slice, or its cleanup may unmap the slice under it.
+func ExampleFile_Bytes() {
+	path := filepath.Join(os.TempDir(), "mmfile-example-bytes")
+	defer os.Remove(path)
+	if err := os.WriteFile(path, []byte("count the bytes\n"), 0o644); err != nil {
+		log.Fatal(err)
+	}
+
+	f, err := mmfile.Open(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close() // keeps f, and so its bytes, mapped until the return
+	b := f.Bytes()
+	fmt.Println(bytes.Count(b, []byte(" ")), "spaces")
+	// Output: 2 spaces
 }

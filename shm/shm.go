@@ -209,10 +209,12 @@ func unlinkIn(dir, name string) error {
 // anonymous segment has no name: Unlink returns an error wrapping
 // [ErrUnsupported]. After Close it returns an error wrapping [fs.ErrClosed].
 func (s *Segment) Unlink() error {
-	if s.anon {
-		return &fs.PathError{Op: "unlink", Path: s.Name(), Err: detail(ErrUnsupported, "an anonymous segment has no name to unlink")}
-	}
-	return s.pinned("unlink", func() error { return s.r.unlink() })
+	return s.pinned("unlink", func() error {
+		if s.anon {
+			return &fs.PathError{Op: "unlink", Path: s.Name(), Err: detail(ErrUnsupported, "an anonymous segment has no name to unlink")}
+		}
+		return s.r.unlink()
+	})
 }
 
 // File returns a new [*os.File] for the segment's descriptor (a duplicate

@@ -225,6 +225,31 @@ func TestAnonymous(t *testing.T) {
 	wantErr(t, err, ErrSizeMismatch, "segment is 4096 bytes, expected 8192")
 }
 
+// TestAfterCloseAnonymous closes an anonymous segment and one mapped by
+// FromFile: every method fails with fs.ErrClosed, Unlink too, before it
+// would say that such a segment has no name.
+func TestAfterCloseAnonymous(t *testing.T) {
+	s, err := CreateAnonymous(4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := s.File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	inherited, err := FromFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, seg := range []*Segment{s, inherited} {
+		if err := seg.Close(); err != nil {
+			t.Fatal(err)
+		}
+		checkAfterClose(t, seg)
+	}
+}
+
 func TestCrossProcessAnonymous(t *testing.T) {
 	s, err := CreateAnonymous(4096)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"testing/iotest"
 
+	"github.com/mmapkit/mmapkit/internal/apitest"
 	"github.com/mmapkit/mmapkit/ioadapt"
 )
 
@@ -380,25 +381,38 @@ func TestWriteParallel(t *testing.T) {
 	}
 }
 
+// TestAfterClose calls every method of a closed segment: each that
+// returns an error returns one matching fs.ErrClosed, naming the segment,
+// before it looks at its arguments.
 func TestAfterClose(t *testing.T) {
 	s, _ := create(t, 64)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct {
-		op string
-		fn func() error
-	}{
-		{"close", s.Close},
-		{"unlink", s.Unlink},
-		{"file", func() error { _, err := s.File(); return err }},
-		{"stat", func() error { _, err := s.Stat(); return err }},
-		{"read", func() error { _, err := s.ReadAt(make([]byte, 1), 0); return err }},
-		{"write", func() error { _, err := s.WriteAt([]byte("x"), 0); return err }},
-		{"sync", s.Sync},
+	checkAfterClose(t, s)
+}
+
+// checkAfterClose checks the closed segment s as TestAfterClose says.
+func checkAfterClose(t *testing.T, s *Segment) {
+	t.Helper()
+	for name, res := range apitest.CallEvery(t, s) {
+		var pe *fs.PathError
+		if res.HasErr && (!errors.Is(res.Err, fs.ErrClosed) || !errors.As(res.Err, &pe) || pe.Path != s.Name()) {
+			t.Errorf("%s after Close = %v; want fs.ErrClosed naming %s", name, res.Err, s.Name())
+		}
+	}
+	p := make([]byte, 8)
+	for _, err := range []error{
+		func() error { _, err := s.ReadAt(p, -1); return err }(),
+		func() error { _, err := s.WriteAt(p, -1); return err }(),
+		func() error { _, err := s.WriteAt(p, 1<<62); return err }(),
+		func() error { _, err := s.Seek(0, 99); return err }(),
+		func() error { _, err := s.Section(-1, 1); return err }(),
+		func() error { _, err := s.ReadFrom(strings.NewReader("data")); return err }(),
 	} {
-		err := tc.fn()
-		wantErr(t, err, fs.ErrClosed, tc.op+" ")
+		if !errors.Is(err, fs.ErrClosed) {
+			t.Errorf("call with bad arguments after Close = %v; want fs.ErrClosed first", err)
+		}
 	}
 	if s.Bytes() != nil || s.Size() != 0 {
 		t.Error("Bytes or Size not empty after Close")
@@ -440,5 +454,25 @@ func TestStat(t *testing.T) {
 	}
 	if info.Name != name || info.Size != 5000 && runtime.GOOS != "windows" {
 		t.Errorf("Stat = %+v, want name %q size 5000", info, name)
+	}
+}
+
+// TestStoreIntoReadOnlySegment stores through Access into a segment
+// opened read-only: a fault error saying so, matching ErrReadOnly.
+func TestStoreIntoReadOnlySegment(t *testing.T) {
+	s, name := create(t, 4096)
+	if _, err := s.WriteAt([]byte("kept"), 0); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := Open(name, ReadOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeOnCleanup(t, ro)
+	err = ro.Access(func(b []byte) error { b[0] = 'X'; return nil })
+	wantErr(t, err, ioadapt.ErrFault, "store into a read-only mapping")
+	wantErr(t, err, ioadapt.ErrReadOnly)
+	if got := string(s.Bytes()[:4]); got != "kept" {
+		t.Errorf("segment holds %q after the refused store", got)
 	}
 }

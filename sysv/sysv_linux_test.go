@@ -18,6 +18,7 @@ import (
 	"testing/iotest"
 	"time"
 
+	"github.com/mmapkit/mmapkit/internal/apitest"
 	"github.com/mmapkit/mmapkit/ioadapt"
 )
 
@@ -191,6 +192,35 @@ func TestRemoveWhileAttached(t *testing.T) {
 	h.release(t)
 	if _, ok := inProcList(t, id); ok {
 		t.Errorf("id %d still in %s after the last detach", id, procList)
+	}
+}
+
+// TestAfterCloseEveryMethod calls every method of a detached segment:
+// each that returns an error returns one matching fs.ErrClosed that names
+// the key, before it looks at its arguments. Remove is the documented
+// exception: it acts on the segment, which outlives the attachment, and
+// may be called after Close.
+func TestAfterCloseEveryMethod(t *testing.T) {
+	s := mustCreate(t, 100)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for name, res := range apitest.CallEvery(t, s) {
+		var pe *fs.PathError
+		if name != "Remove" && res.HasErr && (!errors.Is(res.Err, fs.ErrClosed) || !errors.As(res.Err, &pe) || pe.Path != s.Name()) {
+			t.Errorf("%s after Close = %v; want fs.ErrClosed naming %s", name, res.Err, s.Name())
+		}
+	}
+	p := make([]byte, 8)
+	for _, err := range []error{
+		func() error { _, err := s.ReadAt(p, -1); return err }(),
+		func() error { _, err := s.WriteAt(p, -1); return err }(),
+		func() error { _, err := s.Seek(0, 99); return err }(),
+		func() error { _, err := s.Section(-1, 1); return err }(),
+	} {
+		if !errors.Is(err, fs.ErrClosed) {
+			t.Errorf("call with bad arguments after Close = %v; want fs.ErrClosed first", err)
+		}
 	}
 }
 
