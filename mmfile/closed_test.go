@@ -91,6 +91,7 @@ func TestAfterCloseBeforeArguments(t *testing.T) {
 			{"section", func() error { _, err := f.Section(-1, 1); return err }},
 			{"readfrom", func() error { _, err := f.ReadFrom(strings.NewReader("data")); return err }},
 			{"writeto", func() error { _, err := f.WriteTo(new(bytes.Buffer)); return err }},
+			{"truncate", func() error { return f.Truncate(-1) }},
 		} {
 			err := c.call()
 			var pe *fs.PathError
