@@ -5,6 +5,7 @@ import (
 	"io"
 	"io/fs"
 	"math"
+	"os"
 	"runtime"
 	"sync"
 	"unsafe"
@@ -157,6 +158,9 @@ func (c *IO) readAt(p []byte, off int64) (n int, err error) {
 	}
 	if s.faults {
 		n, err = c.copyOutGuarded("read", p, b[off:])
+		if err != nil {
+			n = c.copyBeforeFault(p, off)
+		}
 	} else {
 		n = copy(p, b[off:])
 		s.mu.RUnlock()
@@ -174,6 +178,40 @@ func (c *IO) readAt(p []byte, off int64) (n int, err error) {
 func (c *IO) copyOutGuarded(op string, p, src []byte) (n int, err error) {
 	defer c.unpinGuarded(c.guard(), op, &err)
 	return copy(p, src), nil
+}
+
+// copyBeforeFault copies to p, from offset off of the view, the bytes that
+// lie before the first page that faults, and returns their count: after a
+// copy faulted, the bytes before the hole are still good, and a reader of
+// a file gets them, as read(2) would before a short count. Only a Region
+// that can say how far its backing store now reaches ([Refresher]) gets
+// them: past that end, the last page reads as zeros that are not data. It
+// takes and releases the shared lock itself, and copies nothing once the
+// Region is closed.
+func (c *IO) copyBeforeFault(p []byte, off int64) int {
+	if c.s.refresher == nil || c.pin("read") != nil {
+		return 0
+	}
+	defer c.s.mu.RUnlock()
+	stored, err := c.s.refresher.StoreSize()
+	b := c.view()
+	if err != nil || off >= int64(len(b)) || c.off+off >= stored {
+		return 0
+	}
+	src := b[off:]
+	src = src[:min(int64(len(src)), int64(len(p)), stored-c.off-off)]
+	page := os.Getpagesize()
+	n := 0
+	for n < len(src) {
+		// Up to the next page boundary of the memory, which is where a
+		// fault can start.
+		end := min(len(src), n+page-int((uintptr(unsafe.Pointer(&src[n])))%uintptr(page)))
+		if _, err := c.copyIn("read", p[n:end], src[n:end]); err != nil {
+			break
+		}
+		n = end
+	}
+	return n
 }
 
 // refresh adopts the backing store's size where it differs from the
@@ -231,10 +269,12 @@ func (c *IO) read(p []byte) (n int, err error) {
 		c.s.mu.RUnlock()
 		return 0, io.EOF
 	}
-	defer c.unpinGuarded(c.guard(), "read", &err)
-	n = copy(p, b[c.pos:])
+	n, err = c.copyOutGuarded("read", p, b[c.pos:])
+	if err != nil {
+		n = c.copyBeforeFault(p, c.pos)
+	}
 	c.pos += int64(n)
-	return n, nil
+	return n, err
 }
 
 // ReadByte implements [io.ByteReader]. At or past the end it returns 0,
@@ -307,9 +347,9 @@ func (c *IO) WriteTo(w io.Writer) (n int64, err error) {
 	bp := chunkPool.Get().(*[]byte)
 	defer chunkPool.Put(bp)
 	for {
-		chunk, start, err := c.copyOutChunk(*bp, end)
-		if err != nil || len(chunk) == 0 {
-			return n, err
+		chunk, start, ferr := c.copyOutChunk(*bp, end)
+		if len(chunk) == 0 {
+			return n, ferr
 		}
 		m, err := w.Write(chunk)
 		if m < 0 || m > len(chunk) {
@@ -320,6 +360,9 @@ func (c *IO) WriteTo(w io.Writer) (n int64, err error) {
 		n += int64(m)
 		if err == nil && m < len(chunk) {
 			err = io.ErrShortWrite
+		}
+		if err == nil {
+			err = ferr // the bytes before a hole went out; now the fault
 		}
 		if err != nil {
 			return n, err
@@ -372,6 +415,9 @@ func (c *IO) copyOutChunk(buf []byte, end int64) (chunk []byte, start int64, err
 	}
 	k := min(int64(len(buf)), stop-start)
 	m, err := c.copyOutGuarded("writeto", buf[:k], b[start:start+k])
+	if err != nil {
+		m = c.copyBeforeFault(buf[:k], start)
+	}
 	return buf[:m], start, err
 }
 

@@ -853,3 +853,60 @@ func openDropped(t *testing.T, path string, n int) {
 	}
 	runtime.KeepAlive(open) // from here on, all are unreachable
 }
+
+// TestTruncatedReadGivesBytesBeforeHole truncates a mapped file in another
+// process to a size inside a page: a read that runs into the hole still
+// gets the bytes the file has, the same that os.File reads, and no zero
+// past the file's end, then the fault.
+func TestTruncatedReadGivesBytesBeforeHole(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows refuses to shrink a mapped file (see TestTruncatedUnderMapping)")
+	}
+	page := os.Getpagesize()
+	path := writeFile(t, "shrinks", pattern(4*page))
+	f, err := mmfile.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	size := page + page/2
+	if out, err := child("truncate", path, "MMAPKIT_TEST_SIZE="+strconv.Itoa(size)).CombinedOutput(); err != nil {
+		t.Fatalf("child: %v: %s", err, out)
+	}
+	oracle, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer oracle.Close()
+	off := int64(page / 2)
+	want := make([]byte, 4*page)
+	wn, werr := oracle.ReadAt(want, off)
+	if wn != size-page/2 || werr != io.EOF {
+		t.Fatalf("os.File.ReadAt = %d, %v", wn, werr)
+	}
+	got := make([]byte, 4*page)
+	n, err := f.ReadAt(got, off)
+	if n != wn || !bytes.Equal(got[:n], want[:wn]) || !errors.Is(err, ioadapt.ErrFault) {
+		t.Errorf("ReadAt into the hole = %d, %v; want the %d bytes os.File reads, then ErrFault", n, err, wn)
+	}
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	n, err = f.Read(got)
+	if n != wn || !bytes.Equal(got[:n], want[:wn]) || !errors.Is(err, ioadapt.ErrFault) {
+		t.Errorf("Read into the hole = %d, %v; want the %d bytes os.File reads, then ErrFault", n, err, wn)
+	}
+	if pos, _ := f.Seek(0, io.SeekCurrent); pos != off+int64(wn) {
+		t.Errorf("position after the Read = %d; want %d", pos, off+int64(wn))
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	// WriteTo asks where the file ends now, as io.Copy from an os.File
+	// would find out: it copies the file as it is, without an error.
+	var buf bytes.Buffer
+	m, err := f.WriteTo(&buf)
+	if m != int64(size) || !bytes.Equal(buf.Bytes(), pattern(4*page)[:size]) || err != nil {
+		t.Errorf("WriteTo(bytes.Buffer) of the shrunk file = %d (buffer %d), %v; want the file's %d bytes", m, buf.Len(), err, size)
+	}
+}
