@@ -906,7 +906,7 @@ func TestTruncatedReadGivesBytesBeforeHole(t *testing.T) {
 	// would find out: it copies the file as it is, without an error.
 	var buf bytes.Buffer
 	m, err := f.WriteTo(&buf)
-	if m != int64(size) || !bytes.Equal(buf.Bytes(), pattern(4*page)[:size]) || err != nil {
+	if m != int64(size) || !bytes.Equal(buf.Bytes(), pattern(4 * page)[:size]) || err != nil {
 		t.Errorf("WriteTo(bytes.Buffer) of the shrunk file = %d (buffer %d), %v; want the file's %d bytes", m, buf.Len(), err, size)
 	}
 }
