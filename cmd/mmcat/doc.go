@@ -22,10 +22,16 @@
 // the whole invocation, so line numbers and -s carry from one SOURCE to the
 // next. With none of them, the formatter is bypassed. A SOURCE that fails is
 // reported as "mmcat: SOURCE: reason" and the others are still copied; the
-// exit status is then 1. A usage error exits with status 2 (GNU cat uses 1).
-// As GNU cat does, mmcat refuses to copy a non-empty file onto itself when
-// standard output is that file ("input file is output file"). Unlike GNU cat,
-// long options cannot be abbreviated.
+// exit status is then 1. Messages name the command as it was invoked
+// (argv[0], as GNU tools do): installed or linked as cat, it says "cat: ".
+// The command line is parsed as glibc's getopt_long parses cat's: options
+// after operands (unless POSIXLY_CORRECT is set), long options abbreviated
+// to any unique prefix, and a mistake gets getopt's message, the hint to
+// try --help and exit status 1. As GNU cat does, mmcat refuses to copy a
+// non-empty file onto itself when standard output is that file ("input
+// file is output file"). A failure to write standard output, --help and
+// --version included, is a "write error" with exit status 1, and so is a
+// failure to close it at the end.
 //
 // # Ranges
 //

@@ -28,7 +28,8 @@ func TestMain(m *testing.M) {
 }
 
 // command returns the command that runs name with args in the C locale;
-// for mmcatBin, the test binary told to act as mmcat. (The switch is not
+// for mmcatBin, the test binary told to act as mmcat, invoked by the name
+// "mmcat" (argv[0], which names it in its messages). (The switch is not
 // set in this process's environment: the fuzzer's workers, which are this
 // binary too, must stay test binaries.)
 func command(name string, args ...string) *exec.Cmd {
@@ -36,6 +37,7 @@ func command(name string, args ...string) *exec.Cmd {
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
 	if name == mmcatBin {
 		cmd.Env = append(cmd.Env, asCommandEnv+"=1")
+		cmd.Args[0] = "mmcat"
 	}
 	return cmd
 }
