@@ -178,7 +178,7 @@ func TestUsage(t *testing.T) {
 
 // TestCompatWriteErrors compares failures to write: a full device (exit 1,
 // "write error") and a reader that goes away (death by SIGPIPE, mapped
-// sources included, whose pages go to a pipe by vmsplice).
+// sources included).
 func TestCompatWriteErrors(t *testing.T) {
 	requireGNUCat(t)
 	full := devFull(t)

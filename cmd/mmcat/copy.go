@@ -28,9 +28,6 @@ type copier struct {
 	chunk int           // largest write of mapped bytes
 	buf   []byte        // read buffer for streams, made on first use
 	bar   *progressbar.ProgressBar
-	// splice, when set, moves mapped file pages to the output without a
-	// copy (see pipeSplicer); it is dropped after its first failure.
-	splice func([]byte) (int, error)
 }
 
 func newCopier(w io.Writer, opts catOptions, chunk int, bar *progressbar.ProgressBar) *copier {
@@ -51,7 +48,7 @@ func (c *copier) copy(s *source) error {
 			// copy, by write(2) or into the destination's mapping.
 			for len(b) > 0 {
 				n := min(len(b), c.chunk)
-				if err := c.putMapped(b[:n], s.file); err != nil {
+				if err := c.put(b[:n]); err != nil {
 					// write(2) says EFAULT when the source's pages
 					// are gone (the file shrank under the mapping):
 					// that is the source's fault, not the output's.
@@ -111,26 +108,6 @@ func (c *copier) put(p []byte) error {
 		_ = c.bar.Add64(int64(len(p)))
 	}
 	return err
-}
-
-// putMapped is put for bytes of a mapping; those of a file go to the
-// output by reference when the output allows it.
-func (c *copier) putMapped(p []byte, file bool) error {
-	if c.splice == nil || !file || c.f != nil {
-		return c.put(p)
-	}
-	n, err := c.splice(p)
-	if c.bar != nil {
-		_ = c.bar.Add64(int64(n))
-	}
-	if err == nil || errors.Is(err, syscall.EFAULT) {
-		return err
-	}
-	// Whatever else went wrong, write(2) does as well as it can, and
-	// says so the usual way: a reader that went away raises SIGPIPE, as
-	// it does for GNU cat.
-	c.splice = nil
-	return c.put(p[n:])
 }
 
 // close ends the output: it flushes the formatter, including a '\r' it was

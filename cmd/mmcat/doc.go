@@ -75,18 +75,24 @@
 // # Speed
 //
 // Mapped bytes reach the output with at most one copy, never through a
-// buffer of mmcat's. When standard output is a pipe, mmcat raises its
-// capacity on Linux (F_SETPIPE_SZ, up to /proc/sys/fs/pipe-max-size) and
-// hands the pages of a mapped file to it by reference, a pipe's capacity at
-// a time (vmsplice(2)), so that the reader's copy is the only one; shared
-// memory, which other processes change while it is read, is written with
-// write(2) in chunks of the same size. A reader can therefore see a file's
-// bytes as they are up to one pipe's capacity later than they would have
-// been with write(2). On a virtual machine a write(2) from a large mapping
-// costs more than GNU cat's read and write pairs (a TLB miss per 4 KiB
-// page), which vmsplice avoids. When standard output is a character device
-// such as /dev/null the mapping is not prefaulted, since write(2) may never
-// touch it. scripts/bench-cli.sh measures all of this against GNU cat.
+// buffer of mmcat's: write(2) copies them straight from the mapping (into
+// a file DEST, into its mapping). When standard output is a pipe, mmcat
+// raises its capacity on Linux (F_SETPIPE_SZ, up to
+// /proc/sys/fs/pipe-max-size) and writes a pipe's capacity at a time,
+// which halves the wake-ups between writer and reader against GNU cat's
+// 128 KiB. When standard output is a character device such as /dev/null
+// the mapping is not prefaulted, since write(2) may never touch it.
+// scripts/bench-cli.sh measures all of this against GNU cat.
+//
+// A pipe gets copies, never references to a file's pages. vmsplice(2) of
+// the mapping, or splice(2) from the file, would spare that copy, but the
+// pipe would then hold the page cache's own pages, and its reader would
+// copy them when it reads: a change made to the file after mmcat had
+// exited with status 0 would still reach the reader, which cat's reader
+// never sees. No rule on the writer's side closes that: a reader that
+// passes the pages on with splice(2) (as pv does) keeps them out of
+// mmcat's sight for as long as it likes. So the rule is the one write(2)
+// gives: the reader gets the bytes as they were when mmcat wrote them.
 //
 // # Platforms
 //

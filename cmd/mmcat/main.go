@@ -126,23 +126,21 @@ func asWriteError(err error) error {
 func (r *runner) toStdout() {
 	o := &opener{rng: r.cfg.rng, stdin: r.stdin}
 	chunk := defaultChunk
-	isPipe := false
 	if fi, err := r.stdout.Stat(); err == nil {
 		mode := fi.Mode()
 		switch {
 		case mode.IsRegular():
 			o.outInfo = fi
 		case mode&os.ModeNamedPipe != 0:
-			isPipe = true
 			if n := growPipe(r.stdout); n > 0 {
 				chunk = n
 			}
 		}
 		// Prefaulting pays off when write(2) copies the whole mapping
 		// into a file. A character device such as /dev/null may not
-		// touch the bytes at all, and vmsplice into a pipe walks the
-		// page tables itself: there MADV_SEQUENTIAL's readahead does
-		// as well (scripts/bench-cli.sh), and output starts at once.
+		// touch the bytes at all, and into a pipe MADV_SEQUENTIAL's
+		// readahead does as well (scripts/bench-cli.sh), and output
+		// starts at once.
 		o.populate = mode.IsRegular()
 	}
 	var bar *progressbar.ProgressBar
@@ -150,9 +148,6 @@ func (r *runner) toStdout() {
 		bar = r.progressBar(-1, "")
 	}
 	c := newCopier(stdoutDest{r.stdout}, r.cfg.opts, chunk, bar)
-	if isPipe {
-		c.splice = pipeSplicer(r.stdout)
-	}
 	for _, arg := range r.cfg.sources {
 		s, err := o.open(arg)
 		if err != nil {

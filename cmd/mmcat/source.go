@@ -21,7 +21,6 @@ type source struct {
 	mem    *ioadapt.IO // the selected bytes of a mapped source, or nil
 	r      io.Reader   // a streamed source, already past --offset
 	skip   int64       // for streams: bytes to skip before r's data
-	file   bool        // mem maps a file (not shared memory)
 	closer io.Closer   // releases the mapping or the descriptor; may be nil
 }
 
@@ -150,7 +149,7 @@ func (o *opener) openFile(path string) (*source, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &source{arg: path, mem: f.IO, closer: f, file: true}, nil
+	return &source{arg: path, mem: f.IO, closer: f}, nil
 }
 
 // stream opens a file to be read rather than mapped.

@@ -1,0 +1,179 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// blockingPipe returns a pipe whose ends are in blocking mode, so that a
+// child writing into it waits for this process's reads, and both ends can
+// be handed to raw system calls.
+func blockingPipe(t *testing.T) (r, w *os.File) {
+	t.Helper()
+	var fds [2]int
+	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	r, w = os.NewFile(uintptr(fds[0]), "pipe-r"), os.NewFile(uintptr(fds[1]), "pipe-w")
+	t.Cleanup(func() { r.Close(); w.Close() })
+	return r, w
+}
+
+// started is a command running with its standard output into a pipe that
+// the test reads.
+type started struct {
+	cmd    *exec.Cmd
+	out    *os.File
+	stderr bytes.Buffer
+}
+
+// startInto starts name with args, writing into a fresh blocking pipe, of
+// which the test keeps the read end.
+func startInto(t *testing.T, name string, args ...string) *started {
+	t.Helper()
+	r, w := blockingPipe(t)
+	s := &started{cmd: command(name, args...), out: r}
+	s.cmd.Stdout, s.cmd.Stderr = w, &s.stderr
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	return s
+}
+
+// readN reads exactly n bytes of the command's output.
+func (s *started) readN(t *testing.T, n int) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := io.ReadFull(s.out, b); err != nil {
+		t.Fatalf("%q: reading %d bytes of its output: %v (stderr %q)", s.cmd.Args, n, err, s.stderr.String())
+	}
+	return b
+}
+
+// wait waits for the command's exit, failing the test if that takes more
+// than a minute (a command that cannot finish, not a slow one).
+func (s *started) wait(t *testing.T) int {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		_ = s.cmd.Process.Kill()
+		<-done
+		t.Fatalf("%q did not exit within a minute", s.cmd.Args)
+	}
+	return s.cmd.ProcessState.ExitCode()
+}
+
+// finish reads the rest of the output, waits for the exit and returns
+// what the run left, prefixed by head (what was read before).
+func (s *started) finish(t *testing.T, head []byte) result {
+	t.Helper()
+	rest, err := io.ReadAll(s.out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := s.wait(t)
+	return result{stdout: append(head, rest...), stderr: s.stderr.Bytes(), code: code}
+}
+
+// TestPipeAfterExit changes a file after the command that copied it into a
+// pipe has exited, while part of its output is still in the pipe, and
+// compares what the pipe's reader gets with what it gets from GNU cat,
+// which is the file as it was. A reader that reads the pipe, and one that
+// passes the pages on by reference (splice(2) into a second pipe, as pv
+// does), must both see only the bytes as they were when the command ran.
+func TestPipeAfterExit(t *testing.T) {
+	requireGNUCat(t)
+	for _, c := range []struct {
+		name    string
+		size    int // of the file
+		unread  int // bytes still in the pipes when the command exits
+		forward bool
+	}{
+		{"small file, all in the pipe", 100 << 10, 100 << 10, false},
+		{"reader behind", 4 << 20, 512 << 10, false},
+		{"reader behind a splicing forwarder", 4 << 20, 3 << 19, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var got [2][]byte
+			for i, prog := range []string{gnuCatPath, mmcatBin} {
+				got[i] = changeAfterExit(t, prog, c.size, c.unread, c.forward)
+			}
+			want := bytes.Repeat([]byte("BEFORE\n"), c.size/7+1)[:c.size]
+			if !bytes.Equal(got[0], want) {
+				t.Fatalf("GNU cat's reader got %d bytes that are not the file as it was: the premise fails", len(got[0]))
+			}
+			if !bytes.Equal(got[1], got[0]) {
+				t.Errorf("mmcat's reader got what changed after it exited:\n%s", diffReport(got[1], got[0]))
+			}
+		})
+	}
+}
+
+// changeAfterExit runs prog over a file of size bytes into a pipe of 1 MiB
+// (and on through a second one of 1 MiB with forward), reads all but
+// unread bytes of its output, waits for it to exit, then overwrites the
+// file in place and returns everything the reader got. With forward, more
+// than a pipe's capacity is unread: what was written last by copying (a
+// pipe's worth, say) cannot cover for what was handed over by reference
+// before it.
+func changeAfterExit(t *testing.T, prog string, size, unread int, forward bool) []byte {
+	t.Helper()
+	f := writeFile(t, t.TempDir(), "f", bytes.Repeat([]byte("BEFORE\n"), size/7+1)[:size])
+	r, w := blockingPipe(t)
+	setPipeSize(t, w, 1<<20)
+	cmd := command(prog, f)
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = w, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	s := &started{cmd: cmd, out: r}
+	if forward {
+		r2, w2 := blockingPipe(t)
+		setPipeSize(t, w2, 1<<20)
+		go func() {
+			defer w2.Close()
+			for {
+				n, err := unix.Splice(int(r.Fd()), nil, int(w2.Fd()), nil, 1<<20, 0)
+				if n <= 0 || err != nil {
+					return
+				}
+			}
+		}()
+		s.out = r2
+	}
+	head := s.readN(t, size-unread)
+	if code := s.wait(t); code != 0 {
+		t.Fatalf("%s: exit %d: %s", prog, code, stderr.String())
+	}
+	g, err := os.OpenFile(f, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.WriteAt(bytes.Repeat([]byte("AFTER!\n"), size/7+1)[:size], 0); err != nil {
+		t.Fatal(err)
+	}
+	g.Close()
+	return s.finish(t, head).stdout
+}
+
+// setPipeSize gives the pipe w a capacity of n bytes, or skips the test.
+func setPipeSize(t *testing.T, w *os.File, n int) {
+	t.Helper()
+	if got, err := unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, n); err != nil || got < n {
+		t.Skipf("cannot give a pipe %d bytes (past /proc/sys/fs/pipe-max-size, or the user's pipe quota): %d, %v", n, got, err)
+	}
+}
