@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -19,8 +20,23 @@ var mmcatBin string
 
 const asCommandEnv = "MMCAT_TEST_AS_COMMAND"
 
+// shrinkBeforeMapEnv, set to a size for a command run as mmcat, truncates
+// each file to that size between mmcat's size check and its mapping.
+const shrinkBeforeMapEnv = "MMCAT_TEST_SHRINK_BEFORE_MAP"
+
 func TestMain(m *testing.M) {
 	if os.Getenv(asCommandEnv) == "1" {
+		if v := os.Getenv(shrinkBeforeMapEnv); v != "" {
+			size, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				panic(err)
+			}
+			beforeMap = func(path string) {
+				if err := os.Truncate(path, size); err != nil {
+					panic(err)
+				}
+			}
+		}
 		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
 	mmcatBin = os.Args[0]

@@ -21,7 +21,7 @@ type source struct {
 	mem    *ioadapt.IO // the selected bytes of a mapped source, or nil
 	r      io.Reader   // a streamed source, already past --offset
 	skip   int64       // for streams: bytes to skip before r's data
-	closer io.Closer   // releases the mapping or the descriptor; may be nil
+	closer io.Closer   // releases the mapping and the descriptor; may be nil
 }
 
 // size returns the number of bytes the source will deliver, or -1 when it
@@ -116,11 +116,33 @@ func (o *opener) mapped(arg string, m *ioadapt.IO) (*source, error) {
 	return s, nil
 }
 
-// openFile maps a file, or opens it for streaming when it cannot be mapped
-// usefully: a FIFO, a device, a socket, or a regular file of size 0, which
-// is how the kernel shows the files of /proc and /sys that do have content.
+// openFile maps a file, or reads it as a stream where mapping cannot give
+// what read(2) gives: a FIFO, a device, a socket, a regular file of size 0
+// (how the kernel shows the files of /proc and /sys that do have content),
+// any file of the kernel's own filesystems (see mappable), and any file
+// whose mapping fails. The file is opened first and everything is decided
+// on the open descriptor, as cat does, so that a file replaced or
+// truncated meanwhile is still read as it is.
 func (o *opener) openFile(path string) (*source, error) {
-	fi, err := os.Stat(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	s, err := o.fromFile(path, f)
+	if err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// beforeMap, when set, is called between the size check of a file and its
+// mapping: a seam for tests to change the file there.
+var beforeMap func(path string)
+
+// fromFile makes the source of the open file f; the source closes f.
+func (o *opener) fromFile(path string, f *os.File) (*source, error) {
+	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
@@ -130,40 +152,44 @@ func (o *opener) openFile(path string) (*source, error) {
 	if o.sameAsOutput(fi, 0) {
 		return nil, errSameFile
 	}
-	if !fi.Mode().IsRegular() || fi.Size() == 0 {
-		return o.stream(path)
+	streamed := &source{arg: path, r: f, closer: f, skip: o.rng.offset}
+	if !fi.Mode().IsRegular() || fi.Size() == 0 || !mappable(f) {
+		return o.limit(streamed), nil
 	}
 	off, n, err := o.rng.clip(fi.Size())
 	if err != nil {
 		return nil, err
 	}
+	s := &source{arg: path, closer: f}
 	if n == 0 {
-		m := ioadapt.New(ioadapt.NewMemory(nil))
-		return &source{arg: path, mem: m, closer: m}, nil
+		s.mem = ioadapt.New(ioadapt.NewMemory(nil))
+	} else {
+		if beforeMap != nil {
+			beforeMap(path)
+		}
+		m, err := mmfile.Map(f, append(mapOptions(o.populate && n <= maxPopulate), mmfile.Range(off, n))...)
+		if err != nil {
+			// The file shrank since the Stat, or it cannot be mapped
+			// (ENODEV, say, from a filesystem without mmap): read(2)
+			// gives what cat gives.
+			return o.limit(streamed), nil
+		}
+		s.mem, s.closer = m.IO, closers{m, f}
 	}
-	f, err := mmfile.Open(path, append(mapOptions(o.populate && n <= maxPopulate), mmfile.Range(off, n))...)
-	if errors.Is(err, mmfile.ErrNotRegular) {
-		// Replaced by something else since the Stat.
-		return o.stream(path)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &source{arg: path, mem: f.IO, closer: f}, nil
+	return s, nil
 }
 
-// stream opens a file to be read rather than mapped.
-func (o *opener) stream(path string) (*source, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
+// closers closes each in turn and returns the first error.
+type closers []io.Closer
+
+func (cs closers) Close() error {
+	var first error
+	for _, c := range cs {
+		if err := c.Close(); err != nil && first == nil {
+			first = err
+		}
 	}
-	fi, err := f.Stat()
-	if err == nil && fi.IsDir() {
-		_ = f.Close()
-		return nil, errIsDirectory
-	}
-	return o.limit(&source{arg: path, r: f, closer: f, skip: o.rng.offset}), nil
+	return first
 }
 
 // openStdin streams standard input from its current position.

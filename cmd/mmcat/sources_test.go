@@ -4,9 +4,13 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,6 +89,119 @@ func (s *started) finish(t *testing.T, head []byte) result {
 	}
 	code := s.wait(t)
 	return result{stdout: append(head, rest...), stderr: s.stderr.Bytes(), code: code}
+}
+
+// sysAttributes returns the readable-looking regular files of a few /sys
+// directories that every Linux machine has, and the BTF of the kernel if
+// it is there (large, and refused to MAP_SHARED).
+func sysAttributes(t *testing.T) []string {
+	t.Helper()
+	var paths []string
+	for _, dir := range []string{"/sys/class/net/lo", "/sys/kernel/mm/transparent_hugepage", "/sys/devices/system/cpu", "/sys/kernel", "/sys/kernel/btf"} {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range ents {
+			if e.Type().IsRegular() {
+				paths = append(paths, filepath.Join(dir, e.Name()))
+			}
+		}
+	}
+	if len(paths) == 0 {
+		t.Skip("no /sys attributes to read")
+	}
+	return paths
+}
+
+// TestCompatSys reads /sys attributes, which report a size of 4096 whatever
+// they hold and cannot be mapped: the output, messages and status must be
+// GNU cat's. Attributes whose value changes between two reads by GNU cat
+// (counters) are left out.
+func TestCompatSys(t *testing.T) {
+	requireGNUCat(t)
+	var stable []string
+	for _, p := range sysAttributes(t) {
+		first := gnu(t, nil, p)
+		got := mmcat(t, nil, p)
+		again := gnu(t, nil, p)
+		if !bytes.Equal(first.stdout, again.stdout) || first.code != again.code {
+			continue
+		}
+		stable = append(stable, p)
+		want := first
+		want.stderr = []byte(strings.ReplaceAll(string(want.stderr), gnuCatPath+": ", "mmcat: "))
+		sameAs(t, p, got, want)
+	}
+	t.Logf("%d stable attributes compared", len(stable))
+	if len(stable) < 5 {
+		t.Fatalf("only %d stable /sys attributes: the comparison proves little", len(stable))
+	}
+	// All in one invocation, numbered: the numbering carries across them.
+	args := append([]string{"-n"}, stable...)
+	got, want := invocation{argv0: "cat"}.run(t, mmcatBin, args...), invocation{argv0: "cat"}.run(t, gnuCatPath, args...)
+	sameAs(t, "-n over the attributes", got, want)
+}
+
+// TestMappable checks which files mmcat refuses to map because the kernel
+// makes their contents as they are read.
+func TestMappable(t *testing.T) {
+	for _, c := range []struct {
+		path string
+		want bool
+	}{
+		{"/proc/self/status", false},
+		{"/sys/kernel/mm/transparent_hugepage/enabled", false},
+		{writeFile(t, t.TempDir(), "f", []byte("x")), true},
+	} {
+		f, err := os.Open(c.path)
+		if err != nil {
+			t.Log(err)
+			continue
+		}
+		if got := mappable(f); got != c.want {
+			t.Errorf("mappable(%s) = %v, want %v", c.path, got, c.want)
+		}
+		f.Close()
+	}
+}
+
+// TestShrinkBeforeMap truncates the file between mmcat's size check and its
+// mapping (the seam of TestMain): mmcat must give what cat gives for the
+// file as it then is, not an error about a range outside the file.
+func TestShrinkBeforeMap(t *testing.T) {
+	requireGNUCat(t)
+	dir := t.TempDir()
+	data := textSample(1<<20, 3)
+	for _, c := range []struct {
+		args []string
+		size int64
+	}{
+		{nil, 300001}, {nil, 4096}, {nil, 0}, {[]string{"-n"}, 300001}, {[]string{"-A"}, 12345},
+		{[]string{"--offset", "1000", "--length", "100000"}, 50000},
+		{[]string{"--offset", "500000"}, 300001},
+	} {
+		f := writeFile(t, dir, "f", data)
+		cmd := command(mmcatBin, append(c.args, f)...)
+		cmd.Env = append(cmd.Env, shrinkBeforeMapEnv+"="+strconv.FormatInt(c.size, 10))
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		_ = cmd.Run()
+		got := result{stdout: out.Bytes(), stderr: errb.Bytes(), code: cmd.ProcessState.ExitCode()}
+		if fi, err := os.Stat(f); err != nil || fi.Size() != c.size {
+			t.Fatalf("the seam did not truncate %s to %d: %v, %v", f, c.size, fi, err)
+		}
+		// The oracle reads the file as it now is: GNU cat, or mmcat
+		// itself for --offset, which cat lacks.
+		var want result
+		if len(c.args) > 0 && strings.HasPrefix(c.args[0], "--offset") {
+			want = mmcat(t, nil, append(c.args, f)...)
+		} else {
+			want = gnu(t, nil, append(c.args, f)...)
+		}
+		want.stderr = []byte(strings.ReplaceAll(string(want.stderr), gnuCatPath+": ", "mmcat: "))
+		sameAs(t, fmt.Sprintf("%q shrunk to %d", c.args, c.size), got, want)
+	}
 }
 
 // TestPipeAfterExit changes a file after the command that copied it into a
