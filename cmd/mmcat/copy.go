@@ -6,6 +6,8 @@ import (
 	"syscall"
 
 	"github.com/schollz/progressbar/v3"
+
+	"github.com/mmapkit/mmapkit/ioadapt"
 )
 
 // streamBufferSize is the read size for streamed sources when the output
@@ -38,44 +40,56 @@ func newCopier(w io.Writer, opts catOptions, chunk int, bar *progressbar.Progres
 	return c
 }
 
-// copy writes the source out. A failure to read the source is returned as
+// copy writes the source out: its mapping, then what its file holds past
+// the mapping, or its stream. A failure to read the source is returned as
 // is; a failure to write, as a *writeError.
 func (c *copier) copy(s *source) error {
 	if s.mem != nil {
-		var werr error
-		err := s.mem.Access(func(b []byte) error {
-			// The mapping goes to the output as it is, in chunks: one
-			// copy, by write(2) or into the destination's mapping.
-			for len(b) > 0 {
-				n := min(len(b), c.chunk)
-				if err := c.put(b[:n]); err != nil {
-					// write(2) says EFAULT when the source's pages
-					// are gone (the file shrank under the mapping):
-					// that is the source's fault, not the output's.
-					if !errors.Is(err, syscall.EFAULT) {
-						werr = err
-					}
-					return err
-				}
-				b = b[n:]
-			}
-			return nil
-		})
-		if werr != nil {
-			return &writeError{werr}
+		if err := c.copyMapped(s.mem); err != nil || s.rest == nil {
+			return err
 		}
-		return err
+		return c.stream(s.rest)
 	}
 	if err := s.skipStream(); err != nil {
 		return err
 	}
-	if c.buf == nil {
-		c.buf = make([]byte, max(streamBufferSize, min(c.chunk, 1<<20)))
+	return c.stream(s.r)
+}
+
+// copyMapped writes the mapping to the output as it is, in chunks: one
+// copy, by write(2) or into the destination's mapping.
+func (c *copier) copyMapped(m *ioadapt.IO) error {
+	var werr error
+	err := m.Access(func(b []byte) error {
+		for len(b) > 0 {
+			n := min(len(b), c.chunk)
+			if err := c.put(b[:n]); err != nil {
+				// write(2) says EFAULT when the source's pages
+				// are gone (the file shrank under the mapping),
+				// after writing those before them: that is the
+				// source's fault, not the output's.
+				if !errors.Is(err, syscall.EFAULT) {
+					werr = err
+				}
+				return err
+			}
+			b = b[n:]
+		}
+		return nil
+	})
+	if werr != nil {
+		return &writeError{werr}
 	}
+	return err
+}
+
+// stream copies r to the output until it ends.
+func (c *copier) stream(r io.Reader) error {
+	buf := c.buffer()
 	for {
-		n, err := s.r.Read(c.buf)
+		n, err := r.Read(buf)
 		if n > 0 {
-			if werr := c.put(c.buf[:n]); werr != nil {
+			if werr := c.put(buf[:n]); werr != nil {
 				return &writeError{werr}
 			}
 			// A stream may be a terminal or a slow pipe: show what was
@@ -93,6 +107,15 @@ func (c *copier) copy(s *source) error {
 			return err
 		}
 	}
+}
+
+// buffer returns the read buffer, made on first use: GNU cat's size, or
+// the output's chunk up to 1 MiB when that is larger.
+func (c *copier) buffer() []byte {
+	if c.buf == nil {
+		c.buf = make([]byte, max(streamBufferSize, min(c.chunk, 1<<20)))
+	}
+	return c.buf
 }
 
 // put writes p to the output, formatted if need be, and counts it on the

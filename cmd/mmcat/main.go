@@ -124,7 +124,7 @@ func asWriteError(err error) error {
 // a source is opened when its turn comes, so standard input is read in its
 // place and a failure is reported between the outputs around it.
 func (r *runner) toStdout() {
-	o := &opener{rng: r.cfg.rng, stdin: r.stdin}
+	o := &opener{rng: r.cfg.rng, stdin: r.stdin, follow: true}
 	chunk := defaultChunk
 	if fi, err := r.stdout.Stat(); err == nil {
 		mode := fi.Mode()
@@ -184,7 +184,7 @@ func (r *runner) writeFailed(err error) bool {
 // in one step.
 func (r *runner) toDest() {
 	kind, name := classifyDest(r.cfg.output)
-	o := &opener{rng: r.cfg.rng, stdin: r.stdin, populate: true}
+	o := &opener{rng: r.cfg.rng, stdin: r.stdin, populate: true, follow: !kind.needsSize()}
 	var srcs []*source
 	defer func() {
 		for _, s := range srcs {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -17,11 +18,16 @@ import (
 
 // source is one opened SOURCE operand: mapped memory (mem) or a stream (r).
 type source struct {
-	arg    string      // the operand, for messages
-	mem    *ioadapt.IO // the selected bytes of a mapped source, or nil
-	r      io.Reader   // a streamed source, already past --offset
-	skip   int64       // for streams: bytes to skip before r's data
-	closer io.Closer   // releases the mapping and the descriptor; may be nil
+	arg string      // the operand, for messages
+	mem *ioadapt.IO // the selected bytes of a mapped source, or nil
+	// rest, for a mapped file, reads what the file holds past the mapped
+	// part, to copy after it: the file may have grown since it was
+	// mapped, and cat copies what a file holds when it reaches the end.
+	// nil when the range ends within the mapping or growth is not wanted.
+	rest   io.Reader
+	r      io.Reader // a streamed source, already past --offset
+	skip   int64     // for streams: bytes to skip before r's data
+	closer io.Closer // releases the mapping and the descriptor; may be nil
 }
 
 // size returns the number of bytes the source will deliver, or -1 when it
@@ -54,6 +60,10 @@ const maxPopulate = 1 << 30
 type opener struct {
 	rng   byteRange
 	stdin *os.File
+	// follow has a mapped file copied up to its end as it is when the
+	// mapping has been copied (source.rest), as cat copies a growing
+	// file; not for a destination made with the size measured at open.
+	follow bool
 	// outInfo describes standard output when it is a regular file, for
 	// the "input file is output file" check; nil otherwise.
 	outInfo fs.FileInfo
@@ -175,6 +185,12 @@ func (o *opener) fromFile(path string, f *os.File) (*source, error) {
 			return o.limit(streamed), nil
 		}
 		s.mem, s.closer = m.IO, closers{m, f}
+	}
+	if rest := o.rng.length - n; o.follow && (o.rng.length < 0 || rest > 0) {
+		if o.rng.length < 0 {
+			rest = math.MaxInt64 - (off + n)
+		}
+		s.rest = io.NewSectionReader(f, off+n, rest)
 	}
 	return s, nil
 }

@@ -204,6 +204,38 @@ func TestShrinkBeforeMap(t *testing.T) {
 	}
 }
 
+// TestGrowingFile appends to a file while the command is copying it: cat
+// copies what the file holds when it reaches the end, growth included, and
+// so must mmcat, formatted or not. The command is held mid-copy by a pipe
+// that the test reads only partly before the file grows.
+func TestGrowingFile(t *testing.T) {
+	requireGNUCat(t)
+	for _, opts := range [][]string{nil, {"-n"}} {
+		var runs [2]result
+		var final []byte
+		for i, prog := range []string{gnuCatPath, mmcatBin} {
+			f := writeFile(t, t.TempDir(), "growing", textSample(20<<20, 5))
+			s := startInto(t, prog, append(opts, f)...)
+			head := s.readN(t, 4<<20)
+			g, err := os.OpenFile(f, os.O_WRONLY|os.O_APPEND, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := g.Write(textSample(1<<20, 6)); err != nil {
+				t.Fatal(err)
+			}
+			g.Close()
+			runs[i] = s.finish(t, head)
+			final = readFile(t, f)
+		}
+		if len(opts) == 0 && !bytes.Equal(runs[0].stdout, final) {
+			t.Fatalf("GNU cat copied %d bytes of the grown file's %d: the premise fails", len(runs[0].stdout), len(final))
+		}
+		runs[0].stderr = []byte(strings.ReplaceAll(string(runs[0].stderr), gnuCatPath+": ", "mmcat: "))
+		sameAs(t, fmt.Sprintf("%q over a growing file", opts), runs[1], runs[0])
+	}
+}
+
 // TestPipeAfterExit changes a file after the command that copied it into a
 // pipe has exited, while part of its output is still in the pipe, and
 // compares what the pipe's reader gets with what it gets from GNU cat,
