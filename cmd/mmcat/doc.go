@@ -41,6 +41,8 @@
 // offset equal to its size copies nothing) is an error for that SOURCE,
 // whose message gives the offset and the size; a streamed SOURCE has the
 // offset skipped by reading, and fails the same way when it ends first.
+// Standard input that is a regular file is skipped by seeking from its
+// current position (the size in the message is what was left from there).
 //
 // # Output
 //

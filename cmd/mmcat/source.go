@@ -208,14 +208,31 @@ func (cs closers) Close() error {
 	return first
 }
 
-// openStdin streams standard input from its current position.
+// openStdin streams standard input from its current position. When it is
+// a regular file, --offset is skipped by seeking, not by reading.
 func (o *opener) openStdin() (*source, error) {
-	if fi, err := o.stdin.Stat(); err == nil && fi.Mode().IsRegular() {
-		if pos, err := o.stdin.Seek(0, io.SeekCurrent); err == nil && o.sameAsOutput(fi, pos) {
-			return nil, errSameFile
-		}
+	s := &source{arg: "-", r: o.stdin, skip: o.rng.offset}
+	fi, err := o.stdin.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return o.limit(s), nil
 	}
-	return o.limit(&source{arg: "-", r: o.stdin, skip: o.rng.offset}), nil
+	pos, err := o.stdin.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return o.limit(s), nil
+	}
+	if o.sameAsOutput(fi, pos) {
+		return nil, errSameFile
+	}
+	if s.skip > 0 {
+		if left := max(fi.Size()-pos, 0); s.skip > left {
+			return nil, &errOffset{offset: s.skip, size: left}
+		}
+		if _, err := o.stdin.Seek(s.skip, io.SeekCurrent); err != nil {
+			return nil, err
+		}
+		s.skip = 0
+	}
+	return o.limit(s), nil
 }
 
 // limit applies --length to a stream.

@@ -236,6 +236,70 @@ func TestGrowingFile(t *testing.T) {
 	}
 }
 
+// TestStdinOffsetSeeks gives --offset a regular file on standard input
+// whose first terabyte is a hole: mmcat must seek past it, not read it (at
+// several GB/s a read of it takes minutes). GNU tail -c +N, which seeks,
+// is the oracle.
+func TestStdinOffsetSeeks(t *testing.T) {
+	const tera = 1 << 40
+	path := filepath.Join(t.TempDir(), "sparse")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tail := []byte("the end of a sparse file\n")
+	if _, err := f.WriteAt(tail, tera); err != nil {
+		t.Skip("the temporary directory cannot hold a sparse file of 1 TiB:", err)
+	}
+	size := int64(tera + len(tail))
+
+	run := func(pos int64, args ...string) result {
+		t.Helper()
+		in, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer in.Close()
+		if _, err := in.Seek(pos, io.SeekStart); err != nil {
+			t.Fatal(err)
+		}
+		s := &started{cmd: command(mmcatBin, args...)}
+		var out bytes.Buffer
+		s.cmd.Stdin, s.cmd.Stdout, s.cmd.Stderr = in, &out, &s.stderr
+		if err := s.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		code := s.wait(t)
+		return result{stdout: out.Bytes(), stderr: s.stderr.Bytes(), code: code}
+	}
+
+	oracle, err := exec.Command("tail", "-c", "+"+strconv.Itoa(tera+1), path).Output()
+	if err != nil || !bytes.Equal(oracle, tail) {
+		t.Fatalf("GNU tail -c +%d: %q, %v", tera+1, oracle, err)
+	}
+	for _, c := range []struct {
+		pos  int64
+		args []string
+		want []byte
+	}{
+		{0, []string{"--offset", "1024G", "-"}, oracle},
+		{0, []string{"--offset", "1024G", "--length", "7", "-"}, oracle[:7]},
+		{tera - 3, []string{"--offset", "1", "-"}, append([]byte{0, 0}, tail...)},
+		{0, []string{"--offset=1099511627780", "-"}, oracle[4:]},
+	} {
+		if r := run(c.pos, c.args...); r.code != 0 || len(r.stderr) != 0 || !bytes.Equal(r.stdout, c.want) {
+			t.Errorf("stdin at %d, %q: exit %d, stderr %q, stdout %q; want %q", c.pos, c.args, r.code, r.stderr, r.stdout, c.want)
+		}
+	}
+	// Past the end: the message gives what was left from the position.
+	r := run(tera, "--offset", "2048G", "-")
+	want := fmt.Sprintf("mmcat: -: offset %d is past the end (size %d)\n", int64(2*tera), size-tera)
+	if r.code != 1 || string(r.stderr) != want || len(r.stdout) != 0 {
+		t.Errorf("--offset 2048G from %d: exit %d, stderr %q; want 1, %q", int64(tera), r.code, r.stderr, want)
+	}
+}
+
 // TestPipeAfterExit changes a file after the command that copied it into a
 // pipe has exited, while part of its output is still in the pipe, and
 // compares what the pipe's reader gets with what it gets from GNU cat,
