@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"io"
+	"os"
 	"syscall"
 
 	"github.com/schollz/progressbar/v3"
@@ -42,10 +43,18 @@ func newCopier(w io.Writer, opts catOptions, chunk int, bar *progressbar.Progres
 
 // copy writes the source out: its mapping, then what its file holds past
 // the mapping, or its stream. A failure to read the source is returned as
-// is; a failure to write, as a *writeError.
+// is; a failure to write, as a *writeError. A mapped source that faults
+// (its file shrank under the mapping, or its storage failed) has all its
+// bytes before the fault written out first.
 func (c *copier) copy(s *source) error {
 	if s.mem != nil {
-		if err := c.copyMapped(s.mem); err != nil || s.rest == nil {
+		var err error
+		if c.f != nil {
+			err = c.copyFormatted(s)
+		} else {
+			err = c.copyMapped(s.mem)
+		}
+		if err != nil || s.rest == nil {
 			return err
 		}
 		return c.stream(s.rest)
@@ -81,6 +90,66 @@ func (c *copier) copyMapped(m *ioadapt.IO) error {
 		return &writeError{werr}
 	}
 	return err
+}
+
+// copyFormatted feeds a mapped source to the formatter through the read
+// buffer, copied out of the mapping with faults caught. The formatter thus
+// never touches the mapping: a fault cannot stop it halfway through its
+// state, and everything before the page that faulted is formatted, so the
+// next source continues the numbering where cat would.
+func (c *copier) copyFormatted(s *source) error {
+	buf := c.buffer()
+	buf = buf[:min(len(buf), streamBufferSize)]
+	for off := int64(0); ; {
+		n, err := s.mem.ReadAt(buf, off)
+		if errors.Is(err, ioadapt.ErrFault) {
+			n = readablePrefix(s.mem, buf, off, s.base)
+			// A file cut mid-page reads as zeros up to the end of
+			// that page: they were never the file's bytes.
+			if fi, serr := statFile(s.file); serr == nil {
+				n = int(max(0, min(int64(n), fi.Size()-(s.base+off))))
+			}
+		}
+		if n > 0 {
+			if werr := c.put(buf[:n]); werr != nil {
+				return &writeError{werr}
+			}
+		}
+		off += int64(n)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// statFile is f.Stat, or an error for no file.
+func statFile(f *os.File) (os.FileInfo, error) {
+	if f == nil {
+		return nil, os.ErrInvalid
+	}
+	return f.Stat()
+}
+
+// readablePrefix reads into buf, from offset off of m, the bytes before the
+// first page that faults, one page at a time, and returns their count.
+// base is the offset of m's first byte in its file, where the pages are
+// aligned.
+func readablePrefix(m *ioadapt.IO, buf []byte, off, base int64) int {
+	page := int64(os.Getpagesize())
+	n := 0
+	for n < len(buf) {
+		at := off + int64(n)
+		next := ((base+at)/page+1)*page - base // where the next page starts
+		k, err := m.ReadAt(buf[n:min(len(buf), n+int(next-at))], at)
+		n += k
+		if err != nil {
+			break
+		}
+	}
+	return n
 }
 
 // stream copies r to the output until it ends.

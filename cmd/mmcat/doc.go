@@ -11,9 +11,10 @@
 // System V segment by key (decimal, or hexadecimal after 0x, as ipcs -m
 // prints it) or sysv-id:ID for one by id. Files are mapped read-only with
 // package mmfile and written out straight from the mapping, so the bytes are
-// copied once. Standard input, pipes, FIFOs, devices and files that report a
-// size of 0 (those of /proc and /sys) cannot be mapped, or not usefully, and
-// are read instead, with the same output.
+// copied once. Standard input, pipes, FIFOs, devices, files that report a
+// size of 0, every file of the kernel's own filesystems (/proc, /sys,
+// debugfs and the like, whose contents are made as they are read) and any
+// file whose mapping fails are read instead, with the same output.
 //
 // # Compatibility with GNU cat
 //
@@ -32,6 +33,25 @@
 // file is output file"). A failure to write standard output, --help and
 // --version included, is a "write error" with exit status 1, and so is a
 // failure to close it at the end.
+//
+// # Files that change while they are copied
+//
+// As with cat, a file is copied as it is when mmcat gets to it: one that
+// shrank between the size check and the mapping is read instead, and one
+// that grows while it is copied is copied to its end as it is once the
+// mapped part is done (the growth is read with pread(2)). A file that
+// shrinks under the mapping while it is copied cannot be read past the
+// cut: mmcat writes everything before the first page that is gone,
+// reports the file once ("Bad address: the file shrank or its storage
+// failed while it was being copied", also said of a page its storage
+// failed to read), exits with status 1 in the end, and goes on with the
+// next SOURCE, line numbers and -s carried on as cat carries them. cat,
+// which reads, just sees the file end there. With a formatting option the
+// bytes are copied out of the mapping before they are formatted, and the
+// output then ends exactly where the file now ends; without one, write(2)
+// copies straight from the mapping, and a cut in the middle of a page can
+// leave zeros up to the end of that page in the output, one more reason
+// for the message.
 //
 // # Ranges
 //

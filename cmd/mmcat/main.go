@@ -312,6 +312,12 @@ func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 // as GNU cat prints it ("No such file or directory"); the path, already
 // named, is dropped from path errors.
 func reason(err error) string {
+	if errors.Is(err, ioadapt.ErrFault) || errors.Is(err, syscall.EFAULT) {
+		// The source's mapping met a hole: a page past the end of a
+		// file that shrank, or one its storage failed to read. write(2)
+		// says EFAULT; a read of the mapping by mmcat itself faults.
+		return "Bad address: the file shrank or its storage failed while it was being copied"
+	}
 	for {
 		switch e := err.(type) {
 		case *fs.PathError:
@@ -321,10 +327,6 @@ func reason(err error) string {
 			err = e.Err
 			continue
 		case syscall.Errno:
-			if e == syscall.EFAULT {
-				// The kernel met a hole in the source's mapping.
-				return "Bad address: the file shrank while it was being copied"
-			}
 			return capitalize(e.Error())
 		}
 		return err.Error()

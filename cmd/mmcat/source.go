@@ -18,13 +18,17 @@ import (
 
 // source is one opened SOURCE operand: mapped memory (mem) or a stream (r).
 type source struct {
-	arg string      // the operand, for messages
-	mem *ioadapt.IO // the selected bytes of a mapped source, or nil
+	arg  string      // the operand, for messages
+	mem  *ioadapt.IO // the selected bytes of a mapped source, or nil
+	base int64       // the offset in its file or segment of mem's first byte
 	// rest, for a mapped file, reads what the file holds past the mapped
 	// part, to copy after it: the file may have grown since it was
 	// mapped, and cat copies what a file holds when it reaches the end.
 	// nil when the range ends within the mapping or growth is not wanted.
-	rest   io.Reader
+	rest io.Reader
+	// file is the open file of a mapped file source, nil for shared
+	// memory; after a fault, its size says where the file now ends.
+	file   *os.File
 	r      io.Reader // a streamed source, already past --offset
 	skip   int64     // for streams: bytes to skip before r's data
 	closer io.Closer // releases the mapping and the descriptor; may be nil
@@ -116,7 +120,7 @@ func (o *opener) mapped(arg string, m *ioadapt.IO) (*source, error) {
 		_ = m.Close()
 		return nil, err
 	}
-	s := &source{arg: arg, mem: m, closer: m}
+	s := &source{arg: arg, mem: m, base: off, closer: m}
 	if off != 0 || n != m.Size() {
 		if s.mem, err = m.Section(off, n); err != nil {
 			_ = m.Close()
@@ -170,7 +174,7 @@ func (o *opener) fromFile(path string, f *os.File) (*source, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &source{arg: path, closer: f}
+	s := &source{arg: path, base: off, file: f, closer: f}
 	if n == 0 {
 		s.mem = ioadapt.New(ioadapt.NewMemory(nil))
 	} else {

@@ -236,6 +236,117 @@ func TestGrowingFile(t *testing.T) {
 	}
 }
 
+// faultMessage is how mmcat reports a source that faulted.
+const faultMessage = "Bad address: the file shrank or its storage failed while it was being copied"
+
+// TestTruncatedMidCopy truncates the first of two files while the command
+// is copying it (held mid-copy by the pipe it writes into), well past what
+// it has read: among short lines, or inside a line longer than the
+// formatter's buffer, which goes out without being copied into it. GNU cat
+// prints the first file up to where it now ends and then the second,
+// numbering on; mmcat must print the same bytes, report the first file
+// once (its mapping met a hole) and never blame the second.
+//
+// Unformatted, a cut in the middle of a page is left out: write(2) copies
+// that page as the kernel then shows it, zeros after the cut, before it
+// meets the hole (see doc.go).
+func TestTruncatedMidCopy(t *testing.T) {
+	requireGNUCat(t)
+	long := bytes.Repeat([]byte("a long line\tof text "), 2<<20/20) // 2 MiB without a newline
+	data := append(append(textSample(15<<20, 8), long...), textSample(15<<20, 10)...)
+	for _, c := range []struct {
+		opts []string
+		cut  int64
+	}{
+		{nil, 8 << 20}, {nil, 16 << 20},
+		{[]string{"-n"}, 8 << 20}, {[]string{"-n"}, 16 << 20}, {[]string{"-n"}, 16<<20 + 1000},
+		{[]string{"-nE"}, 16 << 20}, {[]string{"-b", "-s"}, 8<<20 + 7}, {[]string{"-vT"}, 16<<20 + 4095},
+	} {
+		var runs [2]result
+		var a, b string
+		for i, prog := range []string{gnuCatPath, mmcatBin} {
+			dir := t.TempDir()
+			a = writeFile(t, dir, "a", data)
+			b = writeFile(t, dir, "b", textSample(300000, 9))
+			s := startInto(t, prog, append(c.opts, a, b)...)
+			head := s.readN(t, 1<<20)
+			if err := os.Truncate(a, c.cut); err != nil {
+				t.Fatal(err)
+			}
+			runs[i] = s.finish(t, head)
+		}
+		what := fmt.Sprintf("%q cut at %d", c.opts, c.cut)
+		gnuRun, got := runs[0], runs[1]
+		// The oracle: cat over the first file as truncated, then the
+		// second.
+		if want := gnuFormatOrCopy(t, c.opts, a, b); !bytes.Equal(gnuRun.stdout, want) || gnuRun.code != 0 {
+			t.Fatalf("%s: GNU cat gave %d bytes, exit %d, not those of the truncated file and the next: the premise fails",
+				what, len(gnuRun.stdout), gnuRun.code)
+		}
+		if !bytes.Equal(got.stdout, gnuRun.stdout) {
+			t.Errorf("%s: stdout differs from GNU cat's:\n%s", what, diffReport(got.stdout, gnuRun.stdout))
+		}
+		if want := "mmcat: " + a + ": " + faultMessage + "\n"; got.code != 1 || string(got.stderr) != want {
+			t.Errorf("%s: exit %d, stderr %q; want 1, %q", what, got.code, got.stderr, want)
+		}
+	}
+}
+
+// TestTruncatedInFlight truncates a file that is one long line while the
+// command is blocked writing it to a pipe, below the end of what it is
+// writing: -n sends such a line out in large spans straight from its
+// input. What was read before the cut is printed, the file is reported
+// once (by mmcat; cat just sees its end), and the next file follows in
+// full, its first line continuing the long one and numbered on from there.
+func TestTruncatedInFlight(t *testing.T) {
+	requireGNUCat(t)
+	long := bytes.Repeat([]byte("one long line\twithout end "), 8<<20/26) // ~8 MiB
+	bData := textSample(300000, 12)
+	const cut = 3 << 19 // 1.5 MiB: past what the reader took, before what was read
+	for _, prog := range []string{gnuCatPath, mmcatBin} {
+		dir := t.TempDir()
+		a := writeFile(t, dir, "a", long)
+		b := writeFile(t, dir, "b", bData)
+		s := startInto(t, prog, "-n", a, b)
+		head := s.readN(t, 1<<20)
+		if err := os.Truncate(a, cut); err != nil {
+			t.Fatal(err)
+		}
+		r := s.finish(t, head)
+
+		// B's part: what cat prints for B after a line without end.
+		x := writeFile(t, dir, "x", []byte("x"))
+		tail := gnuFormatOrCopy(t, []string{"-n"}, x, b)[len("     1\tx"):]
+		out := r.stdout
+		k := len(out) - len(tail) - len("     1\t")
+		switch {
+		case k < cut || k > len(long):
+			t.Errorf("%s: printed %d bytes of the first file, want at least the %d before the cut", prog, k, cut)
+		case !bytes.Equal(out[:len("     1\t")+k], append([]byte("     1\t"), long[:k]...)):
+			t.Errorf("%s: the first file's part is not its first %d bytes numbered", prog, k)
+		case !bytes.Equal(out[len(out)-len(tail):], tail):
+			t.Errorf("%s: the second file's part differs from cat's:\n%s", prog, diffReport(out[len(out)-len(tail):], tail))
+		}
+		want := result{code: 0}
+		if prog == mmcatBin {
+			want = result{code: 1, stderr: []byte("mmcat: " + a + ": " + faultMessage + "\n")}
+		}
+		if r.code != want.code || !bytes.Equal(r.stderr, want.stderr) {
+			t.Errorf("%s: exit %d, stderr %q; want %d, %q", prog, r.code, r.stderr, want.code, want.stderr)
+		}
+	}
+}
+
+// gnuFormatOrCopy is GNU cat's output for opts over files.
+func gnuFormatOrCopy(t *testing.T, opts []string, files ...string) []byte {
+	t.Helper()
+	r := gnu(t, nil, append(append([]string{}, opts...), files...)...)
+	if r.code != 0 {
+		t.Fatalf("GNU cat %q: exit %d: %s", opts, r.code, r.stderr)
+	}
+	return r.stdout
+}
+
 // TestStdinOffsetSeeks gives --offset a regular file on standard input
 // whose first terabyte is a hole: mmcat must seek past it, not read it (at
 // several GB/s a read of it takes minutes). GNU tail -c +N, which seeks,
