@@ -34,6 +34,15 @@
 // --version included, is a "write error" with exit status 1, and so is a
 // failure to close it at the end.
 //
+// One difference cannot be helped: cat reports a closed standard stream
+// ("cat - <&-", "cat F >&-") with EBADF, and mmcat does not. The Go
+// runtime opens /dev/null, read-write, on each of descriptors 0, 1 and 2
+// that is closed when a program starts, and what mmcat then finds is, to
+// the kernel's every description of it, a descriptor its parent opened on
+// /dev/null read-write, as Python's subprocess.DEVNULL does, where cat
+// reads nothing and succeeds. So "mmcat - <&-" reads an empty input, and
+// "mmcat F >&-" writes F into /dev/null, both with status 0.
+//
 // # Files that change while they are copied
 //
 // As with cat, a file is copied as it is when mmcat gets to it: one that

@@ -200,3 +200,72 @@ func TestInvocationName(t *testing.T) {
 		sameAs(t, argv0, inv.run(t, mmcatBin, args...), inv.run(t, gnuCatPath, args...))
 	}
 }
+
+// TestClosedStandardStreams covers "mmcat - <&-" and "mmcat F >&-", where
+// GNU cat reports EBADF. The Go runtime opens /dev/null, read-write, on
+// each of descriptors 0, 1 and 2 that is closed when a program starts
+// (runtime.checkfds): the program then finds a descriptor that the kernel
+// describes exactly as one open on /dev/null read-write by the parent, as
+// Python's subprocess.DEVNULL and the shell's <>/dev/null make it, on
+// which cat reads nothing and succeeds. This test shows that the two
+// cannot be told apart, which is why mmcat, like any Go program, reads an
+// empty standard input and writes into /dev/null there (doc.go says so);
+// it fails if the runtime ever leaves the descriptor closed, and then
+// mmcat should report EBADF as cat does.
+func TestClosedStandardStreams(t *testing.T) {
+	requireGNUCat(t)
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh:", err)
+	}
+	f := writeFile(t, t.TempDir(), "f", []byte("data\n"))
+	shell := func(env, script string, args ...string) result {
+		cmd := exec.Command(sh, append([]string{"-c", script}, args...)...)
+		cmd.Env = append(os.Environ(), "LC_ALL=C", env)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		_ = cmd.Run()
+		return result{stdout: out.Bytes(), stderr: errb.Bytes(), code: cmd.ProcessState.ExitCode()}
+	}
+	for _, c := range []struct {
+		fd             string
+		closed, devRW  string // redirections of the probed descriptor
+		cat            []string
+		catStderr      string
+		mmcatStdoutLen int
+	}{
+		{"0", "<&-", "<>/dev/null", []string{"-"}, "cat: -: Bad file descriptor\ncat: closing standard input: Bad file descriptor\n", 0},
+		{"1", ">&-", "1<>/dev/null", []string{f}, "cat: standard output: Bad file descriptor\n", 0},
+	} {
+		probe := func(redir string) string {
+			r := shell(probeFDEnv+"="+c.fd, `exec "$0" `+redir, mmcatBin)
+			if r.code != 0 || len(r.stderr) == 0 {
+				t.Fatalf("probe of fd %s with %s: exit %d, %q", c.fd, redir, r.code, r.stderr)
+			}
+			return string(r.stderr)
+		}
+		closed, devRW := probe(c.closed), probe(c.devRW)
+		if closed != devRW {
+			t.Errorf("fd %s: closed and open on /dev/null read-write now differ:\n%s\n%s\nmmcat can detect a closed stream and should report EBADF as cat does", c.fd, closed, devRW)
+		}
+		if !strings.Contains(closed, `"/dev/null"`) {
+			t.Errorf("fd %s closed at exec: %s; want the runtime's /dev/null", c.fd, closed)
+		}
+
+		// GNU cat, for the record of what mmcat cannot match, and its
+		// agreement with mmcat on the descriptor open read-write.
+		args := strings.Join(c.cat, " ")
+		if r := shell("", `exec "$0" `+args+" "+c.closed, gnuCatPath); r.code != 1 ||
+			strings.ReplaceAll(string(r.stderr), gnuCatPath+": ", "cat: ") != c.catStderr {
+			t.Errorf("GNU cat %s %s: exit %d, stderr %q; want 1, %q", args, c.closed, r.code, r.stderr, c.catStderr)
+		}
+		for _, redir := range []string{c.closed, c.devRW} {
+			r := shell(asCommandEnv+"=1", `exec "$0" `+args+" "+redir, mmcatBin)
+			g := shell("", `exec "$0" `+args+" "+c.devRW, gnuCatPath)
+			if r.code != 0 || len(r.stderr) != 0 || g.code != 0 || len(g.stderr) != 0 || len(r.stdout) != c.mmcatStdoutLen {
+				t.Errorf("%s %s: mmcat exit %d, stderr %q, %d bytes out; GNU cat with %s: exit %d, %q",
+					args, redir, r.code, r.stderr, len(r.stdout), c.devRW, g.code, g.stderr)
+			}
+		}
+	}
+}

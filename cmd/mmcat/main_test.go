@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -24,7 +25,15 @@ const asCommandEnv = "MMCAT_TEST_AS_COMMAND"
 // each file to that size between mmcat's size check and its mapping.
 const shrinkBeforeMapEnv = "MMCAT_TEST_SHRINK_BEFORE_MAP"
 
+// probeFDEnv, set to a descriptor number, makes the test binary describe
+// that descriptor as it sees it at start, on stderr, and exit.
+const probeFDEnv = "MMCAT_TEST_PROBE_FD"
+
 func TestMain(m *testing.M) {
+	if fd := os.Getenv(probeFDEnv); fd != "" {
+		fmt.Fprint(os.Stderr, describeFD(fd))
+		os.Exit(0)
+	}
 	if os.Getenv(asCommandEnv) == "1" {
 		if v := os.Getenv(shrinkBeforeMapEnv); v != "" {
 			size, err := strconv.ParseInt(v, 10, 64)
@@ -41,6 +50,22 @@ func TestMain(m *testing.M) {
 	}
 	mmcatBin = os.Args[0]
 	os.Exit(m.Run())
+}
+
+// describeFD describes this process's descriptor fd by what the kernel
+// tells about it: what it is open on, its status flags with the
+// close-on-exec bit and inode (/proc/self/fdinfo), and fstat's mode and
+// size (not its times, which other processes change).
+func describeFD(fd string) string {
+	link, err := os.Readlink("/proc/self/fd/" + fd)
+	info, ierr := os.ReadFile("/proc/self/fdinfo/" + fd)
+	n, _ := strconv.Atoi(fd)
+	fi, serr := os.NewFile(uintptr(n), "fd").Stat()
+	var st string
+	if serr == nil {
+		st = fmt.Sprintf("%v size %d", fi.Mode(), fi.Size())
+	}
+	return fmt.Sprintf("link %q %v\nfdinfo %q %v\nfstat %s %v\n", link, err, info, ierr, st, serr)
 }
 
 // command returns the command that runs name with args in the C locale;
