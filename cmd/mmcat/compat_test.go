@@ -183,7 +183,7 @@ func TestCompatWriteErrors(t *testing.T) {
 	requireGNUCat(t)
 	full := devFull(t)
 	big := writeFile(t, t.TempDir(), "big", bytes.Repeat([]byte("0123456789abcdef\n"), 1<<17))
-	for _, args := range [][]string{{big}, {"-n", big}, {"-"}} {
+	for _, args := range [][]string{{big}, {"-n", big}, {"-"}, {"/dev/zero"}, {"-n", "/dev/zero"}} {
 		var status [2]string
 		for i, prog := range []string{gnuCatPath, mmcatBin} {
 			cmd := command(prog, args...)

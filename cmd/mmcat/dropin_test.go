@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // invocation says how to start a command beyond its arguments.
@@ -266,6 +267,90 @@ func TestClosedStandardStreams(t *testing.T) {
 				t.Errorf("%s %s: mmcat exit %d, stderr %q, %d bytes out; GNU cat with %s: exit %d, %q",
 					args, redir, r.code, r.stderr, len(r.stdout), c.devRW, g.code, g.stderr)
 			}
+		}
+	}
+}
+
+// TestStreamNotHeld writes a line into mmcat's standard input, a pipe that
+// stays open, and waits for it on the output, under the options that
+// format (coreutils' cat-buf.sh checks this of cat -v): what was read is
+// written before mmcat waits for more.
+func TestStreamNotHeld(t *testing.T) {
+	for _, opts := range [][]string{nil, {"-v"}, {"-n"}, {"-sE"}} {
+		cmd := command(mmcatBin, opts...)
+		in, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := in.Write([]byte("x\x01\n")); err != nil {
+			t.Fatal(err)
+		}
+		got := make(chan []byte, 1)
+		go func() {
+			b := make([]byte, 64)
+			n, _ := out.Read(b)
+			got <- b[:n]
+		}()
+		select {
+		case b := <-got:
+			if len(b) == 0 {
+				t.Errorf("%q: no output before the input ended", opts)
+			}
+		case <-time.After(time.Minute):
+			t.Errorf("%q: nothing written a minute after a line was read", opts)
+		}
+		in.Close()
+		_ = cmd.Wait()
+	}
+}
+
+// TestCatSelf covers an output that is also an input (coreutils'
+// cat-self.sh): refused while reading it would read what is being
+// written, allowed when the input's position is already at its end.
+func TestCatSelf(t *testing.T) {
+	requireGNUCat(t)
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh:", err)
+	}
+	for _, script := range []string{
+		`"$0" out >>out`,
+		`"$0" in out >>out`,
+		`"$0" - <out >>out`,
+		`"$0" -n - <out >>out`,
+		`(dd status=none bs=1 skip=2 count=0 && "$0" -) <out >>out`,
+		`(dd status=none bs=1 skip=2 count=0 && "$0" - in) <out >>out`,
+		`"$0" in - <out >out2 && "$0" out2 >>out`,
+	} {
+		var runs [2]result
+		var files [2]string
+		for i, prog := range []string{gnuCatPath, mmcatBin} {
+			dir := t.TempDir()
+			writeFile(t, dir, "out", []byte("x\n"))
+			writeFile(t, dir, "in", []byte("in\n"))
+			cmd := exec.Command(sh, "-c", script, "cat")
+			cmd.Args[len(cmd.Args)-1] = prog
+			cmd.Dir = dir
+			cmd.Env = append(os.Environ(), "LC_ALL=C")
+			if prog == mmcatBin {
+				cmd.Env = append(cmd.Env, asCommandEnv+"=1")
+			}
+			var errb bytes.Buffer
+			cmd.Stderr = &errb
+			_ = cmd.Run()
+			runs[i] = result{stderr: []byte(strings.ReplaceAll(errb.String(), prog+": ", "cat: ")), code: cmd.ProcessState.ExitCode()}
+			files[i] = string(readFile(t, filepath.Join(dir, "out")))
+		}
+		sameAs(t, script, runs[1], runs[0])
+		if files[0] != files[1] {
+			t.Errorf("%s: out holds %q, with GNU cat %q", script, files[1], files[0])
 		}
 	}
 }
