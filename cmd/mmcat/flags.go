@@ -225,7 +225,8 @@ Concatenate SOURCEs to standard output, or to DEST with -o, reading files
 through memory maps. With no SOURCE, or when SOURCE is -, read standard input.
 
 Sources:
-  FILE         a file, mapped read-only (pipes, devices, /proc files are read)
+  FILE         a file, mapped read-only (pipes, devices, the files of /proc
+               and /sys, and any file that cannot be mapped are read)
   -            standard input
   shm:NAME     a POSIX shared-memory segment (Python's SharedMemory(name=NAME))
   sysv:KEY     a System V segment by key, decimal or 0x hex (see ipcs -m)
