@@ -97,17 +97,27 @@ func (c *copier) copyMapped(m *ioadapt.IO) error {
 // never touches the mapping: a fault cannot stop it halfway through its
 // state, and everything before the page that faulted is formatted, so the
 // next source continues the numbering where cat would.
+//
+// A file cut in the middle of a page reads as zeros from the cut to the
+// end of that page, which were never the file's bytes, and only the page
+// after it faults. So the last page of each chunk is held back and read
+// again at the start of the next one, and after a fault what was read is
+// cut where the file now ends.
 func (c *copier) copyFormatted(s *source) error {
 	buf := c.buffer()
 	buf = buf[:min(len(buf), streamBufferSize)]
+	page := int64(os.Getpagesize())
 	for off := int64(0); ; {
 		n, err := s.mem.ReadAt(buf, off)
-		if errors.Is(err, ioadapt.ErrFault) {
+		switch {
+		case errors.Is(err, ioadapt.ErrFault):
 			n = readablePrefix(s.mem, buf, off, s.base)
-			// A file cut mid-page reads as zeros up to the end of
-			// that page: they were never the file's bytes.
 			if fi, serr := statFile(s.file); serr == nil {
 				n = int(max(0, min(int64(n), fi.Size()-(s.base+off))))
+			}
+		case err == nil:
+			if held := (s.base + off + int64(n)) - (s.base+off+int64(n)-1)/page*page; held < int64(n) {
+				n -= int(held)
 			}
 		}
 		if n > 0 {

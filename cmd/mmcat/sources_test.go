@@ -261,6 +261,9 @@ func TestTruncatedMidCopy(t *testing.T) {
 		{nil, 8 << 20}, {nil, 16 << 20},
 		{[]string{"-n"}, 8 << 20}, {[]string{"-n"}, 16 << 20}, {[]string{"-n"}, 16<<20 + 1000},
 		{[]string{"-nE"}, 16 << 20}, {[]string{"-b", "-s"}, 8<<20 + 7}, {[]string{"-vT"}, 16<<20 + 4095},
+		// In the last page of a 128 KiB read, which itself reads
+		// whole: the fault comes only with the next one.
+		{[]string{"-n"}, 16<<20 + 128<<10 - 100}, {[]string{"-E"}, 8<<20 + 128<<10 - 4095},
 	} {
 		var runs [2]result
 		var a, b string
