@@ -32,7 +32,9 @@
 // non-empty file onto itself when standard output is that file ("input
 // file is output file"). A failure to write standard output, --help and
 // --version included, is a "write error" with exit status 1, and so is a
-// failure to close it at the end.
+// failure to close it at the end. Unlike cat, mmcat prints a name in a
+// message as it was given, where cat quotes one that holds a space, a
+// colon or a shell metacharacter ("cat: 'my file': ...").
 //
 // One difference cannot be helped: cat reports a closed standard stream
 // ("cat - <&-", "cat F >&-") with EBADF, and mmcat does not. The Go
