@@ -210,11 +210,12 @@ func TestShrinkBeforeMap(t *testing.T) {
 // that the test reads only partly before the file grows.
 func TestGrowingFile(t *testing.T) {
 	requireGNUCat(t)
+	dir := t.TempDir() // each run rewrites the file
 	for _, opts := range [][]string{nil, {"-n"}} {
 		var runs [2]result
 		var final []byte
 		for i, prog := range []string{gnuCatPath, mmcatBin} {
-			f := writeFile(t, t.TempDir(), "growing", textSample(20<<20, 5))
+			f := writeFile(t, dir, "growing", textSample(20<<20, 5))
 			s := startInto(t, prog, append(opts, f)...)
 			head := s.readN(t, 4<<20)
 			g, err := os.OpenFile(f, os.O_WRONLY|os.O_APPEND, 0)
@@ -254,6 +255,7 @@ func TestTruncatedMidCopy(t *testing.T) {
 	requireGNUCat(t)
 	long := bytes.Repeat([]byte("a long line\tof text "), 2<<20/20) // 2 MiB without a newline
 	data := append(append(textSample(15<<20, 8), long...), textSample(15<<20, 10)...)
+	dirs := [2]string{t.TempDir(), t.TempDir()} // each run rewrites its files
 	for _, c := range []struct {
 		opts []string
 		cut  int64
@@ -268,9 +270,8 @@ func TestTruncatedMidCopy(t *testing.T) {
 		var runs [2]result
 		var a, b string
 		for i, prog := range []string{gnuCatPath, mmcatBin} {
-			dir := t.TempDir()
-			a = writeFile(t, dir, "a", data)
-			b = writeFile(t, dir, "b", textSample(300000, 9))
+			a = writeFile(t, dirs[i], "a", data)
+			b = writeFile(t, dirs[i], "b", textSample(300000, 9))
 			s := startInto(t, prog, append(c.opts, a, b)...)
 			head := s.readN(t, 1<<20)
 			if err := os.Truncate(a, c.cut); err != nil {
