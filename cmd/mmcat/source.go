@@ -132,9 +132,11 @@ func (o *opener) mapped(arg string, m *ioadapt.IO) (*source, error) {
 
 // openFile maps a file, or reads it as a stream where mapping cannot give
 // what read(2) gives: a FIFO, a device, a socket, a regular file of size 0
-// (how the kernel shows the files of /proc and /sys that do have content),
-// any file of the kernel's own filesystems (see mappable), and any file
-// whose mapping fails. The file is opened first and everything is decided
+// (how the kernel shows the files of /proc that do have content), any file
+// of the kernel's own filesystems (which mmfile refuses with
+// ErrNotMappable: a sysfs attribute reports a size of 4096 and mmap fails
+// with ENODEV; a PCI device's resource file would map its registers), and
+// any file whose mapping fails. The file is opened first and everything is decided
 // on the open descriptor, as cat does, so that a file replaced or
 // truncated meanwhile is still read as it is.
 func (o *opener) openFile(path string) (*source, error) {
@@ -167,29 +169,36 @@ func (o *opener) fromFile(path string, f *os.File) (*source, error) {
 		return nil, errSameFile
 	}
 	streamed := &source{arg: path, r: f, closer: f, skip: o.rng.offset}
-	if !fi.Mode().IsRegular() || fi.Size() == 0 || !mappable(f) {
+	if !fi.Mode().IsRegular() || fi.Size() == 0 {
 		return o.limit(streamed), nil
 	}
-	off, n, err := o.rng.clip(fi.Size())
-	if err != nil {
-		return nil, err
-	}
-	s := &source{arg: path, base: off, file: f, closer: f}
-	if n == 0 {
-		s.mem = ioadapt.New(ioadapt.NewMemory(nil))
-	} else {
+	off, n, cerr := o.rng.clip(fi.Size())
+	opts := []mmfile.Option{mmfile.Range(off, n)}
+	switch {
+	case cerr != nil:
+		// Past the end of the size the file reports, but that says
+		// nothing of a file that the kernel makes up when it is read:
+		// map nothing, to learn which it is.
+		opts = []mmfile.Option{mmfile.Range(0, 0)}
+	case n > 0:
+		opts = append(mapOptions(o.populate && n <= maxPopulate), opts...)
 		if beforeMap != nil {
 			beforeMap(path)
 		}
-		m, err := mmfile.Map(f, append(mapOptions(o.populate && n <= maxPopulate), mmfile.Range(off, n))...)
-		if err != nil {
-			// The file shrank since the Stat, or it cannot be mapped
-			// (ENODEV, say, from a filesystem without mmap): read(2)
-			// gives what cat gives.
-			return o.limit(streamed), nil
-		}
-		s.mem, s.closer = m.IO, closers{m, f}
 	}
+	m, err := mmfile.Map(f, opts...)
+	if err != nil {
+		// A file of procfs, sysfs and the like (ErrNotMappable), one
+		// that shrank since the Stat, or one that cannot be mapped
+		// (ENODEV, say, from a filesystem without mmap): read(2)
+		// gives what cat gives.
+		return o.limit(streamed), nil
+	}
+	if cerr != nil {
+		_ = m.Close()
+		return nil, cerr
+	}
+	s := &source{arg: path, mem: m.IO, base: off, file: f, closer: closers{m, f}}
 	if rest := o.rng.length - n; o.follow && (o.rng.length < 0 || rest > 0) {
 		if o.rng.length < 0 {
 			rest = math.MaxInt64 - (off + n)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"os"
 	"strconv"
 	"strings"
@@ -41,33 +40,6 @@ func growPipe(f *os.File) int {
 		return n
 	}
 	return cur
-}
-
-// mappable reports whether the open file f is worth mapping: false for
-// the files of the kernel's own filesystems, whose contents are made as
-// they are read. Mapping those is refused (sysfs attributes report a size
-// of 4096 and fail with ENODEV) or maps something other than what read(2)
-// returns (a PCI device's registers under /sys/bus/pci, a ring buffer of
-// tracefs, a driver's memory in debugfs); cat reads them, and so does
-// mmcat.
-func mappable(f *os.File) bool {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return true
-	}
-	var st unix.Statfs_t
-	serr := errors.New("no fstatfs")
-	_ = rc.Control(func(fd uintptr) { serr = unix.Fstatfs(int(fd), &st) })
-	if serr != nil {
-		return true // a mapping that fails is read instead
-	}
-	switch st.Type {
-	case unix.PROC_SUPER_MAGIC, unix.SYSFS_MAGIC, unix.DEBUGFS_MAGIC, unix.TRACEFS_MAGIC,
-		unix.SECURITYFS_MAGIC, unix.EFIVARFS_MAGIC, unix.PSTOREFS_MAGIC, unix.BPF_FS_MAGIC,
-		unix.CGROUP_SUPER_MAGIC, unix.CGROUP2_SUPER_MAGIC:
-		return false
-	}
-	return true
 }
 
 // mapOptions are the mmfile options for a source about to be read whole.

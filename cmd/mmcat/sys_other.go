@@ -16,6 +16,3 @@ func mapOptions(bool) []mmfile.Option { return nil }
 
 // pendingOptions adds nothing.
 func pendingOptions() []mmfile.Option { return nil }
-
-// mappable reports true: a file whose mapping fails is read instead.
-func mappable(*os.File) bool { return true }
