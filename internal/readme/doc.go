@@ -1,0 +1,4 @@
+// Package readme has no code of its own: its tests hold README.md to the
+// code it shows. Each Go block of the README is cut from a runnable
+// example of the package it is about.
+package readme
