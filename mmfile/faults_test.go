@@ -40,7 +40,7 @@ func TestFaultTruncateFile(t *testing.T) {
 	page := os.Getpagesize()
 	data := pattern(16 * page)
 	path := writeFile(t, "shrinking", data)
-	for round := range envInt("MMAPKIT_FAULT_ROUNDS", 40) {
+	for round := range envInt("MMAPKIT_FAULT_ROUNDS", 200) {
 		ty.Round(truncateRound(path, data, page, round))
 	}
 }
@@ -91,7 +91,7 @@ func truncateRound(path string, data []byte, page, round int) error {
 func TestFaultFullDisk(t *testing.T) {
 	ty := faulttest.New(t)
 	dir := smallTmpfs(t, "2m")
-	for round := range 20 {
+	for round := range 200 {
 		ty.Round(fullDiskRound(filepath.Join(dir, "f"+strconv.Itoa(round)), round))
 		_ = os.Remove(filepath.Join(dir, "f"+strconv.Itoa(round)))
 	}
@@ -416,7 +416,7 @@ func syncRangeErr(f *mmfile.File, off, n int64) error {
 func TestFaultManyProcesses(t *testing.T) {
 	ty := faulttest.New(t)
 	const writers, span = 6, 1 << 16
-	for round := range 5 {
+	for round := range 100 {
 		path := filepath.Join(t.TempDir(), "shared")
 		f, err := mmfile.Create(path, writers*span)
 		if err != nil {

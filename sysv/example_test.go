@@ -25,7 +25,7 @@ func ExampleCreate() {
 	if err := os.WriteFile(keyFile, nil, 0o600); err != nil {
 		log.Fatal(err)
 	}
-	key, err := sysv.Ftok(keyFile, 'M')
+	key, err := sysv.Ftok(keyFile, 'M') // the key C's ftok(3) gives for this file
 	if err != nil {
 		log.Fatal(err)
 	}

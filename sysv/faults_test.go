@@ -146,7 +146,7 @@ func TestFaultForeignOwner(t *testing.T) {
 func TestFaultManyProcesses(t *testing.T) {
 	ty := faulttest.New(t)
 	const writers, span = 6, 1 << 16
-	for round := range 5 {
+	for round := range 100 {
 		s := mustCreate(t, writers*span)
 		var cmds []*exec.Cmd
 		for w := range writers {
