@@ -152,7 +152,7 @@ func TestFaultLeakLoop(t *testing.T) {
 		}
 		ty.Round(err)
 	}
-	faulttest.CheckNoGrowth(t, fds, maps, 4)
+	faulttest.CheckNoGrowth(t, fds, maps, 0)
 	if left := leftovers(); len(left) > 0 {
 		t.Errorf("segments left behind: %v", left)
 	}

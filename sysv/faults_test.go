@@ -46,7 +46,7 @@ func TestFaultLeakLoop(t *testing.T) {
 		}
 		ty.Round(err)
 	}
-	faulttest.CheckNoGrowth(t, fds, maps, 4)
+	faulttest.CheckNoGrowth(t, fds, maps, 0)
 	if leaks := leftovers(); len(leaks) > 0 {
 		t.Errorf("%d segments left behind", len(leaks))
 	}
