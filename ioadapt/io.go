@@ -244,16 +244,26 @@ func (c *IO) refresh() (grew bool, err error) {
 }
 
 // Read implements [io.Reader]: it reads from the seek position and advances
-// it. At or past the end it returns 0, [io.EOF], after looking again at the
-// size of a Region that can grow behind it.
+// it. A read that reaches the end looks again at the size of a Region that
+// can grow behind it, and reads on if it grew; at or past the end it
+// returns 0, [io.EOF].
 func (c *IO) Read(p []byte) (n int, err error) {
 	n, err = c.read(p)
-	if err == io.EOF && c.s.refresher != nil {
-		if grew, rerr := c.refresh(); rerr != nil {
-			return 0, rerr
-		} else if grew {
-			return c.read(p)
+	if n < len(p) && (err == nil || err == io.EOF) && c.s.refresher != nil {
+		// The read reached the end the Region knew: read on to the end
+		// the backing store has, as read(2) on the file would.
+		grew, rerr := c.refresh()
+		if !grew {
+			if n == 0 && rerr != nil {
+				return 0, rerr
+			}
+			return n, err
 		}
+		m, err := c.read(p[n:])
+		if n += m; n > 0 && err == io.EOF {
+			err = nil
+		}
+		return n, err
 	}
 	return n, err
 }

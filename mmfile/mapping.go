@@ -119,7 +119,11 @@ func (m directGrowingMapping) Grow(p []byte, off int64) (int, error) {
 
 // writeDirect writes p at off of the Region with pwrite(2) on the file.
 func (m *mapping) writeDirect(p []byte, off int64) (int, error) {
-	return m.f.WriteAt(p, m.fileOff+int64(m.delta)+off)
+	n, err := pwrite(m.f, p, m.fileOff+int64(m.delta)+off)
+	if err != nil {
+		err = m.err("write", err)
+	}
+	return n, err
 }
 
 func (m *mapping) Bytes() []byte {

@@ -120,3 +120,7 @@ const directWrites = false
 // appendMode reports false: with directWrites off, nothing here writes
 // through the handle, so its append mode does not matter.
 func appendMode(*os.File) (bool, error) { return false, nil }
+
+// pwrite writes p at off of f. With directWrites off, nothing here calls
+// it; os.File.WriteAt would drop the count of a write cut short.
+func pwrite(f *os.File, p []byte, off int64) (int, error) { return f.WriteAt(p, off) }
