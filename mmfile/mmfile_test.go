@@ -27,6 +27,7 @@ import (
 // cross-process tests: with MMAPKIT_TEST_CHILD set it does that job and
 // exits instead of running tests.
 func TestMain(m *testing.M) {
+	runGrowthChild()
 	job := os.Getenv("MMAPKIT_TEST_CHILD")
 	if job == "" {
 		os.Exit(m.Run())
