@@ -88,8 +88,13 @@
 // does, and a File that another process truncated reads to the new end.
 // Between those calls a File keeps the size it learned: a read inside it
 // of bytes that were truncated away returns an error wrapping
-// [ioadapt.ErrFault], and a write there lands by pwrite(2), extending the
-// file again, as an os.File write would.
+// [ioadapt.ErrFault] (after the bytes before the hole), and a write there
+// lands by pwrite(2), extending the file again, as an os.File write would.
+// One case differs from an os.File: in the page that holds the new end,
+// the mapping has no hole to fault on, so until a call looks at the size
+// again, a read there returns zeros past the end, and a small write there
+// goes to the page past the end and is lost, as a store through any
+// shared mapping of a shortened file is.
 //
 // # Durability
 //

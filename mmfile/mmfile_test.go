@@ -911,3 +911,46 @@ func TestTruncatedReadGivesBytesBeforeHole(t *testing.T) {
 		t.Errorf("WriteTo(bytes.Buffer) of the shrunk file = %d (buffer %d), %v; want the file's %d bytes", m, buf.Len(), err, size)
 	}
 }
+
+// TestWriteIntoHoleLandsAsOSFile has another process truncate a mapped
+// file, then writes into the hole, small and large: both land, extending
+// the file again, as the same writes through an os.File do on a twin.
+func TestWriteIntoHoleLandsAsOSFile(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows refuses to shrink a mapped file (see TestTruncatedUnderMapping)")
+	}
+	page := os.Getpagesize()
+	path := writeFile(t, "holes", pattern(8*page))
+	twin := writeFile(t, "twin", pattern(8*page))
+	f, err := mmfile.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	o, err := os.OpenFile(twin, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	for _, p := range []string{path, twin} {
+		if out, err := child("truncate", p, "MMAPKIT_TEST_SIZE="+strconv.Itoa(page)).CombinedOutput(); err != nil {
+			t.Fatalf("child: %v: %s", err, out)
+		}
+	}
+	small, large := []byte("small"), bytes.Repeat([]byte("L"), ioadapt.DirectWriteMin)
+	for _, w := range []struct {
+		p   []byte
+		off int64
+	}{{small, int64(3 * page)}, {large, int64(2*page + 7)}} {
+		n, err := f.WriteAt(w.p, w.off)
+		wn, werr := o.WriteAt(w.p, w.off)
+		if n != wn || (err == nil) != (werr == nil) {
+			t.Errorf("WriteAt(%d bytes, %d) into the hole = %d, %v; os.File: %d, %v", len(w.p), w.off, n, err, wn, werr)
+		}
+	}
+	got, _ := os.ReadFile(path)
+	want, _ := os.ReadFile(twin)
+	if !bytes.Equal(got, want) {
+		t.Errorf("the file holds %d bytes after the writes into the hole; the os.File twin %d, or other bytes", len(got), len(want))
+	}
+}
