@@ -1,0 +1,9 @@
+//go:build !unix && !windows
+
+package sys
+
+import "os"
+
+// DupFile returns an error wrapping [errors.ErrUnsupported]: this
+// platform has no descriptors to duplicate.
+func DupFile(*os.File) (*os.File, error) { return nil, unsupportedCall("dup") }
