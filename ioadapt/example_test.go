@@ -26,7 +26,7 @@ func ExampleNewMemory() {
 	// Output: world
 }
 
-// A section is a view of a chunk of its parent: the seed's alias.
+// A section is a view of a chunk of its parent, an alias of its bytes.
 func ExampleIO_Section() {
 	buf := ioadapt.New(ioadapt.NewMemory([]byte("header|payload|trailer")))
 	defer buf.Close()
