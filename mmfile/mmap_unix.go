@@ -32,9 +32,6 @@ func mapFile(f *os.File, off int64, length int, writable, private, populate bool
 		flags = unix.MAP_PRIVATE
 	}
 	if populate {
-		if populateFlag == 0 {
-			return nil, ErrUnsupported
-		}
 		flags |= populateFlag
 	}
 	return unix.Mmap(int(f.Fd()), off, length, prot, flags)
@@ -46,64 +43,3 @@ func flush(b []byte) error { return unix.Msync(b, unix.MS_SYNC) }
 
 func lockMem(b []byte) error   { return unix.Mlock(b) }
 func unlockMem(b []byte) error { return unix.Munlock(b) }
-
-func advise(b []byte, a Advice) error {
-	var adv int
-	switch a {
-	case Normal:
-		adv = unix.MADV_NORMAL
-	case Sequential:
-		adv = unix.MADV_SEQUENTIAL
-	case Random:
-		adv = unix.MADV_RANDOM
-	case WillNeed:
-		adv = unix.MADV_WILLNEED
-	case DontNeed:
-		adv = unix.MADV_DONTNEED
-	case HugePage:
-		if hugePageAdvice < 0 {
-			return ErrUnsupported
-		}
-		adv = hugePageAdvice
-	default:
-		return ErrUnsupported
-	}
-	if len(b) == 0 {
-		return nil
-	}
-	return unix.Madvise(b, adv)
-}
-
-// dupFile duplicates f's descriptor, close-on-exec, so that the mapping
-// owns a descriptor of its own.
-func dupFile(f *os.File) (*os.File, error) {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return nil, err
-	}
-	var nfd int
-	var derr error
-	if err := rc.Control(func(fd uintptr) {
-		nfd, derr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0)
-	}); err != nil {
-		return nil, err
-	}
-	if derr != nil {
-		return nil, os.NewSyscallError("fcntl", derr)
-	}
-	return os.NewFile(uintptr(nfd), f.Name()), nil
-}
-
-// appendMode reports whether f was opened with O_APPEND.
-func appendMode(f *os.File) (bool, error) {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return false, err
-	}
-	var flags int
-	var ferr error
-	if err := rc.Control(func(fd uintptr) { flags, ferr = unix.FcntlInt(fd, unix.F_GETFL, 0) }); err != nil {
-		return false, err
-	}
-	return flags&unix.O_APPEND != 0, ferr
-}
