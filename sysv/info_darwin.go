@@ -9,6 +9,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mmapkit/mmapkit/internal/errs"
 )
 
 // infoFromDesc reads a struct __shmid_ds_new of <sys/shm.h>. x/sys/unix
@@ -62,5 +64,5 @@ func systemLimits() (Limits, error) {
 // listSegments would need the kern.sysv.ipcs sysctl, whose layout is
 // private to the system; ipcs(1) is the way to list segments on macOS.
 func listSegments() ([]Info, error) {
-	return nil, &fs.PathError{Op: "list", Path: "sysv", Err: newError("listing segments is not available on macOS: use ipcs -m", ErrUnsupported)}
+	return nil, &fs.PathError{Op: "list", Path: "sysv", Err: errs.Unsupported("listing segments (use ipcs -m)")}
 }
