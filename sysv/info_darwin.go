@@ -42,23 +42,18 @@ func infoFromDesc(id int, d *unix.SysvShmDesc) Info {
 func limitSource(name string) string { return "sysctl kern.sysv." + name }
 
 func systemLimits() (Limits, error) {
-	l := Limits{PageSize: os.Getpagesize()}
-	for _, f := range []struct {
-		name string
-		v    *uint64
-	}{{"shmmax", &l.MaxSize}, {"shmmni", &l.MaxSegments}, {"shmall", &l.MaxPages}} {
-		name := "kern.sysv." + f.name
+	return readLimits(func(limit string) (uint64, error) {
+		name := "kern.sysv." + limit
 		v, err := unix.SysctlUint64(name)
 		if err != nil {
 			v32, err32 := unix.SysctlUint32(name)
 			if err32 != nil {
-				return Limits{}, os.NewSyscallError("sysctl "+name, err)
+				return 0, os.NewSyscallError("sysctl "+name, err)
 			}
 			v = uint64(v32)
 		}
-		*f.v = v
-	}
-	return l, nil
+		return v, nil
+	})
 }
 
 // listSegments would need the kern.sysv.ipcs sysctl, whose layout is

@@ -4,6 +4,7 @@ package sysv
 
 import (
 	"io/fs"
+	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -59,4 +60,19 @@ func unixTime(sec int64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(sec, 0)
+}
+
+// readLimits returns the limits, each read by read from its name.
+func readLimits(read func(name string) (uint64, error)) (Limits, error) {
+	l := Limits{PageSize: os.Getpagesize()}
+	for _, f := range []struct {
+		name string
+		v    *uint64
+	}{{"shmmax", &l.MaxSize}, {"shmmni", &l.MaxSegments}, {"shmall", &l.MaxPages}} {
+		var err error
+		if *f.v, err = read(f.name); err != nil {
+			return Limits{}, err
+		}
+	}
+	return l, nil
 }
