@@ -149,7 +149,7 @@ func openSegment(op, name string, h how, size int64, opts []Option) (*Segment, e
 			return nil, err
 		}
 	}
-	r, err := openNamed(op, name, h, size, c)
+	r, err := openNamed(op, c.dir, name, h, size, c)
 	if err != nil {
 		return nil, err
 	}

@@ -143,8 +143,10 @@ func pathErr(op, name string, err error) error {
 // the open; it has no effect on a regular file.
 const openFlags = unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_NONBLOCK
 
-func openNamed(op, name string, h how, size int64, c *config) (*segment, error) {
-	dir := shmDir(c.dir)
+// openNamed opens or creates the named segment in dir ("": the system's
+// shared-memory directory) as h says.
+func openNamed(op, dir, name string, h how, size int64, c *config) (*segment, error) {
+	dir = shmDir(dir)
 	var waited time.Duration
 	for attempt := 0; ; attempt++ {
 		switch h {

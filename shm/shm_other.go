@@ -28,7 +28,7 @@ func checkOptionsOS(*config) error { return nil }
 
 func checkNameOS(string) error { return nil }
 
-func openNamed(op, name string, _ how, _ int64, _ *config) (*segment, error) {
+func openNamed(op, _, name string, _ how, _ int64, _ *config) (*segment, error) {
 	return nil, unsupported(op, name)
 }
 

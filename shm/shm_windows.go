@@ -98,7 +98,9 @@ func openFileMapping(access uint32, name *uint16) (windows.Handle, error) {
 	return windows.Handle(h), nil
 }
 
-func openNamed(op, name string, h how, size int64, c *config) (*segment, error) {
+// openNamed opens or creates the named file mapping as h says; Windows
+// has no directory for it.
+func openNamed(op, _, name string, h how, size int64, c *config) (*segment, error) {
 	if h != openExisting && size == 0 {
 		return nil, pathErr(op, name, errs.Detail(ioadapt.ErrInvalidSize, "a Windows segment cannot have size 0"))
 	}

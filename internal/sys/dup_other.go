@@ -2,8 +2,12 @@
 
 package sys
 
-import "os"
+import (
+	"os"
+
+	"github.com/mmapkit/mmapkit/internal/errs"
+)
 
 // DupFile returns an error wrapping [errors.ErrUnsupported]: this
 // platform has no descriptors to duplicate.
-func DupFile(*os.File) (*os.File, error) { return nil, unsupportedCall("dup") }
+func DupFile(*os.File) (*os.File, error) { return nil, errs.Unsupported("dup") }
