@@ -17,18 +17,15 @@ import (
 	"github.com/mmapkit/mmapkit/ioadapt"
 )
 
-// A Windows segment is a named file mapping backed by the paging file
-// (CreateFileMapping with INVALID_HANDLE_VALUE), the object that
+// segment is a Windows segment: a named file mapping backed by the paging
+// file (CreateFileMapping with INVALID_HANDLE_VALUE), the object that
 // boost::interprocess::windows_shared_memory and Python's
-// multiprocessing.shared_memory on Windows use. It exists while any process
-// holds a handle to it or a view of it; there is no unlink.
-
-// segment is the view and handle of a segment: the [ioadapt.Region] behind
-// a Segment. Sync does nothing: a paging-file-backed mapping has no file
-// to flush to.
+// multiprocessing.shared_memory on Windows use, and a view of it. It
+// exists while any process holds a handle to it or a view of it; there is
+// no unlink. Sync does nothing: there is no file to flush to.
 type segment struct {
-	region.Fixed
-	h windows.Handle
+	h            windows.Handle // the file mapping
+	region.Fixed                // the view
 }
 
 // Close unmaps the view and closes the handle, which it closes whether or
