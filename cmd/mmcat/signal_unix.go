@@ -1,0 +1,30 @@
+//go:build unix
+
+package main
+
+import (
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// interruptSignals end a run of cat by default; a -o cleans up before it
+// goes the same way.
+var interruptSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
+
+// raise kills the process with s, with the default action restored: the
+// parent sees the signal in the exit status, as it would for cat.
+func raise(s os.Signal) {
+	sig, ok := s.(syscall.Signal)
+	if !ok {
+		os.Exit(exitFail)
+	}
+	if sig == syscall.SIGQUIT {
+		// cat dumps core; the Go runtime would print every goroutine's
+		// stack instead. Exit with the status a shell shows for it.
+		os.Exit(128 + int(sig))
+	}
+	signal.Reset(sig)
+	_ = syscall.Kill(syscall.Getpid(), sig)
+	os.Exit(128 + int(sig)) // not reached: the signal has killed the process
+}
