@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 // interruptSignals end a run of cat by default; a -o cleans up before it
@@ -26,5 +27,8 @@ func raise(s os.Signal) {
 	}
 	signal.Reset(sig)
 	_ = syscall.Kill(syscall.Getpid(), sig)
-	os.Exit(128 + int(sig)) // not reached: the signal has killed the process
+	// The runtime acts on the signal on a thread of its own: wait for it
+	// rather than exit first.
+	time.Sleep(10 * time.Second)
+	os.Exit(128 + int(sig))
 }
