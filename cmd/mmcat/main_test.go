@@ -21,6 +21,10 @@ const asCommandEnv = "MMCAT_TEST_AS_COMMAND"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(asCommandEnv) == "1" {
+		if err := commandSetup(); err != nil {
+			os.Stderr.WriteString("mmcat test setup: " + err.Error() + "\n")
+			os.Exit(125)
+		}
 		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
 	mmcatBin = os.Args[0]
