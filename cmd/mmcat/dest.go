@@ -168,22 +168,27 @@ func (r *runner) toSegment(kind destKind, name string, sig *signalCleanup) {
 		r.fail(r.cfg.output, &errTooLarge{size: size, limit: room, why: why})
 		return
 	}
-	var d dest
-	var err error
-	switch {
-	case kind == destShm && segmentsGrow:
-		d, err = createGrowingShm(name, max(size, 0), room, why, mode, r.cfg.force)
-	case size >= 0:
-		d, err = r.createSegment(kind, name, size, mode)
-	default:
+	if kind == destSysv && size < 0 || !segmentsGrow && size < 0 {
 		r.spoolToSegment(kind, name, o, mode, room, why, sig)
 		return
 	}
+	var d dest
+	err := sig.making(func() (func(), error) {
+		var err error
+		if kind == destShm && segmentsGrow {
+			d, err = createGrowingShm(name, max(size, 0), room, why, mode, r.cfg.force)
+		} else {
+			d, err = r.createSegment(kind, name, size, mode)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return d.abort, nil
+	})
 	if err != nil {
 		r.fail(r.cfg.output, err)
 		return
 	}
-	sig.set(d.abort)
 	if !r.copyAll(d, o, size) {
 		sig.discard()
 		return
@@ -212,12 +217,18 @@ func (r *runner) spoolToSegment(kind destKind, name string, o *opener, mode fs.F
 	if !r.copyAll(sp, o, -1) {
 		return
 	}
-	d, err := r.createSegment(kind, name, sp.n, mode)
+	var d dest
+	err = sig.making(func() (func(), error) {
+		var err error
+		if d, err = r.createSegment(kind, name, sp.n, mode); err != nil {
+			return nil, err
+		}
+		return d.abort, nil
+	})
 	if err != nil {
 		r.fail(r.cfg.output, err)
 		return
 	}
-	sig.set(d.abort)
 	if err := sp.writeTo(d); err != nil {
 		sig.discard()
 		r.fail(r.cfg.output, err)

@@ -221,7 +221,13 @@ func (r *runner) writeInPlace(t *target) {
 
 // replace writes the output into a new file and renames it over DEST.
 func (r *runner) replace(t *target, sig *signalCleanup) {
-	rp, err := newReplacement(t, r.cfg.mode, r.cfg.modeSet)
+	var rp *replacement
+	err := sig.making(func() (_ func(), err error) {
+		if rp, err = newReplacement(t, r.cfg.mode, r.cfg.modeSet); err != nil {
+			return nil, err
+		}
+		return rp.removeName, nil
+	})
 	if t.f != nil {
 		_ = t.f.Close()
 	}
@@ -229,7 +235,6 @@ func (r *runner) replace(t *target, sig *signalCleanup) {
 		r.fail(t.path, err)
 		return
 	}
-	sig.set(rp.removeName)
 	fail := func(err error) {
 		sig.discard()
 		rp.discard()

@@ -21,12 +21,17 @@ func (r *runner) toFile(path string, sig *signalCleanup) {
 	}
 	o := &opener{rng: r.cfg.rng, stdin: r.stdin, populate: true}
 	total := o.measure(r.cfg.sources, r.cfg.opts, false)
-	p, err := mmfile.NewPending(path, max(total, 0), pendingOptions()...)
+	var p *mmfile.Pending
+	err = sig.making(func() (_ func(), err error) {
+		if p, err = mmfile.NewPending(path, max(total, 0), pendingOptions()...); err != nil {
+			return nil, err
+		}
+		return func() { _ = p.Cleanup() }, nil
+	})
 	if err != nil {
 		r.fail(path, err)
 		return
 	}
-	sig.set(func() { _ = p.Cleanup() })
 	if r.cfg.modeSet {
 		// Windows keeps only the read-only attribute of a mode, and no
 		// other process can rename the open temporary file.

@@ -52,11 +52,17 @@ func catchSignals() *signalCleanup {
 	return c
 }
 
-// set records what a signal must remove from now on.
-func (c *signalCleanup) set(undo func()) {
+// making runs fn, which makes what a signal must then remove, with
+// signals held off, and records the undo that fn returns: a signal that
+// comes while fn runs is handled once undo is known.
+func (c *signalCleanup) making(fn func() (undo func(), err error)) error {
 	c.mu.Lock()
-	c.undo = undo
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	undo, err := fn()
+	if err == nil {
+		c.undo = undo
+	}
+	return err
 }
 
 // discard runs the recorded undo now, as a failed run must, and forgets it.
