@@ -79,10 +79,9 @@ func openTarget(path string, inPlace bool) (*target, error) {
 		return t, nil
 	case errors.Is(err, syscall.ETXTBSY):
 		// A running program, which > cannot open for writing but a
-		// rename can replace: if the caller may write it at all.
-		if aerr := unix.Faccessat(unix.AT_FDCWD, path, unix.W_OK, unix.AT_EACCESS); aerr != nil {
-			return nil, &fs.PathError{Op: "open", Path: path, Err: aerr}
-		}
+		// rename can replace. The kernel checks permissions before it
+		// checks for that (may_open, then get_write_access): the caller
+		// may write it.
 		if f, err = os.Open(path); err != nil {
 			return nil, err
 		}
