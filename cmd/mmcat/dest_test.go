@@ -480,6 +480,27 @@ func TestOutputLikeCat(t *testing.T) {
 			f.sh("setfacl", "-m", "u:nobody:rw", p)
 			return p, nil
 		}},
+		{name: "immutable file", setup: func(f *fixture) (string, []string) {
+			p := f.file("out", "old", 0o644)
+			f.sh("chattr", "+i", p)
+			f.t.Cleanup(func() { _ = exec.Command("chattr", "-i", p).Run() })
+			return p, nil
+		}},
+		{name: "append-only file", setup: func(f *fixture) (string, []string) {
+			p := f.file("out", "old", 0o644)
+			f.sh("chattr", "+a", p)
+			f.t.Cleanup(func() { _ = exec.Command("chattr", "-a", p).Run() })
+			return p, nil
+		}},
+		{name: "file on a read-only mount", setup: func(f *fixture) (string, []string) {
+			f.mkdir("rw", 0o755)
+			f.file("rw/out", "old", 0o644)
+			ro := f.mkdir("ro", 0o755)
+			f.sh("mount", "--bind", f.path("rw"), ro)
+			f.t.Cleanup(func() { _ = exec.Command("umount", ro).Run() })
+			f.sh("mount", "-o", "remount,bind,ro", ro)
+			return filepath.Join(ro, "out"), nil
+		}},
 		{name: "write-only file", setup: func(f *fixture) (string, []string) { return f.file("out", "old", 0o200), nil }},
 		{name: "FIFO", reader: true, setup: func(f *fixture) (string, []string) {
 			p := f.path("fifo")

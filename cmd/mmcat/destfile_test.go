@@ -512,3 +512,69 @@ func TestOutputKernelAttribute(t *testing.T) {
 		t.Errorf("after -o %s it reads %q, want 33554432", attr, got)
 	}
 }
+
+// TestOutputRunningProgram replaces a program while it runs, where cat >
+// DEST fails with "Text file busy": the running program goes on with the
+// old file, and the new one keeps the mode. A user who may not write the
+// program is refused as cat refuses.
+func TestOutputRunningProgram(t *testing.T) {
+	requireRoot(t)
+	dir := sharedDir(t)
+	prog := filepath.Join(dir, "prog")
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip("no sleep")
+	}
+	b, err := os.ReadFile(sleep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(prog, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	running := exec.Command(prog, "60")
+	if err := running.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = running.Process.Kill(); _ = running.Wait() }()
+	src := writeFile(t, dir, "new", []byte("#!/bin/sh\necho new\n"))
+	r := runCmd(t, nil, "sh", "-c", `exec cat "$1" > "$2"`, "sh", src, prog)
+	if r.code == 0 || !strings.Contains(string(r.stderr), "Text file busy") {
+		t.Fatalf("cat > a running program: exit %d, %q; want Text file busy", r.code, r.stderr)
+	}
+	out, err := asNobody.command(binFor(t, asNobody), "-o", prog, src).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "Permission denied") {
+		t.Errorf("nobody -o onto root's running program: %v, %q; want Permission denied", err, out)
+	}
+	mustRun(t, nil, "-o", prog, src)
+	checkFile(t, prog, readFile(t, src), 0o755)
+	if err := running.Process.Signal(syscall.Signal(0)); err != nil {
+		t.Errorf("the running program is gone: %v", err)
+	}
+}
+
+// TestOutputModeInPlace checks that --mode never changes a DEST that -o
+// writes in place without owning it: a device keeps its mode.
+func TestOutputModeInPlace(t *testing.T) {
+	requireRoot(t)
+	dir := t.TempDir()
+	null := filepath.Join(dir, "null")
+	if err := unix.Mknod(null, unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(null, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	src := writeFile(t, dir, "src", []byte("x"))
+	r := mmcat(t, nil, "--mode", "0600", "-o", null, src)
+	if r.code != 1 || !strings.Contains(string(r.stderr), "--mode does not apply") {
+		t.Errorf("--mode onto a device: exit %d, %q", r.code, r.stderr)
+	}
+	if fi, err := os.Stat(null); err != nil || fi.Mode().Perm() != 0o666 {
+		t.Errorf("the device's mode is %v (%v), want 0666", fi.Mode(), err)
+	}
+	// A regular file written in place takes the mode, through its descriptor.
+	f := writeFile(t, dir, "f", []byte("old"))
+	mustRun(t, nil, "--in-place", "--mode", "0600", "-o", f, src)
+	checkFile(t, f, []byte("x"), 0o600)
+}
