@@ -72,5 +72,8 @@ test-windows:
 bench-cli:
 	@./scripts/bench-cli.sh
 
+# bin/, what go build ./cmd/mmcat and ./internal/demo leave at the root,
+# and .cache/: the Wine prefix, MinGW build and test logs of make
+# test-windows.
 clean:
-	rm -rf $(BIN) .cache
+	rm -rf $(BIN) mmcat demo .cache

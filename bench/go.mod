@@ -10,5 +10,3 @@ require (
 	golang.org/x/exp v0.0.0-20260209203927-2842357ff358
 	golang.org/x/sys v0.41.0
 )
-
-require github.com/google/renameio/v2 v2.0.1 // indirect

@@ -212,6 +212,56 @@ func BenchmarkAppend(b *testing.B) {
 	}
 }
 
+// chunkReader returns n bytes in reads of chunk bytes, and is no
+// io.WriterTo, so that io.Copy into a file goes through its ReadFrom.
+type chunkReader struct {
+	p    []byte
+	left int64
+}
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	if r.left == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.p[:min(int64(len(r.p)), r.left)])
+	r.left -= int64(n)
+	return n, nil
+}
+
+// BenchmarkAppendCopy is BenchmarkAppend by io.Copy from a reader that
+// returns one chunk per Read: the file's ReadFrom does the appending.
+func BenchmarkAppendCopy(b *testing.B) {
+	creators := []struct {
+		name   string
+		create func(path string) (appender, error)
+	}{
+		{osFile, func(path string) (appender, error) { return os.Create(path) }},
+		{mmFile, func(path string) (appender, error) { return mmfile.Create(path, 0) }},
+	}
+	for _, chunk := range []int64{4 * kib, 64 * kib} {
+		for _, c := range creators {
+			b.Run(fmt.Sprintf("size=%s/chunk=%s/impl=%s", sizeName(appendSize), sizeName(chunk), c.name), func(b *testing.B) {
+				path := filepath.Join(b.TempDir(), "append")
+				p := make([]byte, chunk)
+				fill(p, 0)
+				b.SetBytes(appendSize)
+				b.ReportAllocs()
+				for b.Loop() {
+					f, err := c.create(path)
+					check(b, err)
+					if _, err := io.Copy(f, &chunkReader{p: p, left: appendSize}); err != nil {
+						b.Fatal(err)
+					}
+					check(b, f.Close())
+					b.StopTimer()
+					check(b, os.Remove(path))
+					b.StartTimer()
+				}
+			})
+		}
+	}
+}
+
 // syncer dirties a range and makes it durable.
 type syncer struct {
 	name string

@@ -24,8 +24,8 @@
 //
 // # Concurrency
 //
-// All methods are safe for concurrent use. ReadAt, WriteAt, WriteTo, Sync,
-// Bytes and Size run in parallel with each other; Read, Write, Seek and the
+// All methods are safe for concurrent use. ReadAt, WriteAt, Sync, Bytes
+// and Size run in parallel with each other; Read, Write, Seek and the
 // other methods that use the seek position are serialised among themselves,
 // like those of [os.File]. Parallel writes to overlapping ranges race on the
 // bytes, as they would in a shared file: the last store wins, byte by byte.
@@ -52,6 +52,27 @@
 // [IO.Access] return an error wrapping [ErrFault] instead, using
 // [debug.SetPanicOnFault]. Only faults at addresses inside the Region are
 // turned into errors; any other fault stays the crash it would have been.
+// The error says what happened where it can be known: a store into a
+// Region that is not writable (the page reads fine, so the store faulted);
+// otherwise what the Region tells, if it implements [FaultExplainer] (a
+// file mapping says the file shrank, and to what size, or that its file
+// system has no space left for the page).
 // The runtime does this only for faults in Go code: a fault inside a
-// system call (write(2) reading from the mapping) is that call's EFAULT.
+// system call (write(2) reading from the mapping) is that call's EFAULT,
+// which [IO.WriteTo] reports as the same ErrFault. So the mapped memory
+// is handed only to the kernel: WriteTo and ReadFrom give every other
+// peer a copy, and a fault can never surface in a peer's goroutine or
+// unwind through a peer's code.
+//
+// # Peers and locks
+//
+// No lock of an IO is held while code outside this package runs: the
+// Write of WriteTo's peer, the Read of ReadFrom's, so a peer may be the
+// same Region ([io.Copy] of a file onto itself, through an
+// [io.OffsetWriter] or an [io.SectionReader]) and may take locks of its
+// own. The one exception is the function given to [IO.Access], which runs
+// with the Region pinned: it must not call the IO's Close, Truncate or a
+// growing write, which wait for it. WriteTo to a descriptor holds the
+// Region open for one write(2) of at most 1 MiB at a time, so a Close or
+// a growth waits for a slow pipe to take that much.
 package ioadapt

@@ -33,7 +33,10 @@ var (
 
 	// ErrFault is returned when touching the Region's memory faulted: the
 	// file behind it was truncated by another process, its tmpfs ran out of
-	// space, or its storage returned an I/O error.
+	// space, or its storage returned an I/O error; or code given to
+	// [IO.Access] stored into a Region that is not writable, and then the
+	// error matches [ErrReadOnly] too. The message says which, where the
+	// Region can tell (see [FaultExplainer]).
 	ErrFault = errors.New("memory fault in mapped region")
 
 	// ErrUnsupported is returned for what the platform cannot do. It is

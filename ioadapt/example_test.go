@@ -26,6 +26,22 @@ func ExampleNewMemory() {
 	// Output: world
 }
 
+// A buffer in this process's memory, filled from a reader: the Region is
+// the slice itself, of a fixed size.
+func ExampleNew() {
+	r := strings.NewReader("anything an io.Reader gives")
+
+	buf := ioadapt.New(ioadapt.NewMemory(make([]byte, 1<<20))) // 1 MiB, never more
+	defer buf.Close()
+	n, err := io.Copy(buf, r) // past 1 MiB: an error wrapping ErrFixedSize
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	fmt.Printf("%d bytes: %s\n", n, buf.Bytes()[:n])
+	// Output: 27 bytes: anything an io.Reader gives
+}
+
 // A section is a view of a chunk of its parent: the seed's alias.
 func ExampleIO_Section() {
 	buf := ioadapt.New(ioadapt.NewMemory([]byte("header|payload|trailer")))

@@ -1,6 +1,7 @@
 package ioadapt
 
 import (
+	"fmt"
 	"io/fs"
 	"runtime/debug"
 	"unsafe"
@@ -65,6 +66,77 @@ func (c *IO) faultError(r any, op string, errp *error) {
 	if len(b) == 0 || addr < base || addr-base >= uintptr(cap(b)) {
 		panic(r)
 	}
-	*errp = &fs.PathError{Op: op, Path: c.s.name, Err: detail(ErrFault,
-		"memory fault at offset %d: the backing file shrank or its storage failed", addr-base)}
+	*errp = c.faultAt(op, int64(addr-base))
 }
+
+// faultAt returns the error for a fault at offset off of the Region's
+// memory. The caller holds s.mu.
+func (c *IO) faultAt(op string, off int64) error {
+	b := c.s.buf
+	return &fs.PathError{Op: op, Path: c.s.name, Err: c.explain(b[:cap(b)], int(off))}
+}
+
+// FaultExplainer is implemented by a Region that can tell why touching its
+// memory faulted: a file mapping can compare the offset with the file's
+// size now, and look at its file system's free space. The error of a fault
+// then says what happened and wraps the cause as well as [ErrFault]; a
+// Region without it gets a message that names the possible causes.
+type FaultExplainer interface {
+	// ExplainFault returns the cause of a fault at offset off of the
+	// Region's memory, or nil when it cannot tell. [IO] calls it with the
+	// Region held open, from the call that faulted; it must not touch the
+	// memory.
+	ExplainFault(off int64) error
+}
+
+// explain returns the error for a fault at offset off of b, the Region's
+// memory. The caller holds s.mu.
+func (c *IO) explain(b []byte, off int) error {
+	// The signal does not reach us, only the address: SIGSEGV for a store
+	// into a read-only mapping, SIGBUS for a page that the file cannot
+	// supply. A read-only page that reads fine faulted for a store.
+	if !c.s.writable && readable(b, off) {
+		return &faultErr{
+			msg:  fmt.Sprintf("memory fault at offset %d: store into a read-only mapping", off),
+			errs: []error{ErrFault, ErrReadOnly},
+		}
+	}
+	if e, ok := c.s.region.(FaultExplainer); ok {
+		if cause := e.ExplainFault(int64(off)); cause != nil {
+			return &faultErr{
+				msg:  fmt.Sprintf("memory fault at offset %d: %v", off, cause),
+				errs: []error{ErrFault, cause},
+			}
+		}
+	}
+	return detail(ErrFault, "memory fault at offset %d: the backing file shrank or its storage failed", off)
+}
+
+// readable reports whether the byte at b[i] can be read without a fault.
+func readable(b []byte, i int) (ok bool) {
+	old := debug.SetPanicOnFault(true)
+	defer func() {
+		debug.SetPanicOnFault(old)
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	load(b, i)
+	return true
+}
+
+// load reads b[i]. It is not inlined, so that the read is not optimised
+// away.
+//
+//go:noinline
+func load(b []byte, i int) byte { return b[i] }
+
+// faultErr is the error of an explained fault: a message, and what it
+// wraps (ErrFault and the cause).
+type faultErr struct {
+	msg  string
+	errs []error
+}
+
+func (e *faultErr) Error() string   { return e.msg }
+func (e *faultErr) Unwrap() []error { return e.errs }

@@ -123,7 +123,8 @@ func TestTruncatedByOtherProcess(t *testing.T) {
 	t.Logf("error reads: %v", checks["ReadAt"])
 
 	// The kernel, copying from the mapping for write(2), meets the same
-	// hole and reports EFAULT instead of raising SIGBUS.
+	// hole and reports EFAULT instead of raising SIGBUS; WriteTo says so
+	// as the fault of the mapped file, and counts what the peer got.
 	out, err := os.Create(filepath.Join(t.TempDir(), "out"))
 	if err != nil {
 		t.Fatal(err)
@@ -132,8 +133,13 @@ func TestTruncatedByOtherProcess(t *testing.T) {
 	if _, err := c.Seek(0, io.SeekStart); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := c.WriteTo(out); !errors.Is(err, unix.EFAULT) || n < int64(page) {
-		t.Errorf("WriteTo(*os.File) over a truncated mapping = %d, %v; want the remaining page, then EFAULT", n, err)
+	n, err := c.WriteTo(out)
+	var pe *fs.PathError
+	if !errors.Is(err, ioadapt.ErrFault) || !errors.As(err, &pe) || pe.Path != path || n != int64(page) {
+		t.Errorf("WriteTo(*os.File) over a truncated mapping = %d, %v; want the remaining page, then ErrFault naming %s", n, err, path)
+	}
+	if fi, err := out.Stat(); err != nil || fi.Size() != n {
+		t.Errorf("the peer holds %v bytes (%v); WriteTo said %d", fi.Size(), err, n)
 	}
 }
 

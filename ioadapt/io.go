@@ -1,12 +1,13 @@
 package ioadapt
 
 import (
+	"fmt"
 	"io"
 	"io/fs"
 	"math"
+	"os"
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"unsafe"
 )
 
@@ -37,55 +38,29 @@ type shared struct {
 	// mu is held shared by every call that touches the memory and
 	// exclusively by Close and resizes, so the memory is never unmapped or
 	// moved under a reader.
-	mu       sync.RWMutex
-	region   Region
-	resizer  Resizer      // nil for a fixed-size Region
-	direct   DirectWriter // nil where writes go into the memory
-	buf      []byte       // region.Bytes(), refreshed after every resize
-	closed   bool
-	name     string
-	writable bool
-	faults   bool // the memory may fault: see fault.go
-	cleanup  runtime.Cleanup
-
-	// growers counts the ReadFrom calls that hold room grown ahead of the
-	// data (written with mu held exclusively). While there are any, writes
-	// record in writtenTo how far they reached, so that no ReadFrom trims
-	// away bytes that another call wrote into its room.
-	growers   int
-	writtenTo atomic.Int64
+	//
+	// Lock order: pmu (of one IO) before mu. No lock is held while code
+	// outside this package runs (a peer's Read or Write, a function given
+	// to Access excepted), so a peer may call back into the same Region.
+	mu        sync.RWMutex
+	region    Region
+	resizer   Resizer      // nil for a fixed-size Region
+	grower    Grower       // nil where growth is Resize, then a write
+	refresher Refresher    // nil where nothing else changes the size
+	direct    DirectWriter // nil where writes go into the memory
+	buf       []byte       // region.Bytes(), refreshed after every resize
+	closed    bool
+	name      string
+	writable  bool
+	faults    bool // the memory may fault: see fault.go
+	cleanup   runtime.Cleanup
 }
 
-// wroteTo records that a write reached end, while a ReadFrom holds grown
-// room. The caller holds mu, shared or exclusive. It is small enough to be
-// inlined, so that writes pay a comparison, not a call, when no ReadFrom
-// is growing.
-func (s *shared) wroteTo(end int64) {
-	if s.growers > 0 {
-		s.raiseWrittenTo(end)
-	}
-}
+// chunkSize is the size of the buffers through which WriteTo and ReadFrom
+// pass bytes to and from peers that must not see the mapped memory itself.
+const chunkSize = 256 << 10
 
-func (s *shared) raiseWrittenTo(end int64) {
-	for {
-		old := s.writtenTo.Load()
-		if end <= old || s.writtenTo.CompareAndSwap(old, end) {
-			return
-		}
-	}
-}
-
-// regionOwner is implemented by IO, and by every type that embeds one, so
-// that WriteTo and ReadFrom can tell when their peer is the same Region.
-type regionOwner interface{ sharedState() *shared }
-
-func (c *IO) sharedState() *shared { return c.s }
-
-// sameRegion reports whether x reads or writes the memory of c's Region.
-func (c *IO) sameRegion(x any) bool {
-	o, ok := x.(regionOwner)
-	return ok && o.sharedState() == c.s
-}
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
 
 // New returns an IO over r, positioned at offset 0. The IO owns r: its
 // Close closes r, and if the IO becomes unreachable without Close, a
@@ -100,6 +75,8 @@ func New(r Region) *IO {
 		writable: r.Writable(),
 	}
 	s.resizer, _ = r.(Resizer)
+	s.grower, _ = r.(Grower)
+	s.refresher, _ = r.(Refresher)
 	s.direct, _ = r.(DirectWriter)
 	_, faultFree := r.(FaultFree)
 	s.faults = !faultFree
@@ -149,8 +126,22 @@ func (c *IO) negativeErr(op, what string, v int64) error {
 // fewer with [io.EOF] when the data ends first; at or past the end it
 // returns 0, io.EOF. A negative off is an error wrapping [ErrInvalidOffset].
 // It does not use or move the seek position and runs in parallel with other
-// reads and writes.
+// reads and writes. A read that reaches the end looks again at the size of
+// a Region whose backing store can grow behind it (see [Refresher]).
 func (c *IO) ReadAt(p []byte, off int64) (n int, err error) {
+	n, err = c.readAt(p, off)
+	if err == io.EOF && c.s.refresher != nil {
+		if grew, rerr := c.refresh(); rerr != nil {
+			return n, rerr
+		} else if grew {
+			return c.readAt(p, off)
+		}
+	}
+	return n, err
+}
+
+// readAt is ReadAt within the size the Region has.
+func (c *IO) readAt(p []byte, off int64) (n int, err error) {
 	s := c.s
 	s.mu.RLock()
 	if c.closed || s.closed || off < 0 {
@@ -166,7 +157,10 @@ func (c *IO) ReadAt(p []byte, off int64) (n int, err error) {
 		return 0, io.EOF
 	}
 	if s.faults {
-		n, err = c.copyOutGuarded(p, b[off:])
+		n, err = c.copyOutGuarded("read", p, b[off:])
+		if err != nil {
+			n = c.copyBeforeFault(p, off)
+		}
 	} else {
 		n = copy(p, b[off:])
 		s.mu.RUnlock()
@@ -181,14 +175,100 @@ func (c *IO) ReadAt(p []byte, off int64) (n int, err error) {
 // into errors, and releases the shared lock that the caller took. It is
 // ReadAt's path for memory that can fault; heap memory skips the cost of
 // the deferred recovery.
-func (c *IO) copyOutGuarded(p, src []byte) (n int, err error) {
-	defer c.unpinGuarded(c.guard(), "read", &err)
+func (c *IO) copyOutGuarded(op string, p, src []byte) (n int, err error) {
+	defer c.unpinGuarded(c.guard(), op, &err)
 	return copy(p, src), nil
 }
 
+// copyBeforeFault copies to p, from offset off of the view, the bytes that
+// lie before the first page that faults, and returns their count: after a
+// copy faulted, the bytes before the hole are still good, and a reader of
+// a file gets them, as read(2) would before a short count. Only a Region
+// that can say how far its backing store now reaches ([Refresher]) gets
+// them: past that end, the last page reads as zeros that are not data. It
+// takes and releases the shared lock itself, and copies nothing once the
+// Region is closed.
+func (c *IO) copyBeforeFault(p []byte, off int64) int {
+	if c.s.refresher == nil || c.pin("read") != nil {
+		return 0
+	}
+	defer c.s.mu.RUnlock()
+	stored, err := c.s.refresher.StoreSize()
+	b := c.view()
+	if err != nil || off >= int64(len(b)) || c.off+off >= stored {
+		return 0
+	}
+	src := b[off:]
+	src = src[:min(int64(len(src)), int64(len(p)), stored-c.off-off)]
+	page := os.Getpagesize()
+	n := 0
+	for n < len(src) {
+		// Up to the next page boundary of the memory, which is where a
+		// fault can start.
+		end := min(len(src), n+page-int((uintptr(unsafe.Pointer(&src[n])))%uintptr(page)))
+		if _, err := c.copyIn("read", p[n:end], src[n:end]); err != nil {
+			break
+		}
+		n = end
+	}
+	return n
+}
+
+// refresh adopts the backing store's size where it differs from the
+// Region's, and reports whether the Region grew. The caller holds no lock.
+func (c *IO) refresh() (grew bool, err error) {
+	s := c.s
+	if s.refresher == nil {
+		return false, nil
+	}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return false, nil // the call that follows says so
+	}
+	size, err := s.refresher.StoreSize()
+	known := int64(len(s.buf))
+	s.mu.RUnlock()
+	if err != nil || size == known {
+		return false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false, nil
+	}
+	known = int64(len(s.buf))
+	err = s.refresher.Refresh()
+	s.buf = s.region.Bytes()
+	return int64(len(s.buf)) > known, err
+}
+
 // Read implements [io.Reader]: it reads from the seek position and advances
-// it. At or past the end it returns 0, [io.EOF].
+// it. A read that reaches the end looks again at the size of a Region that
+// can grow behind it, and reads on if it grew; at or past the end it
+// returns 0, [io.EOF].
 func (c *IO) Read(p []byte) (n int, err error) {
+	n, err = c.read(p)
+	if n < len(p) && (err == nil || err == io.EOF) && c.s.refresher != nil {
+		// The read reached the end the Region knew: read on to the end
+		// the backing store has, as read(2) on the file would.
+		grew, rerr := c.refresh()
+		if !grew {
+			if n == 0 && rerr != nil {
+				return 0, rerr
+			}
+			return n, err
+		}
+		m, err := c.read(p[n:])
+		if n += m; n > 0 && err == io.EOF {
+			err = nil
+		}
+		return n, err
+	}
+	return n, err
+}
+
+func (c *IO) read(p []byte) (n int, err error) {
 	c.pmu.Lock()
 	defer c.pmu.Unlock()
 	if err := c.pin("read"); err != nil {
@@ -199,29 +279,22 @@ func (c *IO) Read(p []byte) (n int, err error) {
 		c.s.mu.RUnlock()
 		return 0, io.EOF
 	}
-	defer c.unpinGuarded(c.guard(), "read", &err)
-	n = copy(p, b[c.pos:])
+	n, err = c.copyOutGuarded("read", p, b[c.pos:])
+	if err != nil {
+		n = c.copyBeforeFault(p, c.pos)
+	}
 	c.pos += int64(n)
-	return n, nil
+	return n, err
 }
 
 // ReadByte implements [io.ByteReader]. At or past the end it returns 0,
-// [io.EOF].
-func (c *IO) ReadByte() (v byte, err error) {
-	c.pmu.Lock()
-	defer c.pmu.Unlock()
-	if err := c.pin("read"); err != nil {
+// [io.EOF], after looking again at the size as Read does.
+func (c *IO) ReadByte() (byte, error) {
+	var one [1]byte
+	if _, err := c.Read(one[:]); err != nil {
 		return 0, err
 	}
-	b := c.view()
-	if c.pos >= int64(len(b)) {
-		c.s.mu.RUnlock()
-		return 0, io.EOF
-	}
-	defer c.unpinGuarded(c.guard(), "read", &err)
-	v = b[c.pos]
-	c.pos++
-	return v, nil
+	return one[0], nil
 }
 
 // UnreadByte implements [io.ByteScanner]: it moves the seek position back
@@ -241,37 +314,127 @@ func (c *IO) UnreadByte() error {
 }
 
 // WriteTo implements [io.WriterTo]: it hands w everything from the seek
-// position to the end in a single Write, straight from the Region's
-// memory, so [io.Copy] from an IO copies once. The seek position advances
-// by what w accepted. It holds the Region open (and delays Close) while w
-// runs, so w must not call back into this Region by any other way than
-// being it: when w is this IO, a section of it, or a type that embeds
-// one, WriteTo copies through a buffer instead.
+// position to the end that the data has when WriteTo is called, and
+// advances the position past the last byte w accepted, so that [io.Copy]
+// from an IO needs no buffer of its own. A writer that is a descriptor
+// (an [*os.File], a [*net.TCPConn] or [*net.UnixConn], on Unix) gets the
+// memory itself, in one write(2) per MiB, so the bytes are copied once; a
+// fault in the memory then comes back as an error wrapping [ErrFault] that
+// names this Region, and n is what w received. Any other writer gets a
+// copy of the bytes, in chunks, so that a fault is this call's error and
+// never w's, and w may be anything: this IO, a section of it, a writer
+// that writes back into it. No lock is held while such a w runs; a panic
+// in it reaches the caller unchanged, with the IO still usable. A w that
+// reports an impossible count is an error.
 func (c *IO) WriteTo(w io.Writer) (n int64, err error) {
-	if c.sameRegion(w) {
-		return io.CopyBuffer(w, onlyReader{c}, make([]byte, 64<<10))
+	if _, err := c.refresh(); err != nil {
+		return 0, err
 	}
+	c.pmu.Lock()
+	if err := c.pin("writeto"); err != nil {
+		c.pmu.Unlock()
+		return 0, err
+	}
+	end := int64(len(c.view()))
+	if w == io.Discard {
+		// It never looks at the bytes: nothing to copy or to fault.
+		n = max(end-c.pos, 0)
+		c.pos += n
+	}
+	c.s.mu.RUnlock()
+	c.pmu.Unlock()
+	switch {
+	case w == io.Discard:
+		return n, nil
+	case descriptor(w):
+		for more := true; more && err == nil; {
+			var m int
+			m, more, err = c.writeOnceTo(w, end)
+			n += int64(m)
+		}
+		return n, err
+	}
+	bp := chunkPool.Get().(*[]byte)
+	defer chunkPool.Put(bp)
+	for {
+		chunk, start, ferr := c.copyOutChunk(*bp, end)
+		if len(chunk) == 0 {
+			return n, ferr
+		}
+		m, err := w.Write(chunk)
+		if m < 0 || m > len(chunk) {
+			return n, c.pathErr("writeto", fmt.Errorf(
+				"writer returned count %d for a write of %d bytes", m, len(chunk)))
+		}
+		c.setPos(start + int64(m))
+		n += int64(m)
+		if err == nil && m < len(chunk) {
+			err = io.ErrShortWrite
+		}
+		if err == nil {
+			err = ferr // the bytes before a hole went out; now the fault
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}
+
+// descriptorChunk bounds one write(2) of WriteTo, and so how long it holds
+// the Region open while a slow pipe or socket drains.
+const descriptorChunk = 1 << 20
+
+// writeOnceTo writes the next part of [pos, end) to the descriptor w,
+// straight from the memory, and advances the position by what w took.
+// more is false at the end or after an error.
+func (c *IO) writeOnceTo(w io.Writer, end int64) (n int, more bool, err error) {
 	c.pmu.Lock()
 	defer c.pmu.Unlock()
 	if err := c.pin("writeto"); err != nil {
-		return 0, err
+		return 0, false, err
+	}
+	defer c.s.mu.RUnlock()
+	b := c.view()
+	start, stop := c.pos, min(end, int64(len(b)))
+	if start >= stop {
+		return 0, false, nil
+	}
+	// Only the kernel touches the memory: a fault is write(2)'s EFAULT.
+	n, err = w.Write(b[start:min(stop, start+descriptorChunk)])
+	c.pos += int64(n)
+	if err != nil && isFaultErrno(err) {
+		err = c.faultAt("writeto", c.off+start+int64(n))
+	}
+	return n, err == nil, err
+}
+
+// copyOutChunk copies the next part of [pos, end) into buf, with faults
+// turned into errors, and returns it with the position it starts at. The
+// position does not move: the caller sets it once the peer took the bytes.
+func (c *IO) copyOutChunk(buf []byte, end int64) (chunk []byte, start int64, err error) {
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	if err := c.pin("writeto"); err != nil {
+		return nil, 0, err
 	}
 	b := c.view()
-	if c.pos >= int64(len(b)) {
+	start, stop := c.pos, min(end, int64(len(b)))
+	if start >= stop {
 		c.s.mu.RUnlock()
-		return 0, nil
+		return nil, start, nil
 	}
-	defer c.unpinGuarded(c.guard(), "writeto", &err)
-	rest := b[c.pos:]
-	m, err := w.Write(rest)
-	if m < 0 || m > len(rest) {
-		panic("ioadapt: WriteTo: invalid Write count")
+	k := min(int64(len(buf)), stop-start)
+	m, err := c.copyOutGuarded("writeto", buf[:k], b[start:start+k])
+	if err != nil {
+		m = c.copyBeforeFault(buf[:k], start)
 	}
-	c.pos += int64(m)
-	if m < len(rest) && err == nil {
-		err = io.ErrShortWrite
-	}
-	return int64(m), err
+	return buf[:m], start, err
+}
+
+func (c *IO) setPos(pos int64) {
+	c.pmu.Lock()
+	c.pos = pos
+	c.pmu.Unlock()
 }
 
 // WriteAt implements [io.WriterAt]: it writes p at offset off without using
@@ -288,9 +451,15 @@ func (c *IO) WriteAt(p []byte, off int64) (int, error) {
 // Write implements [io.Writer]: it writes at the seek position and advances
 // it by the count written, growing or stopping at the end as WriteAt does.
 func (c *IO) Write(p []byte) (int, error) {
+	return c.writeAtPos("write", p)
+}
+
+// writeAtPos writes p at the seek position and advances it by the count
+// written.
+func (c *IO) writeAtPos(op string, p []byte) (int, error) {
 	c.pmu.Lock()
 	defer c.pmu.Unlock()
-	n, err := c.writeAt("write", p, c.pos)
+	n, err := c.writeAt(op, p, c.pos)
 	c.pos += int64(n)
 	return n, err
 }
@@ -339,12 +508,7 @@ func (c *IO) writeInPlace(op string, p []byte, off int64) (n int, grow bool, err
 	size := int64(len(b))
 	end := off + int64(len(p))
 	if end <= size {
-		if c.s.direct != nil && len(p) >= DirectWriteMin {
-			n, err = c.s.direct.WriteDirect(p, c.off+off)
-		} else {
-			n, err = c.copyIn(op, b[off:end], p)
-		}
-		c.s.wroteTo(c.off + off + int64(n))
+		n, err = c.store(op, b, p, off)
 		return n, false, err
 	}
 	if c.root && c.s.resizer != nil {
@@ -361,35 +525,58 @@ func (c *IO) writeInPlace(op string, p []byte, off int64) (n int, grow bool, err
 	return n, false, err
 }
 
-// writeGrowing resizes the Region to hold p at off, then writes it, all
-// under the exclusive lock.
+// store writes p at off of the view b, which holds it. Large writes go to
+// a [DirectWriter], and so does a store that faults (the file shrank under
+// the mapping): write(2) lands there, as it would for an [os.File], where
+// the memory cannot take it.
+func (c *IO) store(op string, b, p []byte, off int64) (n int, err error) {
+	d := c.s.direct
+	if d != nil && len(p) >= DirectWriteMin {
+		return d.WriteDirect(p, c.off+off)
+	}
+	n, err = c.copyIn(op, b[off:off+int64(len(p))], p)
+	if err != nil && d != nil {
+		return d.WriteDirect(p, c.off+off)
+	}
+	return n, err
+}
+
+// writeGrowing writes p at off, past the end of the Region, under the
+// exclusive lock: by the Region's [Grower], which extends it to the last
+// byte written, or else by a Resize to the new end and a write.
 func (c *IO) writeGrowing(op string, p []byte, off int64) (int, error) {
-	c.s.mu.Lock()
-	defer c.s.mu.Unlock()
-	if c.closed || c.s.closed {
+	s := c.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.closed || s.closed {
 		return 0, c.pathErr(op, ErrClosed)
 	}
 	end := off + int64(len(p))
-	old := int64(len(c.s.buf))
-	if end > old {
-		if err := c.resize(end); err != nil {
+	if s.grower != nil && end > int64(len(s.buf)) {
+		n, err := s.grower.Grow(p, off)
+		s.buf = s.region.Bytes()
+		return n, err
+	}
+	if s.refresher != nil && end > int64(len(s.buf)) {
+		// Resize sets the size: learn first whether another process grew
+		// the file past end, so as not to cut it back.
+		err := s.refresher.Refresh()
+		s.buf = s.region.Bytes()
+		if err != nil {
 			return 0, err
 		}
 	}
-	var n int
-	var err error
-	if c.s.direct != nil {
+	if end <= int64(len(s.buf)) {
+		return c.store(op, s.buf, p, off)
+	}
+	if err := c.resize(end); err != nil {
+		return 0, err
+	}
+	if s.direct != nil {
 		// The grown pages are new: a store would fault on every one.
-		n, err = c.s.direct.WriteDirect(p, off)
-	} else {
-		n, err = c.copyIn(op, c.s.buf[off:end], p)
+		return s.direct.WriteDirect(p, off)
 	}
-	if err != nil && end > old {
-		// Give back the growth that the failed write did not fill.
-		_ = c.resize(max(old, off+int64(n)))
-	}
-	c.s.wroteTo(off + int64(n))
-	return n, err
+	return c.copyIn(op, s.buf[off:end], p)
 }
 
 // resize changes the Region's size. The caller holds s.mu exclusively.
@@ -404,132 +591,67 @@ func (c *IO) copyIn(op string, dst, src []byte) (n int, err error) {
 	return copy(dst, src), nil
 }
 
-// ReadFrom implements [io.ReaderFrom]: it reads from r until [io.EOF]
-// straight into the Region's memory at the seek position, advancing it.
-// A Region that implements [Resizer] grows as needed and ends at the last
-// byte read. A fixed-size Region stops when full: if r still has data,
+// ReadFrom implements [io.ReaderFrom]: it reads from r until [io.EOF] and
+// writes what r returns at the seek position, advancing it, as a loop of
+// Read and Write would. Each chunk r returns is written before the next
+// Read, so the Region never grows ahead of the data: a Region that grows
+// ends at the last byte read, whether ReadFrom returns, fails, or its
+// process dies. A fixed-size Region stops when full: if r still has data,
 // ReadFrom returns an error wrapping [ErrFixedSize], and the one byte read
-// to learn that is lost unless r is an [io.Seeker]. It holds the Region
-// open (and delays Close) while r.Read runs, so r must not call back into
-// this Region by any other way than being it: when r is this IO, a
-// section of it, or a type that embeds one, ReadFrom copies through a
-// buffer instead.
+// to learn that is lost unless r is an [io.Seeker]. r reads into a buffer
+// of ReadFrom's, never into the memory, and runs with no lock held, so a
+// fault is this call's error and r may read this Region itself. A panic in
+// r reaches the caller unchanged; a count r cannot have read is an error.
 func (c *IO) ReadFrom(r io.Reader) (n int64, err error) {
-	if c.sameRegion(r) {
-		return io.CopyBuffer(onlyWriter{c}, r, make([]byte, 64<<10))
-	}
-	c.pmu.Lock()
-	defer c.pmu.Unlock()
-	growable := c.root && c.s.resizer != nil
-	grown := false // whether this call grew the Region, to trim at the end
-	var grownTo, end int64
+	bp := chunkPool.Get().(*[]byte)
+	defer chunkPool.Put(bp)
+	buf := *bp
 	for {
-		m, room, err := c.readInto(r)
-		c.pos += int64(m)
-		n += int64(m)
-		if grown && m > 0 {
-			end = max(end, c.pos)
-		}
-		if err == io.EOF {
-			break
-		}
+		room, err := c.roomAtPos(len(buf))
 		if err != nil {
-			return n, c.trim(grown, grownTo, end, err)
+			return n, err
 		}
-		if room {
-			continue
-		}
-		if !growable {
+		if room == 0 {
 			return n, c.checkFull(r)
 		}
-		before, after, err := c.growForRead(grown)
-		if err != nil {
-			return n, c.trim(grown, grownTo, end, err)
+		m, rerr := r.Read(buf[:room])
+		if m < 0 || m > room {
+			return n, c.pathErr("readfrom", fmt.Errorf(
+				"reader returned count %d for a read of %d bytes", m, room))
 		}
-		if after > before {
-			if !grown {
-				grown, end = true, before
+		if m > 0 {
+			w, err := c.writeAtPos("readfrom", buf[:m])
+			n += int64(w)
+			if err != nil {
+				return n, err
 			}
-			grownTo = after
+		}
+		if rerr == io.EOF {
+			return n, nil
+		}
+		if rerr != nil {
+			return n, rerr
 		}
 	}
-	return n, c.trim(grown, grownTo, end, nil)
 }
 
-// readInto does one r.Read into the Region at the seek position. room is
-// false when the Region has no space left there.
-func (c *IO) readInto(r io.Reader) (n int, room bool, err error) {
+// roomAtPos returns how much of want ReadFrom may read for the seek
+// position: all of it where the Region grows, what fits before the end
+// where it does not.
+func (c *IO) roomAtPos(want int) (int, error) {
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
 	if err := c.pin("readfrom"); err != nil {
-		return 0, true, err
+		return 0, err
 	}
+	defer c.s.mu.RUnlock()
 	if !c.s.writable {
-		c.s.mu.RUnlock()
-		return 0, true, c.pathErr("readfrom", ErrReadOnly)
+		return 0, c.pathErr("readfrom", ErrReadOnly)
 	}
-	b := c.view()
-	if c.pos >= int64(len(b)) {
-		c.s.mu.RUnlock()
-		return 0, false, nil
+	if c.root && c.s.resizer != nil {
+		return want, nil
 	}
-	defer c.unpinGuarded(c.guard(), "readfrom", &err)
-	rest := b[c.pos:]
-	n, err = r.Read(rest)
-	if n < 0 || n > len(rest) {
-		panic("ioadapt: ReadFrom: invalid Read count")
-	}
-	return n, true, err
-}
-
-// growForRead makes room after the seek position for ReadFrom: as much as
-// the Region already holds, between 64 KiB and 64 MiB, so that growth is
-// amortised. It returns the sizes before and after; they are equal when
-// another call made room first. The first growth of a call (registered is
-// false) counts the call among the growers, until its trim.
-func (c *IO) growForRead(registered bool) (before, after int64, err error) {
-	c.s.mu.Lock()
-	defer c.s.mu.Unlock()
-	if c.closed || c.s.closed {
-		return 0, 0, c.pathErr("readfrom", ErrClosed)
-	}
-	before = int64(len(c.s.buf))
-	if c.pos < before {
-		return before, before, nil
-	}
-	step := min(max(before, 64<<10), 64<<20)
-	if c.pos > math.MaxInt64-step {
-		return 0, 0, c.pathErr("readfrom", detail(ErrInvalidOffset,
-			"position %d too large to grow the region", c.pos))
-	}
-	if err := c.resize(c.pos + step); err != nil {
-		return 0, 0, err
-	}
-	if !registered {
-		if c.s.growers == 0 {
-			c.s.writtenTo.Store(0)
-		}
-		c.s.growers++
-	}
-	return before, c.pos + step, nil
-}
-
-// trim gives back the room that ReadFrom grew but did not fill, leaving the
-// Region's size at end, unless another call has resized it since. It
-// returns err, or the trim's own error when err is nil.
-func (c *IO) trim(grown bool, grownTo, end int64, err error) error {
-	if !grown {
-		return err
-	}
-	c.s.mu.Lock()
-	defer c.s.mu.Unlock()
-	c.s.growers--
-	if c.s.closed || int64(len(c.s.buf)) != grownTo {
-		return err
-	}
-	// Bytes that other calls wrote into the room stay.
-	if terr := c.resize(max(end, c.s.writtenTo.Load())); err == nil {
-		err = terr
-	}
-	return err
+	return int(min(int64(want), max(int64(len(c.view()))-c.pos, 0))), nil
 }
 
 // checkFull tells whether r is exhausted once a fixed-size Region is full.
@@ -550,10 +672,16 @@ func (c *IO) checkFull(r io.Reader) error {
 }
 
 // Seek implements [io.Seeker]. Any position at or past 0 is allowed,
-// including past the end; a negative or overflowing result is an error
+// including past the end, which io.SeekEnd takes as the backing store has
+// it now (see [Refresher]); a negative or overflowing result is an error
 // wrapping [ErrInvalidOffset], a bad whence one wrapping
 // [ErrInvalidWhence], and after an error the position is unchanged.
 func (c *IO) Seek(offset int64, whence int) (int64, error) {
+	if whence == io.SeekEnd {
+		if _, err := c.refresh(); err != nil {
+			return 0, err
+		}
+	}
 	c.pmu.Lock()
 	defer c.pmu.Unlock()
 	if err := c.pin("seek"); err != nil {
@@ -587,14 +715,13 @@ func (c *IO) Seek(offset int64, whence int) (int64, error) {
 // works only on a whole Region that implements [Resizer]; on any other it
 // returns an error wrapping [ErrFixedSize]. It waits for calls in flight.
 func (c *IO) Truncate(size int64) error {
-	if size < 0 {
-		return c.negativeErr("truncate", "size", size)
-	}
 	c.s.mu.Lock()
 	defer c.s.mu.Unlock()
 	switch {
 	case c.closed || c.s.closed:
 		return c.pathErr("truncate", ErrClosed)
+	case size < 0:
+		return c.negativeErr("truncate", "size", size)
 	case !c.s.writable:
 		return c.pathErr("truncate", ErrReadOnly)
 	case !c.root || c.s.resizer == nil:
@@ -603,8 +730,8 @@ func (c *IO) Truncate(size int64) error {
 	return c.resize(size)
 }
 
-// Section returns a view of n bytes at offset off of this IO: the seed's
-// "alias for a chunk of a parent buffer". The section reads and writes the
+// Section returns a view of n bytes at offset off of this IO, an alias for
+// a chunk of it. The section reads and writes the
 // same memory, has its own seek position (starting at 0) and its own Close,
 // which closes that view only; closing the IO returned by [New] closes
 // every section cut from it, directly or not. A section never grows. The
@@ -651,8 +778,10 @@ func (c *IO) Bytes() []byte {
 
 // Size returns the size in bytes of the data, as the Region reports it
 // (for a file, its logical size, not the mapped capacity), or 0 after
-// Close.
+// Close. It looks again at the size of a backing store that can change
+// behind the Region (see [Refresher]).
 func (c *IO) Size() int64 {
+	_, _ = c.refresh() // on an error, the size the Region has
 	c.s.mu.RLock()
 	defer c.s.mu.RUnlock()
 	if c.closed || c.s.closed {
@@ -715,12 +844,4 @@ var (
 	_ io.ByteWriter      = (*IO)(nil)
 	_ io.StringWriter    = (*IO)(nil)
 	_ io.Closer          = (*IO)(nil)
-)
-
-// onlyReader and onlyWriter hide every method but Read or Write, so that
-// io.CopyBuffer moves the bytes through its buffer rather than back into
-// WriteTo or ReadFrom.
-type (
-	onlyReader struct{ io.Reader }
-	onlyWriter struct{ io.Writer }
 )

@@ -24,11 +24,40 @@ type Region interface {
 }
 
 // Resizer is implemented by a Region that can change size, such as a
-// writable file mapping. [IO] calls Resize with its exclusive lock held, so
+// writable file mapping. Resize sets the size, as [os.File.Truncate] does:
+// [IO] calls it for Truncate, and for a write past the end of a Region
+// that has no [Grower]. It is called with the IO's exclusive lock held, so
 // no other call is touching the memory; after Resize returns, Bytes and
-// Size describe the new size. A Region without Resizer has a fixed size.
+// Size describe the size the Region has, whether or not it succeeded. A
+// Region without Resizer has a fixed size.
 type Resizer interface {
 	Resize(size int64) error
+}
+
+// Grower is implemented by a Resizer whose backing store grows as bytes
+// are written to it, such as a file that pwrite(2) extends exactly to the
+// last byte it wrote. Grow writes p at off, where off+len(p) runs past
+// Size, and returns the count written: the Region then ends at the last
+// byte written or at the end the backing store has, whichever is further.
+// A failed or short Grow leaves the size at what was written: no size is
+// ever set ahead of the data, and none is set back, so bytes that other
+// processes wrote are kept. [IO] calls it with its exclusive lock held.
+type Grower interface {
+	Grow(p []byte, off int64) (int, error)
+}
+
+// Refresher is implemented by a Region whose backing store can change size
+// behind it, such as a file that other processes append to or truncate.
+// [IO] asks whenever a call needs to know where the data ends (Size, a
+// Seek from the end, a read that reaches the end, a write past it), so
+// that bytes appended elsewhere are seen as an [os.File] would see them.
+type Refresher interface {
+	// StoreSize returns the backing store's size now. IO calls it with
+	// its shared lock held: it must not change the Region.
+	StoreSize() (int64, error)
+	// Refresh makes the Region's size that of the backing store, mapping
+	// more memory if need be. IO calls it with its exclusive lock held.
+	Refresh() error
 }
 
 // RangeSyncer is implemented by a Region that can make part of itself
@@ -44,7 +73,9 @@ type RangeSyncer interface {
 // every page not yet written through the mapping, a system call costs one
 // trap, so [IO] writes through WriteDirect where the faults would cost
 // more: writes of [DirectWriteMin] bytes or more, and writes that grow the
-// Region. off is an offset in the Region, within its size.
+// Region. A store that faults is also retried through WriteDirect, so
+// that a write lands as it would by write(2) even where the file shrank
+// under the mapping. off is an offset in the Region, within its size.
 type DirectWriter interface {
 	WriteDirect(p []byte, off int64) (int, error)
 }

@@ -14,14 +14,15 @@
 //
 // # Reading and writing
 //
-// File embeds [ioadapt.IO], so its io methods follow the io core's rules:
-// reads return [io.EOF], unwrapped, only at the end of the file; ReadAt,
-// Write and WriteAt return a short count only with an error; ReadAt and
-// WriteAt never move
-// the seek position and run in parallel; Seek past the end is allowed.
-// Offsets run from 0 to the file's size; a negative offset is an error
-// wrapping [ioadapt.ErrInvalidOffset]. Every method, after Close, returns
-// an error matching [fs.ErrClosed]. Method by method:
+// The io methods of [File] are those of the io core, [ioadapt.IO], so they
+// follow its rules: reads return [io.EOF], unwrapped, only at the end of
+// the file; ReadAt, Write and WriteAt return a short count only with an
+// error; ReadAt and WriteAt never move the seek position and run in
+// parallel; Seek past the end is allowed. Offsets run from 0 to the file's
+// size; a negative offset is an error wrapping [ioadapt.ErrInvalidOffset].
+// Every method, after Close, returns an error matching [fs.ErrClosed]
+// before looking at its arguments, and on a nil *File one matching
+// [os.ErrInvalid], as [os.File]'s methods do. Method by method:
 //
 //   - ReadAt(p, off): off from 0; at or past the size, 0, io.EOF; fewer
 //     than len(p) bytes only with io.EOF. In parallel with everything;
@@ -37,10 +38,12 @@
 //     advancing it by what was written.
 //   - Seek(off, whence): any resulting position from 0 up, also past the
 //     end; negative or overflowing, an error that leaves it unchanged.
-//   - WriteTo(w): everything from the position in one w.Write straight
-//     from the mapping; ReadFrom(r): from r until io.EOF straight into the
-//     mapping, growing the file. Both hold the file open while w or r
-//     runs, so Close waits for them.
+//   - WriteTo(w): everything from the position to the end the file has at
+//     the call; straight from the mapping by write(2) when w is an
+//     [*os.File] or a TCP or Unix socket, through a buffer for any other
+//     w, which never sees the mapped memory (see [ioadapt.IO.WriteTo]).
+//     ReadFrom(r): from r until io.EOF, each chunk written as it is read,
+//     so the file grows only by what r returned.
 //   - Section(off, n): a view of [off, off+n), itself a Region with its
 //     own position, closed with the File.
 //   - Access(fn): fn over the mapped bytes, pinned against Close and
@@ -53,16 +56,45 @@
 //
 // A File opened for writing (O_RDWR, Create, or Map with [ReadWrite])
 // grows as an [os.File] does: Write or WriteAt past the end extends the
-// file, the gap reading as zeros, and Truncate grows or shrinks it. The
-// disk blocks are reserved as the file grows (fallocate on Linux), so a
-// full disk is an error from the write that needed the space, never a
-// SIGBUS later; unlike an [os.File], a file grown far past its data is not
-// sparse, and needs the space. Size is always the file's logical size. The mapping's
-// capacity doubles up to 1 GiB and then grows in 1 GiB steps, so appends
-// rarely remap; remapping waits for calls in flight, and concurrent
-// ReadAts never see a torn or unmapped slice. A [Range] or [Private]
-// mapping, and a read-only one, never grows: writes past its end return
-// an error wrapping [ioadapt.ErrFixedSize] or [ioadapt.ErrReadOnly].
+// file, the gap reading as zeros, and Truncate grows or shrinks it. On
+// Linux a write past the end goes to the file by pwrite(2), so the kernel
+// extends the file exactly to the last byte written: the file's size is
+// never ahead of its data, not while io.Copy runs, not after a write that
+// failed, not after the writer was killed, and nothing but Truncate ever
+// shortens the file, so bytes that other processes appended are kept. A
+// gap left by a write past the end, and the growth by Truncate, have
+// their blocks reserved first (fallocate, keeping the size), so a full
+// disk is an error from the write that needed the space, never a SIGBUS
+// at a later store; unlike an [os.File], a file grown far past its data
+// is therefore not sparse, and needs the space. The mapping's capacity is
+// not the file's size: it runs ahead of it (doubling up to 1 GiB, then in
+// whole GiB), so that appends rarely remap, and falls back to the size
+// alone where the address space is limited (ulimit -v). Remapping waits
+// for calls in flight, and concurrent ReadAts never see a torn or
+// unmapped slice. A [Range] or [Private] mapping, and a read-only one,
+// never grows: writes past its end return an error wrapping
+// [ioadapt.ErrFixedSize] or [ioadapt.ErrReadOnly].
+//
+// # Sharing a file with other processes
+//
+// Other processes may write, append to, grow or truncate the file while it
+// is mapped. A store through the mapping, and every write, land in the
+// page cache that they read; a File sees what they write at once. A File
+// of the whole file (not [Range] or [Private]) looks at the file's size
+// again (fstat) whenever a call asks where the data ends: Size, Seek with
+// [io.SeekEnd], a Read or ReadAt that reaches the end it knew, WriteTo,
+// and a write past the end on systems that grow by truncating. So a File
+// reads what another process appended, at the old end, as an [os.File]
+// does, and a File that another process truncated reads to the new end.
+// Between those calls a File keeps the size it learned: a read inside it
+// of bytes that were truncated away returns an error wrapping
+// [ioadapt.ErrFault] (after the bytes before the hole), and a write there
+// lands by pwrite(2), extending the file again, as an os.File write would.
+// One case differs from an os.File: in the page that holds the new end,
+// the mapping has no hole to fault on, so until a call looks at the size
+// again, a read there returns zeros past the end, and a small write there
+// goes to the page past the end and is lost, as a store through any
+// shared mapping of a shortened file is.
 //
 // # Durability
 //
@@ -74,7 +106,7 @@
 // not sync, but what was written before it is in the page cache, visible
 // to every reader, and the kernel writes it back in its own time. A File
 // dropped without Close is synced and closed by a cleanup, as a safety
-// net.
+// net (see The slice from Bytes below).
 //
 // [NewPending] writes a whole new version of a file through a mapping and
 // publishes it atomically: a reader or a crash sees the old file or the
@@ -90,12 +122,43 @@
 // another process shrank the file (SIGBUS); [ioadapt.IO.Access] runs code
 // over the bytes safely.
 //
+// # The slice from Bytes
+//
+// [File.Bytes] returns the mapped memory itself, which the garbage
+// collector does not see: holding the slice does not keep the File
+// reachable. A File that the program no longer references is closed by
+// its cleanup at some later collection, even while its slice is in use,
+// and the memory is unmapped under it: a read of the slice then crashes or
+// sees whatever is mapped there since, a write may land in another
+// mapping. Keep the File reachable until the last use of the slice, by
+// closing it after that use or with [runtime.KeepAlive]:
+//
+//	f, err := mmfile.Open("data.bin")
+//	...
+//	defer f.Close() // f stays reachable until the function returns
+//	b := f.Bytes()
+//
+//	g, err := mmfile.Open("index.bin") // kept open on purpose
+//	...
+//	sum := crc32.ChecksumIEEE(g.Bytes())
+//	runtime.KeepAlive(g) // g, and so its bytes, stays mapped until here
+//
+// The cleanup still unmaps: it exists for Files that are forgotten, whose
+// mappings (and, for a deleted file, its blocks) would otherwise be held
+// until the process exits, and the slice is no safer for being leaked, as
+// a resize moves it too.
+//
 // # Faults
 //
 // If another process truncates the file under the mapping, or its storage
 // fails, the io methods return an error wrapping [ioadapt.ErrFault]
 // naming the file, instead of SIGBUS. A fresh mapping works once the file
-// is whole again.
+// is whole again. The error says what happened, from the file as it is
+// when the fault is met: the file shrank to N bytes; no space left on the
+// file system for the page (a store into a hole of a sparse file on a full
+// tmpfs or disk; the error then matches ENOSPC too); the storage could not
+// supply the page; or, from code given to Access, a store into a
+// read-only mapping (matching [ioadapt.ErrReadOnly] too).
 //
 // # Errors
 //

@@ -17,6 +17,13 @@ var (
 	// file. Stream those with [os.File] instead.
 	ErrNotRegular = errors.New("not a regular file")
 
+	// ErrNotMappable is returned for a regular file whose contents the
+	// kernel makes up when it is read, as on procfs and sysfs
+	// (/proc/self/cmdline, /sys/kernel/notes): its size says 0 or a page
+	// whatever it holds, and a mapping of it shows nothing or fails. Read
+	// such a file with [os.ReadFile].
+	ErrNotMappable = errors.New("file cannot be mapped")
+
 	// ErrBadFlag is returned by [OpenFile] for a flag that a mapping cannot
 	// honour: O_WRONLY (a mapping needs read access), O_APPEND, or a flag
 	// outside O_RDONLY, O_RDWR, O_CREATE, O_EXCL, O_TRUNC and O_SYNC.
@@ -31,6 +38,8 @@ var (
 	ErrTooLarge = errors.New("too large to map on this platform")
 
 	// ErrUnsupported is returned, wrapped, for an option or method that the
-	// platform cannot honour. It is [errors.ErrUnsupported].
+	// platform cannot honour, or that the kind of mapping cannot honour
+	// without losing data ([DontNeed] on a [Private] mapping). It is
+	// [errors.ErrUnsupported].
 	ErrUnsupported = ioadapt.ErrUnsupported
 )

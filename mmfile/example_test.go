@@ -1,6 +1,7 @@
 package mmfile_test
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"fmt"
 	"io"
@@ -11,10 +12,15 @@ import (
 	"github.com/mmapkit/mmapkit/mmfile"
 )
 
-// Edit a file in place: the store through the mapping is the file's byte.
-func Example_editInPlace() {
-	path := filepath.Join(os.TempDir(), "mmfile-example-edit")
-	defer os.Remove(path)
+// Edit a file in place, and grow it: a store through the mapping is the
+// file's byte, and a write at the end extends the file.
+func ExampleOpenFile() {
+	dir, err := os.MkdirTemp("", "mmfile-example-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "data.bin")
 	if err := os.WriteFile(path, []byte("hello, world\n"), 0o644); err != nil {
 		log.Fatal(err)
 	}
@@ -23,19 +29,30 @@ func Example_editInPlace() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if _, err := f.WriteAt([]byte("J"), 0); err != nil {
+	defer f.Close()
+	if _, err := f.WriteAt([]byte("J"), 0); err != nil { // byte 0 of the file: no write(2)
 		log.Fatal(err)
 	}
-	if err := f.Sync(); err != nil {
+	// Write writes at the position, which starts at 0; at the end it
+	// grows the file, by pwrite(2).
+	if _, err := f.Seek(0, io.SeekEnd); err != nil {
 		log.Fatal(err)
 	}
-	if err := f.Close(); err != nil {
+	if _, err := f.Write([]byte("and more\n")); err != nil {
+		log.Fatal(err)
+	}
+	if err := f.Sync(); err != nil { // msync, plus fsync after growth
 		log.Fatal(err)
 	}
 
-	b, _ := os.ReadFile(path)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		log.Fatal(err)
+	}
 	fmt.Print(string(b))
-	// Output: Jello, world
+	// Output:
+	// Jello, world
+	// and more
 }
 
 // Append to a growing log: Write at the end extends the file.
@@ -86,24 +103,50 @@ func Example_copy() {
 // Replace a file atomically: readers see the old contents or the new,
 // never a mix.
 func ExampleNewPending() {
-	path := filepath.Join(os.TempDir(), "mmfile-example-config")
-	defer os.Remove(path)
+	dir, err := os.MkdirTemp("", "mmfile-example-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "config.bin")
 	if err := os.WriteFile(path, []byte("version=1\n"), 0o644); err != nil {
 		log.Fatal(err)
 	}
-
 	next := []byte("version=2\n")
+
 	p, err := mmfile.NewPending(path, int64(len(next)))
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer p.Cleanup() // removes the new version unless committed
+	defer p.Cleanup() // removes the temporary file unless committed
 	copy(p.Bytes(), next)
-	if err := p.Commit(); err != nil {
+	if err := p.Commit(); err != nil { // readers see the old file or the new, never a mix
 		log.Fatal(err)
 	}
 
-	b, _ := os.ReadFile(path)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		log.Fatal(err)
+	}
 	fmt.Print(string(b))
 	// Output: version=2
+}
+
+// Work on the mapped bytes directly: the File must stay reachable until
+// the last use of the slice, or its cleanup may unmap the slice under it.
+func ExampleFile_Bytes() {
+	path := filepath.Join(os.TempDir(), "mmfile-example-bytes")
+	defer os.Remove(path)
+	if err := os.WriteFile(path, []byte("count the bytes\n"), 0o644); err != nil {
+		log.Fatal(err)
+	}
+
+	f, err := mmfile.Open(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close() // keeps f, and so its bytes, mapped until the return
+	b := f.Bytes()
+	fmt.Println(bytes.Count(b, []byte(" ")), "spaces")
+	// Output: 2 spaces
 }

@@ -40,7 +40,7 @@ func TestFaultTruncateFile(t *testing.T) {
 	page := os.Getpagesize()
 	data := pattern(16 * page)
 	path := writeFile(t, "shrinking", data)
-	for round := range envInt("MMAPKIT_FAULT_ROUNDS", 40) {
+	for round := range envInt("MMAPKIT_FAULT_ROUNDS", 200) {
 		ty.Round(truncateRound(path, data, page, round))
 	}
 }
@@ -63,12 +63,36 @@ func truncateRound(path string, data []byte, page, round int) error {
 	if err != nil {
 		return fmt.Errorf("child: %v: %s", err, out)
 	}
-	// Past the new end, every read faults rather than crashing.
-	if _, err := f.ReadAt(make([]byte, 1), int64(len(data)-1)); !errors.Is(err, ioadapt.ErrFault) {
-		return fmt.Errorf("read past the truncation: %v", err)
+	// The writers went on after the truncation, and a write that lands
+	// past the new end extends the file again, by pwrite, as an os.File
+	// write would: what the file holds now is the oracle. Past its end, a
+	// read faults rather than crashing; inside it, it reads the file's
+	// bytes. (In the page that holds the new end, the mapping shows zeros
+	// past it: no fault to tell.)
+	want, err := os.ReadFile(path)
+	if err != nil {
+		return err
 	}
-	if _, err := io.Copy(new(bytes.Buffer), f); !errors.Is(err, ioadapt.ErrFault) {
-		return fmt.Errorf("io.Copy over the truncation: %v", err)
+	last := int64(len(data) - 1)
+	p := make([]byte, 1)
+	_, err = f.ReadAt(p, last)
+	switch {
+	case int64(len(want)) > last:
+		if err != nil || p[0] != want[last] {
+			return fmt.Errorf("read of byte %d of a file of %d bytes: %v, %q; want %q", last, len(want), err, p, want[last:last+1])
+		}
+	case int64(len(want)) <= last/int64(page)*int64(page):
+		if !errors.Is(err, ioadapt.ErrFault) {
+			return fmt.Errorf("read past the truncation to %d bytes: %v", len(want), err)
+		}
+	}
+	// A copy asks where the file ends now, and copies what it holds.
+	var copied bytes.Buffer
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	if _, err := io.Copy(&copied, f); err != nil || !bytes.Equal(copied.Bytes(), want) {
+		return fmt.Errorf("io.Copy after the truncation: %v; %d bytes where the file holds %d", err, copied.Len(), len(want))
 	}
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		return err
@@ -91,7 +115,7 @@ func truncateRound(path string, data []byte, page, round int) error {
 func TestFaultFullDisk(t *testing.T) {
 	ty := faulttest.New(t)
 	dir := smallTmpfs(t, "2m")
-	for round := range 20 {
+	for round := range 200 {
 		ty.Round(fullDiskRound(filepath.Join(dir, "f"+strconv.Itoa(round)), round))
 		_ = os.Remove(filepath.Join(dir, "f"+strconv.Itoa(round)))
 	}
@@ -106,11 +130,12 @@ func fullDiskRound(path string, round int) error {
 	chunk := bytes.Repeat([]byte{byte('a' + round%26)}, 1000+round*4111)
 	var written int64
 	for {
-		_, err = f.Write(chunk)
+		var n int
+		n, err = f.Write(chunk)
+		written += int64(n) // a Write cut short by the full disk counts what it wrote
 		if err != nil {
 			break
 		}
-		written += int64(len(chunk))
 	}
 	if !errors.Is(err, unix.ENOSPC) {
 		return fmt.Errorf("write on a full tmpfs: %v", err)
@@ -252,7 +277,7 @@ func TestFaultOpenCloseLeak(t *testing.T) {
 		}
 		ty.Round(err)
 	}
-	faulttest.CheckNoGrowth(t, fds, maps, 4)
+	faulttest.CheckNoGrowth(t, fds, maps, 0)
 }
 
 // TestFaultCloseRace closes mappings while goroutines read, write, copy and
@@ -416,7 +441,7 @@ func syncRangeErr(f *mmfile.File, off, n int64) error {
 func TestFaultManyProcesses(t *testing.T) {
 	ty := faulttest.New(t)
 	const writers, span = 6, 1 << 16
-	for round := range 5 {
+	for round := range 100 {
 		path := filepath.Join(t.TempDir(), "shared")
 		f, err := mmfile.Create(path, writers*span)
 		if err != nil {

@@ -10,16 +10,24 @@ import (
 )
 
 // File is a file mapped into memory and read and written through Go's io
-// interfaces. Its io methods (ReadAt, WriteAt, Read, Write, Seek, WriteTo,
-// ReadFrom, ReadByte, UnreadByte, WriteByte, WriteString, Section, Access,
-// Bytes, Size, Truncate, Sync, Close) come from the embedded [ioadapt.IO];
-// the package documentation gives their rules for files.
+// interfaces. Its io methods are those of the io core, [ioadapt.IO], with
+// the rules the package documentation gives for files; the others
+// (SyncRange, SyncAsync, Advise, LockMemory, UnlockMemory, Stat) are its
+// own. Every method, after Close, returns an error matching
+// [fs.ErrClosed], and on a nil *File one matching [os.ErrInvalid].
+//
+// A File that becomes unreachable without Close is synced and closed by a
+// cleanup, which unmaps it: see [File.Bytes] for what that means for the
+// slice it returned.
 type File struct {
 	*ioadapt.IO
 	m *mapping
 }
 
-// Open maps the named file read-only.
+// Open maps the named file read-only. Close the File when done: one that
+// is dropped is closed by a cleanup at some later collection, which also
+// unmaps the slice from [File.Bytes] if it is still in use (keep the File
+// reachable, with [runtime.KeepAlive], until the slice's last use).
 func Open(path string, opts ...Option) (*File, error) {
 	return OpenFile(path, os.O_RDONLY, 0, opts...)
 }
@@ -52,7 +60,9 @@ const allowedFlags = os.O_RDONLY | os.O_RDWR | os.O_CREATE | os.O_EXCL | os.O_TR
 // access, and appending is what Write at the end does.
 //
 // The path must name a regular file; anything else returns an error
-// wrapping [ErrNotRegular] without blocking (a FIFO is not waited on).
+// wrapping [ErrNotRegular] without blocking (a FIFO is not waited on). A
+// file that the kernel makes up when read (procfs, sysfs) returns an error
+// wrapping [ErrNotMappable].
 func OpenFile(path string, flag int, perm fs.FileMode, opts ...Option) (*File, error) {
 	c := newConfig(opts)
 	if flag&os.O_WRONLY != 0 || flag&os.O_APPEND != 0 || flag&^allowedFlags != 0 {
@@ -116,6 +126,9 @@ func newMapping(f *os.File, name string, writable bool, c config) (*mapping, err
 	if !fi.Mode().IsRegular() {
 		return fail("mmap", fmt.Errorf("%w: %s", ErrNotRegular, kind(fi.Mode())))
 	}
+	if err := checkMappable(f); err != nil {
+		return fail("mmap", err)
+	}
 	off, n, fileSize := int64(0), fi.Size(), fi.Size()
 	if c.ranged {
 		off, n = c.off, c.n
@@ -151,9 +164,10 @@ func newMapping(f *os.File, name string, writable bool, c config) (*mapping, err
 			_ = unmap(m.data)
 			return fail("mlock", err)
 		}
+		m.locked.Store(int64(len(m.data)))
 	}
 	for _, a := range c.advice {
-		if err := advise(m.data, a); err != nil {
+		if err := m.advise(a); err != nil {
 			_ = unmap(m.data)
 			return fail("madvise", fmt.Errorf("%s: %w", a, err))
 		}
@@ -167,14 +181,16 @@ func newMapping(f *os.File, name string, writable bool, c config) (*mapping, err
 func wrap(m *mapping, c config) (*File, error) {
 	var r ioadapt.Region = m
 	switch {
-	case !m.writable || m.private:
-	case c.ranged && directWrites:
+	case m.private:
+	case c.ranged && m.writable && directWrites:
 		r = directMapping{m}
 	case c.ranged:
+	case !m.writable:
+		r = wholeMapping{m}
 	case directWrites:
-		r = directGrowingMapping{growingMapping{m}}
+		r = directGrowingMapping{growingMapping{wholeMapping{m}}}
 	default:
-		r = growingMapping{m}
+		r = growingMapping{wholeMapping{m}}
 	}
 	return &File{IO: ioadapt.New(r), m: m}, nil
 }
@@ -201,10 +217,15 @@ func kind(mode fs.FileMode) string {
 // a changed size durable; [File.Sync] does. The range is clipped to the
 // size; a negative off or n is an error wrapping [ioadapt.ErrInvalidOffset].
 func (f *File) SyncRange(off, n int64) error {
-	if off < 0 || n < 0 {
-		return &fs.PathError{Op: "sync", Path: f.Name(), Err: fmt.Errorf("%w: range [%d, %d+%d)", ioadapt.ErrInvalidOffset, off, off, n)}
+	if f == nil {
+		return errNil("sync")
 	}
-	return f.Access(func([]byte) error { return f.m.SyncRange(off, n) })
+	return f.access("sync", func([]byte) error {
+		if off < 0 || n < 0 {
+			return &fs.PathError{Op: "sync", Path: f.Name(), Err: fmt.Errorf("%w: range [%d, %d+%d)", ioadapt.ErrInvalidOffset, off, off, n)}
+		}
+		return f.m.SyncRange(off, n)
+	})
 }
 
 // SyncAsync starts writing the dirty pages back without waiting for them
@@ -212,7 +233,10 @@ func (f *File) SyncRange(off, n int64) error {
 // FlushFileBuffers on Windows). It promises nothing about durability; use
 // it to spread write-back over time before a final [File.Sync].
 func (f *File) SyncAsync() error {
-	return f.Access(func(b []byte) error {
+	if f == nil {
+		return errNil("sync")
+	}
+	return f.access("sync", func(b []byte) error {
 		if f.m.private || !f.m.writable || len(b) == 0 {
 			return nil
 		}
@@ -226,14 +250,27 @@ func (f *File) SyncAsync() error {
 
 // Advise tells the kernel how the mapping will be used (madvise). An
 // advice that the platform lacks returns an error wrapping
-// [ErrUnsupported].
+// [ErrUnsupported], and so does [DontNeed] on a [Private] mapping: there it
+// would drop the private copies of the pages, and with them every write
+// made through the mapping, which would read as the file again.
 func (f *File) Advise(a Advice) error {
-	return f.Access(func([]byte) error {
-		if err := advise(f.m.data, a); err != nil {
+	if f == nil {
+		return errNil("madvise")
+	}
+	return f.access("madvise", func([]byte) error {
+		if err := f.m.advise(a); err != nil {
 			return &fs.PathError{Op: "madvise", Path: f.Name(), Err: fmt.Errorf("%s: %w", a, err)}
 		}
 		return nil
 	})
+}
+
+// advise gives the mapping the advice a, refusing what would lose data.
+func (m *mapping) advise(a Advice) error {
+	if a == DontNeed && m.private {
+		return fmt.Errorf("%w on a Private mapping: it would discard the writes made through the mapping", ErrUnsupported)
+	}
+	return advise(m.data, a)
 }
 
 // LockMemory locks the mapped pages in RAM (mlock), so that they are never
@@ -241,28 +278,40 @@ func (f *File) Advise(a Advice) error {
 // process's minimum working set). A mapping that
 // grows is not locked beyond what it held at the call.
 func (f *File) LockMemory() error {
-	return f.Access(func([]byte) error {
-		if err := lockMem(f.m.held()); err != nil {
+	if f == nil {
+		return errNil("mlock")
+	}
+	return f.access("mlock", func([]byte) error {
+		held := f.m.held()
+		if err := lockMem(held); err != nil {
 			return &fs.PathError{Op: "mlock", Path: f.Name(), Err: err}
 		}
+		f.m.locked.Store(int64(len(held)))
 		return nil
 	})
 }
 
 // UnlockMemory undoes [File.LockMemory].
 func (f *File) UnlockMemory() error {
-	return f.Access(func([]byte) error {
+	if f == nil {
+		return errNil("munlock")
+	}
+	return f.access("munlock", func([]byte) error {
 		if err := unlockMem(f.m.held()); err != nil {
 			return &fs.PathError{Op: "munlock", Path: f.Name(), Err: err}
 		}
+		f.m.locked.Store(0)
 		return nil
 	})
 }
 
 // Stat returns the [fs.FileInfo] of the file.
 func (f *File) Stat() (fs.FileInfo, error) {
+	if f == nil {
+		return nil, errNil("stat")
+	}
 	var fi fs.FileInfo
-	err := f.Access(func([]byte) error {
+	err := f.access("stat", func([]byte) error {
 		var err error
 		fi, err = f.m.f.Stat()
 		return err

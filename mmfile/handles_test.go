@@ -4,21 +4,39 @@ package mmfile_test
 
 import (
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
-// openHandles counts the descriptors the process has open, the mappings'
-// among them. (On Windows it tells whether path is open instead.)
-func openHandles(t *testing.T, _ string) int {
+// openHandles counts this process's descriptors and mappings of path,
+// from /proc/self: only the file's, so that descriptors that other tests
+// open or leak in the meantime do not count. (On Windows it tells whether
+// path is open instead.)
+func openHandles(t *testing.T, path string) int {
 	t.Helper()
-	return countFDs(t)
-}
-
-func countFDs(t *testing.T) int {
-	t.Helper()
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	fds, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
 		t.Skipf("no /proc/self/fd to count descriptors: %v", err)
 	}
-	return len(fds)
+	n := 0
+	for _, fd := range fds {
+		if target, err := os.Readlink("/proc/self/fd/" + fd.Name()); err == nil && target == real {
+			n++
+		}
+	}
+	maps, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Skipf("no /proc/self/maps to count mappings: %v", err)
+	}
+	for line := range strings.Lines(string(maps)) {
+		if strings.HasSuffix(strings.TrimSuffix(line, "\n"), " "+real) {
+			n++
+		}
+	}
+	return n
 }

@@ -2,10 +2,13 @@ package mmfile
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"math"
 	"os"
 	"sync/atomic"
+
+	"github.com/mmapkit/mmapkit/ioadapt"
 )
 
 // mapping is the [ioadapt.Region] of a mapped file. The io core serialises
@@ -20,20 +23,32 @@ type mapping struct {
 	size     int64  // the logical size: what Bytes exposes
 	writable bool
 	private  bool
+	// locked is how many bytes from the start of data are locked in
+	// memory: growth must not move or extend the lock (see mapCapacity).
+	// LockMemory sets it under the io core's shared lock.
+	locked atomic.Int64
 	// grown records that the file's size changed since the last Sync, so
 	// Sync must make the size durable too.
 	// It is written by Sync, which runs in parallel with other calls.
 	grown atomic.Bool
 }
 
-// growingMapping is a writable, whole-file, shared mapping: the only kind
-// that grows. Having its own type keeps [ioadapt.Resizer] off the others.
-type growingMapping struct{ *mapping }
-
-// directMapping and directGrowingMapping add [ioadapt.DirectWriter] to the
-// writable shared mappings, where the platform keeps pwrite(2) coherent
-// with the mapping (directWrites).
+// The kinds of mapping, each a type with the optional powers it has, so
+// that the io core sees only those:
+//   - mapping: a Range or Private mapping, of a fixed size;
+//   - wholeMapping: a shared mapping of the whole file, read-only; it
+//     follows the file's size when other processes change it
+//     ([ioadapt.Refresher]);
+//   - growingMapping: the same, writable, so it also grows and shrinks
+//     ([ioadapt.Resizer]);
+//   - directMapping and directGrowingMapping: writable shared mappings
+//     where the platform keeps pwrite(2) coherent with the mapping
+//     (directWrites), which take large writes by pwrite
+//     ([ioadapt.DirectWriter]) and, for the whole file, grow by it
+//     ([ioadapt.Grower]).
 type (
+	wholeMapping         struct{ *mapping }
+	growingMapping       struct{ wholeMapping }
 	directMapping        struct{ *mapping }
 	directGrowingMapping struct{ growingMapping }
 )
@@ -46,9 +61,69 @@ func (m directGrowingMapping) WriteDirect(p []byte, off int64) (int, error) {
 	return m.writeDirect(p, off)
 }
 
+// StoreSize returns the file's size now.
+func (m wholeMapping) StoreSize() (int64, error) {
+	fi, err := m.f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}
+
+// Refresh takes the file's size now as the mapping's, mapping more of the
+// file if it grew. If it shrank, the mapping keeps its capacity: only the
+// size moves, and the pages past the new end are never touched.
+func (m wholeMapping) Refresh() error {
+	size, err := m.StoreSize()
+	if err != nil {
+		return err
+	}
+	if uint64(size) > math.MaxInt {
+		return m.err("mmap", fmt.Errorf("%w: the file grew to %d bytes", ErrTooLarge, size))
+	}
+	if err := m.fit(size); err != nil {
+		return err
+	}
+	m.size = size
+	return nil
+}
+
+// Grow writes p at off, past the end, by pwrite(2): the kernel extends the
+// file exactly to the last byte it wrote, so the file's size is never
+// ahead of its data, whether the write succeeds, stops short on a full
+// disk, or the process dies, and never cut back, so bytes that another
+// process appended meanwhile are kept. The mapping's capacity is made to
+// cover the new end first, and a gap between the end and off is reserved
+// (without changing the size) so that a store into it later cannot fault
+// for want of space.
+func (m directGrowingMapping) Grow(p []byte, off int64) (int, error) {
+	end := off + int64(len(p))
+	if uint64(end) > math.MaxInt {
+		return 0, m.err("write", fmt.Errorf("%w: a write ending at offset %d", ErrTooLarge, end))
+	}
+	if err := m.fit(end); err != nil {
+		return 0, err
+	}
+	if off > m.size {
+		if err := reserve(m.f, m.size, off-m.size); err != nil {
+			return 0, m.err("fallocate", err)
+		}
+	}
+	n, err := m.writeDirect(p, off)
+	if n > 0 && off+int64(n) > m.size {
+		m.size = off + int64(n)
+		m.grown.Store(true)
+	}
+	return n, err
+}
+
 // writeDirect writes p at off of the Region with pwrite(2) on the file.
 func (m *mapping) writeDirect(p []byte, off int64) (int, error) {
-	return m.f.WriteAt(p, m.fileOff+int64(m.delta)+off)
+	n, err := pwrite(m.f, p, m.fileOff+int64(m.delta)+off)
+	if err != nil {
+		err = m.err("write", err)
+	}
+	return n, err
 }
 
 func (m *mapping) Bytes() []byte {
@@ -142,56 +217,64 @@ func (m *mapping) Close() error {
 
 // Resize sets the file's size, as os.File.Truncate does, and keeps the
 // mapping able to hold it. Growth reserves the file's blocks first, so a
-// full disk is an error here rather than a SIGBUS at the first touch. The
-// mapping's capacity doubles up to 1 GiB, then grows in 1 GiB steps, so
-// that appends remap rarely.
+// full disk is an error here rather than a SIGBUS at the first touch.
+// Each step that can fail comes before the size changes, so a failure
+// leaves the file as it is.
 func (m growingMapping) Resize(size int64) error {
 	if size < 0 {
-		return m.err("truncate", errors.New("negative size"))
+		return m.err("truncate", fmt.Errorf("%w: negative size %d", ioadapt.ErrInvalidOffset, size))
 	}
 	if uint64(size) > math.MaxInt {
-		return m.err("truncate", ErrTooLarge)
+		return m.err("truncate", fmt.Errorf("%w: %d bytes", ErrTooLarge, size))
 	}
-	old := m.size
-	if !mapPastEOF && m.data != nil {
-		// Windows refuses to change the size of a file while a view of it
-		// is mapped: unmap first, map the new size after.
+	if !mapPastEOF {
+		return m.resizeUnmapped(size)
+	}
+	if err := m.fit(size); err != nil {
+		return err
+	}
+	if size > m.size {
+		if err := reserve(m.f, m.size, size-m.size); err != nil {
+			return m.err("fallocate", err)
+		}
+	}
+	if err := m.f.Truncate(size); err != nil {
+		return err
+	}
+	m.size = size
+	m.grown.Store(true)
+	return nil
+}
+
+// resizeUnmapped resizes where a view cannot reach past the end of the
+// file and the file cannot change size under a view (Windows): unmap,
+// set the size, map again. If a step fails, the mapping is made again at
+// the size the file has then, not at a size remembered from before.
+func (m growingMapping) resizeUnmapped(size int64) error {
+	if m.data != nil {
 		if err := unmap(m.data); err != nil {
 			return m.err("munmap", err)
 		}
 		m.data = nil
 	}
-	err := m.resizeFile(old, size)
+	err := m.f.Truncate(size)
 	if err == nil {
-		err = m.fit(size)
-	}
-	if err != nil {
-		_ = m.f.Truncate(old) // undo a partial reservation; the data below old is intact
-		_ = m.fit(old)
-		return err
-	}
-	m.size = size
-	return nil
-}
-
-func (m growingMapping) resizeFile(old, size int64) error {
-	var err error
-	switch {
-	case size > old:
-		if err = reserve(m.f, old, size-old); err != nil {
-			err = m.err("fallocate", err)
-		}
-	case size < old:
-		err = m.f.Truncate(size)
-	}
-	if err == nil && size != old {
 		m.grown.Store(true)
+		m.size = size
+		if err = m.fit(size); err == nil {
+			return nil
+		}
+	}
+	if rerr := m.Refresh(); rerr != nil {
+		err = errors.Join(err, rerr)
 	}
 	return err
 }
 
-// fit makes the mapping's capacity hold size bytes.
-func (m growingMapping) fit(size int64) error {
+// fit makes the mapping's capacity hold size bytes. Where the mapping may
+// reach past the end of the file, the capacity runs ahead of the size, so
+// that appends rarely remap.
+func (m *mapping) fit(size int64) error {
 	if size == 0 || size <= int64(len(m.data)) {
 		return nil
 	}
@@ -199,12 +282,11 @@ func (m growingMapping) fit(size int64) error {
 	if mapPastEOF {
 		want = nextCapacity(int64(len(m.data)), size)
 	}
-	var b []byte
-	var err error
-	if m.data == nil {
-		b, err = mapFile(m.f, 0, int(want), true, false, false)
-	} else {
-		b, err = remap(m.f, m.data, int(want))
+	b, err := m.mapCapacity(want)
+	if err != nil && want > size {
+		// The address space (RLIMIT_AS) may hold the size but not the
+		// capacity ahead of it.
+		b, err = m.mapCapacity(size)
 	}
 	if err != nil {
 		return m.err("mmap", err)
@@ -213,20 +295,57 @@ func (m growingMapping) fit(size int64) error {
 	return nil
 }
 
-// nextCapacity returns a capacity of at least size: double the current
-// one up to 1 GiB, then 1 GiB steps, rounded to pages and capped by the
-// address space.
-func nextCapacity(capacity, size int64) int64 {
-	const step = 1 << 30
-	c := max(capacity, granularity())
-	for c < size {
-		if c < step {
-			c *= 2
-		} else {
-			c += step
+// mapCapacity returns a mapping of the file's first n bytes that replaces
+// data. mremap (Linux) grows a mapping in place or moves it, but only a
+// single kernel mapping, and it would extend a memory lock to the whole
+// capacity; so a locked mapping, or one that mlock or madvise split, is
+// mapped afresh, the old one unmapped, and the lock taken again over the
+// bytes it covered.
+func (m *mapping) mapCapacity(n int64) ([]byte, error) {
+	if m.data == nil {
+		return mapFile(m.f, 0, int(n), m.writable, false, false)
+	}
+	locked := m.locked.Load()
+	if locked == 0 {
+		b, err := remap(m.f, m.data, int(n), m.writable)
+		if err == nil || !errors.Is(err, errSplitMapping) {
+			return b, err
 		}
 	}
+	b, err := mapFile(m.f, 0, int(n), m.writable, false, false)
+	if err != nil {
+		return nil, err
+	}
+	if locked > 0 {
+		if err := lockMem(b[:min(locked, n)]); err != nil {
+			_ = unmap(b)
+			return nil, err
+		}
+	}
+	if err := unmap(m.data); err != nil {
+		_ = unmap(b)
+		return nil, err
+	}
+	return b, nil
+}
+
+// nextCapacity returns a capacity of at least size: double the current
+// one up to 1 GiB, then the next multiple of 1 GiB, rounded to pages; size
+// itself where that would overflow.
+func nextCapacity(capacity, size int64) int64 {
+	const step = 1 << 30
 	g := granularity()
+	c := max(capacity, g)
+	switch {
+	case size > math.MaxInt64-step:
+		return size
+	case size > step:
+		c = (size + step - 1) / step * step
+	default:
+		for c < size {
+			c *= 2
+		}
+	}
 	c = (c + g - 1) / g * g
 	if uint64(c) > math.MaxInt || c < size {
 		return size

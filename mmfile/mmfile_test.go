@@ -27,6 +27,7 @@ import (
 // cross-process tests: with MMAPKIT_TEST_CHILD set it does that job and
 // exits instead of running tests.
 func TestMain(m *testing.M) {
+	runGrowthChild()
 	job := os.Getenv("MMAPKIT_TEST_CHILD")
 	if job == "" {
 		os.Exit(m.Run())
@@ -98,6 +99,8 @@ func runChildJob(job string) error {
 			}
 		}
 		return f.Close()
+	case "pending-hold": // start a new version; commit it when told
+		return pendingHold(path)
 	case "replace-loop": // replace the file with whole versions until killed
 		for i := 0; ; i++ {
 			content := versionContent(i % 2)
@@ -772,33 +775,6 @@ func TestMapOpenFile(t *testing.T) {
 	}
 }
 
-func TestAfterClose(t *testing.T) {
-	f, err := mmfile.Create(filepath.Join(t.TempDir(), "closed"), 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	calls := map[string]error{}
-	calls["Close"] = f.Close()
-	calls["Sync"] = f.Sync()
-	calls["SyncRange"] = f.SyncRange(0, 1)
-	calls["SyncAsync"] = f.SyncAsync()
-	calls["Advise"] = f.Advise(mmfile.Random)
-	calls["LockMemory"] = f.LockMemory()
-	calls["UnlockMemory"] = f.UnlockMemory()
-	calls["Truncate"] = f.Truncate(5)
-	_, calls["Stat"] = f.Stat()
-	_, calls["ReadAt"] = f.ReadAt(make([]byte, 1), 0)
-	_, calls["WriteAt"] = f.WriteAt(make([]byte, 1), 0)
-	for name, err := range calls {
-		if !errors.Is(err, fs.ErrClosed) {
-			t.Errorf("%s after Close = %v; want fs.ErrClosed", name, err)
-		}
-	}
-}
-
 func TestSyncVariants(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "synced")
 	f, err := mmfile.Create(path, 3*int64(os.Getpagesize()))
@@ -828,35 +804,153 @@ func TestSyncVariants(t *testing.T) {
 	}
 }
 
-// TestDroppedFileIsClosed drops a File without Close: the cleanup unmaps it
-// and releases its descriptor.
+// TestDroppedFileIsClosed drops Files without Close: their cleanups sync
+// them (the writes through them are in the file), unmap them and close
+// their descriptors. It counts only this file's descriptors and mappings,
+// and waits for the cleanups as long as they take: they run in their own
+// goroutine after a collection, which a loaded machine delays.
 func TestDroppedFileIsClosed(t *testing.T) {
-	path := writeFile(t, "dropped", pattern(4096))
-	before := openHandles(t, path)
-	var last *mmfile.File
-	for range 50 {
+	const files = 8
+	path := writeFile(t, "dropped", pattern(files*4096))
+	if n := openHandles(t, path); n != 0 {
+		t.Fatalf("%d handles on a file just written", n)
+	}
+	openDropped(t, path, files)
+	// Only a hang is a failure: cleanups run when the runtime gets to them.
+	for deadline := time.Now().Add(2 * time.Minute); openHandles(t, path) > 0; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d handles on the file 2 minutes after dropping its Files", openHandles(t, path))
+		}
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range files {
+		if string(got[i*4096:i*4096+3]) != "gc"+strconv.Itoa(i) {
+			t.Errorf("write through dropped File %d lost: %q", i, got[i*4096:i*4096+3])
+		}
+	}
+}
+
+// openDropped opens n Files of path, writes through each, and drops them.
+func openDropped(t *testing.T, path string, n int) {
+	t.Helper()
+	var open []*mmfile.File
+	for i := range n {
 		f, err := mmfile.OpenFile(path, os.O_RDWR, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.WriteAt([]byte("gc"), 0); err != nil {
+		if _, err := f.WriteAt([]byte("gc"+strconv.Itoa(i)), int64(i*4096)); err != nil {
 			t.Fatal(err)
 		}
-		last = f
+		open = append(open, f)
 	}
-	if held := openHandles(t, path); held <= before {
-		t.Fatalf("%d handles before, %d with 50 Files open: the count does not see them", before, held)
+	if openHandles(t, path) == 0 {
+		t.Fatalf("no handle seen with %d Files open: the count does not see them", n)
 	}
-	runtime.KeepAlive(last) // from here on, all 50 are unreachable
-	// Cleanups run in their own goroutine after a collection.
-	for deadline := time.Now().Add(5 * time.Second); openHandles(t, path) > before && time.Now().Before(deadline); {
-		runtime.GC()
-		time.Sleep(10 * time.Millisecond)
+	runtime.KeepAlive(open) // from here on, all are unreachable
+}
+
+// TestTruncatedReadGivesBytesBeforeHole truncates a mapped file in another
+// process to a size inside a page: a read that runs into the hole still
+// gets the bytes the file has, the same that os.File reads, and no zero
+// past the file's end, then the fault.
+func TestTruncatedReadGivesBytesBeforeHole(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows refuses to shrink a mapped file (see TestTruncatedUnderMapping)")
 	}
-	if after := openHandles(t, path); after > before {
-		t.Fatalf("%d handles before, %d after dropping 50 Files", before, after)
+	page := os.Getpagesize()
+	path := writeFile(t, "shrinks", pattern(4*page))
+	f, err := mmfile.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if got, _ := os.ReadFile(path); string(got[:2]) != "gc" {
-		t.Fatalf("write through a dropped File lost: %q", got[:2])
+	defer f.Close()
+	size := page + page/2
+	if out, err := child("truncate", path, "MMAPKIT_TEST_SIZE="+strconv.Itoa(size)).CombinedOutput(); err != nil {
+		t.Fatalf("child: %v: %s", err, out)
+	}
+	oracle, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer oracle.Close()
+	off := int64(page / 2)
+	want := make([]byte, 4*page)
+	wn, werr := oracle.ReadAt(want, off)
+	if wn != size-page/2 || werr != io.EOF {
+		t.Fatalf("os.File.ReadAt = %d, %v", wn, werr)
+	}
+	got := make([]byte, 4*page)
+	n, err := f.ReadAt(got, off)
+	if n != wn || !bytes.Equal(got[:n], want[:wn]) || !errors.Is(err, ioadapt.ErrFault) {
+		t.Errorf("ReadAt into the hole = %d, %v; want the %d bytes os.File reads, then ErrFault", n, err, wn)
+	}
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	n, err = f.Read(got)
+	if n != wn || !bytes.Equal(got[:n], want[:wn]) || !errors.Is(err, ioadapt.ErrFault) {
+		t.Errorf("Read into the hole = %d, %v; want the %d bytes os.File reads, then ErrFault", n, err, wn)
+	}
+	if pos, _ := f.Seek(0, io.SeekCurrent); pos != off+int64(wn) {
+		t.Errorf("position after the Read = %d; want %d", pos, off+int64(wn))
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	// WriteTo asks where the file ends now, as io.Copy from an os.File
+	// would find out: it copies the file as it is, without an error.
+	var buf bytes.Buffer
+	m, err := f.WriteTo(&buf)
+	if m != int64(size) || !bytes.Equal(buf.Bytes(), pattern(4 * page)[:size]) || err != nil {
+		t.Errorf("WriteTo(bytes.Buffer) of the shrunk file = %d (buffer %d), %v; want the file's %d bytes", m, buf.Len(), err, size)
+	}
+}
+
+// TestWriteIntoHoleLandsAsOSFile has another process truncate a mapped
+// file, then writes into the hole, small and large: both land, extending
+// the file again, as the same writes through an os.File do on a twin.
+func TestWriteIntoHoleLandsAsOSFile(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows refuses to shrink a mapped file (see TestTruncatedUnderMapping)")
+	}
+	page := os.Getpagesize()
+	path := writeFile(t, "holes", pattern(8*page))
+	twin := writeFile(t, "twin", pattern(8*page))
+	f, err := mmfile.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	o, err := os.OpenFile(twin, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	for _, p := range []string{path, twin} {
+		if out, err := child("truncate", p, "MMAPKIT_TEST_SIZE="+strconv.Itoa(page)).CombinedOutput(); err != nil {
+			t.Fatalf("child: %v: %s", err, out)
+		}
+	}
+	small, large := []byte("small"), bytes.Repeat([]byte("L"), ioadapt.DirectWriteMin)
+	for _, w := range []struct {
+		p   []byte
+		off int64
+	}{{small, int64(3 * page)}, {large, int64(2*page + 7)}} {
+		n, err := f.WriteAt(w.p, w.off)
+		wn, werr := o.WriteAt(w.p, w.off)
+		if n != wn || (err == nil) != (werr == nil) {
+			t.Errorf("WriteAt(%d bytes, %d) into the hole = %d, %v; os.File: %d, %v", len(w.p), w.off, n, err, wn, werr)
+		}
+	}
+	got, _ := os.ReadFile(path)
+	want, _ := os.ReadFile(twin)
+	if !bytes.Equal(got, want) {
+		t.Errorf("the file holds %d bytes after the writes into the hole; the os.File twin %d, or other bytes", len(got), len(want))
 	}
 }

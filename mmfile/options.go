@@ -41,7 +41,8 @@ func Range(off, n int64) Option {
 
 // Private maps the file copy-on-write: writes change this process's view
 // only, never the file, and are lost at Close. The file may be opened
-// read-only. A private mapping never grows, and Sync does nothing.
+// read-only. A private mapping never grows, Sync does nothing, and
+// [DontNeed] advice is refused, as it would discard the writes.
 func Private() Option {
 	return optionFunc(func(c *config) { c.private = true })
 }
@@ -85,7 +86,8 @@ const (
 	// WillNeed starts reading the pages in now.
 	WillNeed
 	// DontNeed lets the kernel drop the pages; a shared file mapping reads
-	// them back from the file on the next touch.
+	// them back from the file on the next touch. A [Private] mapping refuses
+	// it: its pages hold its writes, which dropping them would discard.
 	DontNeed
 	// HugePage asks for transparent huge pages where the file system
 	// supports them (tmpfs, and Linux with CONFIG_READ_ONLY_THP_FOR_FS).

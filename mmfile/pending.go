@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,9 +13,12 @@ import (
 // Pending is a new version of a file, written through a mapping and
 // published by [Pending.Commit] in one step: a reader, or a crash at any
 // moment, sees the old file or the new one, never a mix. The new contents
-// live in a temporary file in the target's directory (named after the
-// target with a leading dot and a random suffix) until Commit renames it
-// over the target.
+// live in a temporary file in the target's directory until Commit renames
+// it over the target. The temporary file is named after the target, with
+// a leading dot, the marker ".mmfile-pending-" and 16 random hexadecimal
+// digits (".data.mmfile-pending-3f9c0a51d2e87b64" for "data"), which
+// [Pending.Name] returns; on Unix the Pending holds an flock(2) on it
+// until Commit or Cleanup, so that [RemoveLeftovers] knows it is in use.
 //
 // On Windows the rename is MoveFileEx with MOVEFILE_REPLACE_EXISTING,
 // which is atomic on NTFS in practice but not promised by the API: there
@@ -117,9 +121,23 @@ func (p *Pending) Cleanup() error {
 
 // RemoveLeftovers removes the temporary files that [NewPending] made for
 // the target path and that were never committed or cleaned up, because
-// their process was killed. It returns the paths it removed. It is safe
-// even while another process has a Pending for the target open: that
-// Pending's Commit then fails and leaves the target as it was.
+// their process was killed. It returns the paths it removed.
+//
+// It removes only what it can tell is such a leftover: a regular file
+// whose name has the shape of a Pending's temporary file for this target
+// (see [Pending]), owned by the effective user, and that no live Pending
+// holds. A user's own ".data1" or ".data.bak" is never touched, nor a
+// symbolic link (it is not followed), nor a file of another user. A live
+// Pending, in this process or another, holds a lock on its file, which the
+// kernel releases when its process dies; RemoveLeftovers takes the lock
+// before removing a file, so it is safe to call while other processes
+// write new versions of the target: their files stay and their Commit
+// succeeds. (The one file it may take from a live process is one that
+// NewPending has just created and not yet locked; NewPending then sees
+// that and makes another.) A file it cannot open to take the lock (one
+// without read permission for its owner) is left. On Windows a live
+// Pending's file cannot be deleted and is left, and ownership is not
+// checked.
 func RemoveLeftovers(path string) ([]string, error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
@@ -136,27 +154,62 @@ func RemoveLeftovers(path string) ([]string, error) {
 			continue
 		}
 		p := filepath.Join(dir, e.Name())
-		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		ok, err := removeLeftover(p)
+		if err != nil {
 			errs = append(errs, err)
-			continue
 		}
-		removed = append(removed, p)
+		if ok {
+			removed = append(removed, p)
+		}
 	}
 	return removed, errors.Join(errs...)
 }
 
-// isLeftover reports whether name is a temporary file of NewPending for
-// the target base: a dot, the base, then the random digits that renameio
-// and os.CreateTemp append.
+// tempMarker sets the temporary files of NewPending apart from any name a
+// user would give a file.
+const tempMarker = ".mmfile-pending-"
+
+// tempName returns a fresh name for a temporary file of the target base.
+func tempName(base string) string {
+	return fmt.Sprintf(".%s%s%016x", base, tempMarker, rand.Uint64())
+}
+
+// isLeftover reports whether name has the shape of a tempName of base.
 func isLeftover(name, base string) bool {
-	digits, ok := strings.CutPrefix(name, "."+base)
-	if !ok || digits == "" {
+	digits, ok := strings.CutPrefix(name, "."+base+tempMarker)
+	if !ok || len(digits) != 16 {
 		return false
 	}
 	for _, r := range digits {
-		if r < '0' || r > '9' {
+		if (r < '0' || r > '9') && (r < 'a' || r > 'f') {
 			return false
 		}
 	}
 	return true
+}
+
+// createTemp creates a new temporary file for the target path with
+// tempName, exclusively, with perm (before the umask).
+func createTemp(path string, perm fs.FileMode) (*os.File, error) {
+	dir, base := filepath.Split(path)
+	for attempt := 0; ; attempt++ {
+		f, err := os.OpenFile(filepath.Join(dir, tempName(base)), os.O_RDWR|os.O_CREATE|os.O_EXCL, perm)
+		if errors.Is(err, fs.ErrExist) && attempt < 100 {
+			continue
+		}
+		return f, err
+	}
+}
+
+// targetPerm returns the permissions for a new version of path: those of
+// the existing file, kept exactly (exact), else 0666 before the umask.
+func targetPerm(path string) (perm fs.FileMode, exact bool, err error) {
+	fi, err := os.Lstat(path)
+	switch {
+	case err == nil && fi.Mode().IsRegular():
+		return fi.Mode().Perm(), true, nil
+	case err == nil || errors.Is(err, fs.ErrNotExist):
+		return 0o666, false, nil
+	}
+	return 0, false, err
 }

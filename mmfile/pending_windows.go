@@ -3,7 +3,6 @@ package mmfile
 import (
 	"errors"
 	"os"
-	"path/filepath"
 
 	"golang.org/x/sys/windows"
 )
@@ -19,12 +18,16 @@ type renameTemp struct {
 }
 
 func newTempFile(path string) (tempFile, error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"*")
+	perm, exact, err := targetPerm(path)
 	if err != nil {
 		return nil, err
 	}
-	if fi, err := os.Stat(path); err == nil {
-		if err := f.Chmod(fi.Mode().Perm()); err != nil {
+	f, err := createTemp(path, perm)
+	if err != nil {
+		return nil, err
+	}
+	if exact {
+		if err := f.Chmod(perm); err != nil {
 			return nil, errors.Join(err, f.Close(), os.Remove(f.Name()))
 		}
 	}
@@ -79,4 +82,23 @@ func (t *renameTemp) discard() error {
 		err = errors.Join(err, rerr)
 	}
 	return err
+}
+
+// removeLeftover removes the file at path unless it is open: Windows
+// deletes no file that a handle holds open without FILE_SHARE_DELETE, as a
+// live Pending's is, and says so with a sharing violation. A symbolic link
+// or junction is not a leftover. Windows has no owner to check here.
+func removeLeftover(path string) (bool, error) {
+	fi, err := os.Lstat(path)
+	if err != nil || !fi.Mode().IsRegular() {
+		return false, nil
+	}
+	err = os.Remove(path)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, windows.ERROR_SHARING_VIOLATION), errors.Is(err, os.ErrNotExist):
+		return false, nil
+	}
+	return false, err
 }

@@ -3,6 +3,7 @@
 package mmfile
 
 import (
+	"errors"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -17,17 +18,20 @@ const (
 
 // remap maps the new length afresh and unmaps the old; the io core holds
 // its exclusive lock, so nothing touches the range in between.
-func remap(f *os.File, b []byte, length int) ([]byte, error) {
-	nb, err := mapFile(f, 0, length, true, false, false)
+func remap(f *os.File, b []byte, length int, writable bool) ([]byte, error) {
+	nb, err := mapFile(f, 0, length, writable, false, false)
 	if err != nil {
 		return nil, err
 	}
 	return nb, unix.Munmap(b)
 }
 
-// reserve extends the file. These systems have no portable fallocate, so
-// the blocks are not reserved and a full disk shows at write-back.
-func reserve(f *os.File, off, n int64) error { return f.Truncate(off + n) }
+// errSplitMapping is never returned here: remap maps afresh anyway.
+var errSplitMapping = errors.New("split mapping")
+
+// reserve reserves nothing: these systems have no portable fallocate, so
+// a full disk shows at write-back.
+func reserve(*os.File, int64, int64) error { return nil }
 
 // flushAsync asks for write-back of the pages without waiting.
 func flushAsync(_ *os.File, b []byte, _, _ int64) error {

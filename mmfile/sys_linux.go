@@ -14,20 +14,29 @@ const (
 
 // remap grows the mapping in place or moves it (mremap), without the
 // window in which munmap then mmap would leave the range unmapped.
-func remap(_ *os.File, b []byte, length int) ([]byte, error) {
+func remap(_ *os.File, b []byte, length int, _ bool) ([]byte, error) {
 	return unix.Mremap(b, length, unix.MREMAP_MAYMOVE)
 }
 
-// reserve allocates the blocks of [off, off+n) and extends the file over
-// them (fallocate mode 0), so that a full disk fails here, not as a SIGBUS
-// at the first store. File systems without fallocate get ftruncate, which
-// reserves nothing.
+// errSplitMapping is mremap's error for a range that is no longer one
+// kernel mapping (mlock or madvise of a part split it).
+var errSplitMapping error = unix.EFAULT
+
+// reserve allocates the blocks of [off, off+n) without changing the
+// file's size (fallocate FALLOC_FL_KEEP_SIZE), so that a full disk fails
+// here, not as a SIGBUS at the first store into them. On a file system
+// without fallocate it reserves nothing.
 func reserve(f *os.File, off, n int64) error {
-	err := unix.Fallocate(int(f.Fd()), 0, off, n)
-	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOSYS) {
-		return f.Truncate(off + n)
+	for {
+		err := unix.Fallocate(int(f.Fd()), unix.FALLOC_FL_KEEP_SIZE, off, n)
+		switch {
+		case errors.Is(err, unix.EINTR):
+			continue
+		case errors.Is(err, unix.EOPNOTSUPP), errors.Is(err, unix.ENOSYS):
+			return nil
+		}
+		return err
 	}
-	return err
 }
 
 // flushAsync starts writing back the dirty pages of [off, off+n) of the

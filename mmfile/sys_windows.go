@@ -1,6 +1,7 @@
 package mmfile
 
 import (
+	"errors"
 	"os"
 	"unsafe"
 
@@ -55,12 +56,15 @@ func unmap(b []byte) error {
 	return os.NewSyscallError("UnmapViewOfFile", windows.UnmapViewOfFile(base(b)))
 }
 
-func remap(f *os.File, b []byte, length int) ([]byte, error) {
+func remap(f *os.File, b []byte, length int, writable bool) ([]byte, error) {
 	if err := unmap(b); err != nil {
 		return nil, err
 	}
-	return mapFile(f, 0, length, true, false, false)
+	return mapFile(f, 0, length, writable, false, false)
 }
+
+// errSplitMapping is never returned here: remap maps afresh anyway.
+var errSplitMapping = errors.New("split mapping")
 
 func flush(b []byte) error {
 	return os.NewSyscallError("FlushViewOfFile", windows.FlushViewOfFile(base(b), uintptr(len(b))))
@@ -73,9 +77,9 @@ func flushAsync(_ *os.File, b []byte, _, _ int64) error {
 	return flush(b)
 }
 
-// reserve extends the file; NTFS allocates the clusters as it does, so a
-// full disk fails here.
-func reserve(f *os.File, off, n int64) error { return f.Truncate(off + n) }
+// reserve reserves nothing: a view cannot reach past the end of the file
+// here, and extending the file allocates its clusters.
+func reserve(*os.File, int64, int64) error { return nil }
 
 func advise(_ []byte, a Advice) error {
 	if a == Normal {
@@ -116,3 +120,7 @@ const directWrites = false
 // appendMode reports false: with directWrites off, nothing here writes
 // through the handle, so its append mode does not matter.
 func appendMode(*os.File) (bool, error) { return false, nil }
+
+// pwrite writes p at off of f. With directWrites off, nothing here calls
+// it; os.File.WriteAt would drop the count of a write cut short.
+func pwrite(f *os.File, p []byte, off int64) (int, error) { return f.WriteAt(p, off) }

@@ -11,7 +11,10 @@
 // wrapping [fs.ErrExist]), [Open] maps an existing one, [OpenOrCreate]
 // does either, [CreateUnique] makes one under an unpredictable name, and
 // [Unlink] removes a name. A name is a single path element; a leading "/"
-// is accepted and means the same, as for shm_open(3).
+// is accepted and means the same, as for shm_open(3). Names that start
+// with "sem." are refused: glibc keeps its named semaphores (sem_open(3))
+// in the same directory under such names, and a segment that shared one
+// would be a semaphore's memory, hidden from [List] and [RemoveStale].
 //
 // On Linux, as in glibc, a segment is a file in the tmpfs mounted at
 // /dev/shm (found in /proc/mounts), opened with O_NOFOLLOW and O_CLOEXEC

@@ -16,7 +16,11 @@ var (
 	// ErrInvalidName is returned for a name that could reach outside the
 	// shared-memory namespace or that the system would refuse: empty, "."
 	// or "..", containing "/" (after the one leading "/" that is allowed),
-	// a NUL byte (or, on Windows, a backslash or invalid UTF-8), or longer than 255 bytes.
+	// a NUL byte (or, on Windows, a backslash or invalid UTF-8), or longer
+	// than 255 bytes; and for a name that starts with "sem.", which on
+	// Linux is a named semaphore of glibc's sem_open(3) ("/sem.x" is the
+	// file of sem_open("/x")), on every platform alike. The message quotes
+	// the name and says which rule it breaks.
 	ErrInvalidName = errors.New("invalid shared memory name")
 
 	// ErrInvalidSize is returned for a negative size, or one that does not

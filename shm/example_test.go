@@ -75,3 +75,33 @@ func ExampleCreateUnique() {
 	fmt.Println(len(s.Name()))
 	// Output: 38
 }
+
+// Share memory with another process by name: a Go peer here, a Python one
+// in the comment (it unregisters the segment from Python's resource
+// tracker, which would otherwise remove it when Python exits).
+func Example_peers() {
+	seg, err := shm.CreateUnique("demo-", 4096) // named demo-<32 hex digits>, mode 0600
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer seg.Close()
+	defer seg.Unlink() // the name goes; every mapping stays valid
+	if _, err := seg.WriteAt([]byte("hello"), 0); err != nil {
+		log.Fatal(err)
+	}
+	// Another process opens it by seg.Name(), as Go's shm.Open or Python's
+	// multiprocessing.shared_memory does:
+	// python3 -c 'import sys; from multiprocessing import shared_memory as sm, resource_tracker as rt; m = sm.SharedMemory(sys.argv[1]); rt.unregister(m._name, "shared_memory"); print(bytes(m.buf[:5])); m.close()' NAME
+
+	peer, err := shm.Open(seg.Name(), shm.ReadOnly())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer peer.Close()
+	buf := make([]byte, 5)
+	if _, err := peer.ReadAt(buf, 0); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%s\n", buf)
+	// Output: hello
+}

@@ -2,8 +2,10 @@ package shm
 
 import (
 	"errors"
+	"io/fs"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -12,7 +14,7 @@ import (
 // validName is the oracle: the naming rules restated one by one.
 func validName(name string) bool {
 	n, _ := strings.CutPrefix(name, "/")
-	if n == "" || n == "." || n == ".." || len(n) > 255 {
+	if n == "" || n == "." || n == ".." || len(n) > 255 || strings.HasPrefix(n, "sem.") {
 		return false
 	}
 	if runtime.GOOS == "windows" && !utf8.ValidString(n) {
@@ -35,7 +37,7 @@ func validName(name string) bool {
 // can only ever name a file directly inside the shared-memory directory.
 func FuzzName(f *testing.F) {
 	for _, s := range []string{"demo", "/demo", "", "/", ".", "..", "/..", "a/b", "//a",
-		"a\x00", "../x", "a\\b", strings.Repeat("x", 255), strings.Repeat("x", 256), "...", " ", "\xff"} {
+		"a\x00", "../x", "/../x", "sem.x", "/sem.", "sem", "a\\b", strings.Repeat("x", 255), strings.Repeat("x", 256), "...", " ", "\xff"} {
 		f.Add(s)
 	}
 	dir := filepath.Clean("/dev/shm") // \dev\shm on Windows
@@ -47,6 +49,18 @@ func FuzzName(f *testing.F) {
 		if err != nil {
 			if !errors.Is(err, ErrInvalidName) {
 				t.Fatalf("cleanName(%q) error %v does not wrap ErrInvalidName", name, err)
+			}
+			// The message is about the name as given.
+			var pe *fs.PathError
+			if !errors.As(err, &pe) || pe.Path != name {
+				t.Fatalf("cleanName(%q) error %v is not an *fs.PathError for the name", name, err)
+			}
+			msg := pe.Err.Error()
+			if name != "" && !strings.Contains(msg, "bytes long") && !strings.Contains(msg, strconv.Quote(name)) {
+				t.Fatalf("cleanName(%q) error %q does not quote the name", name, msg)
+			}
+			if strings.Contains(msg, "leading") && !strings.HasPrefix(name, "/") {
+				t.Fatalf("cleanName(%q) error %q speaks of a leading slash the name does not have", name, msg)
 			}
 			return
 		}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -208,10 +209,12 @@ func unlinkIn(dir, name string) error {
 // anonymous segment has no name: Unlink returns an error wrapping
 // [ErrUnsupported]. After Close it returns an error wrapping [fs.ErrClosed].
 func (s *Segment) Unlink() error {
-	if s.anon {
-		return &fs.PathError{Op: "unlink", Path: s.Name(), Err: detail(ErrUnsupported, "an anonymous segment has no name to unlink")}
-	}
-	return s.pinned("unlink", func() error { return s.r.unlink() })
+	return s.pinned("unlink", func() error {
+		if s.anon {
+			return &fs.PathError{Op: "unlink", Path: s.Name(), Err: detail(ErrUnsupported, "an anonymous segment has no name to unlink")}
+		}
+		return s.r.unlink()
+	})
 }
 
 // File returns a new [*os.File] for the segment's descriptor (a duplicate
@@ -269,8 +272,10 @@ type Info struct {
 // List returns the segments in this machine's shared-memory namespace that
 // this process can see, sorted by name: on Linux the regular files of the
 // shared-memory directory (usually /dev/shm), without glibc's named
-// semaphores ("sem." names). Windows cannot enumerate named objects and
-// returns an error wrapping [ErrUnsupported].
+// semaphores, which live there as files named "sem." and the semaphore's
+// name; no segment can have such a name (see [ErrInvalidName]). Windows
+// cannot enumerate named objects and returns an error wrapping
+// [ErrUnsupported].
 func List() ([]Info, error) { return listDir("") }
 
 // RemoveStale unlinks the segments whose names start with prefix, that
@@ -325,29 +330,52 @@ func removeStaleIn(dir, prefix string, olderThan time.Duration) ([]string, error
 }
 
 // cleanName checks name against the rules of [ErrInvalidName] and returns
-// it without its leading "/".
+// it without its leading "/". Each message quotes the name as given and
+// says what is wrong with it.
 func cleanName(op, name string) (string, error) {
 	bad := func(format string, args ...any) (string, error) {
 		return "", &fs.PathError{Op: op, Path: name, Err: detail(ErrInvalidName, format, args...)}
 	}
-	n := strings.TrimPrefix(name, "/")
+	n, lead := strings.CutPrefix(name, "/")
 	switch {
-	case n == "":
+	case name == "":
 		return bad("empty name")
+	case n == "":
+		return bad("name %q is empty after the leading slash", name)
 	case n == "." || n == "..":
-		return bad("name %q names a directory", n)
+		return bad("name %q names a directory", name)
 	case strings.Contains(n, "/"):
-		return bad("name %q contains a slash after the leading one", name)
+		what := "a slash"
+		if lead {
+			what = "a slash after the leading one"
+		}
+		if slices.Contains(strings.Split(n, "/"), "..") {
+			return bad("name %q contains %s and a \"..\" element: a name is one file in the shared-memory directory, it cannot reach outside it", name, what)
+		}
+		return bad("name %q contains %s: a name is one file in the shared-memory directory", name, what)
 	case strings.IndexByte(n, 0) >= 0:
 		return bad("name %q contains a NUL byte", name)
 	case len(n) > nameMax:
 		return bad("name is %d bytes long, more than %d", len(n), nameMax)
+	case strings.HasPrefix(n, semPrefix):
+		return bad("name %q starts with %q, the prefix of glibc's named semaphores (sem_open) in the same directory", name, semPrefix)
 	}
-	if err := checkNameOS(n); err != nil {
+	// The system's own rules are the same with and without the leading
+	// slash; given the name as written, its message quotes that.
+	if err := checkNameOS(name); err != nil {
 		return "", &fs.PathError{Op: op, Path: name, Err: err}
 	}
 	return n, nil
 }
+
+// semPrefix begins the file names of glibc's named POSIX semaphores:
+// sem_open("/x") makes the file sem.x in the shared-memory directory
+// (__shm_get_name in glibc's posix/shm-directory.c), where
+// shm_open("/sem.x") would find it too. Names with it are refused on every
+// platform, so that a segment is never a semaphore and a name that works on
+// one system works on all: List and RemoveStale skip such files without
+// hiding any segment.
+const semPrefix = "sem."
 
 // checkSize refuses a size that is negative or does not fit in memory.
 func checkSize(op, name string, size int64) error {

@@ -452,7 +452,7 @@ func listDir(dir string) ([]Info, error) {
 	var out []Info
 	for _, e := range ents {
 		name := e.Name()
-		if strings.HasPrefix(name, "sem.") || !e.Type().IsRegular() {
+		if strings.HasPrefix(name, semPrefix) || !e.Type().IsRegular() {
 			continue
 		}
 		var st unix.Stat_t

@@ -225,6 +225,31 @@ func TestAnonymous(t *testing.T) {
 	wantErr(t, err, ErrSizeMismatch, "segment is 4096 bytes, expected 8192")
 }
 
+// TestAfterCloseAnonymous closes an anonymous segment and one mapped by
+// FromFile: every method fails with fs.ErrClosed, Unlink too, before it
+// would say that such a segment has no name.
+func TestAfterCloseAnonymous(t *testing.T) {
+	s, err := CreateAnonymous(4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := s.File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	inherited, err := FromFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, seg := range []*Segment{s, inherited} {
+		if err := seg.Close(); err != nil {
+			t.Fatal(err)
+		}
+		checkAfterClose(t, seg)
+	}
+}
+
 func TestCrossProcessAnonymous(t *testing.T) {
 	s, err := CreateAnonymous(4096)
 	if err != nil {
@@ -521,7 +546,11 @@ int main(int argc, char **argv) {
 }
 `
 
-func TestCReadsAndWritesGoSegment(t *testing.T) {
+// buildC compiles the C program src, linked with glibc's real-time
+// library (where shm_open and sem_open lived before glibc 2.34), or skips
+// the test when there is no C compiler.
+func buildC(t *testing.T, src string) string {
+	t.Helper()
 	cc, err := exec.LookPath("gcc")
 	if err != nil {
 		if cc, err = exec.LookPath("cc"); err != nil {
@@ -529,14 +558,18 @@ func TestCReadsAndWritesGoSegment(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
-	src, bin := filepath.Join(dir, "peer.c"), filepath.Join(dir, "peer")
-	if err := os.WriteFile(src, []byte(cPeer), 0o600); err != nil {
+	file, bin := filepath.Join(dir, "peer.c"), filepath.Join(dir, "peer")
+	if err := os.WriteFile(file, []byte(src), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	// -lrt for glibc before 2.34, where shm_open lived in librt.
-	if out, err := exec.Command(cc, "-o", bin, src, "-lrt").CombinedOutput(); err != nil {
+	if out, err := exec.Command(cc, "-o", bin, file, "-lrt", "-pthread").CombinedOutput(); err != nil {
 		t.Skipf("cannot build the C peer: %v\n%s", err, out)
 	}
+	return bin
+}
+
+func TestCReadsAndWritesGoSegment(t *testing.T) {
+	bin := buildC(t, cPeer)
 	s, name := create(t, 4096)
 	if _, err := s.WriteAt([]byte("from Go"), 0); err != nil {
 		t.Fatal(err)
@@ -551,5 +584,100 @@ func TestCReadsAndWritesGoSegment(t *testing.T) {
 	got := make([]byte, 14)
 	if _, err := s.ReadAt(got, 0); err != nil || string(got) != "from Go from C" {
 		t.Fatalf("Go reads %q, %v after the C peer wrote", got, err)
+	}
+}
+
+// cSem makes and removes named semaphores with glibc's sem_open and
+// sem_unlink.
+const cSem = `#include <fcntl.h>
+#include <semaphore.h>
+#include <stdio.h>
+#include <string.h>
+
+int main(int argc, char **argv) {
+	if (argc == 3 && strcmp(argv[1], "create") == 0) {
+		if (sem_open(argv[2], O_CREAT | O_EXCL, 0600, 1) == SEM_FAILED) { perror("sem_open"); return 1; }
+		return 0;
+	}
+	if (argc == 3 && strcmp(argv[1], "unlink") == 0) {
+		if (sem_unlink(argv[2]) < 0) { perror("sem_unlink"); return 1; }
+		return 0;
+	}
+	fprintf(stderr, "usage: sem create|unlink NAME\n");
+	return 2;
+}
+`
+
+// TestGlibcSemaphoreNames makes a named semaphore with glibc and checks
+// that no function of the package takes it for a segment: the names that
+// would reach its file are refused, and List and RemoveStale pass it by.
+func TestGlibcSemaphoreNames(t *testing.T) {
+	bin := buildC(t, cSem)
+	sem := "/" + testPrefix + "sem"
+	if out, err := exec.Command(bin, "create", sem).CombinedOutput(); err != nil {
+		t.Fatalf("sem_open(%q): %v: %s", sem, err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command(bin, "unlink", sem).CombinedOutput(); err != nil {
+			t.Errorf("sem_unlink(%q): %v: %s", sem, err, out)
+		}
+	})
+	// glibc keeps it beside the segments, as the file a segment named
+	// "sem." and the semaphore's name would have.
+	file := "sem." + sem[1:]
+	path := filepath.Join(systemDir(), file)
+	if fi, err := os.Lstat(path); err != nil || !fi.Mode().IsRegular() {
+		t.Fatalf("sem_open(%q) made no regular file %s: %v", sem, path, err)
+	}
+	for _, name := range []string{file, "/" + file} {
+		want := fmt.Sprintf(`name %q starts with "sem.", the prefix of glibc's named semaphores (sem_open) in the same directory`, name)
+		for what, fn := range map[string]func() error{
+			"Create":       func() error { _, err := Create(name, 32); return err },
+			"Open":         func() error { _, err := Open(name); return err },
+			"OpenOrCreate": func() error { _, err := OpenOrCreate(name, 32); return err },
+			"Unlink":       func() error { return Unlink(name) },
+		} {
+			t.Run(what+" "+name, func(t *testing.T) { wantErr(t, fn(), ErrInvalidName, want) })
+		}
+	}
+	_, err := CreateUnique("sem.", 32)
+	wantErr(t, err, ErrInvalidName, `name "sem.x" starts with "sem."`)
+	_, err = RemoveStale("sem.", 0)
+	wantErr(t, err, ErrInvalidName, `name "sem." starts with "sem."`)
+	all, err := List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range all {
+		if strings.HasPrefix(in.Name, "sem.") {
+			t.Errorf("List shows the semaphore file %q as a segment", in.Name)
+		}
+	}
+	if _, err := os.Lstat(path); err != nil {
+		t.Fatalf("the semaphore's file is gone after the refused calls: %v", err)
+	}
+
+	// RemoveStale with a prefix that a semaphore's file also has removes
+	// the old segment and leaves the semaphore.
+	dir := t.TempDir()
+	old := time.Now().Add(-2 * time.Hour)
+	for _, name := range []string{"sem.old", "semold"} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	removed, err := removeStaleIn(dir, "sem", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(removed, " "); got != "semold" {
+		t.Errorf("RemoveStale(\"sem\") removed %q, want semold only", got)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "sem.old")); err != nil {
+		t.Errorf("RemoveStale(\"sem\") removed the semaphore's file sem.old: %v", err)
 	}
 }

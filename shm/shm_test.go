@@ -16,6 +16,7 @@ import (
 	"testing"
 	"testing/iotest"
 
+	"github.com/mmapkit/mmapkit/internal/apitest"
 	"github.com/mmapkit/mmapkit/ioadapt"
 )
 
@@ -241,14 +242,23 @@ func TestInvalidNames(t *testing.T) {
 	long := strings.Repeat("n", 300)
 	for _, tc := range []struct{ name, want string }{
 		{"", "empty name"},
-		{"/", "empty name"},
+		{"/", `name "/" is empty after the leading slash`},
 		{".", `name "." names a directory`},
-		{"/..", `name ".." names a directory`},
-		{"a/b", `name "a/b" contains a slash`},
-		{"//a", `contains a slash`},
-		{"../etc/passwd", "contains a slash"},
-		{"a\x00b", "contains a NUL byte"},
+		{"/..", `name "/.." names a directory`},
+		{"a/b", `name "a/b" contains a slash: a name is one file in the shared-memory directory`},
+		{"/a/b", `name "/a/b" contains a slash after the leading one: a name is one file`},
+		{"//a", `name "//a" contains a slash after the leading one: a name is one file`},
+		{"a/", `name "a/" contains a slash: a name`},
+		{"../x", `name "../x" contains a slash and a ".." element: a name is one file in the shared-memory directory, it cannot reach outside it`},
+		{"../etc/passwd", `name "../etc/passwd" contains a slash and a ".." element`},
+		{"a/../../b", `name "a/../../b" contains a slash and a ".." element`},
+		{"/../x", `name "/../x" contains a slash after the leading one and a ".." element`},
+		{"a/..b", `name "a/..b" contains a slash: a name`},
+		{"a\x00b", `name "a\x00b" contains a NUL byte`},
 		{long, "name is 300 bytes long, more than 255"},
+		{"sem.x", `name "sem.x" starts with "sem.", the prefix of glibc's named semaphores (sem_open) in the same directory`},
+		{"/sem.x", `name "/sem.x" starts with "sem."`},
+		{"sem.", `name "sem." starts with "sem."`},
 	} {
 		for _, fn := range []func() error{
 			func() error { _, err := Create(tc.name, 16); return err },
@@ -259,9 +269,12 @@ func TestInvalidNames(t *testing.T) {
 			wantErr(t, fn(), ErrInvalidName, tc.want)
 		}
 	}
-	// 255 bytes is the limit, and allowed.
-	if _, err := cleanName("open", "/"+strings.Repeat("n", 255)); err != nil {
-		t.Errorf("a 255-byte name was refused: %v", err)
+	// 255 bytes is the limit, and allowed; so are names that only look
+	// like the refused ones.
+	for _, name := range []string{"/" + strings.Repeat("n", 255), "...", "..x", "sem", "/sem", "semx", "xsem.", "SEM.x", "a.sem.b"} {
+		if _, err := cleanName("open", name); err != nil {
+			t.Errorf("name %q was refused: %v", name, err)
+		}
 	}
 	if runtime.GOOS == "windows" {
 		_, err := Create(`a\b`, 16)
@@ -368,25 +381,38 @@ func TestWriteParallel(t *testing.T) {
 	}
 }
 
+// TestAfterClose calls every method of a closed segment: each that
+// returns an error returns one matching fs.ErrClosed, naming the segment,
+// before it looks at its arguments.
 func TestAfterClose(t *testing.T) {
 	s, _ := create(t, 64)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct {
-		op string
-		fn func() error
-	}{
-		{"close", s.Close},
-		{"unlink", s.Unlink},
-		{"file", func() error { _, err := s.File(); return err }},
-		{"stat", func() error { _, err := s.Stat(); return err }},
-		{"read", func() error { _, err := s.ReadAt(make([]byte, 1), 0); return err }},
-		{"write", func() error { _, err := s.WriteAt([]byte("x"), 0); return err }},
-		{"sync", s.Sync},
+	checkAfterClose(t, s)
+}
+
+// checkAfterClose checks the closed segment s as TestAfterClose says.
+func checkAfterClose(t *testing.T, s *Segment) {
+	t.Helper()
+	for name, res := range apitest.CallEvery(t, s) {
+		var pe *fs.PathError
+		if res.HasErr && (!errors.Is(res.Err, fs.ErrClosed) || !errors.As(res.Err, &pe) || pe.Path != s.Name()) {
+			t.Errorf("%s after Close = %v; want fs.ErrClosed naming %s", name, res.Err, s.Name())
+		}
+	}
+	p := make([]byte, 8)
+	for _, err := range []error{
+		func() error { _, err := s.ReadAt(p, -1); return err }(),
+		func() error { _, err := s.WriteAt(p, -1); return err }(),
+		func() error { _, err := s.WriteAt(p, 1<<62); return err }(),
+		func() error { _, err := s.Seek(0, 99); return err }(),
+		func() error { _, err := s.Section(-1, 1); return err }(),
+		func() error { _, err := s.ReadFrom(strings.NewReader("data")); return err }(),
 	} {
-		err := tc.fn()
-		wantErr(t, err, fs.ErrClosed, tc.op+" ")
+		if !errors.Is(err, fs.ErrClosed) {
+			t.Errorf("call with bad arguments after Close = %v; want fs.ErrClosed first", err)
+		}
 	}
 	if s.Bytes() != nil || s.Size() != 0 {
 		t.Error("Bytes or Size not empty after Close")
@@ -428,5 +454,25 @@ func TestStat(t *testing.T) {
 	}
 	if info.Name != name || info.Size != 5000 && runtime.GOOS != "windows" {
 		t.Errorf("Stat = %+v, want name %q size 5000", info, name)
+	}
+}
+
+// TestStoreIntoReadOnlySegment stores through Access into a segment
+// opened read-only: a fault error saying so, matching ErrReadOnly.
+func TestStoreIntoReadOnlySegment(t *testing.T) {
+	s, name := create(t, 4096)
+	if _, err := s.WriteAt([]byte("kept"), 0); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := Open(name, ReadOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeOnCleanup(t, ro)
+	err = ro.Access(func(b []byte) error { b[0] = 'X'; return nil })
+	wantErr(t, err, ioadapt.ErrFault, "store into a read-only mapping")
+	wantErr(t, err, ioadapt.ErrReadOnly)
+	if got := string(s.Bytes()[:4]); got != "kept" {
+		t.Errorf("segment holds %q after the refused store", got)
 	}
 }

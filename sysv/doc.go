@@ -10,6 +10,9 @@
 // existing one, [OpenOrCreate] does whichever is needed, [CreatePrivate]
 // makes one without a key and [AttachID] attaches one by the id that
 // ipcs -m prints. [Ftok] derives a key from a path exactly as C's ftok(3).
+// [ParseKey] reads a key in every form util-linux's ipcrm -M takes (hex as
+// ipcs -m prints it, unsigned or negative decimal, octal), and
+// [Key.String] prints it as ipcs -m does, in errors too.
 //
 // # Lifetime: who removes a segment, and when
 //

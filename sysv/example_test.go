@@ -25,7 +25,7 @@ func ExampleCreate() {
 	if err := os.WriteFile(keyFile, nil, 0o600); err != nil {
 		log.Fatal(err)
 	}
-	key, err := sysv.Ftok(keyFile, 'M')
+	key, err := sysv.Ftok(keyFile, 'M') // the key C's ftok(3) gives for this file
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -108,10 +108,21 @@ func ExampleList() {
 }
 
 func ExampleParseKey() {
-	k, err := sysv.ParseKey("0x0000abcd") // as ipcs -m prints it
-	if err != nil {
-		log.Fatal(err)
+	// One key as ipcs -m, a shell's $((0x9faf9a1b)), /proc/sysvipc/shm and
+	// an octal literal write it.
+	for _, s := range []string{"0x9faf9a1b", "2679085595", "-1615881701", "023753715033"} {
+		k, err := sysv.ParseKey(s)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(k, int32(k))
 	}
-	fmt.Println(int32(k), k)
-	// Output: 43981 0x0000abcd
+	_, err := sysv.ParseKey("4294967297") // ipcrm -M would take it as key 1
+	fmt.Println(err)
+	// Output:
+	// 0x9faf9a1b -1615881701
+	// 0x9faf9a1b -1615881701
+	// 0x9faf9a1b -1615881701
+	// 0x9faf9a1b -1615881701
+	// sysv: parse key "4294967297": out of range: a key is 32 bits, from 0 to 4294967295 (0xffffffff), or negative down to -2147483648 (-0x80000000)
 }

@@ -2,6 +2,7 @@ package sysv
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -24,38 +25,54 @@ func FuzzFtokKey(f *testing.F) {
 	})
 }
 
-// FuzzParseKey checks that every key survives String and its decimal form,
-// and that any string ParseKey accepts is that key in one of the two
-// spellings, which strconv parses to the same value.
+// FuzzParseKey checks that every way of writing a key reads back as that
+// key, Key.String's first, that whatever ParseKey accepts prints in a form
+// it reads back, and, where a C compiler is at hand, that ParseKey accepts
+// exactly what C's strtoul reads as util-linux's ipcrm -M calls it, within
+// 32 bits, with the same value.
 func FuzzParseKey(f *testing.F) {
 	f.Add(int32(0), "0x0000abcd")
 	f.Add(int32(-1), "-1412567295")
 	f.Add(int32(0x5e000001), "0XFFFFFFFF")
+	f.Add(int32(-0x605065e5), "2679085595")
 	f.Add(int32(7), "0x")
 	f.Add(int32(7), "+12")
+	f.Add(int32(7), "0777")
+	f.Add(int32(7), "08")
+	f.Add(int32(7), " \t-0x80000000")
+	f.Add(int32(7), "4294967297")
+	f.Add(int32(7), "-2147483649")
+	f.Add(int32(7), "12 ")
+	f.Add(int32(7), "1\x00")
+	o := startStrtoul(f)
 	f.Fuzz(func(t *testing.T, k int32, s string) {
-		for _, text := range []string{Key(k).String(), strconv.FormatInt(int64(k), 10)} {
+		for _, text := range keySpellings(Key(k)) {
 			if got, err := ParseKey(text); err != nil || got != Key(k) {
 				t.Fatalf("ParseKey(%q) = %v, %v, want %v", text, got, err, Key(k))
 			}
 		}
 		got, err := ParseKey(s)
-		if err != nil {
+		if err == nil {
+			if back, err := ParseKey(got.String()); err != nil || back != got {
+				t.Fatalf("ParseKey(%q) = %v, whose printing form reads as %v, %v", s, got, back, err)
+			}
+		} else {
 			if !strings.Contains(err.Error(), fmt.Sprintf("%q", s)) {
 				t.Fatalf("ParseKey(%q) error %q does not quote the input", s, err)
 			}
-			return
+			if !errors.Is(err, strconv.ErrSyntax) && !errors.Is(err, strconv.ErrRange) {
+				t.Fatalf("ParseKey(%q) error %q wraps neither strconv.ErrSyntax nor strconv.ErrRange", s, err)
+			}
 		}
-		if h, ok := strings.CutPrefix(strings.ToLower(s), "0x"); ok {
-			v, err := strconv.ParseUint(h, 16, 64)
-			if err != nil || v > 1<<32-1 || uint32(got) != uint32(v) {
-				t.Fatalf("ParseKey(%q) = %v; strconv says %#x, %v", s, got, v, err)
+		if strings.IndexByte(s, 0) >= 0 {
+			// No C string, and so no argument of ipcrm, holds one.
+			if err == nil {
+				t.Fatalf("ParseKey(%q) = %v, want an error for the NUL byte", s, got)
 			}
 			return
 		}
-		v, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || int64(got) != v {
-			t.Fatalf("ParseKey(%q) = %v; strconv says %d, %v", s, got, v, err)
+		if o != nil {
+			checkAgainstStrtoul(t, o, s)
 		}
 	})
 }

@@ -8,7 +8,6 @@ import (
 	"os"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -16,46 +15,6 @@ import (
 
 	"github.com/mmapkit/mmapkit/ioadapt"
 )
-
-// Key is a System V IPC key (the C type key_t): the number by which
-// unrelated processes find the same segment. Choose one, derive one from a
-// path with [Ftok], or use [CreatePrivate] for a segment without a key.
-type Key int32
-
-// Private is IPC_PRIVATE, the key that never names an existing segment: it
-// is what [CreatePrivate] uses, and what the kernel reports as the key of a
-// segment marked for removal. [Create], [Open] and [OpenOrCreate] refuse it.
-const Private Key = 0
-
-// String formats k as ipcs(1) prints it: 0x followed by eight hex digits.
-func (k Key) String() string { return fmt.Sprintf("0x%08x", uint32(k)) }
-
-// ParseKey parses a key as ipcs(1) prints it ("0x0000abcd", up to eight hex
-// digits after 0x or 0X) or as /proc/sysvipc/shm and C print it (a signed
-// decimal int32, "-1412567295").
-func ParseKey(s string) (Key, error) {
-	if h, ok := strings.CutPrefix(s, "0x"); ok || strings.HasPrefix(s, "0X") {
-		if !ok {
-			h = s[2:]
-		}
-		if h == "" || h[0] == '+' || h[0] == '-' {
-			return 0, newError(fmt.Sprintf("sysv: parse key %q: want hex digits after 0x", s), strconv.ErrSyntax)
-		}
-		v, err := strconv.ParseUint(h, 16, 32)
-		if err != nil {
-			return 0, newError(fmt.Sprintf("sysv: parse key %q: not a 32-bit hex number: %v", s, errors.Unwrap(err)), errors.Unwrap(err))
-		}
-		return Key(int32(uint32(v))), nil
-	}
-	v, err := strconv.ParseInt(s, 10, 32)
-	if err != nil {
-		return 0, newError(fmt.Sprintf("sysv: parse key %q: want 0x and hex digits, or a decimal int32: %v", s, errors.Unwrap(err)), errors.Unwrap(err))
-	}
-	return Key(v), nil
-}
-
-// path names the key in errors.
-func (k Key) path() string { return "key " + k.String() }
 
 // Option changes how a segment is created or attached. Options come from
 // [Mode], [ReadOnly], [Exclusive] and [ExpectSize]; the interface is sealed.
@@ -431,7 +390,7 @@ func checkCommon(op, path string, key Key, o options, private bool) error {
 		return &fs.PathError{Op: op, Path: path, Err: o.err}
 	}
 	if key == Private && !private {
-		return &fs.PathError{Op: op, Path: path, Err: newError("key 0x00000000 is IPC_PRIVATE, which names no segment: use CreatePrivate or AttachID", fs.ErrInvalid)}
+		return &fs.PathError{Op: op, Path: path, Err: newError("this key is IPC_PRIVATE, which names no segment: use CreatePrivate or AttachID", fs.ErrInvalid)}
 	}
 	if o.expect != -1 && o.expect <= 0 {
 		return &fs.PathError{Op: op, Path: path, Err: newError(fmt.Sprintf("expected size %d: a segment holds at least 1 byte", o.expect), ErrInvalidSize)}

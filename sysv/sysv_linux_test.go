@@ -18,6 +18,7 @@ import (
 	"testing/iotest"
 	"time"
 
+	"github.com/mmapkit/mmapkit/internal/apitest"
 	"github.com/mmapkit/mmapkit/ioadapt"
 )
 
@@ -191,6 +192,35 @@ func TestRemoveWhileAttached(t *testing.T) {
 	h.release(t)
 	if _, ok := inProcList(t, id); ok {
 		t.Errorf("id %d still in %s after the last detach", id, procList)
+	}
+}
+
+// TestAfterCloseEveryMethod calls every method of a detached segment:
+// each that returns an error returns one matching fs.ErrClosed that names
+// the key, before it looks at its arguments. Remove is the documented
+// exception: it acts on the segment, which outlives the attachment, and
+// may be called after Close.
+func TestAfterCloseEveryMethod(t *testing.T) {
+	s := mustCreate(t, 100)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for name, res := range apitest.CallEvery(t, s) {
+		var pe *fs.PathError
+		if name != "Remove" && res.HasErr && (!errors.Is(res.Err, fs.ErrClosed) || !errors.As(res.Err, &pe) || pe.Path != s.Name()) {
+			t.Errorf("%s after Close = %v; want fs.ErrClosed naming %s", name, res.Err, s.Name())
+		}
+	}
+	p := make([]byte, 8)
+	for _, err := range []error{
+		func() error { _, err := s.ReadAt(p, -1); return err }(),
+		func() error { _, err := s.WriteAt(p, -1); return err }(),
+		func() error { _, err := s.Seek(0, 99); return err }(),
+		func() error { _, err := s.Section(-1, 1); return err }(),
+	} {
+		if !errors.Is(err, fs.ErrClosed) {
+			t.Errorf("call with bad arguments after Close = %v; want fs.ErrClosed first", err)
+		}
 	}
 }
 
@@ -437,11 +467,18 @@ func TestFault(t *testing.T) {
 	}
 }
 
-func TestIpcmkInterop(t *testing.T) {
-	if _, err := exec.LookPath("ipcmk"); err != nil {
-		t.Skipf("ipcmk not installed: %v", err)
+// ipcmk makes a segment of size bytes with util-linux's ipcmk -M and mode
+// and returns its id and key (ipcmk picks a random one). When the test
+// ends, ipcrm -m removes it if it is still there. Without ipcmk and ipcrm
+// the test is skipped.
+func ipcmk(t *testing.T, size int, mode string) (int, Key) {
+	t.Helper()
+	for _, tool := range []string{"ipcmk", "ipcrm"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed: %v", tool, err)
+		}
 	}
-	out, err := exec.Command("ipcmk", "-M", "8192", "-p", "0644").CombinedOutput()
+	out, err := exec.Command("ipcmk", "-M", strconv.Itoa(size), "-p", mode).CombinedOutput()
 	if err != nil {
 		t.Fatalf("ipcmk: %v: %s", err, out)
 	}
@@ -452,27 +489,37 @@ func TestIpcmkInterop(t *testing.T) {
 		t.Fatalf("cannot read the id in ipcmk's output %q", out)
 	}
 	track(id)
-	t.Cleanup(func() {
-		if _, ok := inProcList(t, id); ok {
-			if out, err := exec.Command("ipcrm", "-m", strconv.Itoa(id)).CombinedOutput(); err != nil {
-				t.Errorf("ipcrm -m %d: %v: %s", id, err, out)
-			}
-		}
-	})
 	info, ok := inProcList(t, id)
+	t.Cleanup(func() { ipcrmID(t, id, info.Key) })
 	if !ok {
 		t.Fatalf("ipcmk's id %d not in %s", id, procList)
 	}
-	if info.Key == Private {
+	return id, info.Key
+}
+
+// ipcrmID removes the segment id with ipcrm -m, if it is still there with
+// the key.
+func ipcrmID(t *testing.T, id int, key Key) {
+	t.Helper()
+	if info, ok := inProcList(t, id); ok && info.Key == key {
+		if out, err := exec.Command("ipcrm", "-m", strconv.Itoa(id)).CombinedOutput(); err != nil {
+			t.Errorf("ipcrm -m %d: %v: %s", id, err, out)
+		}
+	}
+}
+
+func TestIpcmkInterop(t *testing.T) {
+	id, key := ipcmk(t, 8192, "0644")
+	if key == Private {
 		t.Skip("ipcmk made a segment without a key")
 	}
-	s, err := Open(info.Key, ExpectSize(8192))
+	s, err := Open(key, ExpectSize(8192))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
 	if s.ID() != id || stat(t, s).Mode != 0o644 {
-		t.Errorf("Open(%v): id %d mode %v, want %d 0644", info.Key, s.ID(), stat(t, s).Mode, id)
+		t.Errorf("Open(%v): id %d mode %v, want %d 0644", key, s.ID(), stat(t, s).Mode, id)
 	}
 	if _, err := s.WriteAt([]byte("from go"), 8185); err != nil {
 		t.Fatal(err)
@@ -543,20 +590,11 @@ int main(int argc, char **argv) {
 `
 
 func TestFtokMatchesC(t *testing.T) {
-	cc, err := exec.LookPath("cc")
-	if err != nil {
-		if cc, err = exec.LookPath("gcc"); err != nil {
-			t.Skip("no C compiler (cc or gcc) to build the reference ftok program")
-		}
+	bin := buildC(t, "ftok", ftokC)
+	if bin == "" {
+		t.Skip("no C compiler (cc or gcc) to build the reference ftok program")
 	}
 	dir := t.TempDir()
-	src, bin := filepath.Join(dir, "ftok.c"), filepath.Join(dir, "ftok")
-	if err := os.WriteFile(src, []byte(ftokC), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(cc, "-o", bin, src).CombinedOutput(); err != nil {
-		t.Fatalf("%s: %v: %s", cc, err, out)
-	}
 	file := filepath.Join(dir, "keyfile")
 	if err := os.WriteFile(file, nil, 0o600); err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -82,25 +83,68 @@ func TestKeyString(t *testing.T) {
 	}
 }
 
+// TestParseKey reads keys in every form util-linux's ipcrm -M takes, and
+// checks what the errors say for those it refuses.
 func TestParseKey(t *testing.T) {
+	const (
+		rangeMsg = "out of range: a key is 32 bits, from 0 to 4294967295 (0xffffffff), or negative down to -2147483648 (-0x80000000)"
+		octal    = " (a leading 0 means octal, as for ipcrm -M)"
+		trailing = " (white space may only come before the number)"
+	)
 	for _, tc := range []struct {
 		in      string
 		want    Key
 		wantErr string
+		kind    error
 	}{
-		{"0x0000abcd", 0xabcd, ""},
-		{"0XABCD", 0xabcd, ""},
-		{"0xffffffff", -1, ""},
-		{"-1412567295", -1412567295, ""},
-		{"0", 0, ""},
-		{"2147483647", math.MaxInt32, ""},
-		{"2147483648", 0, "out of range"},
-		{"0x100000000", 0, "out of range"},
-		{"0x", 0, "want hex digits"},
-		{"0x-1", 0, "want hex digits"},
-		{"key", 0, "invalid syntax"},
-		{"", 0, "invalid syntax"},
-		{"0xg", 0, "invalid syntax"},
+		{in: "0x0000abcd", want: 0xabcd},
+		{in: "0XABCD", want: 0xabcd},
+		{in: "0xffffffff", want: -1},
+		{in: "0x9faf9a1b", want: -0x605065e5},
+		{in: "2679085595", want: -0x605065e5},
+		{in: "-1615881701", want: -0x605065e5},
+		{in: "-1412567295", want: -1412567295},
+		{in: "0", want: 0},
+		{in: "-0", want: 0},
+		{in: "00", want: 0},
+		{in: "2147483647", want: math.MaxInt32},
+		{in: "2147483648", want: math.MinInt32},
+		{in: "4294967295", want: -1},
+		{in: "-2147483648", want: math.MinInt32},
+		{in: "-0x80000000", want: math.MinInt32},
+		{in: "-0x1", want: -1},
+		{in: "0777", want: 0o777},
+		{in: "037777777777", want: -1},
+		{in: "+12", want: 12},
+		{in: "+0x10", want: 16},
+		{in: " \t\n\v\f\r-1", want: -1},
+		{in: "0x00000000000000000001", want: 1},
+
+		{in: "4294967296", wantErr: `"4294967296": ` + rangeMsg, kind: strconv.ErrRange},
+		{in: "4294967297", wantErr: `"4294967297": ` + rangeMsg, kind: strconv.ErrRange},
+		{in: "-2147483649", wantErr: `"-2147483649": ` + rangeMsg, kind: strconv.ErrRange},
+		{in: "-4294967295", wantErr: rangeMsg, kind: strconv.ErrRange},
+		{in: "0x100000000", wantErr: rangeMsg, kind: strconv.ErrRange},
+		{in: "040000000000", wantErr: rangeMsg, kind: strconv.ErrRange},
+		{in: "99999999999999999999999999", wantErr: rangeMsg, kind: strconv.ErrRange},
+		{in: "", wantErr: `"": want a number: 0x and hex digits, decimal, or 0 and octal digits`, kind: strconv.ErrSyntax},
+		{in: " \t", wantErr: `" \t": want a number`, kind: strconv.ErrSyntax},
+		{in: "-", wantErr: `"-": want digits after the sign`, kind: strconv.ErrSyntax},
+		{in: "0x", wantErr: `"0x": want hex digits after 0x`, kind: strconv.ErrSyntax},
+		{in: "-0X", wantErr: `"-0X": want hex digits after 0X`, kind: strconv.ErrSyntax},
+		{in: "0x-1", wantErr: `"0x-1": '-' at offset 2 is not a hex digit`, kind: strconv.ErrSyntax},
+		{in: "0xg", wantErr: `"0xg": 'g' at offset 2 is not a hex digit`, kind: strconv.ErrSyntax},
+		{in: "08", wantErr: `"08": '8' at offset 1 is not an octal digit` + octal, kind: strconv.ErrSyntax},
+		{in: "0o17", wantErr: `"0o17": 'o' at offset 1 is not an octal digit`, kind: strconv.ErrSyntax},
+		{in: "0b1", wantErr: `"0b1": 'b' at offset 1 is not an octal digit`, kind: strconv.ErrSyntax},
+		{in: "1_000", wantErr: `"1_000": '_' at offset 1 is not a decimal digit`, kind: strconv.ErrSyntax},
+		{in: "12 ", wantErr: `"12 ": ' ' at offset 2 is not a decimal digit` + trailing, kind: strconv.ErrSyntax},
+		{in: "0x1\n", wantErr: `"0x1\n": '\n' at offset 3 is not a hex digit` + trailing, kind: strconv.ErrSyntax},
+		{in: "+-1", wantErr: `"+-1": '-' at offset 1 is not a decimal digit`, kind: strconv.ErrSyntax},
+		{in: "key", wantErr: `"key": 'k' at offset 0 is not a decimal digit`, kind: strconv.ErrSyntax},
+		{in: "1\x00", wantErr: `"1\x00": '\x00' at offset 1 is not a decimal digit`, kind: strconv.ErrSyntax},
+		{in: "\u00a01", wantErr: `"\u00a01": '\u00a0' at offset 0 is not a decimal digit`, kind: strconv.ErrSyntax},
+		{in: "1\xff", wantErr: `"1\xff": byte 0xff at offset 1 is not a decimal digit`, kind: strconv.ErrSyntax},
 	} {
 		got, err := ParseKey(tc.in)
 		if tc.wantErr == "" {
@@ -109,8 +153,8 @@ func TestParseKey(t *testing.T) {
 			}
 			continue
 		}
-		if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), tc.in) {
-			t.Errorf("ParseKey(%q) = %v, %v, want an error naming the input and saying %q", tc.in, got, err, tc.wantErr)
+		if err == nil || !strings.HasPrefix(err.Error(), "sysv: parse key ") || !strings.Contains(err.Error(), tc.wantErr) || !errors.Is(err, tc.kind) {
+			t.Errorf("ParseKey(%q) = %v, %v; want an error saying %q, wrapping %v", tc.in, got, err, tc.wantErr, tc.kind)
 		}
 	}
 }

@@ -3,9 +3,12 @@ package main
 import (
 	"errors"
 	"io"
+	"os"
 	"syscall"
 
 	"github.com/schollz/progressbar/v3"
+
+	"github.com/mmapkit/mmapkit/ioadapt"
 )
 
 // streamBufferSize is the read size for streamed sources when the output
@@ -28,9 +31,6 @@ type copier struct {
 	chunk int           // largest write of mapped bytes
 	buf   []byte        // read buffer for streams, made on first use
 	bar   *progressbar.ProgressBar
-	// splice, when set, moves mapped file pages to the output without a
-	// copy (see pipeSplicer); it is dropped after its first failure.
-	splice func([]byte) (int, error)
 }
 
 func newCopier(w io.Writer, opts catOptions, chunk int, bar *progressbar.ProgressBar) *copier {
@@ -41,44 +41,134 @@ func newCopier(w io.Writer, opts catOptions, chunk int, bar *progressbar.Progres
 	return c
 }
 
-// copy writes the source out. A failure to read the source is returned as
-// is; a failure to write, as a *writeError.
+// copy writes the source out: its mapping, then what its file holds past
+// the mapping, or its stream. A failure to read the source is returned as
+// is; a failure to write, as a *writeError. A mapped source that faults
+// (its file shrank under the mapping, or its storage failed) has all its
+// bytes before the fault written out first.
 func (c *copier) copy(s *source) error {
 	if s.mem != nil {
-		var werr error
-		err := s.mem.Access(func(b []byte) error {
-			// The mapping goes to the output as it is, in chunks: one
-			// copy, by write(2) or into the destination's mapping.
-			for len(b) > 0 {
-				n := min(len(b), c.chunk)
-				if err := c.putMapped(b[:n], s.file); err != nil {
-					// write(2) says EFAULT when the source's pages
-					// are gone (the file shrank under the mapping):
-					// that is the source's fault, not the output's.
-					if !errors.Is(err, syscall.EFAULT) {
-						werr = err
-					}
-					return err
-				}
-				b = b[n:]
-			}
-			return nil
-		})
-		if werr != nil {
-			return &writeError{werr}
+		var err error
+		if c.f != nil {
+			err = c.copyFormatted(s)
+		} else {
+			err = c.copyMapped(s.mem)
 		}
-		return err
+		if err != nil || s.rest == nil {
+			return err
+		}
+		return c.stream(s.rest)
 	}
 	if err := s.skipStream(); err != nil {
 		return err
 	}
-	if c.buf == nil {
-		c.buf = make([]byte, max(streamBufferSize, min(c.chunk, 1<<20)))
+	return c.stream(s.r)
+}
+
+// copyMapped writes the mapping to the output as it is, in chunks: one
+// copy, by write(2) or into the destination's mapping.
+func (c *copier) copyMapped(m *ioadapt.IO) error {
+	var werr error
+	err := m.Access(func(b []byte) error {
+		for len(b) > 0 {
+			n := min(len(b), c.chunk)
+			if err := c.put(b[:n]); err != nil {
+				// write(2) says EFAULT when the source's pages
+				// are gone (the file shrank under the mapping),
+				// after writing those before them: that is the
+				// source's fault, not the output's.
+				if !errors.Is(err, syscall.EFAULT) {
+					werr = err
+				}
+				return err
+			}
+			b = b[n:]
+		}
+		return nil
+	})
+	if werr != nil {
+		return &writeError{werr}
 	}
-	for {
-		n, err := s.r.Read(c.buf)
+	return err
+}
+
+// copyFormatted feeds a mapped source to the formatter through the read
+// buffer, copied out of the mapping with faults caught. The formatter thus
+// never touches the mapping: a fault cannot stop it halfway through its
+// state, and everything before the page that faulted is formatted, so the
+// next source continues the numbering where cat would.
+//
+// A file cut in the middle of a page reads as zeros from the cut to the
+// end of that page, which were never the file's bytes, and only the page
+// after it faults. So the last page of each chunk is held back and read
+// again at the start of the next one, and after a fault what was read is
+// cut where the file now ends.
+func (c *copier) copyFormatted(s *source) error {
+	buf := c.buffer()
+	buf = buf[:min(len(buf), streamBufferSize)]
+	page := int64(os.Getpagesize())
+	for off := int64(0); ; {
+		n, err := s.mem.ReadAt(buf, off)
+		switch {
+		case errors.Is(err, ioadapt.ErrFault):
+			n = readablePrefix(s.mem, buf, off, s.base)
+			if fi, serr := statFile(s.file); serr == nil {
+				n = int(max(0, min(int64(n), fi.Size()-(s.base+off))))
+			}
+		case err == nil:
+			if held := (s.base + off + int64(n)) - (s.base+off+int64(n)-1)/page*page; held < int64(n) {
+				n -= int(held)
+			}
+		}
 		if n > 0 {
-			if werr := c.put(c.buf[:n]); werr != nil {
+			if werr := c.put(buf[:n]); werr != nil {
+				return &writeError{werr}
+			}
+		}
+		off += int64(n)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// statFile is f.Stat, or an error for no file.
+func statFile(f *os.File) (os.FileInfo, error) {
+	if f == nil {
+		return nil, os.ErrInvalid
+	}
+	return f.Stat()
+}
+
+// readablePrefix reads into buf, from offset off of m, the bytes before the
+// first page that faults, one page at a time, and returns their count.
+// base is the offset of m's first byte in its file, where the pages are
+// aligned.
+func readablePrefix(m *ioadapt.IO, buf []byte, off, base int64) int {
+	page := int64(os.Getpagesize())
+	n := 0
+	for n < len(buf) {
+		at := off + int64(n)
+		next := ((base+at)/page+1)*page - base // where the next page starts
+		k, err := m.ReadAt(buf[n:min(len(buf), n+int(next-at))], at)
+		n += k
+		if err != nil {
+			break
+		}
+	}
+	return n
+}
+
+// stream copies r to the output until it ends.
+func (c *copier) stream(r io.Reader) error {
+	buf := c.buffer()
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			if werr := c.put(buf[:n]); werr != nil {
 				return &writeError{werr}
 			}
 			// A stream may be a terminal or a slow pipe: show what was
@@ -98,6 +188,15 @@ func (c *copier) copy(s *source) error {
 	}
 }
 
+// buffer returns the read buffer, made on first use: GNU cat's size, or
+// the output's chunk up to 1 MiB when that is larger.
+func (c *copier) buffer() []byte {
+	if c.buf == nil {
+		c.buf = make([]byte, max(streamBufferSize, min(c.chunk, 1<<20)))
+	}
+	return c.buf
+}
+
 // put writes p to the output, formatted if need be, and counts it on the
 // progress bar.
 func (c *copier) put(p []byte) error {
@@ -111,26 +210,6 @@ func (c *copier) put(p []byte) error {
 		_ = c.bar.Add64(int64(len(p)))
 	}
 	return err
-}
-
-// putMapped is put for bytes of a mapping; those of a file go to the
-// output by reference when the output allows it.
-func (c *copier) putMapped(p []byte, file bool) error {
-	if c.splice == nil || !file || c.f != nil {
-		return c.put(p)
-	}
-	n, err := c.splice(p)
-	if c.bar != nil {
-		_ = c.bar.Add64(int64(n))
-	}
-	if err == nil || errors.Is(err, syscall.EFAULT) {
-		return err
-	}
-	// Whatever else went wrong, write(2) does as well as it can, and
-	// says so the usual way: a reader that went away raises SIGPIPE, as
-	// it does for GNU cat.
-	c.splice = nil
-	return c.put(p[n:])
 }
 
 // close ends the output: it flushes the formatter, including a '\r' it was

@@ -168,6 +168,10 @@ func (r *runner) toSegment(kind destKind, name string, sig *signalCleanup) {
 		r.fail(r.cfg.output, &errTooLarge{size: size, limit: room, why: why})
 		return
 	}
+	// What grows, or is spooled, takes what a growing SOURCE gains, as
+	// cat does; a segment made at the measured size takes what was
+	// measured.
+	o.follow = size < 0 || kind == destShm && segmentsGrow
 	if kind == destSysv && size < 0 || !segmentsGrow && size < 0 {
 		r.spoolToSegment(kind, name, o, mode, room, why, sig)
 		return
@@ -456,7 +460,7 @@ func createSysv(keyArg string, size int64, mode fs.FileMode, force bool) (*segDe
 		seg, err = sysv.Create(key, size, sysv.Mode(mode))
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("key %v: %s", key, reason(err)) // as in opener.open
 	}
 	return &segDest{w: seg, remove: seg.Remove, size: size}, nil
 }

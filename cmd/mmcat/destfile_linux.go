@@ -18,7 +18,11 @@ func createTemp(dir *os.File, base string, perm uint32) (*os.File, string, error
 	fd, err := unix.Openat(int(dir.Fd()), ".", unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, perm)
 	switch {
 	case err == nil && canLinkUnnamed():
-		return os.NewFile(uintptr(fd), dir.Name()+"/"+base), "", nil
+		// Locked from the start, so that once publish links it no
+		// RemoveLeftovers takes it for a dead writer's.
+		f := os.NewFile(uintptr(fd), dir.Name()+"/"+base)
+		lockTemp(f)
+		return f, "", nil
 	case err == nil:
 		_ = unix.Close(fd)
 	case err != unix.EOPNOTSUPP && err != unix.EISDIR && err != unix.EINVAL:

@@ -366,18 +366,23 @@ func TestOutputSignals(t *testing.T) {
 }
 
 // TestOutputLeftovers plants what a killed writer leaves (a hidden file
-// named after DEST) and checks that the next -o removes it, and only it.
+// named after DEST as mmfile.Pending names its temporary files) and checks
+// that the next -o removes it, and only it.
 func TestOutputLeftovers(t *testing.T) {
 	dir := t.TempDir()
 	dest := writeFile(t, dir, "out", []byte("old"))
-	leftover := writeFile(t, dir, ".out4815162342", randomBytes(4096))
-	other := writeFile(t, dir, ".other4815162342", []byte("not ours"))
+	leftover := writeFile(t, dir, ".out.mmfile-pending-0123456789abcdef", randomBytes(4096))
+	other := writeFile(t, dir, ".other.mmfile-pending-0123456789abcdef", []byte("not ours"))
+	users := writeFile(t, dir, ".out4815162342", []byte("a user's own"))
 	mustRun(t, []byte("new"), "-o", dest, "-")
 	if _, err := os.Stat(leftover); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the leftover of a dead writer is still there (%v)", err)
 	}
 	if got := readFile(t, other); string(got) != "not ours" {
 		t.Errorf("another DEST's file changed: %q", got)
+	}
+	if got := readFile(t, users); string(got) != "a user's own" {
+		t.Errorf("a file of the user's own changed: %q", got)
 	}
 	if got := readFile(t, dest); string(got) != "new" {
 		t.Errorf("DEST holds %q", got)

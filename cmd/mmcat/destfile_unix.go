@@ -241,7 +241,9 @@ func (r *runner) replace(t *target, sig *signalCleanup) {
 			r.fail(t.path, err)
 		}
 	}
-	o := &opener{rng: r.cfg.rng, stdin: r.stdin, populate: true}
+	// A growing SOURCE is copied as cat copies it: to its end as it is
+	// when its turn is done.
+	o := &opener{rng: r.cfg.rng, stdin: r.stdin, populate: true, follow: true}
 	total := o.measure(r.cfg.sources, r.cfg.opts, false)
 	m, err := mmfile.Map(rp.tmp, append(pendingOptions(), mmfile.ReadWrite())...)
 	if err != nil {
@@ -371,8 +373,6 @@ func newReplacement(t *target, mode fs.FileMode, modeSet bool) (_ *replacement, 
 		}
 		return nil, &fs.PathError{Op: "create", Path: t.path, Err: err}
 	}
-	// A writer that is alive holds this lock; a dead one's is gone.
-	_ = unix.Flock(rp.tmpfd(), unix.LOCK_EX|unix.LOCK_NB)
 	want := uint32(mode.Perm())
 	if old != nil {
 		if err := rp.carryOver(t.f, old); err != nil {
@@ -512,19 +512,39 @@ func (rp *replacement) close() {
 	_ = rp.dir.Close()
 }
 
-// createNamed creates a temporary file in dir, named as
-// [mmfile.RemoveLeftovers] expects: a dot, the base name and random
-// digits; with a short name when that would be too long.
+// createNamed creates a temporary file in dir, named as [mmfile.Pending]
+// names its own, so that [mmfile.RemoveLeftovers] finds it if mmcat is
+// killed, and claimed as a Pending claims its own: locked, then checked
+// to be still there, since a RemoveLeftovers running meanwhile may have
+// taken it before the lock.
 func createNamed(dir *os.File, base string, perm uint32) (*os.File, string, error) {
-	var fd int
-	name, err := withTempName(base, func(name string) (err error) {
-		fd, err = unix.Openat(int(dir.Fd()), name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, perm)
-		return err
-	})
-	if err != nil {
-		return nil, "", err
+	for range 100 {
+		var fd int
+		name, err := withTempName(base, func(name string) (err error) {
+			fd, err = unix.Openat(int(dir.Fd()), name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, perm)
+			return err
+		})
+		if err != nil {
+			return nil, "", err
+		}
+		f := os.NewFile(uintptr(fd), filepath.Join(dir.Name(), name))
+		if lockTemp(f) {
+			var a, b unix.Stat_t
+			if unix.Fstat(fd, &a) == nil && unix.Fstatat(int(dir.Fd()), name, &b, unix.AT_SYMLINK_NOFOLLOW) == nil && a.Dev == b.Dev && a.Ino == b.Ino {
+				return f, name, nil
+			}
+		}
+		_ = f.Close()
 	}
-	return os.NewFile(uintptr(fd), filepath.Join(dir.Name(), name)), name, nil
+	return nil, "", unix.EEXIST
+}
+
+// lockTemp takes the lock that tells RemoveLeftovers that a temporary file
+// is in use; the kernel drops it when the process dies. It reports false
+// when another process holds it. Where the file system has no locks, the
+// file goes unlocked.
+func lockTemp(f *os.File) bool {
+	return unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) != unix.EWOULDBLOCK
 }
 
 // withTempName calls try with temporary names for base until one is free
@@ -544,15 +564,17 @@ func withTempName(base string, try func(name string) error) (string, error) {
 	return "", unix.EEXIST
 }
 
-// tempName returns a name for a temporary sibling of base. NAME_MAX is 255
-// bytes on Linux's file systems and the BSDs'; a longer name gets a short
-// one.
+// tempName returns a name for a temporary sibling of base, in the shape
+// that [mmfile.Pending] documents: a dot, base, ".mmfile-pending-" and 16
+// hexadecimal digits. A name that would pass NAME_MAX (255 bytes on
+// Linux's file systems and the BSDs') gets a short one, which
+// RemoveLeftovers does not know.
 func tempName(base string, short bool) string {
-	n := strconv.FormatUint(rand.Uint64()>>1, 10)
-	if short || len(base)+1+len(n) > 255 {
-		return ".mmcat" + n
+	const marker = ".mmfile-pending-"
+	if short || len(base)+1+len(marker)+16 > 255 {
+		return fmt.Sprintf(".mmcat-pending-%016x", rand.Uint64())
 	}
-	return "." + base + n
+	return fmt.Sprintf(".%s%s%016x", base, marker, rand.Uint64())
 }
 
 // openDir opens the directory of the file to replace.

@@ -19,7 +19,7 @@ func (r *runner) toFile(path string, sig *signalCleanup) {
 		r.writeInPlace(path)
 		return
 	}
-	o := &opener{rng: r.cfg.rng, stdin: r.stdin, populate: true}
+	o := &opener{rng: r.cfg.rng, stdin: r.stdin, populate: true, follow: true}
 	total := o.measure(r.cfg.sources, r.cfg.opts, false)
 	var p *mmfile.Pending
 	err = sig.making(func() (_ func(), err error) {

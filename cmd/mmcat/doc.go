@@ -11,9 +11,10 @@
 // System V segment by key (decimal, or hexadecimal after 0x, as ipcs -m
 // prints it) or sysv-id:ID for one by id. Files are mapped read-only with
 // package mmfile and written out straight from the mapping, so the bytes are
-// copied once. Standard input, pipes, FIFOs, devices and files that report a
-// size of 0 (those of /proc and /sys) cannot be mapped, or not usefully, and
-// are read instead, with the same output.
+// copied once. Standard input, pipes, FIFOs, devices, files that report a
+// size of 0, every file of the kernel's own filesystems (/proc, /sys,
+// debugfs and the like, whose contents are made as they are read) and any
+// file whose mapping fails are read instead, with the same output.
 //
 // # Compatibility with GNU cat
 //
@@ -22,10 +23,46 @@
 // the whole invocation, so line numbers and -s carry from one SOURCE to the
 // next. With none of them, the formatter is bypassed. A SOURCE that fails is
 // reported as "mmcat: SOURCE: reason" and the others are still copied; the
-// exit status is then 1. A usage error exits with status 2 (GNU cat uses 1).
-// As GNU cat does, mmcat refuses to copy a non-empty file onto itself when
-// standard output is that file ("input file is output file"). Unlike GNU cat,
-// long options cannot be abbreviated.
+// exit status is then 1. Messages name the command as it was invoked
+// (argv[0], as GNU tools do): installed or linked as cat, it says "cat: ".
+// The command line is parsed as glibc's getopt_long parses cat's: options
+// after operands (unless POSIXLY_CORRECT is set), long options abbreviated
+// to any unique prefix, and a mistake gets getopt's message, the hint to
+// try --help and exit status 1. As GNU cat does, mmcat refuses to copy a
+// non-empty file onto itself when standard output is that file ("input
+// file is output file"). A failure to write standard output, --help and
+// --version included, is a "write error" with exit status 1, and so is a
+// failure to close it at the end. Unlike cat, mmcat prints a name in a
+// message as it was given, where cat quotes one that holds a space, a
+// colon or a shell metacharacter ("cat: 'my file': ...").
+//
+// One difference cannot be helped: cat reports a closed standard stream
+// ("cat - <&-", "cat F >&-") with EBADF, and mmcat does not. The Go
+// runtime opens /dev/null, read-write, on each of descriptors 0, 1 and 2
+// that is closed when a program starts, and what mmcat then finds is, to
+// the kernel's every description of it, a descriptor its parent opened on
+// /dev/null read-write, as Python's subprocess.DEVNULL does, where cat
+// reads nothing and succeeds. So "mmcat - <&-" reads an empty input, and
+// "mmcat F >&-" writes F into /dev/null, both with status 0.
+//
+// # Files that change while they are copied
+//
+// As with cat, a file is copied as it is when mmcat gets to it: one that
+// shrank between the size check and the mapping is read instead, and one
+// that grows while it is copied is copied to its end as it is once the
+// mapped part is done (the growth is read with pread(2)). A file that
+// shrinks under the mapping while it is copied cannot be read past the
+// cut: mmcat writes everything before the first page that is gone,
+// reports the file once ("Bad address: the file shrank or its storage
+// failed while it was being copied", also said of a page its storage
+// failed to read), exits with status 1 in the end, and goes on with the
+// next SOURCE, line numbers and -s carried on as cat carries them. cat,
+// which reads, just sees the file end there. With a formatting option the
+// bytes are copied out of the mapping before they are formatted, and the
+// output then ends exactly where the file now ends; without one, write(2)
+// copies straight from the mapping, and a cut in the middle of a page can
+// leave zeros up to the end of that page in the output, one more reason
+// for the message.
 //
 // # Ranges
 //
@@ -35,6 +72,8 @@
 // offset equal to its size copies nothing) is an error for that SOURCE,
 // whose message gives the offset and the size; a streamed SOURCE has the
 // offset skipped by reading, and fails the same way when it ends first.
+// Standard input that is a regular file is skipped by seeking from its
+// current position (the size in the message is what was left from there).
 //
 // # Output
 //
@@ -105,17 +144,22 @@
 //	                                                             status 131)
 //	SIGKILL                       DEST partly written            DEST untouched; a named temporary
 //	                                                             file (see below) is removed by the
-//	                                                             next -o to DEST (RemoveLeftovers)
+//	                                                             next -o to DEST of its owner
+//	                                                             (mmfile.RemoveLeftovers)
 //	--sync                        -                              fsync, rename, fsync of the directory
 //	--mode MODE                   -                              the new file's permissions (fchmod)
 //	inode number, birth time,     kept                           new: it is another file
 //	project ID, others' locks
 //
 // On a file system without O_TMPFILE (NFS, FUSE, vfat) the new file has a
-// name from the start: a dot, DEST's name and random digits. It is still
-// changed only through its descriptor, and if another process swaps the
-// name for something else before the rename, mmcat says so rather than
-// claim that DEST holds the output. Like cat > DEST, -o does not wait for
+// name from the start, the one mmfile.Pending gives its own: a dot, DEST's
+// name, ".mmfile-pending-" and 16 hexadecimal digits (".mmcat-pending-"
+// and the digits for a name too long for that), locked with flock(2)
+// while mmcat lives, which is how RemoveLeftovers tells a dead writer's
+// file from a live one's. It is still changed only through its
+// descriptor, and if another process swaps the name for something else
+// before the rename, mmcat says so rather than claim that DEST holds the
+// output. Like cat > DEST, -o does not wait for
 // the disk; --sync does, so that the replace also survives a crash of the
 // machine. When some SOURCE fails, the others are still written and DEST
 // replaced; when writing DEST fails, DEST is left as it was. SOURCEs are
@@ -145,18 +189,24 @@
 // # Speed
 //
 // Mapped bytes reach the output with at most one copy, never through a
-// buffer of mmcat's. When standard output is a pipe, mmcat raises its
-// capacity on Linux (F_SETPIPE_SZ, up to /proc/sys/fs/pipe-max-size) and
-// hands the pages of a mapped file to it by reference, a pipe's capacity at
-// a time (vmsplice(2)), so that the reader's copy is the only one; shared
-// memory, which other processes change while it is read, is written with
-// write(2) in chunks of the same size. A reader can therefore see a file's
-// bytes as they are up to one pipe's capacity later than they would have
-// been with write(2). On a virtual machine a write(2) from a large mapping
-// costs more than GNU cat's read and write pairs (a TLB miss per 4 KiB
-// page), which vmsplice avoids. When standard output is a character device
-// such as /dev/null the mapping is not prefaulted, since write(2) may never
-// touch it. scripts/bench-cli.sh measures all of this against GNU cat.
+// buffer of mmcat's: write(2) copies them straight from the mapping (into
+// a file DEST, into its mapping). When standard output is a pipe, mmcat
+// raises its capacity on Linux (F_SETPIPE_SZ, up to
+// /proc/sys/fs/pipe-max-size) and writes a pipe's capacity at a time,
+// which halves the wake-ups between writer and reader against GNU cat's
+// 128 KiB. When standard output is a character device such as /dev/null
+// the mapping is not prefaulted, since write(2) may never touch it.
+// scripts/bench-cli.sh measures all of this against GNU cat.
+//
+// A pipe gets copies, never references to a file's pages. vmsplice(2) of
+// the mapping, or splice(2) from the file, would spare that copy, but the
+// pipe would then hold the page cache's own pages, and its reader would
+// copy them when it reads: a change made to the file after mmcat had
+// exited with status 0 would still reach the reader, which cat's reader
+// never sees. No rule on the writer's side closes that: a reader that
+// passes the pages on with splice(2) (as pv does) keeps them out of
+// mmcat's sight for as long as it likes. So the rule is the one write(2)
+// gives: the reader gets the bytes as they were when mmcat wrote them.
 //
 // # Platforms
 //

@@ -30,7 +30,7 @@ func TestFaultTruncatedSource(t *testing.T) {
 	data := bytes.Repeat([]byte("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\n"), 1<<20) // 64 MiB
 	src := filepath.Join(dir, "shrinking")
 	modes := [][]string{{}, {"-n"}, {"-o", filepath.Join(dir, "out")}, {"-A", "-o", filepath.Join(dir, "out")}}
-	for round := range 24 {
+	for round := range 100 {
 		if err := os.WriteFile(src, data, 0o644); err != nil {
 			t.Fatal(err)
 		}

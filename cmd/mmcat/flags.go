@@ -41,7 +41,8 @@ var (
 	errVersion = errors.New("version requested")
 )
 
-// usageError is a mistake on the command line: exit status 2, with a hint.
+// usageError is a mistake on the command line: exit status 1, as for GNU
+// cat, with a hint to try --help.
 type usageError struct{ msg string }
 
 func (e *usageError) Error() string { return e.msg }
@@ -51,27 +52,27 @@ func usagef(format string, args ...any) error {
 }
 
 // catFlags maps each formatting option letter to its long name ("" for the
-// letters GNU cat gives none).
+// letters GNU cat gives none), in the order of cat's long options, which
+// is the order getopt lists them in when an abbreviation is ambiguous.
 var catFlags = []struct {
 	letter byte
 	long   string
 }{
-	{'A', "show-all"},
 	{'b', "number-nonblank"},
-	{'e', ""},
-	{'E', "show-ends"},
 	{'n', "number"},
 	{'s', "squeeze-blank"},
-	{'t', ""},
-	{'T', "show-tabs"},
-	{'u', ""},
 	{'v', "show-nonprinting"},
+	{'E', "show-ends"},
+	{'T', "show-tabs"},
+	{'A', "show-all"},
+	{'e', ""},
+	{'t', ""},
+	{'u', ""},
 }
 
-// parseArgs parses the command line with GNU conventions (options and
-// operands in any order, "--" ends the options, combined short options).
-// It returns errHelp or errVersion when those were asked for, and a
-// *usageError for anything malformed.
+// parseArgs parses the command line as GNU cat's getopt_long does (see
+// getopt). It returns errHelp or errVersion when those were asked for, and
+// a *usageError for anything malformed.
 func parseArgs(args []string) (*config, error) {
 	fl := pflag.NewFlagSet("mmcat", pflag.ContinueOnError)
 	fl.SetOutput(io.Discard)
@@ -92,7 +93,6 @@ func parseArgs(args []string) (*config, error) {
 	var (
 		c                    config
 		offset, length, mode string
-		help, version        bool
 		progress, noProgress bool
 	)
 	fl.StringVarP(&c.output, "output", "o", "", "")
@@ -104,20 +104,12 @@ func parseArgs(args []string) (*config, error) {
 	fl.StringVar(&length, "length", "", "")
 	fl.BoolVar(&progress, "progress", false, "")
 	fl.BoolVar(&noProgress, "no-progress", false, "")
-	fl.BoolVarP(&help, "help", "h", false, "")
-	fl.BoolVar(&version, "version", false, "")
+	fl.BoolP("help", "h", false, "")
+	fl.Bool("version", false, "")
 
-	if err := fl.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return nil, errHelp
-		}
-		return nil, &usageError{msg: err.Error()}
-	}
-	if help {
-		return nil, errHelp
-	}
-	if version {
-		return nil, errVersion
+	operands, err := getopt(fl, args)
+	if err != nil {
+		return nil, err
 	}
 	for i, f := range catFlags {
 		if *set[i] {
@@ -160,7 +152,7 @@ func parseArgs(args []string) (*config, error) {
 	case progress:
 		c.progress = progressOn
 	}
-	c.sources = fl.Args()
+	c.sources = operands
 	if len(c.sources) == 0 {
 		c.sources = []string{"-"}
 	}
@@ -235,7 +227,8 @@ Concatenate SOURCEs to standard output, or to DEST with -o, reading files
 through memory maps. With no SOURCE, or when SOURCE is -, read standard input.
 
 Sources:
-  FILE         a file, mapped read-only (pipes, devices, /proc files are read)
+  FILE         a file, mapped read-only (pipes, devices, the files of /proc
+               and /sys, and any file that cannot be mapped are read)
   -            standard input
   shm:NAME     a POSIX shared-memory segment (Python's SharedMemory(name=NAME))
   sysv:KEY     a System V segment by key, decimal or 0x hex (see ipcs -m)
@@ -294,5 +287,19 @@ Examples:
                                Append extra.txt to out.txt, atomically.
 
 Exit status: 0 when every SOURCE was copied, 1 when one failed (the others are
-still copied), 2 for a usage error.
+still copied) or for a usage error.
 `
+
+// usage is the --help text for the command invoked as name: like GNU
+// cat's, its synopsis and examples use the name it was invoked by.
+func usage(name string) string {
+	lines := strings.SplitAfter(usageText, "\n")
+	for i, l := range lines {
+		for _, lead := range []string{"Usage: ", "  "} {
+			if rest, ok := strings.CutPrefix(l, lead+"mmcat "); ok {
+				lines[i] = lead + name + " " + rest
+			}
+		}
+	}
+	return strings.Join(lines, "")
+}

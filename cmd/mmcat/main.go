@@ -14,6 +14,8 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
+
+	"github.com/mmapkit/mmapkit/ioadapt"
 )
 
 // version is the version --version prints; release builds set it with
@@ -21,12 +23,25 @@ import (
 // information that go build and go install record.
 var version string
 
-// Exit statuses.
+// Exit statuses, as GNU cat's.
 const (
 	exitOK    = 0
 	exitFail  = 1 // a source or the output failed
-	exitUsage = 2 // a mistake on the command line
+	exitUsage = 1 // a mistake on the command line
 )
+
+// progName is how the command names itself in messages: the name it was
+// invoked by, argv[0] as given, which is what GNU tools print ("cat: ...",
+// "/usr/bin/cat: ..."), so that mmcat installed or linked as cat speaks as
+// cat.
+var progName = invocationName(os.Args)
+
+func invocationName(argv []string) string {
+	if len(argv) == 0 {
+		return "mmcat"
+	}
+	return argv[0]
+}
 
 // defaultChunk is the largest write of mapped bytes when the output is not
 // a pipe whose capacity sets it: small enough to keep a progress bar
@@ -38,26 +53,29 @@ func main() {
 }
 
 // run is the command: it parses args, copies the sources, reports failures
-// on stderr and returns the exit status.
+// on stderr and returns the exit status. It closes stdout at the end.
 func run(args []string, stdin, stdout, stderr *os.File) int {
+	r := &runner{stdin: stdin, stdout: stdout, stderr: stderr}
 	cfg, err := parseArgs(args)
 	switch {
 	case errors.Is(err, errHelp):
-		_, _ = io.WriteString(stdout, usageText)
-		return exitOK
+		_, err = io.WriteString(stdout, usage(progName))
+		r.writeFailed(asWriteError(err))
 	case errors.Is(err, errVersion):
-		fmt.Fprintf(stdout, "mmcat (mmapkit) %s\n", versionString())
-		return exitOK
+		_, err = fmt.Fprintf(stdout, "mmcat (mmapkit) %s\n", versionString())
+		r.writeFailed(asWriteError(err))
 	case err != nil:
-		fmt.Fprintf(stderr, "mmcat: %v\nTry 'mmcat --help' for more information.\n", err)
+		fmt.Fprintf(stderr, "%s: %v\nTry '%s --help' for more information.\n", progName, err, progName)
 		return exitUsage
+	default:
+		r.cfg = cfg
+		if cfg.output == "" {
+			r.toStdout()
+		} else {
+			r.toDest()
+		}
 	}
-	r := &runner{cfg: cfg, stdin: stdin, stdout: stdout, stderr: stderr}
-	if cfg.output == "" {
-		r.toStdout()
-	} else {
-		r.toDest()
-	}
+	r.closeStdout()
 	if r.failed {
 		return exitFail
 	}
@@ -69,38 +87,60 @@ type runner struct {
 	cfg                   *config
 	stdin, stdout, stderr *os.File
 	failed                bool
+	wroteError            bool // a write error was reported
 }
 
 // fail reports what went wrong with name (a SOURCE or DEST) and marks the
 // run as failed.
 func (r *runner) fail(name string, err error) {
-	fmt.Fprintf(r.stderr, "mmcat: %s: %s\n", name, reason(err))
+	fmt.Fprintf(r.stderr, "%s: %s: %s\n", progName, name, reason(err))
 	r.failed = true
+}
+
+// closeStdout closes standard output and reports a failure as a write
+// error, as GNU's close_stdout does at the exit of every coreutils
+// program: on NFS, for one, close(2) is where a delayed write fails.
+// EBADF is no failure when nothing was left to write: mmcat writes
+// without a buffer of its own, so that is always the case. A write error
+// already reported is not reported twice.
+func (r *runner) closeStdout() {
+	err := r.stdout.Close()
+	if err == nil || r.wroteError || errors.Is(err, syscall.EBADF) || errors.Is(err, os.ErrClosed) {
+		return
+	}
+	r.writeFailed(&writeError{err})
+}
+
+// asWriteError marks err, from a write to standard output, as such; nil
+// stays nil.
+func asWriteError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &writeError{err}
 }
 
 // toStdout copies each source to standard output in turn, as GNU cat does:
 // a source is opened when its turn comes, so standard input is read in its
 // place and a failure is reported between the outputs around it.
 func (r *runner) toStdout() {
-	o := &opener{rng: r.cfg.rng, stdin: r.stdin}
+	o := &opener{rng: r.cfg.rng, stdin: r.stdin, follow: true}
 	chunk := defaultChunk
-	isPipe := false
 	if fi, err := r.stdout.Stat(); err == nil {
 		mode := fi.Mode()
 		switch {
 		case mode.IsRegular():
 			o.outInfo = fi
 		case mode&os.ModeNamedPipe != 0:
-			isPipe = true
 			if n := growPipe(r.stdout); n > 0 {
 				chunk = n
 			}
 		}
 		// Prefaulting pays off when write(2) copies the whole mapping
 		// into a file. A character device such as /dev/null may not
-		// touch the bytes at all, and vmsplice into a pipe walks the
-		// page tables itself: there MADV_SEQUENTIAL's readahead does
-		// as well (scripts/bench-cli.sh), and output starts at once.
+		// touch the bytes at all, and into a pipe MADV_SEQUENTIAL's
+		// readahead does as well (scripts/bench-cli.sh), and output
+		// starts at once.
 		o.populate = mode.IsRegular()
 	}
 	var bar *progressbar.ProgressBar
@@ -109,9 +149,6 @@ func (r *runner) toStdout() {
 		bar = r.progressBar(-1, r.cfg.output)
 	}
 	c := newCopier(stdoutDest{r.stdout}, r.cfg.opts, chunk, bar)
-	if isPipe {
-		c.splice = pipeSplicer(r.stdout)
-	}
 	for _, arg := range r.cfg.sources {
 		s, err := o.open(arg)
 		if err != nil {
@@ -137,8 +174,8 @@ func (r *runner) writeFailed(err error) bool {
 	if !errors.As(err, &we) {
 		return false
 	}
-	fmt.Fprintf(r.stderr, "mmcat: write error: %s\n", reason(we.err))
-	r.failed = true
+	fmt.Fprintf(r.stderr, "%s: write error: %s\n", progName, reason(we.err))
+	r.failed, r.wroteError = true, true
 	return true
 }
 
@@ -166,6 +203,12 @@ func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 // as GNU cat prints it ("No such file or directory"); the path, already
 // named, is dropped from path errors.
 func reason(err error) string {
+	if errors.Is(err, ioadapt.ErrFault) || errors.Is(err, syscall.EFAULT) {
+		// The source's mapping met a hole: a page past the end of a
+		// file that shrank, or one its storage failed to read. write(2)
+		// says EFAULT; a read of the mapping by mmcat itself faults.
+		return "Bad address: the file shrank or its storage failed while it was being copied"
+	}
 	for {
 		switch e := err.(type) {
 		case *fs.PathError:
@@ -175,10 +218,6 @@ func reason(err error) string {
 			err = e.Err
 			continue
 		case syscall.Errno:
-			if e == syscall.EFAULT {
-				// The kernel met a hole in the source's mapping.
-				return "Bad address: the file shrank while it was being copied"
-			}
 			return capitalize(e.Error())
 		}
 		return err.Error()

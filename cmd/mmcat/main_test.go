@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -19,11 +21,34 @@ var mmcatBin string
 
 const asCommandEnv = "MMCAT_TEST_AS_COMMAND"
 
+// shrinkBeforeMapEnv, set to a size for a command run as mmcat, truncates
+// each file to that size between mmcat's size check and its mapping.
+const shrinkBeforeMapEnv = "MMCAT_TEST_SHRINK_BEFORE_MAP"
+
+// probeFDEnv, set to a descriptor number, makes the test binary describe
+// that descriptor as it sees it at start, on stderr, and exit.
+const probeFDEnv = "MMCAT_TEST_PROBE_FD"
+
 func TestMain(m *testing.M) {
+	if fd := os.Getenv(probeFDEnv); fd != "" {
+		fmt.Fprint(os.Stderr, describeFD(fd))
+		os.Exit(0)
+	}
 	if os.Getenv(asCommandEnv) == "1" {
 		if err := commandSetup(); err != nil {
 			os.Stderr.WriteString("mmcat test setup: " + err.Error() + "\n")
 			os.Exit(125)
+		}
+		if v := os.Getenv(shrinkBeforeMapEnv); v != "" {
+			size, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				panic(err)
+			}
+			beforeMap = func(path string) {
+				if err := os.Truncate(path, size); err != nil {
+					panic(err)
+				}
+			}
 		}
 		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
@@ -31,8 +56,25 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// describeFD describes this process's descriptor fd by what the kernel
+// tells about it: what it is open on, its status flags with the
+// close-on-exec bit and inode (/proc/self/fdinfo), and fstat's mode and
+// size (not its times, which other processes change).
+func describeFD(fd string) string {
+	link, err := os.Readlink("/proc/self/fd/" + fd)
+	info, ierr := os.ReadFile("/proc/self/fdinfo/" + fd)
+	n, _ := strconv.Atoi(fd)
+	fi, serr := os.NewFile(uintptr(n), "fd").Stat()
+	var st string
+	if serr == nil {
+		st = fmt.Sprintf("%v size %d", fi.Mode(), fi.Size())
+	}
+	return fmt.Sprintf("link %q %v\nfdinfo %q %v\nfstat %s %v\n", link, err, info, ierr, st, serr)
+}
+
 // command returns the command that runs name with args in the C locale;
-// for mmcatBin, the test binary told to act as mmcat. (The switch is not
+// for mmcatBin, the test binary told to act as mmcat, invoked by the name
+// "mmcat" (argv[0], which names it in its messages). (The switch is not
 // set in this process's environment: the fuzzer's workers, which are this
 // binary too, must stay test binaries.)
 func command(name string, args ...string) *exec.Cmd {
@@ -40,6 +82,7 @@ func command(name string, args ...string) *exec.Cmd {
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
 	if name == mmcatBin {
 		cmd.Env = append(cmd.Env, asCommandEnv+"=1")
+		cmd.Args[0] = "mmcat"
 	}
 	return cmd
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -17,12 +18,20 @@ import (
 
 // source is one opened SOURCE operand: mapped memory (mem) or a stream (r).
 type source struct {
-	arg    string      // the operand, for messages
-	mem    *ioadapt.IO // the selected bytes of a mapped source, or nil
-	r      io.Reader   // a streamed source, already past --offset
-	skip   int64       // for streams: bytes to skip before r's data
-	file   bool        // mem maps a file (not shared memory)
-	closer io.Closer   // releases the mapping or the descriptor; may be nil
+	arg  string      // the operand, for messages
+	mem  *ioadapt.IO // the selected bytes of a mapped source, or nil
+	base int64       // the offset in its file or segment of mem's first byte
+	// rest, for a mapped file, reads what the file holds past the mapped
+	// part, to copy after it: the file may have grown since it was
+	// mapped, and cat copies what a file holds when it reaches the end.
+	// nil when the range ends within the mapping or growth is not wanted.
+	rest io.Reader
+	// file is the open file of a mapped file source, nil for shared
+	// memory; after a fault, its size says where the file now ends.
+	file   *os.File
+	r      io.Reader // a streamed source, already past --offset
+	skip   int64     // for streams: bytes to skip before r's data
+	closer io.Closer // releases the mapping and the descriptor; may be nil
 }
 
 // size returns the number of bytes the source will deliver, or -1 when it
@@ -55,6 +64,10 @@ const maxPopulate = 1 << 30
 type opener struct {
 	rng   byteRange
 	stdin *os.File
+	// follow has a mapped file copied up to its end as it is when the
+	// mapping has been copied (source.rest), as cat copies a growing
+	// file; not for a destination made with the size measured at open.
+	follow bool
 	// outInfo describes standard output when it is a regular file, for
 	// the "input file is output file" check; nil otherwise.
 	outInfo fs.FileInfo
@@ -81,7 +94,9 @@ func (o *opener) open(arg string) (*source, error) {
 		}
 		seg, err := sysv.Open(key, sysv.ReadOnly())
 		if err != nil {
-			return nil, err
+			// Name the key as ipcs prints it, whatever the spelling:
+			// reason drops the path that holds it.
+			return nil, fmt.Errorf("key %v: %s", key, reason(err))
 		}
 		return o.mapped(arg, seg.IO)
 	case strings.HasPrefix(arg, "sysv-id:"):
@@ -105,7 +120,7 @@ func (o *opener) mapped(arg string, m *ioadapt.IO) (*source, error) {
 		_ = m.Close()
 		return nil, err
 	}
-	s := &source{arg: arg, mem: m, closer: m}
+	s := &source{arg: arg, mem: m, base: off, closer: m}
 	if off != 0 || n != m.Size() {
 		if s.mem, err = m.Section(off, n); err != nil {
 			_ = m.Close()
@@ -115,11 +130,35 @@ func (o *opener) mapped(arg string, m *ioadapt.IO) (*source, error) {
 	return s, nil
 }
 
-// openFile maps a file, or opens it for streaming when it cannot be mapped
-// usefully: a FIFO, a device, a socket, or a regular file of size 0, which
-// is how the kernel shows the files of /proc and /sys that do have content.
+// openFile maps a file, or reads it as a stream where mapping cannot give
+// what read(2) gives: a FIFO, a device, a socket, a regular file of size 0
+// (how the kernel shows the files of /proc that do have content), any file
+// of the kernel's own filesystems (which mmfile refuses with
+// ErrNotMappable: a sysfs attribute reports a size of 4096 and mmap fails
+// with ENODEV; a PCI device's resource file would map its registers), and
+// any file whose mapping fails. The file is opened first and everything is decided
+// on the open descriptor, as cat does, so that a file replaced or
+// truncated meanwhile is still read as it is.
 func (o *opener) openFile(path string) (*source, error) {
-	fi, err := os.Stat(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	s, err := o.fromFile(path, f)
+	if err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// beforeMap, when set, is called between the size check of a file and its
+// mapping: a seam for tests to change the file there.
+var beforeMap func(path string)
+
+// fromFile makes the source of the open file f; the source closes f.
+func (o *opener) fromFile(path string, f *os.File) (*source, error) {
+	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
@@ -129,50 +168,84 @@ func (o *opener) openFile(path string) (*source, error) {
 	if o.sameAsOutput(fi, 0) {
 		return nil, errSameFile
 	}
+	streamed := &source{arg: path, r: f, closer: f, skip: o.rng.offset}
 	if !fi.Mode().IsRegular() || fi.Size() == 0 {
-		return o.stream(path)
+		return o.limit(streamed), nil
 	}
-	off, n, err := o.rng.clip(fi.Size())
-	if err != nil {
-		return nil, err
-	}
-	if n == 0 {
-		m := ioadapt.New(ioadapt.NewMemory(nil))
-		return &source{arg: path, mem: m, closer: m}, nil
-	}
-	f, err := mmfile.Open(path, append(mapOptions(o.populate && n <= maxPopulate), mmfile.Range(off, n))...)
-	if errors.Is(err, mmfile.ErrNotRegular) {
-		// Replaced by something else since the Stat.
-		return o.stream(path)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &source{arg: path, mem: f.IO, closer: f, file: true}, nil
-}
-
-// stream opens a file to be read rather than mapped.
-func (o *opener) stream(path string) (*source, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	fi, err := f.Stat()
-	if err == nil && fi.IsDir() {
-		_ = f.Close()
-		return nil, errIsDirectory
-	}
-	return o.limit(&source{arg: path, r: f, closer: f, skip: o.rng.offset}), nil
-}
-
-// openStdin streams standard input from its current position.
-func (o *opener) openStdin() (*source, error) {
-	if fi, err := o.stdin.Stat(); err == nil && fi.Mode().IsRegular() {
-		if pos, err := o.stdin.Seek(0, io.SeekCurrent); err == nil && o.sameAsOutput(fi, pos) {
-			return nil, errSameFile
+	off, n, cerr := o.rng.clip(fi.Size())
+	opts := []mmfile.Option{mmfile.Range(off, n)}
+	switch {
+	case cerr != nil:
+		// Past the end of the size the file reports, but that says
+		// nothing of a file that the kernel makes up when it is read:
+		// map nothing, to learn which it is.
+		opts = []mmfile.Option{mmfile.Range(0, 0)}
+	case n > 0:
+		opts = append(mapOptions(o.populate && n <= maxPopulate), opts...)
+		if beforeMap != nil {
+			beforeMap(path)
 		}
 	}
-	return o.limit(&source{arg: "-", r: o.stdin, skip: o.rng.offset}), nil
+	m, err := mmfile.Map(f, opts...)
+	if err != nil {
+		// A file of procfs, sysfs and the like (ErrNotMappable), one
+		// that shrank since the Stat, or one that cannot be mapped
+		// (ENODEV, say, from a filesystem without mmap): read(2)
+		// gives what cat gives.
+		return o.limit(streamed), nil
+	}
+	if cerr != nil {
+		_ = m.Close()
+		return nil, cerr
+	}
+	s := &source{arg: path, mem: m.IO, base: off, file: f, closer: closers{m, f}}
+	if rest := o.rng.length - n; o.follow && (o.rng.length < 0 || rest > 0) {
+		if o.rng.length < 0 {
+			rest = math.MaxInt64 - (off + n)
+		}
+		s.rest = io.NewSectionReader(f, off+n, rest)
+	}
+	return s, nil
+}
+
+// closers closes each in turn and returns the first error.
+type closers []io.Closer
+
+func (cs closers) Close() error {
+	var first error
+	for _, c := range cs {
+		if err := c.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// openStdin streams standard input from its current position. When it is
+// a regular file, --offset is skipped by seeking, not by reading.
+func (o *opener) openStdin() (*source, error) {
+	s := &source{arg: "-", r: o.stdin, skip: o.rng.offset}
+	fi, err := o.stdin.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return o.limit(s), nil
+	}
+	pos, err := o.stdin.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return o.limit(s), nil
+	}
+	if o.sameAsOutput(fi, pos) {
+		return nil, errSameFile
+	}
+	if s.skip > 0 {
+		if left := max(fi.Size()-pos, 0); s.skip > left {
+			return nil, &errOffset{offset: s.skip, size: left}
+		}
+		if _, err := o.stdin.Seek(s.skip, io.SeekCurrent); err != nil {
+			return nil, err
+		}
+		s.skip = 0
+	}
+	return o.limit(s), nil
 }
 
 // limit applies --length to a stream.

@@ -16,6 +16,3 @@ func mapOptions(bool) []mmfile.Option { return nil }
 
 // pendingOptions adds nothing.
 func pendingOptions() []mmfile.Option { return nil }
-
-// pipeSplicer returns nil: vmsplice is Linux's; mapped bytes are written.
-func pipeSplicer(*os.File) func([]byte) (int, error) { return nil }

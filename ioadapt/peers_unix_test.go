@@ -1,0 +1,113 @@
+//go:build unix
+
+package ioadapt_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/mmapkit/mmapkit/ioadapt"
+)
+
+// mappedRegion writes size bytes of pattern to a file and maps it with
+// plain mmap(2), shared, as an IO.
+func mappedRegion(t *testing.T, size int) (*ioadapt.IO, string, []byte) {
+	t.Helper()
+	data := pattern(size)
+	path := filepath.Join(t.TempDir(), "mapped")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := ioadapt.New(mapFile(t, path))
+	t.Cleanup(func() { c.Close() })
+	return c, path, data
+}
+
+// cutByChild has another process truncate path to size; it may run in
+// any goroutine.
+func cutByChild(path string, size int) error {
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), "MMAPKIT_TEST_CHILD=truncate", "MMAPKIT_TEST_PATH="+path, "MMAPKIT_TEST_SIZE="+strconv.Itoa(size))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("truncating process: %v: %s", err, out)
+	}
+	return nil
+}
+
+// wantFault fails t unless err wraps ErrFault in an *fs.PathError naming
+// the mapped file at path, and the peer holds exactly the n bytes counted,
+// the file's own.
+func wantFault(t *testing.T, err error, path string, n int64, got, data []byte) {
+	t.Helper()
+	var pe *fs.PathError
+	if !errors.Is(err, ioadapt.ErrFault) || !errors.As(err, &pe) || pe.Path != path {
+		t.Errorf("copy over a truncated mapping = %v; want an error wrapping ErrFault that names %s", err, path)
+	}
+	if n != int64(len(got)) || !bytes.Equal(got, data[:min(len(got), len(data))]) {
+		t.Errorf("the copy counted %d bytes; the peer holds %d, the file's: %v", n, len(got), bytes.Equal(got, data[:min(len(got), len(data))]))
+	}
+}
+
+// TestPeersGetNoMappedMemory copies a mapping that can fault into a Go
+// writer and from a Go reader: neither is handed the mapped memory, whose
+// faults their code could not survive.
+func TestPeersGetNoMappedMemory(t *testing.T) {
+	c, _, _ := mappedRegion(t, 64<<10)
+	mem := c.Bytes()
+	w := &holder{}
+	if _, err := io.Copy(w, c); err != nil {
+		t.Fatal(err)
+	}
+	r := &holder{}
+	if _, err := c.Seek(100, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ReadFrom(r); err != nil {
+		t.Fatal(err)
+	}
+	for name, h := range map[string]*holder{"WriteTo's writer": w, "ReadFrom's reader": r} {
+		for _, p := range h.got {
+			if inside(p, mem) {
+				t.Errorf("%s was handed %d bytes of the mapping", name, len(p))
+				break
+			}
+		}
+	}
+}
+
+// TestPeerBufferAndFileFaultCore copies a mapping whose file another
+// process truncated into a bytes.Buffer and into a file: the count is what
+// each holds, and the error names the mapped file, not the destination.
+func TestPeerBufferAndFileFaultCore(t *testing.T) {
+	t.Run("bytes.Buffer", func(t *testing.T) {
+		c, path, data := mappedRegion(t, 4<<20)
+		if err := cutByChild(path, 1<<20); err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		n, err := io.Copy(&buf, c)
+		wantFault(t, err, path, n, buf.Bytes(), data)
+	})
+	t.Run("file", func(t *testing.T) {
+		c, path, data := mappedRegion(t, 4<<20)
+		dst, err := os.Create(filepath.Join(t.TempDir(), "dst"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer dst.Close()
+		if err := cutByChild(path, 1<<20); err != nil {
+			t.Fatal(err)
+		}
+		n, err := io.Copy(dst, c)
+		got, _ := os.ReadFile(dst.Name())
+		wantFault(t, err, path, n, got, data)
+	})
+}

@@ -1,0 +1,40 @@
+package mmfile
+
+import (
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// generatedFS names the file systems, by statfs(2) magic, whose regular
+// files the kernel makes up when they are read: their size is 0 (procfs)
+// or a page (sysfs) whatever they hold, and mmap of them maps nothing or
+// fails with ENODEV.
+var generatedFS = map[uint32]string{
+	unix.PROC_SUPER_MAGIC:    "procfs",
+	unix.SYSFS_MAGIC:         "sysfs",
+	unix.CGROUP_SUPER_MAGIC:  "cgroupfs",
+	unix.CGROUP2_SUPER_MAGIC: "cgroup2fs",
+	unix.DEBUGFS_MAGIC:       "debugfs",
+	unix.TRACEFS_MAGIC:       "tracefs",
+	unix.SECURITYFS_MAGIC:    "securityfs",
+	configfsMagic:            "configfs",
+}
+
+// configfsMagic is CONFIGFS_MAGIC of include/uapi/linux/magic.h, which
+// golang.org/x/sys/unix lacks.
+const configfsMagic = 0x62656570
+
+// checkMappable refuses a file of a file system in generatedFS. Where
+// fstatfs fails, it lets mmap decide.
+func checkMappable(f *os.File) error {
+	var st unix.Statfs_t
+	if unix.Fstatfs(int(f.Fd()), &st) != nil {
+		return nil
+	}
+	if fs, ok := generatedFS[uint32(st.Type)]; ok {
+		return fmt.Errorf("%w: a file of %s, made up when read (read it with os.ReadFile)", ErrNotMappable, fs)
+	}
+	return nil
+}

@@ -1,0 +1,63 @@
+package mmfile_test
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/mmapkit/mmapkit/mmfile"
+)
+
+// TestGeneratedFilesRefused opens files of procfs and sysfs, which
+// os.ReadFile reads whole but whose size says 0 or a page: Open, OpenFile
+// and Map refuse them with ErrNotMappable, saying why, rather than map
+// nothing (procfs) or fail with ENODEV (sysfs).
+func TestGeneratedFilesRefused(t *testing.T) {
+	for fs, paths := range map[string][]string{
+		"procfs": {"/proc/version", "/proc/self/cmdline", "/proc/self/status"},
+		"sysfs":  {"/sys/kernel/uevent_seqnum", "/sys/kernel/notes", "/sys/kernel/mm/transparent_hugepage/enabled"},
+	} {
+		t.Run(fs, func(t *testing.T) {
+			tried := 0
+			for _, path := range paths {
+				want, err := os.ReadFile(path)
+				if errors.Is(err, os.ErrNotExist) {
+					continue
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				tried++
+				if len(want) == 0 {
+					t.Fatalf("os.ReadFile(%s) read nothing: no oracle", path)
+				}
+				f, err := mmfile.Open(path)
+				if err == nil {
+					f.Close()
+				}
+				check(t, "Open", path, fs, err)
+				osf, err := os.Open(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				f, err = mmfile.Map(osf)
+				osf.Close()
+				if err == nil {
+					f.Close()
+				}
+				check(t, "Map", path, fs, err)
+			}
+			if tried == 0 {
+				t.Skipf("no %s mounted: none of %v exists", fs, paths)
+			}
+		})
+	}
+}
+
+func check(t *testing.T, call, path, fs string, err error) {
+	t.Helper()
+	if !errors.Is(err, mmfile.ErrNotMappable) || !strings.Contains(err.Error(), path+": file cannot be mapped: a file of "+fs) {
+		t.Errorf("%s(%s) = %v; want ErrNotMappable saying it is a file of %s", call, path, err, fs)
+	}
+}
