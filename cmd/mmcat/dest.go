@@ -210,7 +210,7 @@ func (r *runner) spoolToSegment(kind destKind, name string, o *opener, mode fs.F
 	limit := room
 	if limit >= 0 && spoolInMemory {
 		limit /= 2
-		why = "half of " + why + ", as output of unknown size is spooled in memory before it is copied into the segment, which is made at its final size"
+		why = "half of " + why + " (output of unknown size is held in memory until it is complete: the segment is made at its final size)"
 	}
 	sp, err := newSpool(limit, why)
 	if err != nil {

@@ -88,6 +88,6 @@ func (r *runner) writeInPlace(path string) {
 	r.toStdout()
 	r.stdout = stdout
 	if err := f.Close(); err != nil && !r.failed {
-		r.fail(path, err)
+		r.writeFailed(&writeError{err})
 	}
 }
