@@ -250,59 +250,69 @@ func TestOutputManySources(t *testing.T) {
 }
 
 // TestOutputSignals interrupts -o mid-copy, with each signal that ends
-// cat and with timeout(1): mmcat must die of that signal, as cat would,
-// leave DEST as it was and leave no temporary file; a SIGKILL's leftovers
-// are removed by the next -o to the same DEST. A signal ignored from the
-// start (nohup) stays ignored.
+// cat and with timeout(1), as root and as nobody: mmcat must die of that
+// signal, as cat would, leave DEST as it was and leave no temporary file;
+// a SIGKILL's leftovers are removed by the next -o to the same DEST. A
+// signal ignored from the start (nohup) stays ignored.
 func TestOutputSignals(t *testing.T) {
 	base := smallTmpfs(t, "64m")
 	chunk := randomBytes(256 << 10)
-	for _, tm := range tempModes {
-		for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGKILL} {
-			t.Run(tm.name+"/"+sig.String(), func(t *testing.T) {
-				dir, err := os.MkdirTemp(base, "sig")
-				if err != nil {
-					t.Fatal(err)
-				}
-				dest := writeFile(t, dir, "out", []byte("old contents\n"))
-				cmd := tm.apply(command(mmcatBin, "-o", dest, "-"))
-				stdin, stderr := startFed(t, cmd, chunk)
-				if tm.name != "O_TMPFILE" {
-					waitFor(t, "the temporary file", func() bool { return len(hiddenFiles(t, dir)) > 0 })
-				}
-				if err := cmd.Process.Signal(sig); err != nil {
-					t.Fatal(err)
-				}
-				_ = cmd.Wait()
-				_ = stdin.Close()
-				ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
-				switch {
-				case sig == syscall.SIGQUIT:
-					// cat dumps core; mmcat exits as a shell reports that.
-					if ws.ExitStatus() != 128+int(sig) {
-						t.Errorf("after SIGQUIT: %v, stderr %q; want exit %d", cmd.ProcessState, stderr, 128+int(sig))
+	for _, u := range []runAs{asRoot, asNobody} {
+		bin := binFor(t, u)
+		for _, tm := range tempModes {
+			for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGKILL} {
+				t.Run(u.name+"/"+tm.name+"/"+sig.String(), func(t *testing.T) {
+					dir, err := os.MkdirTemp(base, "sig")
+					if err != nil {
+						t.Fatal(err)
 					}
-				case !ws.Signaled() || ws.Signal() != sig:
-					t.Errorf("after %v: %v, stderr %q; want death by the signal", sig, cmd.ProcessState, stderr)
-				}
-				if got := readFile(t, dest); string(got) != "old contents\n" {
-					t.Errorf("DEST changed: %d bytes", len(got))
-				}
-				left := hiddenFiles(t, dir)
-				if sig != syscall.SIGKILL && len(left) > 0 {
-					t.Errorf("left behind: %q", left)
-				}
-				if sig == syscall.SIGKILL {
-					t.Logf("SIGKILL left %q", left)
-					mustRun(t, nil, "-o", dest, "--length", "3", dest)
-					if left := hiddenFiles(t, dir); len(left) > 0 {
-						t.Errorf("the next -o left %q", left)
+					dest := writeFile(t, dir, "out", []byte("old contents\n"))
+					for _, p := range []string{dir, dest} {
+						if err := os.Chown(p, u.uid, u.gid); err != nil {
+							t.Fatal(err)
+						}
 					}
-					if got := readFile(t, dest); string(got) != "old" {
-						t.Errorf("the next -o wrote %q", got)
+					cmd := tm.apply(u.command(bin, "-o", dest, "-"))
+					stdin, stderr := startFed(t, cmd, chunk)
+					if tm.name != "O_TMPFILE" {
+						waitFor(t, "the temporary file", func() bool { return len(hiddenFiles(t, dir)) > 0 })
 					}
-				}
-			})
+					if err := cmd.Process.Signal(sig); err != nil {
+						t.Fatal(err)
+					}
+					_ = cmd.Wait()
+					_ = stdin.Close()
+					ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+					switch {
+					case sig == syscall.SIGQUIT:
+						// cat dumps core; mmcat exits as a shell reports that.
+						if ws.ExitStatus() != 128+int(sig) {
+							t.Errorf("after SIGQUIT: %v, stderr %q; want exit %d", cmd.ProcessState, stderr, 128+int(sig))
+						}
+					case !ws.Signaled() || ws.Signal() != sig:
+						t.Errorf("after %v: %v, stderr %q; want death by the signal", sig, cmd.ProcessState, stderr)
+					}
+					if got := readFile(t, dest); string(got) != "old contents\n" {
+						t.Errorf("DEST changed: %d bytes", len(got))
+					}
+					left := hiddenFiles(t, dir)
+					if sig != syscall.SIGKILL && len(left) > 0 {
+						t.Errorf("left behind: %q", left)
+					}
+					if sig == syscall.SIGKILL {
+						t.Logf("SIGKILL left %q", left)
+						if out, err := u.command(bin, "-o", dest, "--length", "3", dest).CombinedOutput(); err != nil {
+							t.Fatalf("the next -o: %v: %s", err, out)
+						}
+						if left := hiddenFiles(t, dir); len(left) > 0 {
+							t.Errorf("the next -o left %q", left)
+						}
+						if got := readFile(t, dest); string(got) != "old" {
+							t.Errorf("the next -o wrote %q", got)
+						}
+					}
+				})
+			}
 		}
 	}
 
