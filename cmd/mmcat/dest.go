@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/schollz/progressbar/v3"
 
@@ -44,8 +45,19 @@ func classifyDest(arg string) (destKind, string) {
 	return destFile, arg
 }
 
-// stdoutDest writes to standard output.
+// stdoutDest writes to standard output, or to a DEST written in place.
 type stdoutDest struct{ *os.File }
+
+// Write writes to the file; a pipe whose reader is gone ends the process
+// with SIGPIPE, as it ends cat. The Go runtime does that itself for
+// descriptors 1 and 2 only, and a DEST written in place has another.
+func (d stdoutDest) Write(b []byte) (int, error) {
+	n, err := d.File.Write(b)
+	if errors.Is(err, syscall.EPIPE) {
+		dieOfSIGPIPE(d.File)
+	}
+	return n, err
+}
 
 func (stdoutDest) commit() error { return nil }
 func (stdoutDest) abort()        {}

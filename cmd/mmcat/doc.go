@@ -119,6 +119,8 @@
 //	                                                             who cannot see them to keep them
 //	FIFO, device, terminal,       opened and written             the same, in place (--mode refused)
 //	/dev/null
+//	FIFO whose reader leaves      killed by SIGPIPE; with it     killed by SIGPIPE, ignored or not,
+//	                              ignored, a write error         as Go programs are on stdout
 //	/dev/stdout, /dev/fd/N,       the open file behind it,       the same, in place
 //	/proc/PID/fd/N                truncated if regular
 //	/proc, /sys, cgroup files     written in place               the same

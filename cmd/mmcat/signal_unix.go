@@ -7,6 +7,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // interruptSignals end a run of cat by default; a -o cleans up before it
@@ -31,4 +33,18 @@ func raise(s os.Signal) {
 	// rather than exit first.
 	time.Sleep(10 * time.Second)
 	os.Exit(128 + int(sig))
+}
+
+// dieOfSIGPIPE ends the process with SIGPIPE after a write to the broken
+// pipe f failed with EPIPE, unless SIGPIPE is ignored, as for cat. The
+// runtime raises SIGPIPE for a broken standard output only (and ignores
+// one sent with kill), so f becomes standard output and is written again.
+// In -o, nothing else is written to standard output.
+func dieOfSIGPIPE(f *os.File) {
+	if f.Fd() <= 2 {
+		return // the runtime has decided already
+	}
+	if unix.Dup2(int(f.Fd()), 1) == nil {
+		_, _ = os.Stdout.Write([]byte{0})
+	}
 }

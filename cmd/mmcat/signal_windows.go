@@ -11,3 +11,7 @@ var interruptSignals = []os.Signal{os.Interrupt}
 // raise ends the process as Ctrl+C ends a console program: with the status
 // STATUS_CONTROL_C_EXIT.
 func raise(os.Signal) { os.Exit(0xC000013A) }
+
+// dieOfSIGPIPE does nothing: Windows has no SIGPIPE, and the write error
+// is reported.
+func dieOfSIGPIPE(*os.File) {}
