@@ -593,3 +593,50 @@ func TestOutputModeInPlace(t *testing.T) {
 	mustRun(t, nil, "--in-place", "--mode", "0600", "-o", f, src)
 	checkFile(t, f, []byte("x"), 0o600)
 }
+
+// TestOutputBrokenFIFO writes to a FIFO whose reader leaves after one
+// byte: cat dies of SIGPIPE and says nothing, and so must mmcat -o. With
+// SIGPIPE ignored by the parent, cat reports a write error; the Go
+// runtime does not keep an inherited SIG_IGN for SIGPIPE, so there -o
+// must do what mmcat does on a broken standard output.
+func TestOutputBrokenFIFO(t *testing.T) {
+	dir := t.TempDir()
+	src := writeFile(t, dir, "src", randomBytes(8<<20))
+	fifo := filepath.Join(dir, "fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func(script string) (syscall.WaitStatus, string) {
+		reader := exec.Command("head", "-c", "1", fifo)
+		reader.Stdout = io.Discard
+		if err := reader.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmd := command("sh", "-c", script, "sh", mmcatBin, src, fifo)
+		cmd.Env = append(cmd.Env, asCommandEnv+"=1")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		_ = cmd.Run()
+		// A writer that never opened the FIFO leaves the reader waiting
+		// for one: open and close it, which ends the reader's input.
+		if fd, err := unix.Open(fifo, unix.O_WRONLY|unix.O_NONBLOCK, 0); err == nil {
+			_ = unix.Close(fd)
+		}
+		_ = reader.Wait()
+		msg := strings.ReplaceAll(stderr.String(), mmcatBin, "PROG")
+		return cmd.ProcessState.Sys().(syscall.WaitStatus), strings.ReplaceAll(msg, "cat: ", "PROG: ")
+	}
+	for _, c := range []struct{ name, oracle, mmcat string }{
+		{"cat", `exec cat "$2" > "$3"`, `exec "$1" -o "$3" "$2"`},
+		{"mmcat onto standard output, SIGPIPE ignored", `trap "" PIPE; exec "$1" "$2" > "$3"`, `trap "" PIPE; exec "$1" -o "$3" "$2"`},
+	} {
+		ows, omsg := run(c.oracle)
+		mws, mmsg := run(c.mmcat)
+		if ows != mws || omsg != mmsg {
+			t.Errorf("a FIFO whose reader left: mmcat -o %v %q, %s %v %q", mws, mmsg, c.name, ows, omsg)
+		}
+		if c.name == "cat" && (!ows.Signaled() || ows.Signal() != syscall.SIGPIPE) {
+			t.Errorf("cat > FIFO: %v, want death by SIGPIPE", ows)
+		}
+	}
+}
