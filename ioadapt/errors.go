@@ -2,21 +2,54 @@ package ioadapt
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 )
 
 // Sentinel errors. Methods return them wrapped in an [*fs.PathError] that
 // names the operation and the Region, so test with [errors.Is].
+//
+// They are the module's one sentinel for each condition that more than one
+// package reports: a bad size or one beyond the address space, a Region of
+// another size than expected, no room for a new one, what the platform
+// cannot do. Packages mmfile, shm and sysv return these, and keep sentinels
+// of their own only for what is theirs alone (a file that is not regular,
+// a name that could escape the shared-memory directory, a system limit).
 var (
 	// ErrClosed is returned by every method of an [IO] after Close, and by a
 	// second Close. It is [fs.ErrClosed], so os-style checks match too.
 	ErrClosed = fs.ErrClosed
 
 	// ErrInvalidOffset is returned for a negative offset or position, a
-	// negative length, or an offset+length that overflows int64. The wrapped
-	// message gives the value.
+	// range with a negative length or outside the Region, or an
+	// offset+length that overflows int64. The message gives the values.
 	ErrInvalidOffset = errors.New("invalid offset")
+
+	// ErrInvalidSize is returned for a size that no Region can have: a
+	// negative one, given to Truncate or to a constructor (NewAnonymous,
+	// mmfile.Create, shm.Create, sysv.Create), and a size that the kind
+	// of Region cannot have (0 for a System V segment or a Windows
+	// shared-memory segment). The message gives the size.
+	ErrInvalidSize = errors.New("invalid size")
+
+	// ErrTooLarge is returned for a size that does not fit in this
+	// process's address space: beyond the largest int of the platform
+	// (on 32-bit builds, 2 GiB), or beyond the 128 TiB of user address
+	// space of 64-bit systems, for a file or range to map, a segment to
+	// create, or a growth.
+	ErrTooLarge = errors.New("too large for the address space")
+
+	// ErrSizeMismatch is returned when an existing Region is not the size
+	// asked for: a shared-memory segment opened with ExpectSize, or by
+	// OpenOrCreate, that has another size. The message names both sizes.
+	// Opening never resizes.
+	ErrSizeMismatch = errors.New("size mismatch")
+
+	// ErrNoSpace is returned when the system cannot hold a new segment:
+	// its shared-memory file system is full (shm), or the system-wide
+	// total of System V shared memory would pass its limit (sysv). The
+	// message names the size asked for and the room there is; the error
+	// also matches [syscall.ENOSPC].
+	ErrNoSpace = errors.New("no space for the region")
 
 	// ErrInvalidWhence is returned by Seek for a whence other than
 	// io.SeekStart, io.SeekCurrent or io.SeekEnd.
@@ -39,23 +72,8 @@ var (
 	// Region can tell (see [FaultExplainer]).
 	ErrFault = errors.New("memory fault in mapped region")
 
-	// ErrUnsupported is returned for what the platform cannot do. It is
-	// [errors.ErrUnsupported].
+	// ErrUnsupported is returned for what the platform cannot do, an
+	// option it cannot honour included: the message names it and the
+	// platform. It is [errors.ErrUnsupported].
 	ErrUnsupported = errors.ErrUnsupported
 )
-
-// detailError gives a sentinel a message that carries the values involved,
-// while errors.Is still finds the sentinel.
-type detailError struct {
-	msg string
-	err error
-}
-
-func (e *detailError) Error() string { return e.msg }
-func (e *detailError) Unwrap() error { return e.err }
-
-// detail returns an error that reads as the formatted message and wraps
-// sentinel.
-func detail(sentinel error, format string, args ...any) error {
-	return &detailError{msg: fmt.Sprintf(format, args...), err: sentinel}
-}

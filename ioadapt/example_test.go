@@ -42,7 +42,7 @@ func ExampleNew() {
 	// Output: 27 bytes: anything an io.Reader gives
 }
 
-// A section is a view of a chunk of its parent: the seed's alias.
+// A section is a view of a chunk of its parent, an alias of its bytes.
 func ExampleIO_Section() {
 	buf := ioadapt.New(ioadapt.NewMemory([]byte("header|payload|trailer")))
 	defer buf.Close()

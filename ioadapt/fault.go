@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"io/fs"
 	"runtime/debug"
+	"syscall"
 	"unsafe"
+
+	"github.com/mmapkit/mmapkit/internal/errs"
 )
 
 // guard prepares the calling goroutine to survive a fault in the Region's
@@ -96,20 +99,18 @@ func (c *IO) explain(b []byte, off int) error {
 	// into a read-only mapping, SIGBUS for a page that the file cannot
 	// supply. A read-only page that reads fine faulted for a store.
 	if !c.s.writable && readable(b, off) {
-		return &faultErr{
-			msg:  fmt.Sprintf("memory fault at offset %d: store into a read-only mapping", off),
-			errs: []error{ErrFault, ErrReadOnly},
-		}
+		return errs.New(fmt.Sprintf("memory fault at offset %d: store into a read-only mapping", off), ErrFault, ErrReadOnly)
 	}
 	if e, ok := c.s.region.(FaultExplainer); ok {
 		if cause := e.ExplainFault(int64(off)); cause != nil {
-			return &faultErr{
-				msg:  fmt.Sprintf("memory fault at offset %d: %v", off, cause),
-				errs: []error{ErrFault, cause},
+			msg := fmt.Sprintf("memory fault at offset %d", off)
+			if _, errno := cause.(syscall.Errno); !errno {
+				msg += ": " + cause.Error() // errs.New adds an errno's text
 			}
+			return errs.New(msg, ErrFault, cause)
 		}
 	}
-	return detail(ErrFault, "memory fault at offset %d: the backing file shrank or its storage failed", off)
+	return errs.Detail(ErrFault, "memory fault at offset %d: the backing file shrank or its storage failed", off)
 }
 
 // readable reports whether the byte at b[i] can be read without a fault.
@@ -130,13 +131,3 @@ func readable(b []byte, i int) (ok bool) {
 //
 //go:noinline
 func load(b []byte, i int) byte { return b[i] }
-
-// faultErr is the error of an explained fault: a message, and what it
-// wraps (ErrFault and the cause).
-type faultErr struct {
-	msg  string
-	errs []error
-}
-
-func (e *faultErr) Error() string   { return e.msg }
-func (e *faultErr) Unwrap() []error { return e.errs }

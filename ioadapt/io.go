@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"sync"
 	"unsafe"
+
+	"github.com/mmapkit/mmapkit/internal/errs"
 )
 
 // IO implements Go's io interfaces over a [Region], with the semantics of
@@ -64,10 +66,19 @@ var chunkPool = sync.Pool{New: func() any { b := make([]byte, chunkSize); return
 
 // New returns an IO over r, positioned at offset 0. The IO owns r: its
 // Close closes r, and if the IO becomes unreachable without Close, a
-// cleanup syncs and closes r. r must not be an IO: New would keep its
-// memory at the address it had, which a resize of that IO moves; take a
-// [IO.Section] instead.
+// cleanup syncs and closes r.
+//
+// An r that is an IO already, or embeds one (an mmfile.File, an
+// shm.Segment, a sysv.Segment), is not wrapped again: New returns that
+// IO itself, as [bufio.NewReader] returns a large enough Reader it is
+// given, with its seek position where it is. A second IO over it would
+// keep the memory at the address it had, which a resize moves, and would
+// close it twice; to get a view with its own position, take an
+// [IO.Section].
 func New(r Region) *IO {
+	if c, ok := r.(interface{ core() *IO }); ok {
+		return c.core()
+	}
 	s := &shared{
 		region:   r,
 		buf:      r.Bytes(),
@@ -86,6 +97,10 @@ func New(r Region) *IO {
 	}, r)
 	return &IO{s: s, root: true}
 }
+
+// core returns the IO itself; through embedding, it is how [New] knows a
+// Region that is an IO already.
+func (c *IO) core() *IO { return c }
 
 // view returns the bytes this IO sees. The caller holds s.mu.
 func (c *IO) view() []byte {
@@ -119,7 +134,7 @@ func (c *IO) pathErr(op string, err error) error {
 }
 
 func (c *IO) negativeErr(op, what string, v int64) error {
-	return c.pathErr(op, detail(ErrInvalidOffset, "negative %s %d", what, v))
+	return c.pathErr(op, errs.Detail(ErrInvalidOffset, "negative %s %d", what, v))
 }
 
 // ReadAt implements [io.ReaderAt]. It reads len(p) bytes at offset off, or
@@ -307,7 +322,7 @@ func (c *IO) UnreadByte() error {
 	}
 	defer c.s.mu.RUnlock()
 	if c.pos <= 0 {
-		return c.pathErr("unreadbyte", detail(ErrInvalidOffset, "at beginning of region"))
+		return c.pathErr("unreadbyte", errs.Detail(ErrInvalidOffset, "at beginning of region"))
 	}
 	c.pos--
 	return nil
@@ -498,7 +513,7 @@ func (c *IO) writeInPlace(op string, p []byte, off int64) (n int, grow bool, err
 		return 0, false, c.negativeErr(op, "offset", off)
 	}
 	if int64(len(p)) > math.MaxInt64-off {
-		return 0, false, c.pathErr(op, detail(ErrInvalidOffset,
+		return 0, false, c.pathErr(op, errs.Detail(ErrInvalidOffset,
 			"offset %d plus length %d overflows int64", off, len(p)))
 	}
 	if len(p) == 0 {
@@ -518,7 +533,7 @@ func (c *IO) writeInPlace(op string, p []byte, off int64) (n int, grow bool, err
 		n, err = c.copyIn(op, b[off:], p)
 	}
 	if err == nil {
-		err = c.pathErr(op, detail(ErrFixedSize,
+		err = c.pathErr(op, errs.Detail(ErrFixedSize,
 			"write of %d bytes at offset %d runs past the end of the fixed-size region (size %d)",
 			len(p), off, size))
 	}
@@ -667,7 +682,7 @@ func (c *IO) checkFull(r io.Reader) error {
 	if s, ok := r.(io.Seeker); ok {
 		_, _ = s.Seek(-1, io.SeekCurrent)
 	}
-	return c.pathErr("readfrom", detail(ErrFixedSize,
+	return c.pathErr("readfrom", errs.Detail(ErrFixedSize,
 		"reader has more data than fits in the fixed-size region (size %d)", c.Size()))
 }
 
@@ -696,11 +711,11 @@ func (c *IO) Seek(offset int64, whence int) (int64, error) {
 	case io.SeekEnd:
 		base = int64(len(c.view()))
 	default:
-		return 0, c.pathErr("seek", detail(ErrInvalidWhence, "invalid whence %d", whence))
+		return 0, c.pathErr("seek", errs.Detail(ErrInvalidWhence, "invalid whence %d", whence))
 	}
 	abs := base + offset
 	if offset > 0 && abs < 0 {
-		return 0, c.pathErr("seek", detail(ErrInvalidOffset,
+		return 0, c.pathErr("seek", errs.Detail(ErrInvalidOffset,
 			"position %d%+d overflows int64", base, offset))
 	}
 	if abs < 0 {
@@ -721,11 +736,11 @@ func (c *IO) Truncate(size int64) error {
 	case c.closed || c.s.closed:
 		return c.pathErr("truncate", ErrClosed)
 	case size < 0:
-		return c.negativeErr("truncate", "size", size)
+		return c.pathErr("truncate", errs.Detail(ErrInvalidSize, "negative size %d", size))
 	case !c.s.writable:
 		return c.pathErr("truncate", ErrReadOnly)
 	case !c.root || c.s.resizer == nil:
-		return c.pathErr("truncate", detail(ErrFixedSize, "cannot resize a fixed-size region"))
+		return c.pathErr("truncate", errs.Detail(ErrFixedSize, "cannot resize a fixed-size region"))
 	}
 	return c.resize(size)
 }
@@ -743,7 +758,7 @@ func (c *IO) Section(off, n int64) (*IO, error) {
 	defer c.s.mu.RUnlock()
 	size := int64(len(c.view()))
 	if off < 0 || n < 0 || off > size || n > size-off {
-		return nil, c.pathErr("section", detail(ErrInvalidOffset,
+		return nil, c.pathErr("section", errs.Detail(ErrInvalidOffset,
 			"range [%d, %d+%d) is outside the region (size %d)", off, off, n, size))
 	}
 	return &IO{s: c.s, off: c.off + off, n: n}, nil

@@ -369,7 +369,7 @@ func TestFixedSizeWrite(t *testing.T) {
 	if err := c.Truncate(3); !errors.Is(err, ioadapt.ErrFixedSize) {
 		t.Fatalf("Truncate on fixed = %v", err)
 	}
-	if err := c.Truncate(-1); !errors.Is(err, ioadapt.ErrInvalidOffset) {
+	if err := c.Truncate(-1); !errors.Is(err, ioadapt.ErrInvalidSize) {
 		t.Fatalf("Truncate(-1) = %v", err)
 	}
 }
@@ -759,7 +759,7 @@ func TestAnonymousZeroAndBad(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, size := range []int64{-1, math.MinInt64} {
-		if _, err := ioadapt.NewAnonymous(size); !errors.Is(err, ioadapt.ErrInvalidOffset) {
+		if _, err := ioadapt.NewAnonymous(size); !errors.Is(err, ioadapt.ErrInvalidSize) {
 			t.Errorf("NewAnonymous(%d) = %v", size, err)
 		}
 	}

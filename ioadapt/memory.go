@@ -1,15 +1,17 @@
 package ioadapt
 
 import (
-	"fmt"
 	"io/fs"
 	"math"
 
 	"github.com/edsrzf/mmap-go"
+
+	"github.com/mmapkit/mmapkit/internal/errs"
 )
 
-// Memory is a [Region] over a byte slice on the Go heap: the seed's "normal
-// in-process buffer". It never faults and has no backing store.
+// Memory is a [Region] over a byte slice on the Go heap, for a buffer in
+// the process that needs the io methods of an [IO]. It never faults and
+// has no backing store.
 type Memory struct {
 	b []byte
 }
@@ -51,8 +53,11 @@ type Anonymous struct {
 // nothing and needs no system call.
 func NewAnonymous(size int64) (*Anonymous, error) {
 	const op = "mapanon"
-	if size < 0 || uint64(size) > math.MaxInt {
-		return nil, &fs.PathError{Op: op, Path: "anonymous", Err: fmt.Errorf("%w: size %d", ErrInvalidOffset, size)}
+	switch {
+	case size < 0:
+		return nil, &fs.PathError{Op: op, Path: "anonymous", Err: errs.Detail(ErrInvalidSize, "negative size %d", size)}
+	case uint64(size) > math.MaxInt:
+		return nil, &fs.PathError{Op: op, Path: "anonymous", Err: errs.Detail(ErrTooLarge, "size %d is above the largest int, %d", size, math.MaxInt)}
 	}
 	if size == 0 {
 		return &Anonymous{}, nil
@@ -85,7 +90,7 @@ func (a *Anonymous) Close() error {
 		return nil
 	}
 	if err := a.m.Unmap(); err != nil {
-		return &fs.PathError{Op: "munmap", Path: "anonymous", Err: err}
+		return &fs.PathError{Op: "close", Path: "anonymous", Err: err}
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mmapkit/mmapkit/ioadapt"
 	"github.com/mmapkit/mmapkit/mmfile"
 )
 
@@ -24,14 +25,14 @@ func TestDontNeedOnPrivateRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = f.Advise(mmfile.DontNeed)
-	if !errors.Is(err, mmfile.ErrUnsupported) || !strings.Contains(err.Error(), "Private") {
+	if !errors.Is(err, ioadapt.ErrUnsupported) || !strings.Contains(err.Error(), "Private") {
 		t.Errorf("Advise(DontNeed) on a Private mapping = %v; want it refused", err)
 	}
 	got := make([]byte, 17)
 	if _, err := f.ReadAt(got, 0); err != nil || string(got) != "CHANGEDl contents" {
 		t.Errorf("after Advise(DontNeed) the private mapping reads %q, %v; want its write kept", got, err)
 	}
-	if g, err := mmfile.Open(path, mmfile.Private(), mmfile.WithAdvice(mmfile.DontNeed)); !errors.Is(err, mmfile.ErrUnsupported) {
+	if g, err := mmfile.Open(path, mmfile.Private(), mmfile.WithAdvice(mmfile.DontNeed)); !errors.Is(err, ioadapt.ErrUnsupported) {
 		if g != nil {
 			g.Close()
 		}
@@ -46,7 +47,7 @@ func TestDontNeedOnPrivateRefused(t *testing.T) {
 	if _, err := shared.WriteAt([]byte("SHARED"), 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := shared.Advise(mmfile.DontNeed); err != nil && !errors.Is(err, mmfile.ErrUnsupported) {
+	if err := shared.Advise(mmfile.DontNeed); err != nil && !errors.Is(err, ioadapt.ErrUnsupported) {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(path); string(b) != "SHAREDal contents" {

@@ -162,11 +162,16 @@
 //
 // # Errors
 //
-// Errors tied to the file are [*fs.PathError] wrapping the errno or a
-// sentinel of this package: a directory, FIFO or device gives
-// [ErrNotRegular]; a range outside the file [ErrRange]; an open flag a
-// mapping cannot honour [ErrBadFlag]; what the platform lacks
-// [ErrUnsupported].
+// Errors tied to the file are [*fs.PathError] whose Op names the call
+// ("open", "mmap" for [Map], "write", "truncate", "sync", "madvise" for
+// [File.Advise]...), wrapping the errno or a sentinel: a directory, FIFO
+// or device gives [ErrNotRegular]; a range outside the file [ErrRange]; an
+// open flag a mapping cannot honour [ErrBadFlag]; a negative size
+// [ioadapt.ErrInvalidSize]; a file beyond the address space
+// [ioadapt.ErrTooLarge]; an option or advice the platform lacks
+// [ioadapt.ErrUnsupported], naming it and the platform. A call that fails
+// after it changed something undoes it, and an error of the undoing is
+// joined onto the first ([errors.Join]).
 //
 // # Platforms
 //
@@ -184,7 +189,7 @@
 // another File or process maps the file, leaving this File mapped as it
 // was. Sync is FlushViewOfFile plus FlushFileBuffers, SyncAsync
 // FlushViewOfFile alone. [Populate] and every [Advice] but Normal return
-// an error wrapping [ErrUnsupported]; LockMemory is VirtualLock, which
+// an error wrapping [ioadapt.ErrUnsupported]; LockMemory is VirtualLock, which
 // locks no more than the process's minimum working set
 // (SetProcessWorkingSetSize raises it). The replace of [Pending] is
 // MoveFileEx with MOVEFILE_WRITE_THROUGH, atomic on NTFS in practice but

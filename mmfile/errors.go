@@ -1,16 +1,16 @@
 package mmfile
 
-import (
-	"errors"
-
-	"github.com/mmapkit/mmapkit/ioadapt"
-)
+import "errors"
 
 // Errors returned by this package, wrapped in an [*fs.PathError] that names
-// the file; test with [errors.Is]. The io methods of [File] return the
-// sentinels of package ioadapt as well: [ioadapt.ErrClosed] (which is
-// [fs.ErrClosed]), [ioadapt.ErrInvalidOffset], [ioadapt.ErrReadOnly],
-// [ioadapt.ErrFixedSize] and [ioadapt.ErrFault].
+// the file; test with [errors.Is]. The conditions that other packages
+// report too have the sentinels of package ioadapt: [ioadapt.ErrClosed]
+// (which is [fs.ErrClosed]), [ioadapt.ErrInvalidOffset],
+// [ioadapt.ErrInvalidSize] (a negative size), [ioadapt.ErrTooLarge] (a
+// file or range beyond the address space), [ioadapt.ErrReadOnly],
+// [ioadapt.ErrFixedSize], [ioadapt.ErrFault] and [ioadapt.ErrUnsupported]
+// (an option or method that the platform, or the kind of mapping, cannot
+// honour: the message names it and the platform).
 var (
 	// ErrNotRegular is returned when the path is not a regular file: a
 	// directory, a FIFO, a socket or a device, which cannot be mapped as a
@@ -32,14 +32,4 @@ var (
 	// ErrRange is returned when a [Range] lies outside the file, or is
 	// negative or overflows.
 	ErrRange = errors.New("range outside the file")
-
-	// ErrTooLarge is returned when a file or range does not fit in the
-	// address space of the platform (on 32-bit builds).
-	ErrTooLarge = errors.New("too large to map on this platform")
-
-	// ErrUnsupported is returned, wrapped, for an option or method that the
-	// platform cannot honour, or that the kind of mapping cannot honour
-	// without losing data ([DontNeed] on a [Private] mapping). It is
-	// [errors.ErrUnsupported].
-	ErrUnsupported = ioadapt.ErrUnsupported
 )

@@ -6,6 +6,8 @@ import (
 	"math"
 	"os"
 
+	"github.com/mmapkit/mmapkit/internal/errs"
+	"github.com/mmapkit/mmapkit/internal/sys"
 	"github.com/mmapkit/mmapkit/ioadapt"
 )
 
@@ -34,18 +36,18 @@ func Open(path string, opts ...Option) (*File, error) {
 
 // Create creates the named file with mode 0666 (before umask), truncating
 // it if it exists, and maps it for reading and writing at the given size,
-// with the blocks reserved. The file reads as zeros.
+// with the blocks reserved. The file reads as zeros. A negative size is an
+// error wrapping [ioadapt.ErrInvalidSize], and no file is made.
 func Create(path string, size int64, opts ...Option) (*File, error) {
 	if size < 0 {
-		return nil, &fs.PathError{Op: "create", Path: path, Err: fmt.Errorf("negative size %d", size)}
+		return nil, &fs.PathError{Op: "create", Path: path, Err: errs.Detail(ioadapt.ErrInvalidSize, "negative size %d", size)}
 	}
 	f, err := OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o666, opts...)
 	if err != nil {
 		return nil, err
 	}
 	if err := f.Truncate(size); err != nil {
-		_ = f.Close()
-		return nil, err
+		return nil, errs.Rollback(err, f.Close())
 	}
 	return f, nil
 }
@@ -64,26 +66,29 @@ const allowedFlags = os.O_RDONLY | os.O_RDWR | os.O_CREATE | os.O_EXCL | os.O_TR
 // file that the kernel makes up when read (procfs, sysfs) returns an error
 // wrapping [ErrNotMappable].
 func OpenFile(path string, flag int, perm fs.FileMode, opts ...Option) (*File, error) {
-	c := newConfig(opts)
+	const op = "open"
+	c, err := newConfig(opts)
+	if err != nil {
+		return nil, &fs.PathError{Op: op, Path: path, Err: err}
+	}
 	if flag&os.O_WRONLY != 0 || flag&os.O_APPEND != 0 || flag&^allowedFlags != 0 {
-		return nil, &fs.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w: %#x", ErrBadFlag, flag)}
+		return nil, &fs.PathError{Op: op, Path: path, Err: errs.Detail(ErrBadFlag, "flag not supported for a mapped file: %#x", flag)}
 	}
 	if c.readWrite {
-		return nil, &fs.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w: ReadWrite is for Map; use O_RDWR", ErrBadFlag)}
+		return nil, &fs.PathError{Op: op, Path: path, Err: errs.Detail(ErrBadFlag, "ReadWrite is for Map; use O_RDWR")}
 	}
 	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
-		return nil, &fs.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w: %s", ErrNotRegular, kind(fi.Mode()))}
+		return nil, &fs.PathError{Op: op, Path: path, Err: notRegular(fi.Mode())}
 	}
 	f, err := os.OpenFile(path, flag|openFlags, perm)
 	if err != nil {
 		return nil, err
 	}
-	m, err := newMapping(f, path, flag&os.O_RDWR != 0, c)
+	m, err := newMapping(op, f, path, flag&os.O_RDWR != 0, c)
 	if err != nil {
-		_ = f.Close()
-		return nil, err
+		return nil, errs.Rollback(err, f.Close())
 	}
-	return wrap(m, c)
+	return wrap(m, c), nil
 }
 
 // Map maps an open file. It maps read-only unless the [ReadWrite] option
@@ -91,32 +96,41 @@ func OpenFile(path string, flag int, perm fs.FileMode, opts ...Option) (*File, e
 // its own duplicate of the descriptor, so f stays the caller's to close,
 // before or after the File.
 func Map(f *os.File, opts ...Option) (*File, error) {
-	c := newConfig(opts)
+	const op = "mmap"
+	c, err := newConfig(opts)
+	if err != nil {
+		return nil, &fs.PathError{Op: op, Path: f.Name(), Err: err}
+	}
 	if c.readWrite {
 		// Writes past the end and large ones go to the file by pwrite,
 		// which O_APPEND would turn into appends at the end.
 		if appending, err := appendMode(f); err != nil {
-			return nil, &fs.PathError{Op: "fcntl", Path: f.Name(), Err: err}
+			return nil, &fs.PathError{Op: op, Path: f.Name(), Err: err}
 		} else if appending {
-			return nil, &fs.PathError{Op: "mmap", Path: f.Name(), Err: fmt.Errorf("%w: the file is open with O_APPEND", ErrBadFlag)}
+			return nil, &fs.PathError{Op: op, Path: f.Name(), Err: errs.Detail(ErrBadFlag, "the file is open with O_APPEND")}
 		}
 	}
-	dup, err := dupFile(f)
+	dup, err := sys.DupFile(f)
 	if err != nil {
-		return nil, &fs.PathError{Op: "dup", Path: f.Name(), Err: err}
+		return nil, &fs.PathError{Op: op, Path: f.Name(), Err: err}
 	}
-	m, err := newMapping(dup, f.Name(), c.readWrite, c)
+	m, err := newMapping(op, dup, f.Name(), c.readWrite, c)
 	if err != nil {
-		_ = dup.Close()
-		return nil, err
+		return nil, errs.Rollback(err, dup.Close())
 	}
-	return wrap(m, c)
+	return wrap(m, c), nil
 }
 
-// newMapping checks the file and maps it as c asks. On error the caller
-// closes f.
-func newMapping(f *os.File, name string, writable bool, c config) (*mapping, error) {
-	fail := func(op string, err error) (*mapping, error) {
+// notRegular is the error for a file of the given mode that is not a
+// regular file.
+func notRegular(mode fs.FileMode) error {
+	return errs.Detail(ErrNotRegular, "not a regular file: %s", kind(mode))
+}
+
+// newMapping checks the file and maps it as c asks; op is the caller's,
+// for its errors. On error the caller closes f.
+func newMapping(op string, f *os.File, name string, writable bool, c config) (*mapping, error) {
+	fail := func(err error) (*mapping, error) {
 		return nil, &fs.PathError{Op: op, Path: name, Err: err}
 	}
 	fi, err := f.Stat()
@@ -124,20 +138,20 @@ func newMapping(f *os.File, name string, writable bool, c config) (*mapping, err
 		return nil, err
 	}
 	if !fi.Mode().IsRegular() {
-		return fail("mmap", fmt.Errorf("%w: %s", ErrNotRegular, kind(fi.Mode())))
+		return fail(notRegular(fi.Mode()))
 	}
 	if err := checkMappable(f); err != nil {
-		return fail("mmap", err)
+		return fail(err)
 	}
 	off, n, fileSize := int64(0), fi.Size(), fi.Size()
 	if c.ranged {
 		off, n = c.off, c.n
 		if off < 0 || n < 0 || off > fileSize || n > fileSize-off {
-			return fail("mmap", fmt.Errorf("%w: range [%d, %d+%d) of a file of %d bytes", ErrRange, off, off, n, fileSize))
+			return fail(errs.Detail(ErrRange, "range [%d, %d+%d) is outside the file of %d bytes", off, off, n, fileSize))
 		}
 	}
 	if uint64(n) > math.MaxInt {
-		return fail("mmap", fmt.Errorf("%w: %d bytes", ErrTooLarge, n))
+		return fail(errs.Detail(ioadapt.ErrTooLarge, "%d bytes to map is above the largest int, %d", n, math.MaxInt))
 	}
 	g := granularity()
 	aligned := off / g * g
@@ -154,31 +168,39 @@ func newMapping(f *os.File, name string, writable bool, c config) (*mapping, err
 		length := m.delta + int(n)
 		m.data, err = mapFile(f, aligned, length, m.writable, c.private, c.populate)
 		if err != nil {
-			return fail("mmap", err)
+			return fail(err)
 		}
-	} else if c.populate && populateFlag == 0 {
-		return fail("mmap", fmt.Errorf("populate: %w", ErrUnsupported))
 	}
 	if c.lock {
 		if err := lockMem(m.data); err != nil {
-			_ = unmap(m.data)
-			return fail("mlock", err)
+			return nil, errs.Rollback(&fs.PathError{Op: op, Path: name, Err: fmt.Errorf("LockMemory: %w", err)}, m.unmap())
 		}
 		m.locked.Store(int64(len(m.data)))
 	}
 	for _, a := range c.advice {
 		if err := m.advise(a); err != nil {
-			_ = unmap(m.data)
-			return fail("madvise", fmt.Errorf("%s: %w", a, err))
+			return nil, errs.Rollback(&fs.PathError{Op: op, Path: name, Err: err}, m.unmap())
 		}
 	}
 	return m, nil
 }
 
+// unmap unmaps the mapping, for the rollback of an open that failed.
+func (m *mapping) unmap() error {
+	if m.data == nil {
+		return nil
+	}
+	if err := unmap(m.data); err != nil {
+		return &fs.PathError{Op: "munmap", Path: m.name, Err: err}
+	}
+	m.data = nil
+	return nil
+}
+
 // wrap gives the mapping the io core, with the optional powers its kind
 // has: growth for whole-file shared writable mappings, direct writes for
 // shared writable ones where the platform keeps them coherent.
-func wrap(m *mapping, c config) (*File, error) {
+func wrap(m *mapping, c config) *File {
 	var r ioadapt.Region = m
 	switch {
 	case m.private:
@@ -192,7 +214,7 @@ func wrap(m *mapping, c config) (*File, error) {
 	default:
 		r = growingMapping{wholeMapping{m}}
 	}
-	return &File{IO: ioadapt.New(r), m: m}, nil
+	return &File{IO: ioadapt.New(r), m: m}
 }
 
 // kind names a file mode for errors.
@@ -222,7 +244,7 @@ func (f *File) SyncRange(off, n int64) error {
 	}
 	return f.access("sync", func([]byte) error {
 		if off < 0 || n < 0 {
-			return &fs.PathError{Op: "sync", Path: f.Name(), Err: fmt.Errorf("%w: range [%d, %d+%d)", ioadapt.ErrInvalidOffset, off, off, n)}
+			return &fs.PathError{Op: "sync", Path: f.Name(), Err: errs.Detail(ioadapt.ErrInvalidOffset, "negative offset or length in range [%d, %d+%d)", off, off, n)}
 		}
 		return f.m.SyncRange(off, n)
 	})
@@ -250,7 +272,7 @@ func (f *File) SyncAsync() error {
 
 // Advise tells the kernel how the mapping will be used (madvise). An
 // advice that the platform lacks returns an error wrapping
-// [ErrUnsupported], and so does [DontNeed] on a [Private] mapping: there it
+// [ioadapt.ErrUnsupported], and so does [DontNeed] on a [Private] mapping: there it
 // would drop the private copies of the pages, and with them every write
 // made through the mapping, which would read as the file again.
 func (f *File) Advise(a Advice) error {
@@ -259,18 +281,22 @@ func (f *File) Advise(a Advice) error {
 	}
 	return f.access("madvise", func([]byte) error {
 		if err := f.m.advise(a); err != nil {
-			return &fs.PathError{Op: "madvise", Path: f.Name(), Err: fmt.Errorf("%s: %w", a, err)}
+			return &fs.PathError{Op: "madvise", Path: f.Name(), Err: err}
 		}
 		return nil
 	})
 }
 
 // advise gives the mapping the advice a, refusing what would lose data.
+// Its errors name the advice.
 func (m *mapping) advise(a Advice) error {
 	if a == DontNeed && m.private {
-		return fmt.Errorf("%w on a Private mapping: it would discard the writes made through the mapping", ErrUnsupported)
+		return errs.Detail(ioadapt.ErrUnsupported, "advice %s on a Private mapping: it would discard the writes made through the mapping", a)
 	}
-	return advise(m.data, a)
+	if err := advise(m.data, a); err != nil {
+		return fmt.Errorf("advice %s: %w", a, err)
+	}
+	return nil
 }
 
 // LockMemory locks the mapped pages in RAM (mlock), so that they are never

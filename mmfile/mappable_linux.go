@@ -1,10 +1,11 @@
 package mmfile
 
 import (
-	"fmt"
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mmapkit/mmapkit/internal/errs"
 )
 
 // generatedFS names the file systems, by statfs(2) magic, whose regular
@@ -34,7 +35,7 @@ func checkMappable(f *os.File) error {
 		return nil
 	}
 	if fs, ok := generatedFS[uint32(st.Type)]; ok {
-		return fmt.Errorf("%w: a file of %s, made up when read (read it with os.ReadFile)", ErrNotMappable, fs)
+		return errs.Detail(ErrNotMappable, "file cannot be mapped: a file of %s, made up when read (read it with os.ReadFile)", fs)
 	}
 	return nil
 }

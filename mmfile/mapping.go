@@ -8,6 +8,8 @@ import (
 	"os"
 	"sync/atomic"
 
+	"github.com/mmapkit/mmapkit/internal/errs"
+	"github.com/mmapkit/mmapkit/internal/sys"
 	"github.com/mmapkit/mmapkit/ioadapt"
 )
 
@@ -72,16 +74,18 @@ func (m wholeMapping) StoreSize() (int64, error) {
 
 // Refresh takes the file's size now as the mapping's, mapping more of the
 // file if it grew. If it shrank, the mapping keeps its capacity: only the
-// size moves, and the pages past the new end are never touched.
+// size moves, and the pages past the new end are never touched. Any call
+// of the io core may refresh, so its errors are those of mapping more:
+// Op "mmap".
 func (m wholeMapping) Refresh() error {
 	size, err := m.StoreSize()
 	if err != nil {
 		return err
 	}
 	if uint64(size) > math.MaxInt {
-		return m.err("mmap", fmt.Errorf("%w: the file grew to %d bytes", ErrTooLarge, size))
+		return m.err("mmap", errs.Detail(ioadapt.ErrTooLarge, "the file grew to %d bytes, above the largest int, %d", size, math.MaxInt))
 	}
-	if err := m.fit(size); err != nil {
+	if err := m.fit("mmap", size); err != nil {
 		return err
 	}
 	m.size = size
@@ -97,16 +101,17 @@ func (m wholeMapping) Refresh() error {
 // (without changing the size) so that a store into it later cannot fault
 // for want of space.
 func (m directGrowingMapping) Grow(p []byte, off int64) (int, error) {
+	const op = "write"
 	end := off + int64(len(p))
 	if uint64(end) > math.MaxInt {
-		return 0, m.err("write", fmt.Errorf("%w: a write ending at offset %d", ErrTooLarge, end))
+		return 0, m.err(op, errs.Detail(ioadapt.ErrTooLarge, "a write ending at offset %d, above the largest int, %d", end, math.MaxInt))
 	}
-	if err := m.fit(end); err != nil {
+	if err := m.fit(op, end); err != nil {
 		return 0, err
 	}
 	if off > m.size {
 		if err := reserve(m.f, m.size, off-m.size); err != nil {
-			return 0, m.err("fallocate", err)
+			return 0, m.err(op, err)
 		}
 	}
 	n, err := m.writeDirect(p, off)
@@ -147,7 +152,7 @@ func (m *mapping) Sync() error {
 	}
 	if m.size > 0 {
 		if err := flush(m.data[:m.delta+int(m.size)]); err != nil {
-			return m.err("msync", err)
+			return m.err("sync", err)
 		}
 	}
 	if m.grown.Load() || syncNeedsFsync {
@@ -170,7 +175,7 @@ func (m *mapping) SyncRange(off, n int64) error {
 		return nil // an empty range; msync would refuse its address
 	}
 	if err := flush(m.data[lo:hi]); err != nil {
-		return m.err("msync", err)
+		return m.err("sync", err)
 	}
 	if syncNeedsFsync {
 		return m.f.Sync()
@@ -200,19 +205,20 @@ func (m *mapping) held() []byte {
 }
 
 // Close unmaps, leaves the file at its logical size and closes the
-// descriptor. It does not sync.
+// descriptor, which it closes whether or not the unmap failed. It does
+// not sync.
 func (m *mapping) Close() error {
-	var errs []error
+	var err error
 	if m.data != nil {
-		if err := unmap(m.data); err != nil {
-			errs = append(errs, m.err("munmap", err))
+		if uerr := unmap(m.data); uerr != nil {
+			err = m.err("close", uerr)
 		}
 		m.data = nil
 	}
-	if err := m.f.Close(); err != nil {
-		errs = append(errs, err)
+	if cerr := m.f.Close(); cerr != nil {
+		err = errors.Join(err, cerr)
 	}
-	return errors.Join(errs...)
+	return err
 }
 
 // Resize sets the file's size, as os.File.Truncate does, and keeps the
@@ -221,21 +227,22 @@ func (m *mapping) Close() error {
 // Each step that can fail comes before the size changes, so a failure
 // leaves the file as it is.
 func (m growingMapping) Resize(size int64) error {
+	const op = "truncate"
 	if size < 0 {
-		return m.err("truncate", fmt.Errorf("%w: negative size %d", ioadapt.ErrInvalidOffset, size))
+		return m.err(op, errs.Detail(ioadapt.ErrInvalidSize, "negative size %d", size))
 	}
 	if uint64(size) > math.MaxInt {
-		return m.err("truncate", fmt.Errorf("%w: %d bytes", ErrTooLarge, size))
+		return m.err(op, errs.Detail(ioadapt.ErrTooLarge, "size %d is above the largest int, %d", size, math.MaxInt))
 	}
 	if !mapPastEOF {
 		return m.resizeUnmapped(size)
 	}
-	if err := m.fit(size); err != nil {
+	if err := m.fit(op, size); err != nil {
 		return err
 	}
 	if size > m.size {
 		if err := reserve(m.f, m.size, size-m.size); err != nil {
-			return m.err("fallocate", err)
+			return m.err(op, err)
 		}
 	}
 	if err := m.f.Truncate(size); err != nil {
@@ -253,7 +260,7 @@ func (m growingMapping) Resize(size int64) error {
 func (m growingMapping) resizeUnmapped(size int64) error {
 	if m.data != nil {
 		if err := unmap(m.data); err != nil {
-			return m.err("munmap", err)
+			return m.err("truncate", err)
 		}
 		m.data = nil
 	}
@@ -261,20 +268,32 @@ func (m growingMapping) resizeUnmapped(size int64) error {
 	if err == nil {
 		m.grown.Store(true)
 		m.size = size
-		if err = m.fit(size); err == nil {
+		if err = m.fit("truncate", size); err == nil {
 			return nil
 		}
 	}
-	if rerr := m.Refresh(); rerr != nil {
-		err = errors.Join(err, rerr)
+	return errs.Rollback(err, m.Refresh())
+}
+
+// reserve allocates the blocks of [off, off+n) of the file without
+// changing its size ([sys.Reserve]), so that a full disk fails here, not
+// as a SIGBUS at the first store into them. Where the system or the file
+// system has no fallocate it reserves nothing, and a full disk shows at
+// write-back; on Windows a view never reaches past the end of the file,
+// and extending the file allocates its clusters.
+func reserve(f *os.File, off, n int64) error {
+	err := sys.Reserve(int(f.Fd()), off, n)
+	if errors.Is(err, errors.ErrUnsupported) {
+		return nil
 	}
 	return err
 }
 
-// fit makes the mapping's capacity hold size bytes. Where the mapping may
-// reach past the end of the file, the capacity runs ahead of the size, so
-// that appends rarely remap.
-func (m *mapping) fit(size int64) error {
+// fit makes the mapping's capacity hold size bytes; op is the call that
+// needs it, for its errors. Where the mapping may reach past the end of
+// the file, the capacity runs ahead of the size, so that appends rarely
+// remap.
+func (m *mapping) fit(op string, size int64) error {
 	if size == 0 || size <= int64(len(m.data)) {
 		return nil
 	}
@@ -289,7 +308,7 @@ func (m *mapping) fit(size int64) error {
 		b, err = m.mapCapacity(size)
 	}
 	if err != nil {
-		return m.err("mmap", err)
+		return m.err(op, fmt.Errorf("mapping %d bytes: %w", size, err))
 	}
 	m.data = b
 	return nil
@@ -318,13 +337,11 @@ func (m *mapping) mapCapacity(n int64) ([]byte, error) {
 	}
 	if locked > 0 {
 		if err := lockMem(b[:min(locked, n)]); err != nil {
-			_ = unmap(b)
-			return nil, err
+			return nil, errs.Rollback(err, unmap(b))
 		}
 	}
 	if err := unmap(m.data); err != nil {
-		_ = unmap(b)
-		return nil, err
+		return nil, errs.Rollback(err, unmap(b))
 	}
 	return b, nil
 }

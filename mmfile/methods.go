@@ -1,12 +1,11 @@
 package mmfile
 
 import (
-	"errors"
-	"fmt"
 	"io"
-	"io/fs"
 	"os"
 
+	"github.com/mmapkit/mmapkit/internal/errs"
+	"github.com/mmapkit/mmapkit/internal/region"
 	"github.com/mmapkit/mmapkit/ioadapt"
 )
 
@@ -17,22 +16,13 @@ import (
 
 // errNil is the error of every method called on a nil *File.
 func errNil(op string) error {
-	return fmt.Errorf("mmfile: %s on a nil *File: %w", op, os.ErrInvalid)
+	return errs.Detail(os.ErrInvalid, "mmfile: %s on a nil *File", op)
 }
 
 // access runs fn over the mapped bytes as [File.Access] does; after Close
-// it returns the closed error under op, the name of the caller's method,
-// rather than under "access".
+// it returns the closed error under op, the name of the caller's method.
 func (f *File) access(op string, fn func(b []byte) error) error {
-	ran := false
-	err := f.IO.Access(func(b []byte) error {
-		ran = true
-		return fn(b)
-	})
-	if err != nil && !ran && errors.Is(err, fs.ErrClosed) {
-		return &fs.PathError{Op: op, Path: f.Name(), Err: fs.ErrClosed}
-	}
-	return err
+	return region.Access(f.IO, op, fn)
 }
 
 // ReadAt implements [io.ReaderAt]: it reads len(p) bytes at off, or fewer

@@ -280,10 +280,10 @@ func TestBadInput(t *testing.T) {
 		}, fs.ErrExist, ""},
 		{"write-only", func() (*mmfile.File, error) { return mmfile.OpenFile(path, os.O_WRONLY, 0) }, mmfile.ErrBadFlag, "open " + path + ": flag not supported for a mapped file: 0x1"},
 		{"append", func() (*mmfile.File, error) { return mmfile.OpenFile(path, os.O_RDWR|os.O_APPEND, 0) }, mmfile.ErrBadFlag, ""},
-		{"negative range", func() (*mmfile.File, error) { return mmfile.Open(path, mmfile.Range(-1, 2)) }, mmfile.ErrRange, "mmap " + path + ": range outside the file: range [-1, -1+2) of a file of 10 bytes"},
+		{"negative range", func() (*mmfile.File, error) { return mmfile.Open(path, mmfile.Range(-1, 2)) }, mmfile.ErrRange, "open " + path + ": range [-1, -1+2) is outside the file of 10 bytes"},
 		{"range past end", func() (*mmfile.File, error) { return mmfile.Open(path, mmfile.Range(5, 6)) }, mmfile.ErrRange, ""},
 		{"range overflow", func() (*mmfile.File, error) { return mmfile.Open(path, mmfile.Range(5, math.MaxInt64)) }, mmfile.ErrRange, ""},
-		{"negative size", func() (*mmfile.File, error) { return mmfile.Create(filepath.Join(dir, "neg"), -1) }, nil, "create " + filepath.Join(dir, "neg") + ": negative size -1"},
+		{"negative size", func() (*mmfile.File, error) { return mmfile.Create(filepath.Join(dir, "neg"), -1) }, ioadapt.ErrInvalidSize, "create " + filepath.Join(dir, "neg") + ": negative size -1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -362,7 +362,7 @@ func TestOptions(t *testing.T) {
 				f.Close()
 			}
 			var pe *fs.PathError
-			if !errors.Is(err, mmfile.ErrUnsupported) || !errors.As(err, &pe) {
+			if !errors.Is(err, ioadapt.ErrUnsupported) || !errors.As(err, &pe) {
 				t.Errorf("Populate on %s = %v; want an *fs.PathError wrapping ErrUnsupported", runtime.GOOS, err)
 			}
 		}
@@ -389,7 +389,7 @@ func TestOptions(t *testing.T) {
 			t.Errorf("Advise(%s) = %v", a, err)
 		}
 	}
-	if err := f.Advise(mmfile.Advice(99)); !errors.Is(err, mmfile.ErrUnsupported) {
+	if err := f.Advise(mmfile.Advice(99)); !errors.Is(err, ioadapt.ErrUnsupported) {
 		t.Errorf("unknown advice = %v; want ErrUnsupported", err)
 	}
 	if err := f.LockMemory(); err != nil {
@@ -409,7 +409,7 @@ func TestOptions(t *testing.T) {
 // any other is refused at open and by Advise, never silently ignored.
 func testOptionsWindows(t *testing.T, path string) {
 	for _, a := range []mmfile.Advice{mmfile.Sequential, mmfile.Random, mmfile.WillNeed, mmfile.DontNeed, mmfile.HugePage} {
-		if f, err := mmfile.Open(path, mmfile.WithAdvice(a)); !errors.Is(err, mmfile.ErrUnsupported) {
+		if f, err := mmfile.Open(path, mmfile.WithAdvice(a)); !errors.Is(err, ioadapt.ErrUnsupported) {
 			if err == nil {
 				f.Close()
 			}
@@ -432,7 +432,7 @@ func testOptionsWindows(t *testing.T, path string) {
 		t.Errorf("Advise(normal) = %v", err)
 	}
 	for _, a := range []mmfile.Advice{mmfile.Sequential, mmfile.Random, mmfile.WillNeed, mmfile.DontNeed, mmfile.HugePage, mmfile.Advice(99)} {
-		if err := f.Advise(a); !errors.Is(err, mmfile.ErrUnsupported) {
+		if err := f.Advise(a); !errors.Is(err, ioadapt.ErrUnsupported) {
 			t.Errorf("Advise(%s) = %v; want ErrUnsupported", a, err)
 		}
 	}

@@ -1,10 +1,16 @@
 package mmfile
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/mmapkit/mmapkit/internal/errs"
+)
 
 // Option configures how a file is mapped. Options are made by the functions
-// of this package; a platform that cannot honour one makes the open fail
-// with an error wrapping [ErrUnsupported], never ignores it.
+// of this package; a nil Option is ignored. A platform that cannot honour
+// an option makes the open fail with an error wrapping
+// [ioadapt.ErrUnsupported] that names the option and the platform; none
+// is ever ignored.
 type Option interface {
 	apply(*config)
 }
@@ -23,12 +29,18 @@ type optionFunc func(*config)
 
 func (f optionFunc) apply(c *config) { f(c) }
 
-func newConfig(opts []Option) config {
+// newConfig applies opts and refuses what this platform cannot honour.
+func newConfig(opts []Option) (config, error) {
 	c := config{n: -1}
 	for _, o := range opts {
-		o.apply(&c)
+		if o != nil {
+			o.apply(&c)
+		}
 	}
-	return c
+	if c.populate && populateFlag == 0 {
+		return c, errs.Unsupported("Populate (MAP_POPULATE)")
+	}
+	return c, nil
 }
 
 // Range maps only n bytes of the file starting at offset off. Any offset is

@@ -8,6 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/mmapkit/mmapkit/internal/errs"
+	"github.com/mmapkit/mmapkit/ioadapt"
 )
 
 // Pending is a new version of a file, written through a mapping and
@@ -20,13 +23,22 @@ import (
 // [Pending.Name] returns; on Unix the Pending holds an flock(2) on it
 // until Commit or Cleanup, so that [RemoveLeftovers] knows it is in use.
 //
+// A Pending embeds the [*File] of the temporary file, so it reads and
+// writes, grows and truncates as a File does; its errors name the
+// temporary file. It ends in one of three ways: [Pending.Commit] or
+// [Pending.CommitNoSync] publish it, [Pending.Cleanup] discards it, and
+// [Pending.Close], which makes a Pending an [io.WriteCloser], discards it
+// too and says so with an error, so that code which closes a writer when
+// it is done cannot lose the new version without being told.
+//
 // On Windows the rename is MoveFileEx with MOVEFILE_REPLACE_EXISTING,
 // which is atomic on NTFS in practice but not promised by the API: there
 // the replace is best effort.
 type Pending struct {
 	*File
-	t    tempFile
-	done bool
+	t      tempFile
+	target string
+	done   bool
 }
 
 // tempFile is the OS seam of the atomic replace.
@@ -45,10 +57,10 @@ type tempFile interface {
 // can grow like any writable [File].
 func NewPending(path string, size int64, opts ...Option) (*Pending, error) {
 	if size < 0 {
-		return nil, &fs.PathError{Op: "replace", Path: path, Err: fmt.Errorf("negative size %d", size)}
+		return nil, &fs.PathError{Op: "replace", Path: path, Err: errs.Detail(ioadapt.ErrInvalidSize, "negative size %d", size)}
 	}
 	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
-		return nil, &fs.PathError{Op: "replace", Path: path, Err: fmt.Errorf("%w: %s", ErrNotRegular, kind(fi.Mode()))}
+		return nil, &fs.PathError{Op: "replace", Path: path, Err: notRegular(fi.Mode())}
 	}
 	t, err := newTempFile(path)
 	if err != nil {
@@ -56,15 +68,14 @@ func NewPending(path string, size int64, opts ...Option) (*Pending, error) {
 	}
 	f, err := Map(t.file(), append(opts, ReadWrite())...)
 	if err == nil {
-		err = f.Truncate(size)
-		if err != nil {
-			_ = f.Close()
+		if err = f.Truncate(size); err != nil {
+			err = errs.Rollback(err, f.Close())
 		}
 	}
 	if err != nil {
-		return nil, errors.Join(err, t.discard())
+		return nil, errs.Rollback(err, t.discard())
 	}
-	return &Pending{File: f, t: t}, nil
+	return &Pending{File: f, t: t, target: path}, nil
 }
 
 // Commit syncs the new contents, unmaps them and atomically replaces the
@@ -98,14 +109,32 @@ func (p *Pending) commit(durable bool) error {
 		err = p.t.replace(durable)
 	}
 	if err != nil {
-		return errors.Join(err, p.t.discard())
+		return errs.Rollback(err, p.t.discard())
 	}
 	return nil
 }
 
-// Close discards the new version, as [Pending.Cleanup] does: a Pending is
-// published only by Commit or CommitNoSync.
-func (p *Pending) Close() error { return p.Cleanup() }
+// Close discards the new version, as [Pending.Cleanup] does, since only
+// Commit and CommitNoSync publish it; and as an [io.Closer] that lost what
+// was written to it, it returns an error saying so, naming the target.
+// After Commit, CommitNoSync or Cleanup nothing is left to discard, and
+// it returns nil, so that a deferred Close is harmless.
+func (p *Pending) Close() error {
+	if p.done {
+		return nil
+	}
+	if err := p.Cleanup(); err != nil {
+		return err
+	}
+	return &fs.PathError{Op: "close", Path: p.target, Err: errors.New(
+		"closed without Commit: the new version is discarded, the file is as it was")}
+}
+
+// Name returns the path of the temporary file that holds the new version
+// until Commit renames it over the target (see [Pending] for its form):
+// the name the Pending's errors give, and the file to chmod or chown for
+// the target to have those once published.
+func (p *Pending) Name() string { return p.File.Name() }
 
 // Cleanup discards the new version: it unmaps and removes the temporary
 // file, leaving the target as it was. It is safe to call more than once

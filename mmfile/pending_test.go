@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -119,16 +120,50 @@ func TestPendingCleanup(t *testing.T) {
 	}
 }
 
+// TestPendingCloseDiscards closes a Pending as an io.WriteCloser, after
+// io.Copy, as code that does not know it is a Pending would: the new
+// version is discarded, the target keeps its contents, and Close says so
+// with an error naming the target. Close after Commit or Cleanup has
+// nothing to discard and returns nil.
 func TestPendingCloseDiscards(t *testing.T) {
 	dir := t.TempDir()
-	p, err := mmfile.NewPending(filepath.Join(dir, "target"), 10)
+	path := filepath.Join(dir, "target")
+	if err := os.WriteFile(path, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := mmfile.NewPending(path, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Close(); err != nil {
+	var w io.WriteCloser = p
+	if _, err := io.Copy(w, strings.NewReader("new contents")); err != nil {
 		t.Fatal(err)
 	}
-	assertOnly(t, dir)
+	err = w.Close()
+	var pe *fs.PathError
+	if !errors.As(err, &pe) || pe.Path != path || !strings.Contains(err.Error(), "without Commit") {
+		t.Errorf("Close before Commit = %v; want an error naming %s that says the version is discarded", err, path)
+	}
+	assertOnly(t, dir, "target")
+	if b, _ := os.ReadFile(path); string(b) != "old" {
+		t.Errorf("target holds %q after Close; want it unchanged", b)
+	}
+	if err := p.Close(); err != nil {
+		t.Errorf("second Close = %v; want nil, nothing left to discard", err)
+	}
+	for name, end := range map[string]func(*mmfile.Pending) error{"Commit": (*mmfile.Pending).Commit, "Cleanup": (*mmfile.Pending).Cleanup} {
+		p, err := mmfile.NewPending(path, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := end(p); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Close(); err != nil {
+			t.Errorf("Close after %s = %v; want nil", name, err)
+		}
+	}
+	assertOnly(t, dir, "target")
 }
 
 func TestPendingBadInput(t *testing.T) {

@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mmapkit/mmapkit/internal/errs"
+	"github.com/mmapkit/mmapkit/internal/sys"
 )
 
 // unixTemp is a temporary file that a live Pending holds: an flock(2) on
@@ -63,18 +66,16 @@ func newTempFile(path string) (tempFile, error) {
 // taken reports that RemoveLeftovers, which may have seen the file before
 // the lock, got there first.
 func claim(f *os.File, path string) (t *unixTemp, taken bool, err error) {
-	lock, err := dupFile(f)
+	lock, err := sys.DupFile(f)
 	if err != nil {
-		_ = os.Remove(f.Name())
-		return nil, false, &fs.PathError{Op: "dup", Path: f.Name(), Err: err}
+		return nil, false, errs.Rollback(&fs.PathError{Op: "replace", Path: f.Name(), Err: err}, os.Remove(f.Name()))
 	}
 	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		_ = lock.Close()
 		if errors.Is(err, unix.EWOULDBLOCK) {
 			return nil, true, nil
 		}
-		_ = os.Remove(f.Name())
-		return nil, false, &fs.PathError{Op: "flock", Path: f.Name(), Err: err}
+		return nil, false, errs.Rollback(&fs.PathError{Op: "replace", Path: f.Name(), Err: os.NewSyscallError("flock", err)}, os.Remove(f.Name()))
 	}
 	if !sameFile(f, f.Name()) {
 		_ = lock.Close()

@@ -25,9 +25,9 @@ import (
 const selfCopySize = 200_003
 
 // selfCopy runs copy on a File over a file holding data, positioned at
-// pos, and returns what copy returned and the file's bytes afterwards; it
-// fails t if copy hangs.
-func selfCopy(t *testing.T, data []byte, pos int64, copy func(f *mmfile.File) (int64, error)) (int64, error, []byte, *mmfile.File) {
+// pos, and returns the file's bytes afterwards, the File, and what copy
+// returned; it fails t if copy hangs.
+func selfCopy(t *testing.T, data []byte, pos int64, copy func(f *mmfile.File) (int64, error)) ([]byte, *mmfile.File, int64, error) {
 	t.Helper()
 	path := filepath.Join(smallTmpfs(t, "64m"), "self")
 	if err := os.WriteFile(path, data, 0o644); err != nil {
@@ -49,7 +49,7 @@ func selfCopy(t *testing.T, data []byte, pos int64, copy func(f *mmfile.File) (i
 	if rerr != nil {
 		t.Fatal(rerr)
 	}
-	return n, err, got, f
+	return got, f, n, err
 }
 
 func twice(b []byte) []byte { return append(bytes.Clone(b), b...) }
@@ -107,7 +107,7 @@ func TestSelfCopy(t *testing.T) {
 			want{n, nil, twice(textPattern(selfCopySize, 2))}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			gotN, err, got, f := selfCopy(t, c.data, c.pos, c.copy)
+			got, f, gotN, err := selfCopy(t, c.data, c.pos, c.copy)
 			if gotN != c.want.n || (c.want.err == nil) != (err == nil) || (c.want.err != nil && !errors.Is(err, c.want.err)) {
 				t.Errorf("= %d, %v; want %d, %v", gotN, err, c.want.n, c.want.err)
 			}
@@ -134,7 +134,7 @@ func TestSelfCopyInPlace(t *testing.T) {
 		"f.ReadFrom(f)": func(f *mmfile.File) (int64, error) { return f.ReadFrom(f) },
 	} {
 		t.Run(name, func(t *testing.T) {
-			n, err, got, f := selfCopy(t, a, 0, copy)
+			got, f, n, err := selfCopy(t, a, 0, copy)
 			var pe *fs.PathError
 			if err != nil && (!errors.As(err, &pe) || pe.Path != f.Name()) {
 				t.Errorf("error %v does not name the file", err)

@@ -36,7 +36,7 @@
 // A segment's size is fixed. Opening never changes it: [ExpectSize] checks
 // it instead. Create reserves every page at once (fallocate(2)), so a full
 // /dev/shm (64 MiB in a default Docker container) makes Create fail with
-// an error wrapping [ErrNoSpace] instead of killing the process with
+// an error wrapping [ioadapt.ErrNoSpace] instead of killing the process with
 // SIGBUS at the first touch. A peer that truncates a named segment can
 // still make this process's mapping fault; the methods of [ioadapt.IO]
 // then return an error wrapping [ioadapt.ErrFault] rather than crash.
@@ -89,17 +89,20 @@
 // or Global\ with [Global]; there the differences are:
 //   - there is no unlink: a segment lives exactly while some process holds
 //     a handle to it or a view of it, so [Unlink] and [Segment.Unlink]
-//     return an error wrapping [ErrUnsupported]; close every Segment to
+//     return an error wrapping [ioadapt.ErrUnsupported]; close every Segment to
 //     free it;
 //   - Windows records sizes in whole pages: a Segment reports the size it
 //     was created with or the one given to [ExpectSize], and otherwise the
 //     page-rounded size;
-//   - a size of 0 is refused, and [Mode] and [RequireSecure] are ignored
-//     (the object gets the default security of the creating process);
+//   - a size of 0 is refused, and so are [Mode] and [RequireSecure] (the
+//     object gets the default security of the creating process, which no
+//     mode describes);
 //   - [CreateAnonymous], [FromFile], [Segment.File], [List] and
-//     [RemoveStale] return an error wrapping [ErrUnsupported].
+//     [RemoveStale] return an error wrapping [ioadapt.ErrUnsupported].
+//
+// [Global] is Windows's alone: Linux refuses it.
 //
 // On other systems (macOS, the BSDs) shm_open is reachable only through
 // libc or system calls that golang.org/x/sys/unix does not wrap; without
-// cgo every function returns an error wrapping [ErrUnsupported].
+// cgo every function returns an error wrapping [ioadapt.ErrUnsupported].
 package shm

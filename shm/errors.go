@@ -1,13 +1,18 @@
 package shm
 
-import (
-	"errors"
-	"fmt"
-)
+import "errors"
 
 // Sentinel errors. Functions and methods return them wrapped in an
 // [*fs.PathError] whose Path is the segment's name, with a message that
 // gives the values involved, so test with [errors.Is].
+//
+// The conditions that other packages report too have the sentinels of
+// package ioadapt: [ioadapt.ErrInvalidSize] (a negative size, or 0 on
+// Windows), [ioadapt.ErrTooLarge] (a size beyond the address space),
+// [ioadapt.ErrSizeMismatch] (a segment of another size than
+// [ExpectSize] or [OpenOrCreate] asked for), [ioadapt.ErrNoSpace] (no room
+// for a new segment) and [ioadapt.ErrUnsupported] (what the platform
+// cannot do, options included).
 //
 // Errors from the system keep their errno: [fs.ErrExist] (exclusive create
 // of a name in use), [fs.ErrNotExist] (open of a missing name) and
@@ -23,15 +28,6 @@ var (
 	// the name and says which rule it breaks.
 	ErrInvalidName = errors.New("invalid shared memory name")
 
-	// ErrInvalidSize is returned for a negative size, or one that does not
-	// fit in the address space, and on Windows for a zero size.
-	ErrInvalidSize = errors.New("invalid shared memory size")
-
-	// ErrSizeMismatch is returned when a segment opened with [ExpectSize],
-	// or by [OpenOrCreate], is not the size asked for. The message names
-	// both sizes. The segment is left as it was: opening never resizes.
-	ErrSizeMismatch = errors.New("shared memory size mismatch")
-
 	// ErrInsecure is returned by Open when the name is a symbolic link or
 	// anything but a regular file, which it never follows or maps; when a
 	// segment opened with [RequireSecure] is owned by another user or grants
@@ -39,32 +35,4 @@ var (
 	// that is not sealed against shrinking, which another process could use
 	// to make the mapping fault.
 	ErrInsecure = errors.New("insecure shared memory segment")
-
-	// ErrNoSpace is returned when the shared-memory file system cannot hold
-	// a new segment. The half-made segment is removed; the message names the
-	// size asked for and the free space. The error also matches
-	// [syscall.ENOSPC].
-	ErrNoSpace = errors.New("not enough space for shared memory segment")
-
-	// ErrUnsupported is returned for what the platform cannot do: named
-	// segments on systems other than Linux and Windows, anonymous segments,
-	// Unlink, List and RemoveStale on Windows. It is
-	// [errors.ErrUnsupported].
-	ErrUnsupported = errors.ErrUnsupported
 )
-
-// detailError gives one or more sentinels a message that carries the values
-// involved, while errors.Is still finds each of them.
-type detailError struct {
-	msg  string
-	errs []error
-}
-
-func (e *detailError) Error() string   { return e.msg }
-func (e *detailError) Unwrap() []error { return e.errs }
-
-// detail returns an error that reads as the formatted message and wraps
-// sentinel.
-func detail(sentinel error, format string, args ...any) error {
-	return &detailError{msg: fmt.Sprintf(format, args...), errs: []error{sentinel}}
-}

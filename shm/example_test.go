@@ -6,6 +6,7 @@ import (
 	"log"
 	"os"
 
+	"github.com/mmapkit/mmapkit/ioadapt"
 	"github.com/mmapkit/mmapkit/shm"
 )
 
@@ -47,7 +48,7 @@ func ExampleOpen_sizeMismatch() {
 
 	// Opening checks the size; it never resizes the segment.
 	_, err = shm.Open(name, shm.ExpectSize(2<<20))
-	fmt.Println(errors.Is(err, shm.ErrSizeMismatch))
+	fmt.Println(errors.Is(err, ioadapt.ErrSizeMismatch))
 	// Output: true
 }
 

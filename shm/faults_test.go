@@ -98,7 +98,7 @@ func fullTmpfsRound(t *testing.T, dir string, round int) error {
 		name := fmt.Sprintf("%sfull-%d-%d", testPrefix, round, i)
 		s, err := Create(name, size, inDir(dir))
 		if err != nil {
-			if !errors.Is(err, ErrNoSpace) || !strings.Contains(err.Error(), "free") {
+			if !errors.Is(err, ioadapt.ErrNoSpace) || !strings.Contains(err.Error(), "free") {
 				return fmt.Errorf("create on a full tmpfs: %v", err)
 			}
 			if _, serr := os.Lstat(filepath.Join(dir, name)); serr == nil {

@@ -165,9 +165,13 @@ var nameSeq atomic.Int64
 func segName(t testing.TB, opts ...Option) string {
 	t.Helper()
 	name := fmt.Sprintf("%s%d", testPrefix, nameSeq.Add(1))
-	dir := newConfig(opts).dir
+	c, err := newConfig(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := c.dir
 	t.Cleanup(func() {
-		if err := unlinkIn(dir, name); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, ErrUnsupported) {
+		if err := unlinkIn(dir, name); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, errors.ErrUnsupported) {
 			t.Errorf("cleanup: %v", err)
 		}
 	})

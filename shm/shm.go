@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mmapkit/mmapkit/internal/errs"
+	"github.com/mmapkit/mmapkit/internal/region"
 	"github.com/mmapkit/mmapkit/ioadapt"
 )
 
@@ -18,27 +20,38 @@ import (
 // file name in the shared-memory directory.
 const nameMax = 255
 
-// Segment is a shared-memory segment mapped into this process. It embeds an
-// [*ioadapt.IO], which gives it ReadAt, WriteAt, Read, Write, Seek,
-// WriteTo, ReadFrom, Section, Access, Bytes, Size, Name, Sync and Close
-// with the semantics described in package ioadapt; a segment never grows,
-// so a write past its end returns an error wrapping [ioadapt.ErrFixedSize].
+// Segment is a shared-memory segment mapped into this process.
 //
-// Name returns the segment's name without a leading "/"; "anonymous" for
-// [CreateAnonymous], and the file's name for [FromFile].
-// Sync does nothing: shared memory has no backing store. Close unmaps the
-// segment and closes its descriptor or handle; it does not unlink the name
-// (see [Segment.Unlink]). Other processes that have the segment mapped keep
-// it.
+// Its io methods are those of the embedded [*ioadapt.IO], promoted
+// unchanged, with the rules of package ioadapt: [ioadapt.IO.ReadAt],
+// [ioadapt.IO.Read], [ioadapt.IO.ReadByte], [ioadapt.IO.UnreadByte],
+// [ioadapt.IO.WriteAt], [ioadapt.IO.Write], [ioadapt.IO.WriteString],
+// [ioadapt.IO.WriteByte], [ioadapt.IO.Seek], [ioadapt.IO.WriteTo],
+// [ioadapt.IO.ReadFrom], [ioadapt.IO.Section], [ioadapt.IO.Access],
+// [ioadapt.IO.Bytes], [ioadapt.IO.Size], [ioadapt.IO.Name],
+// [ioadapt.IO.Writable], [ioadapt.IO.Truncate], [ioadapt.IO.Sync] and
+// [ioadapt.IO.Close]. For a segment:
+//   - its size is fixed: a write past the end writes what fits and returns
+//     an error wrapping [ioadapt.ErrFixedSize], and Truncate always returns
+//     one (the io core has it for Regions that can grow, as [os.File] has
+//     it for files that cannot);
+//   - Sync returns nil at once: shared memory has no backing store, and
+//     every store is visible to the other processes when it is made;
+//   - Name returns the segment's name without a leading "/"; "anonymous"
+//     for [CreateAnonymous], and the file's name for [FromFile];
+//   - Close unmaps the segment and closes its descriptor or handle; it does
+//     not unlink the name (see [Segment.Unlink]). Other processes that have
+//     the segment mapped keep it. After Close every method returns an error
+//     matching [fs.ErrClosed], those of Segment's own included.
 //
 // A Segment is safe for concurrent use by multiple goroutines.
 type Segment struct {
 	*ioadapt.IO
-	r    *region
+	r    *segment
 	anon bool
 }
 
-func newSegment(r *region, anon bool) *Segment {
+func newSegment(r *segment, anon bool) *Segment {
 	return &Segment{IO: ioadapt.New(r), r: r, anon: anon}
 }
 
@@ -60,8 +73,8 @@ const (
 // On Linux the whole size is reserved in the shared-memory file system
 // before mapping (fallocate(2)), so touching the memory later cannot fail
 // with SIGBUS: when the file system is too small, Create fails with an error
-// wrapping [ErrNoSpace] that names the size and the free space, and removes
-// the name.
+// wrapping [ioadapt.ErrNoSpace] that names the size and the free space, and
+// removes the name.
 //
 // A leading "/" in name is accepted and ignored, so "/demo" and "demo" are
 // the same segment, as for shm_open(3). See [ErrInvalidName] for the names
@@ -80,7 +93,7 @@ func Create(name string, size int64, opts ...Option) (*Segment, error) {
 //
 // A segment that another process is still creating has size 0 until its
 // pages are reserved: with ExpectSize, Open then fails with
-// [ErrSizeMismatch] and may be retried. Tell peers the name once Create has
+// [ioadapt.ErrSizeMismatch] and may be retried. Tell peers the name once Create has
 // returned, or let them use [OpenOrCreate], which waits.
 func Open(name string, opts ...Option) (*Segment, error) {
 	return openSegment("open", name, openExisting, 0, opts)
@@ -88,7 +101,7 @@ func Open(name string, opts ...Option) (*Segment, error) {
 
 // OpenOrCreate opens the segment if the name exists, as [Open] does with
 // ExpectSize(size), and otherwise creates it, as [Create] does. An existing
-// segment of another size is an error wrapping [ErrSizeMismatch]; it is
+// segment of another size is an error wrapping [ioadapt.ErrSizeMismatch]; it is
 // never resized. Any number of processes may call it at once for the same
 // name: one creates the segment and the others open it, on Linux waiting
 // (up to 2 s) while the creator is still reserving its pages.
@@ -118,8 +131,11 @@ func CreateUnique(prefix string, size int64, opts ...Option) (*Segment, error) {
 }
 
 func openSegment(op, name string, h how, size int64, opts []Option) (*Segment, error) {
-	c := newConfig(opts)
-	name, err := cleanName(op, name)
+	c, err := newConfig(opts)
+	if err != nil {
+		return nil, &fs.PathError{Op: op, Path: name, Err: err}
+	}
+	name, err = cleanName(op, name)
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +149,7 @@ func openSegment(op, name string, h how, size int64, opts []Option) (*Segment, e
 			return nil, err
 		}
 	}
-	r, err := openNamed(op, name, h, size, c)
+	r, err := openNamed(op, c.dir, name, h, size, c)
 	if err != nil {
 		return nil, err
 	}
@@ -148,13 +164,17 @@ func openSegment(op, name string, h how, size int64, opts []Option) (*Segment, e
 // which is sealed against shrinking and growing (F_SEAL_SHRINK,
 // F_SEAL_GROW, F_SEAL_SEAL), so no process that shares it can make another's
 // mapping fault. It lives until the last descriptor and mapping are gone.
-// Other systems return an error wrapping [ErrUnsupported].
+// Other systems return an error wrapping [ioadapt.ErrUnsupported].
 func CreateAnonymous(size int64, opts ...Option) (*Segment, error) {
 	const op = "create"
+	c, err := newConfig(opts)
+	if err != nil {
+		return nil, &fs.PathError{Op: op, Path: anonName, Err: err}
+	}
 	if err := checkSize(op, anonName, size); err != nil {
 		return nil, err
 	}
-	r, err := createAnon(op, size, newConfig(opts))
+	r, err := createAnon(op, size, c)
 	if err != nil {
 		return nil, err
 	}
@@ -169,9 +189,12 @@ func CreateAnonymous(size int64, opts ...Option) (*Segment, error) {
 // it): another process could truncate it under the mapping. [ExpectSize]
 // checks the size and [ReadOnly] maps it read-only; writing needs f to be
 // open for writing. Name returns f.Name(). Windows returns an error wrapping
-// [ErrUnsupported].
+// [ioadapt.ErrUnsupported].
 func FromFile(f *os.File, opts ...Option) (*Segment, error) {
-	c := newConfig(opts)
+	c, err := newConfig(opts)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: f.Name(), Err: err}
+	}
 	if c.expectSet {
 		if err := checkSize("open", f.Name(), c.expectSize); err != nil {
 			return nil, err
@@ -188,18 +211,14 @@ func FromFile(f *os.File, opts ...Option) (*Segment, error) {
 // fail with [fs.ErrNotExist], while processes that have it mapped or open
 // keep using it until they close it; then its memory is freed. A missing
 // name is an error wrapping fs.ErrNotExist. Windows returns an error
-// wrapping [ErrUnsupported]: there a segment lives exactly as long as a
-// handle to it is open.
+// wrapping [ioadapt.ErrUnsupported]: there a segment lives exactly as long
+// as a handle to it is open.
 func Unlink(name string) error {
-	return unlinkIn("", name)
-}
-
-func unlinkIn(dir, name string) error {
 	name, err := cleanName("unlink", name)
 	if err != nil {
 		return err
 	}
-	return unlinkName(dir, name)
+	return unlinkName("", name)
 }
 
 // Unlink removes the segment's name, as the package-level [Unlink] does,
@@ -207,11 +226,12 @@ func unlinkIn(dir, name string) error {
 // has unlinked it and made a new segment under the same name, Unlink leaves
 // that one alone and returns an error wrapping [fs.ErrNotExist]. An
 // anonymous segment has no name: Unlink returns an error wrapping
-// [ErrUnsupported]. After Close it returns an error wrapping [fs.ErrClosed].
+// [ioadapt.ErrUnsupported]. After Close it returns an error wrapping
+// [fs.ErrClosed].
 func (s *Segment) Unlink() error {
-	return s.pinned("unlink", func() error {
+	return region.Access(s.IO, "unlink", func([]byte) error {
 		if s.anon {
-			return &fs.PathError{Op: "unlink", Path: s.Name(), Err: detail(ErrUnsupported, "an anonymous segment has no name to unlink")}
+			return &fs.PathError{Op: "unlink", Path: s.Name(), Err: errs.Detail(ioadapt.ErrUnsupported, "an anonymous segment has no name to unlink")}
 		}
 		return s.r.unlink()
 	})
@@ -222,10 +242,10 @@ func (s *Segment) Unlink() error {
 // [os/exec.Cmd.ExtraFiles], where [FromFile] maps it. The caller closes it;
 // closing it does not affect the segment. After Close it returns an error
 // wrapping [fs.ErrClosed]. Windows returns an error wrapping
-// [ErrUnsupported].
+// [ioadapt.ErrUnsupported].
 func (s *Segment) File() (*os.File, error) {
 	var f *os.File
-	err := s.pinned("file", func() (err error) {
+	err := region.Access(s.IO, "file", func([]byte) (err error) {
 		f, err = s.r.dup()
 		return err
 	})
@@ -237,7 +257,7 @@ func (s *Segment) File() (*os.File, error) {
 // error wrapping [fs.ErrClosed].
 func (s *Segment) Stat() (Info, error) {
 	var info Info
-	err := s.pinned("stat", func() (err error) {
+	err := region.Access(s.IO, "stat", func([]byte) (err error) {
 		info, err = s.r.stat()
 		return err
 	})
@@ -247,18 +267,6 @@ func (s *Segment) Stat() (Info, error) {
 // Anonymous reports whether the segment has no name: it was made by
 // [CreateAnonymous] or mapped by [FromFile].
 func (s *Segment) Anonymous() bool { return s.anon }
-
-// pinned runs fn with the segment held open, so that Close cannot release
-// the descriptor under it; after Close it returns an error wrapping
-// fs.ErrClosed for op.
-func (s *Segment) pinned(op string, fn func() error) error {
-	err := s.IO.Access(func([]byte) error { return fn() })
-	var pe *fs.PathError
-	if errors.Is(err, fs.ErrClosed) && errors.As(err, &pe) && pe.Op == "access" {
-		return &fs.PathError{Op: op, Path: s.Name(), Err: fs.ErrClosed}
-	}
-	return err
-}
 
 // Info describes a segment.
 type Info struct {
@@ -275,7 +283,7 @@ type Info struct {
 // semaphores, which live there as files named "sem." and the semaphore's
 // name; no segment can have such a name (see [ErrInvalidName]). Windows
 // cannot enumerate named objects and returns an error wrapping
-// [ErrUnsupported].
+// [ioadapt.ErrUnsupported].
 func List() ([]Info, error) { return listDir("") }
 
 // RemoveStale unlinks the segments whose names start with prefix, that
@@ -289,7 +297,7 @@ func List() ([]Info, error) { return listDir("") }
 // a normal run: the modification time of a shared-memory file changes with
 // ftruncate(2) and write(2), but not with stores through a mapping. An
 // empty prefix is an error wrapping [ErrInvalidName]. Windows returns an
-// error wrapping [ErrUnsupported].
+// error wrapping [ioadapt.ErrUnsupported].
 func RemoveStale(prefix string, olderThan time.Duration) ([]string, error) {
 	return removeStaleIn("", prefix, olderThan)
 }
@@ -297,17 +305,17 @@ func RemoveStale(prefix string, olderThan time.Duration) ([]string, error) {
 func removeStaleIn(dir, prefix string, olderThan time.Duration) ([]string, error) {
 	const op = "removestale"
 	if prefix == "" {
-		return nil, &fs.PathError{Op: op, Path: prefix, Err: detail(ErrInvalidName, "empty prefix would match every segment")}
+		return nil, &fs.PathError{Op: op, Path: prefix, Err: errs.Detail(ErrInvalidName, "empty prefix would match every segment")}
 	}
 	if _, err := cleanName(op, prefix); err != nil {
 		return nil, err
 	}
 	prefix = strings.TrimPrefix(prefix, "/")
-	infos, err := listDir(dir)
+	busy, err := inUse(dir)
 	if err != nil {
 		return nil, err
 	}
-	busy, err := inUse(dir)
+	infos, err := listDir(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -334,7 +342,7 @@ func removeStaleIn(dir, prefix string, olderThan time.Duration) ([]string, error
 // says what is wrong with it.
 func cleanName(op, name string) (string, error) {
 	bad := func(format string, args ...any) (string, error) {
-		return "", &fs.PathError{Op: op, Path: name, Err: detail(ErrInvalidName, format, args...)}
+		return "", &fs.PathError{Op: op, Path: name, Err: errs.Detail(ErrInvalidName, format, args...)}
 	}
 	n, lead := strings.CutPrefix(name, "/")
 	switch {
@@ -381,9 +389,9 @@ const semPrefix = "sem."
 func checkSize(op, name string, size int64) error {
 	switch {
 	case size < 0:
-		return &fs.PathError{Op: op, Path: name, Err: detail(ErrInvalidSize, "negative size %d", size)}
+		return &fs.PathError{Op: op, Path: name, Err: errs.Detail(ioadapt.ErrInvalidSize, "negative size %d", size)}
 	case size > maxSize():
-		return &fs.PathError{Op: op, Path: name, Err: detail(ErrInvalidSize,
+		return &fs.PathError{Op: op, Path: name, Err: errs.Detail(ioadapt.ErrTooLarge,
 			"size %d is larger than the address space allows (%d)", size, maxSize())}
 	}
 	return nil

@@ -16,43 +16,53 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mmapkit/mmapkit/internal/errs"
+	"github.com/mmapkit/mmapkit/internal/region"
+	"github.com/mmapkit/mmapkit/internal/sys"
+	"github.com/mmapkit/mmapkit/ioadapt"
 )
 
-// region is a segment's mapping and descriptor: the [ioadapt.Region] behind
-// a Segment.
-type region struct {
-	name     string // segment name, "anonymous", or the inherited file's name
-	dir      string // shared-memory directory of a named segment
-	fd       int
-	b        []byte
-	size     int64
-	writable bool
+// segment is a segment's mapping and descriptor: the [ioadapt.Region]
+// behind a Segment. Its Label is the segment name, "anonymous", or the
+// inherited file's name; Sync does nothing, as tmpfs and memfd pages have
+// no backing store.
+type segment struct {
+	region.Fixed
+	dir string // shared-memory directory of a named segment
+	fd  int
 }
 
-func (r *region) Bytes() []byte  { return r.b }
-func (r *region) Size() int64    { return r.size }
-func (r *region) Writable() bool { return r.writable }
-func (r *region) Name() string   { return r.name }
+func newRegion(name, dir string, fd int, c *config) *segment {
+	return &segment{Fixed: region.Fixed{Label: name, CanWrite: !c.readOnly}, dir: dir, fd: fd}
+}
 
-// Sync does nothing: tmpfs and memfd pages have no backing store, and every
-// process that maps them sees each store at once.
-func (r *region) Sync() error { return nil }
-
-func (r *region) Close() error {
+// Close unmaps the segment and closes its descriptor, which it closes
+// whether or not the unmap failed.
+func (r *segment) Close() error {
 	var err error
-	if r.b != nil {
-		if e := unix.Munmap(r.b); e != nil {
-			err = &fs.PathError{Op: "munmap", Path: r.name, Err: e}
+	if r.Mem != nil {
+		if e := unix.Munmap(r.Mem); e != nil {
+			err = pathErr("close", r.Label, os.NewSyscallError("munmap", e))
 		}
-		r.b = nil
+		r.Mem = nil
 	}
 	if r.fd >= 0 {
-		if e := unix.Close(r.fd); e != nil && err == nil {
-			err = &fs.PathError{Op: "close", Path: r.name, Err: e}
+		if e := unix.Close(r.fd); e != nil {
+			err = errs.Rollback(err, pathErr("close", r.Label, e))
 		}
 		r.fd = -1
 	}
 	return err
+}
+
+// checkOptionsOS refuses Global, which names a Windows namespace: Linux
+// has one.
+func checkOptionsOS(c *config) error {
+	if c.global {
+		return errs.Unsupported("Global")
+	}
+	return nil
 }
 
 // systemDir finds the shared-memory directory as older glibc's shm_open
@@ -133,8 +143,10 @@ func pathErr(op, name string, err error) error {
 // the open; it has no effect on a regular file.
 const openFlags = unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_NONBLOCK
 
-func openNamed(op, name string, h how, size int64, c *config) (*region, error) {
-	dir := shmDir(c.dir)
+// openNamed opens or creates the named segment in dir ("": the system's
+// shared-memory directory) as h says.
+func openNamed(op, dir, name string, h how, size int64, c *config) (*segment, error) {
+	dir = shmDir(dir)
 	var waited time.Duration
 	for attempt := 0; ; attempt++ {
 		switch h {
@@ -155,7 +167,7 @@ func openNamed(op, name string, h how, size int64, c *config) (*region, error) {
 			// Between the two calls another process unlinked the name:
 			// create it again.
 			continue
-		case errors.Is(err, ErrSizeMismatch) && size > 0 && beingCreated(dir, name, &waited):
+		case errors.Is(err, ioadapt.ErrSizeMismatch) && size > 0 && beingCreated(dir, name, &waited):
 			// Another process has just created the name and is reserving
 			// its pages: the size stays 0 until fallocate is done.
 			continue
@@ -164,17 +176,15 @@ func openNamed(op, name string, h how, size int64, c *config) (*region, error) {
 	}
 }
 
-func createNamed(op, dir, name string, size int64, c *config) (*region, error) {
+func createNamed(op, dir, name string, size int64, c *config) (*segment, error) {
 	path := filepath.Join(dir, name)
 	fd, err := unix.Open(path, openFlags|unix.O_RDWR|unix.O_CREAT|unix.O_EXCL, uint32(c.perm))
 	if err != nil {
 		return nil, pathErr(op, name, err)
 	}
-	r := &region{name: name, dir: dir, fd: fd, writable: !c.readOnly}
-	fail := func(err error) (*region, error) {
-		_ = r.unlink()
-		_ = r.Close()
-		return nil, err
+	r := newRegion(name, dir, fd, c)
+	fail := func(err error) (*segment, error) {
+		return nil, errs.Rollback(err, errors.Join(r.unlink(), r.Close()))
 	}
 	// The umask has narrowed the mode given to open; set it as asked.
 	if err := unix.Fchmod(fd, uint32(c.perm)); err != nil {
@@ -207,31 +217,26 @@ func beingCreated(dir, name string, waited *time.Duration) bool {
 	return true
 }
 
-// reserve gives the file size bytes and allocates every page of them now,
-// so that a full tmpfs is an error here rather than a SIGBUS at the first
-// touch of a page that cannot be allocated.
+// reserve gives the file size bytes and allocates every page of them now
+// ([sys.Allocate]), so that a full tmpfs is an error here rather than a
+// SIGBUS at the first touch of a page that cannot be allocated. On a file
+// system or kernel without fallocate the size is set (ftruncate) and the
+// pages are not reserved.
 func reserve(fd int, size int64) error {
 	if size == 0 {
 		return nil
 	}
-	for {
-		err := unix.Fallocate(fd, 0, 0, size)
-		switch err {
-		case unix.EINTR:
-			continue
-		case unix.EOPNOTSUPP:
-			// A file system without fallocate: the size is set, the pages
-			// are not reserved.
-			return unix.Ftruncate(fd, size)
-		}
-		return err
+	err := sys.Allocate(fd, 0, size)
+	if errors.Is(err, errors.ErrUnsupported) {
+		return os.NewSyscallError("ftruncate", unix.Ftruncate(fd, size))
 	}
+	return err
 }
 
 // spaceErr turns running out of space into an error that says how much
 // was asked for and how much there is.
 func spaceErr(fd int, dir string, size int64, err error) error {
-	if err != unix.ENOSPC && err != unix.EFBIG {
+	if !errors.Is(err, unix.ENOSPC) && !errors.Is(err, unix.EFBIG) {
 		return err
 	}
 	where := dir
@@ -243,10 +248,10 @@ func spaceErr(fd int, dir string, size int64, err error) error {
 	if unix.Fstatfs(fd, &st) == nil {
 		msg += fmt.Sprintf(": %d bytes free of %d", int64(st.Bavail)*int64(st.Bsize), int64(st.Blocks)*int64(st.Bsize))
 	}
-	return &detailError{msg: msg, errs: []error{ErrNoSpace, unix.ENOSPC}}
+	return errs.New(msg, ioadapt.ErrNoSpace, unix.ENOSPC)
 }
 
-func openNamedExisting(op, dir, name string, c *config) (*region, error) {
+func openNamedExisting(op, dir, name string, c *config) (*segment, error) {
 	path := filepath.Join(dir, name)
 	flags := openFlags | unix.O_RDWR
 	if c.readOnly {
@@ -254,27 +259,21 @@ func openNamedExisting(op, dir, name string, c *config) (*region, error) {
 	}
 	fd, err := unix.Open(path, flags, 0)
 	if err == unix.ELOOP {
-		return nil, pathErr(op, name, &detailError{
-			msg:  fmt.Sprintf("%s is a symbolic link: refusing to follow it", path),
-			errs: []error{ErrInsecure, unix.ELOOP},
-		})
+		return nil, pathErr(op, name, errs.New(path+" is a symbolic link: refusing to follow it", ErrInsecure, unix.ELOOP))
 	}
 	if err != nil {
 		return nil, pathErr(op, name, err)
 	}
-	r := &region{name: name, dir: dir, fd: fd, writable: !c.readOnly}
+	r := newRegion(name, dir, fd, c)
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		r.Close()
-		return nil, pathErr(op, name, err)
+		return nil, errs.Rollback(pathErr(op, name, err), r.Close())
 	}
 	if err := checkFile(path, &st, c); err != nil {
-		r.Close()
-		return nil, pathErr(op, name, err)
+		return nil, errs.Rollback(pathErr(op, name, err), r.Close())
 	}
 	if err := r.mmap(op, st.Size); err != nil {
-		r.Close()
-		return nil, err
+		return nil, errs.Rollback(err, r.Close())
 	}
 	return r, nil
 }
@@ -282,41 +281,40 @@ func openNamedExisting(op, dir, name string, c *config) (*region, error) {
 // checkFile applies the checks of an open to what fstat said.
 func checkFile(path string, st *unix.Stat_t, c *config) error {
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return detail(ErrInsecure, "%s is not a regular file (mode %#o)", path, st.Mode)
+		return errs.Detail(ErrInsecure, "%s is not a regular file (mode %#o)", path, st.Mode)
 	}
 	if c.secure {
 		if euid := os.Geteuid(); int(st.Uid) != euid {
-			return detail(ErrInsecure, "segment is owned by uid %d, not by this process's uid %d", st.Uid, euid)
+			return errs.Detail(ErrInsecure, "segment is owned by uid %d, not by this process's uid %d", st.Uid, euid)
 		}
 		if perm := fs.FileMode(st.Mode) & fs.ModePerm; perm&^c.perm != 0 {
-			return detail(ErrInsecure, "segment mode %#o grants more than the %#o asked for", uint32(perm), uint32(c.perm))
+			return errs.Detail(ErrInsecure, "segment mode %#o grants more than the %#o asked for", uint32(perm), uint32(c.perm))
 		}
 	}
 	if c.expectSet && st.Size != c.expectSize {
-		return detail(ErrSizeMismatch, "segment is %d bytes, expected %d", st.Size, c.expectSize)
+		return errs.Detail(ioadapt.ErrSizeMismatch, "segment is %d bytes, expected %d", st.Size, c.expectSize)
 	}
 	return nil
 }
 
-// mmap maps the whole file shared, read-only unless the region is
+// mmap maps the whole file shared, read-only unless the segment is
 // writable. A zero size maps nothing.
-func (r *region) mmap(op string, size int64) error {
+func (r *segment) mmap(op string, size int64) error {
 	if size > maxSize() {
-		return pathErr(op, r.name, detail(ErrInvalidSize, "segment size %d is larger than the address space allows", size))
+		return pathErr(op, r.Label, errs.Detail(ioadapt.ErrTooLarge, "segment size %d is larger than the address space allows", size))
 	}
-	r.size = size
 	if size == 0 {
 		return nil
 	}
 	prot := unix.PROT_READ
-	if r.writable {
+	if r.CanWrite {
 		prot |= unix.PROT_WRITE
 	}
 	b, err := unix.Mmap(r.fd, 0, int(size), prot, unix.MAP_SHARED)
 	if err != nil {
-		return pathErr("mmap", r.name, err)
+		return pathErr(op, r.Label, os.NewSyscallError("mmap", err))
 	}
-	r.b = b
+	r.Mem = b
 	return nil
 }
 
@@ -325,50 +323,36 @@ func (r *region) mmap(op string, size int64) error {
 // can change the seals.
 const anonSeals = unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_SEAL
 
-func createAnon(op string, size int64, c *config) (*region, error) {
+func createAnon(op string, size int64, c *config) (*segment, error) {
 	fd, err := unix.MemfdCreate("mmapkit-shm", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
 	if err == unix.ENOSYS {
-		err = detail(ErrUnsupported, "memfd_create is not available on this kernel")
+		err = errs.Unsupported("memfd_create on this kernel")
 	}
 	if err != nil {
 		return nil, pathErr(op, anonName, err)
 	}
-	r := &region{name: anonName, fd: fd, writable: !c.readOnly}
+	r := newRegion(anonName, "", fd, c)
 	if err := reserve(fd, size); err != nil {
-		r.Close()
-		return nil, pathErr(op, anonName, spaceErr(fd, "", size, err))
+		return nil, errs.Rollback(pathErr(op, anonName, spaceErr(fd, "", size, err)), r.Close())
 	}
 	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, anonSeals); err != nil {
-		r.Close()
-		return nil, pathErr(op, anonName, os.NewSyscallError("fcntl F_ADD_SEALS", err))
+		return nil, errs.Rollback(pathErr(op, anonName, os.NewSyscallError("fcntl F_ADD_SEALS", err)), r.Close())
 	}
 	if err := r.mmap(op, size); err != nil {
-		r.Close()
-		return nil, err
+		return nil, errs.Rollback(err, r.Close())
 	}
 	return r, nil
 }
 
-func fromFile(op string, f *os.File, c *config) (*region, error) {
+func fromFile(op string, f *os.File, c *config) (*segment, error) {
 	name := f.Name()
-	sc, err := f.SyscallConn()
+	fd, err := sys.DupOf(f)
 	if err != nil {
 		return nil, pathErr(op, name, err)
 	}
-	fd := -1
-	cerr := sc.Control(func(ofd uintptr) {
-		fd, err = unix.FcntlInt(ofd, unix.F_DUPFD_CLOEXEC, 0)
-	})
-	if cerr != nil {
-		return nil, pathErr(op, name, cerr)
-	}
-	if err != nil {
-		return nil, pathErr(op, name, os.NewSyscallError("fcntl F_DUPFD_CLOEXEC", err))
-	}
-	r := &region{name: name, fd: fd, writable: !c.readOnly}
-	fail := func(err error) (*region, error) {
-		r.Close()
-		return nil, pathErr(op, name, err)
+	r := newRegion(name, "", fd, c)
+	fail := func(err error) (*segment, error) {
+		return nil, errs.Rollback(pathErr(op, name, err), r.Close())
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
@@ -376,20 +360,16 @@ func fromFile(op string, f *os.File, c *config) (*region, error) {
 	}
 	seals, err := unix.FcntlInt(uintptr(fd), unix.F_GET_SEALS, 0)
 	if err != nil {
-		return fail(&detailError{
-			msg:  fmt.Sprintf("descriptor does not support seals (%v): another process could shrink it under the mapping", err),
-			errs: []error{ErrInsecure, err},
-		})
+		return fail(errs.New("descriptor does not support seals, so another process could shrink it under the mapping", ErrInsecure, err))
 	}
 	if seals&unix.F_SEAL_SHRINK == 0 {
-		return fail(detail(ErrInsecure, "descriptor is not sealed against shrinking (seals %#x): another process could shrink it under the mapping", seals))
+		return fail(errs.Detail(ErrInsecure, "descriptor is not sealed against shrinking (seals %#x): another process could shrink it under the mapping", seals))
 	}
 	if err := checkFile(name, &st, &config{expectSize: c.expectSize, expectSet: c.expectSet}); err != nil {
 		return fail(err)
 	}
 	if err := r.mmap(op, st.Size); err != nil {
-		r.Close()
-		return nil, err
+		return nil, errs.Rollback(err, r.Close())
 	}
 	return r, nil
 }
@@ -401,36 +381,36 @@ func unlinkName(dir, name string) error {
 	return nil
 }
 
-// unlink removes the region's name if it still names the region's file.
-func (r *region) unlink() error {
+// unlink removes the segment's name if it still names the segment's file.
+func (r *segment) unlink() error {
 	var fst, pst unix.Stat_t
 	if err := unix.Fstat(r.fd, &fst); err != nil {
-		return pathErr("unlink", r.name, err)
+		return pathErr("unlink", r.Label, err)
 	}
-	if err := unix.Lstat(filepath.Join(r.dir, r.name), &pst); err != nil {
-		return pathErr("unlink", r.name, err)
+	if err := unix.Lstat(filepath.Join(r.dir, r.Label), &pst); err != nil {
+		return pathErr("unlink", r.Label, err)
 	}
 	if fst.Dev != pst.Dev || fst.Ino != pst.Ino {
-		return pathErr("unlink", r.name, detail(fs.ErrNotExist,
+		return pathErr("unlink", r.Label, errs.Detail(fs.ErrNotExist,
 			"name now refers to another segment (inode %d, not %d): not unlinked", pst.Ino, fst.Ino))
 	}
-	return unlinkName(r.dir, r.name)
+	return unlinkName(r.dir, r.Label)
 }
 
-func (r *region) dup() (*os.File, error) {
-	fd, err := unix.FcntlInt(uintptr(r.fd), unix.F_DUPFD_CLOEXEC, 0)
+func (r *segment) dup() (*os.File, error) {
+	fd, err := sys.Dup(r.fd)
 	if err != nil {
-		return nil, pathErr("file", r.name, os.NewSyscallError("fcntl F_DUPFD_CLOEXEC", err))
+		return nil, pathErr("file", r.Label, err)
 	}
-	return os.NewFile(uintptr(fd), r.name), nil
+	return os.NewFile(uintptr(fd), r.Label), nil
 }
 
-func (r *region) stat() (Info, error) {
+func (r *segment) stat() (Info, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(r.fd, &st); err != nil {
-		return Info{}, pathErr("stat", r.name, err)
+		return Info{}, pathErr("stat", r.Label, err)
 	}
-	return infoOf(r.name, &st), nil
+	return infoOf(r.Label, &st), nil
 }
 
 func infoOf(name string, st *unix.Stat_t) Info {

@@ -175,7 +175,7 @@ func TestFullTmpfs(t *testing.T) {
 	dir := smallTmpfs(t)
 	name := segName(t, inDir(dir))
 	_, err := Create(name, 4<<20, inDir(dir))
-	wantErr(t, err, ErrNoSpace, "create "+name, "no space for a segment of 4194304 bytes in "+dir, "bytes free of 1048576")
+	wantErr(t, err, ioadapt.ErrNoSpace, "create "+name, "no space for a segment of 4194304 bytes in "+dir, "bytes free of 1048576")
 	if !errors.Is(err, syscall.ENOSPC) {
 		t.Errorf("error %q does not wrap ENOSPC", err)
 	}
@@ -190,7 +190,7 @@ func TestFullTmpfs(t *testing.T) {
 	// And the rest no longer fits.
 	second := segName(t, inDir(dir))
 	_, err = Create(second, 512<<10, inDir(dir))
-	wantErr(t, err, ErrNoSpace, "524288 bytes")
+	wantErr(t, err, ioadapt.ErrNoSpace, "524288 bytes")
 	if _, err := os.Lstat(filepath.Join(dir, second)); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("half-made segment left behind: %v", err)
 	}
@@ -205,7 +205,7 @@ func TestAnonymous(t *testing.T) {
 	if !s.Anonymous() || s.Name() != "anonymous" || s.Size() != 4096 {
 		t.Fatalf("Anonymous %v, Name %q, Size %d", s.Anonymous(), s.Name(), s.Size())
 	}
-	wantErr(t, s.Unlink(), ErrUnsupported, "no name to unlink")
+	wantErr(t, s.Unlink(), errors.ErrUnsupported, "no name to unlink")
 	f, err := s.File()
 	if err != nil {
 		t.Fatal(err)
@@ -222,7 +222,7 @@ func TestAnonymous(t *testing.T) {
 		t.Error("a peer could shrink the anonymous segment")
 	}
 	_, err = FromFile(f, ExpectSize(8192))
-	wantErr(t, err, ErrSizeMismatch, "segment is 4096 bytes, expected 8192")
+	wantErr(t, err, ioadapt.ErrSizeMismatch, "segment is 4096 bytes, expected 8192")
 }
 
 // TestAfterCloseAnonymous closes an anonymous segment and one mapped by

@@ -122,7 +122,7 @@ func TestOpenOrCreate(t *testing.T) {
 		t.Fatalf("second OpenOrCreate read %q, %v; want the first one's data", got, err)
 	}
 	_, err = OpenOrCreate(name, 3*8192)
-	wantErr(t, err, ErrSizeMismatch, name, "expected 24576")
+	wantErr(t, err, ioadapt.ErrSizeMismatch, name, "expected 24576")
 }
 
 func TestCreateExistingName(t *testing.T) {
@@ -142,8 +142,8 @@ func TestOpenMissingName(t *testing.T) {
 func TestUnlink(t *testing.T) {
 	s, name := create(t, 16)
 	if runtime.GOOS == "windows" {
-		wantErr(t, s.Unlink(), ErrUnsupported, "unlink")
-		wantErr(t, Unlink(name), ErrUnsupported, "unlink")
+		wantErr(t, s.Unlink(), errors.ErrUnsupported, "unlink")
+		wantErr(t, Unlink(name), errors.ErrUnsupported, "unlink")
 		return
 	}
 	if err := s.Unlink(); err != nil {
@@ -197,7 +197,7 @@ func TestSizeMismatch(t *testing.T) {
 		want = fmt.Sprintf("segment is %d bytes (in whole pages), expected %d", page, page+1)
 		_, err = Open(name, ExpectSize(page+1))
 	}
-	wantErr(t, err, ErrSizeMismatch, "open "+name, want)
+	wantErr(t, err, ioadapt.ErrSizeMismatch, "open "+name, want)
 	if got := s.Size(); got != 100 {
 		t.Fatalf("size changed to %d by a mismatched open", got)
 	}
@@ -214,24 +214,25 @@ func TestSizeMismatch(t *testing.T) {
 func TestBadSizes(t *testing.T) {
 	name := segName(t)
 	for _, tc := range []struct {
-		size int64
-		want string
+		size   int64
+		target error
+		want   string
 	}{
-		{-1, "negative size -1"},
-		{math.MinInt64, "negative size"},
-		{math.MaxInt64, "larger than the address space"},
-		{1 << 50, "larger than the address space"},
+		{-1, ioadapt.ErrInvalidSize, "negative size -1"},
+		{math.MinInt64, ioadapt.ErrInvalidSize, "negative size"},
+		{math.MaxInt64, ioadapt.ErrTooLarge, "larger than the address space"},
+		{1 << 50, ioadapt.ErrTooLarge, "larger than the address space"},
 	} {
 		_, err := Create(name, tc.size)
-		wantErr(t, err, ErrInvalidSize, tc.want)
+		wantErr(t, err, tc.target, tc.want)
 		_, err = OpenOrCreate(name, tc.size)
-		wantErr(t, err, ErrInvalidSize, tc.want)
+		wantErr(t, err, tc.target, tc.want)
 	}
 	_, err := Open(name, ExpectSize(-5))
-	wantErr(t, err, ErrInvalidSize, "negative size -5")
+	wantErr(t, err, ioadapt.ErrInvalidSize, "negative size -5")
 	if runtime.GOOS == "windows" {
 		_, err := Create(name, 0)
-		wantErr(t, err, ErrInvalidSize, "size 0")
+		wantErr(t, err, ioadapt.ErrInvalidSize, "size 0")
 	}
 	if _, err := Open(name); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("a refused size left a segment behind: Open returned %v", err)
@@ -435,7 +436,7 @@ func TestCloseRaces(t *testing.T) {
 					}
 					if f, err := s.File(); err == nil {
 						f.Close()
-					} else if !errors.Is(err, fs.ErrClosed) && !errors.Is(err, ErrUnsupported) {
+					} else if !errors.Is(err, fs.ErrClosed) && !errors.Is(err, errors.ErrUnsupported) {
 						t.Error(err)
 					}
 				}

@@ -3,7 +3,6 @@
 package shm
 
 import (
-	"fmt"
 	"io/fs"
 	"os"
 	"strings"
@@ -11,46 +10,54 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/windows"
+
+	"github.com/mmapkit/mmapkit/internal/errs"
+	"github.com/mmapkit/mmapkit/internal/region"
+	"github.com/mmapkit/mmapkit/internal/sys"
+	"github.com/mmapkit/mmapkit/ioadapt"
 )
 
-// A Windows segment is a named file mapping backed by the paging file
-// (CreateFileMapping with INVALID_HANDLE_VALUE), the object that
+// segment is a Windows segment: a named file mapping backed by the paging
+// file (CreateFileMapping with INVALID_HANDLE_VALUE), the object that
 // boost::interprocess::windows_shared_memory and Python's
-// multiprocessing.shared_memory on Windows use. It exists while any process
-// holds a handle to it or a view of it; there is no unlink.
-
-type region struct {
-	name     string
-	h        windows.Handle
-	addr     uintptr
-	b        []byte
-	size     int64
-	writable bool
+// multiprocessing.shared_memory on Windows use, and a view of it. It
+// exists while any process holds a handle to it or a view of it; there is
+// no unlink. Sync does nothing: there is no file to flush to.
+type segment struct {
+	h            windows.Handle // the file mapping
+	region.Fixed                // the view
 }
 
-func (r *region) Bytes() []byte  { return r.b }
-func (r *region) Size() int64    { return r.size }
-func (r *region) Writable() bool { return r.writable }
-func (r *region) Name() string   { return r.name }
-
-// Sync does nothing: a paging-file-backed mapping has no file to flush to.
-func (r *region) Sync() error { return nil }
-
-func (r *region) Close() error {
+// Close unmaps the view and closes the handle, which it closes whether or
+// not the unmap failed.
+func (r *segment) Close() error {
 	var err error
-	if r.addr != 0 {
-		if e := windows.UnmapViewOfFile(r.addr); e != nil {
-			err = &fs.PathError{Op: "unmapview", Path: r.name, Err: e}
+	if r.Mem != nil {
+		if e := sys.Unview(r.Mem); e != nil {
+			err = &fs.PathError{Op: "close", Path: r.Label, Err: e}
 		}
-		r.addr, r.b = 0, nil
+		r.Mem = nil
 	}
 	if r.h != 0 {
-		if e := windows.CloseHandle(r.h); e != nil && err == nil {
-			err = &fs.PathError{Op: "close", Path: r.name, Err: e}
+		if e := windows.CloseHandle(r.h); e != nil {
+			err = errs.Rollback(err, &fs.PathError{Op: "close", Path: r.Label, Err: os.NewSyscallError("CloseHandle", e)})
 		}
 		r.h = 0
 	}
 	return err
+}
+
+// checkOptionsOS refuses what a Windows object cannot honour: permission
+// bits (it gets the default security of the creating process) and the
+// owner and mode checks of RequireSecure.
+func checkOptionsOS(c *config) error {
+	switch {
+	case c.permSet:
+		return errs.Unsupported("Mode")
+	case c.secure:
+		return errs.Unsupported("RequireSecure")
+	}
+	return nil
 }
 
 // checkNameOS refuses what Windows would turn into another name: a
@@ -58,10 +65,10 @@ func (r *region) Close() error {
 // U+FFFD in UTF-16, so that two different names would open one object.
 func checkNameOS(name string) error {
 	if strings.Contains(name, `\`) {
-		return detail(ErrInvalidName, "name %q contains a backslash", name)
+		return errs.Detail(ErrInvalidName, "name %q contains a backslash", name)
 	}
 	if !utf8.ValidString(name) {
-		return detail(ErrInvalidName, "name %q is not valid UTF-8", name)
+		return errs.Detail(ErrInvalidName, "name %q is not valid UTF-8", name)
 	}
 	return nil
 }
@@ -88,19 +95,21 @@ func openFileMapping(access uint32, name *uint16) (windows.Handle, error) {
 	return windows.Handle(h), nil
 }
 
-func openNamed(op, name string, h how, size int64, c *config) (*region, error) {
+// openNamed opens or creates the named file mapping as h says; Windows
+// has no directory for it.
+func openNamed(op, _, name string, h how, size int64, c *config) (*segment, error) {
 	if h != openExisting && size == 0 {
-		return nil, pathErr(op, name, detail(ErrInvalidSize, "a Windows segment cannot have size 0"))
+		return nil, pathErr(op, name, errs.Detail(ioadapt.ErrInvalidSize, "a Windows segment cannot have size 0"))
 	}
 	wname, err := windows.UTF16PtrFromString(objectName(name, c))
 	if err != nil {
-		return nil, pathErr(op, name, detail(ErrInvalidName, "name %q: %v", name, err))
+		return nil, pathErr(op, name, errs.Detail(ErrInvalidName, "name %q: %v", name, err))
 	}
 	access := uint32(windows.FILE_MAP_READ)
 	if !c.readOnly {
 		access |= windows.FILE_MAP_WRITE
 	}
-	r := &region{name: name, writable: !c.readOnly}
+	r := &segment{Fixed: region.Fixed{Label: name, CanWrite: !c.readOnly}}
 	created := false
 	if h == openExisting {
 		r.h, err = openFileMapping(access, wname)
@@ -112,8 +121,7 @@ func openNamed(op, name string, h how, size int64, c *config) (*region, error) {
 			uint32(uint64(size)>>32), uint32(size), wname)
 		switch {
 		case err == windows.ERROR_ALREADY_EXISTS && h == createExcl:
-			r.Close()
-			return nil, pathErr("create", name, err)
+			return nil, errs.Rollback(pathErr("create", name, err), r.Close())
 		case err == windows.ERROR_ALREADY_EXISTS:
 			c2 := *c
 			c2.expectSize, c2.expectSet = size, true
@@ -124,40 +132,24 @@ func openNamed(op, name string, h how, size int64, c *config) (*region, error) {
 			created = true
 		}
 	}
-	if err := r.view(op, access); err != nil {
-		r.Close()
-		return nil, err
+	// The whole mapping, whose size Windows knows only in whole pages.
+	r.Mem, err = sys.View(r.h, access, 0, 0)
+	if err != nil {
+		return nil, errs.Rollback(pathErr(op, name, err), r.Close())
 	}
+	n := int64(len(r.Mem))
 	switch {
 	case created:
-		r.size = size
+		n = size
 	case c.expectSet:
-		if got := int64(len(r.b)); c.expectSize > got || roundPage(c.expectSize) != got {
-			r.Close()
-			return nil, pathErr(op, name, detail(ErrSizeMismatch,
-				"segment is %d bytes (in whole pages), expected %d", got, c.expectSize))
+		if got := int64(len(r.Mem)); c.expectSize > got || roundPage(c.expectSize) != got {
+			return nil, errs.Rollback(pathErr(op, name, errs.Detail(ioadapt.ErrSizeMismatch,
+				"segment is %d bytes (in whole pages), expected %d", got, c.expectSize)), r.Close())
 		}
-		r.size = c.expectSize
+		n = c.expectSize
 	}
-	r.b = r.b[:r.size:r.size]
+	r.Mem = r.Mem[:n:n]
 	return r, nil
-}
-
-// view maps the whole mapping and learns its size, which Windows knows only
-// rounded up to whole pages.
-func (r *region) view(op string, access uint32) error {
-	addr, err := windows.MapViewOfFile(r.h, access, 0, 0, 0)
-	if err != nil {
-		return pathErr("mapview", r.name, err)
-	}
-	r.addr = addr
-	var mbi windows.MemoryBasicInformation
-	if err := windows.VirtualQuery(addr, &mbi, unsafe.Sizeof(mbi)); err != nil {
-		return pathErr(op, r.name, os.NewSyscallError("VirtualQuery", err))
-	}
-	r.size = int64(mbi.RegionSize)
-	r.b = unsafe.Slice((*byte)(*(*unsafe.Pointer)(unsafe.Pointer(&addr))), mbi.RegionSize)
-	return nil
 }
 
 func roundPage(n int64) int64 {
@@ -166,14 +158,14 @@ func roundPage(n int64) int64 {
 }
 
 func unsupported(op, name, what string) error {
-	return pathErr(op, name, fmt.Errorf("%s on windows: %w", what, ErrUnsupported))
+	return pathErr(op, name, errs.Unsupported(what))
 }
 
-func createAnon(op string, _ int64, _ *config) (*region, error) {
+func createAnon(op string, _ int64, _ *config) (*segment, error) {
 	return nil, unsupported(op, anonName, "anonymous segments")
 }
 
-func fromFile(op string, f *os.File, _ *config) (*region, error) {
+func fromFile(op string, f *os.File, _ *config) (*segment, error) {
 	return nil, unsupported(op, f.Name(), "mapping a segment from a file")
 }
 
@@ -181,18 +173,22 @@ func unlinkName(_, name string) error {
 	return unsupported("unlink", name, "unlink (a segment lives while a handle is open)")
 }
 
-func (r *region) unlink() error { return unlinkName("", r.name) }
+func (r *segment) unlink() error { return unlinkName("", r.Label) }
 
-func (r *region) dup() (*os.File, error) {
-	return nil, unsupported("file", r.name, "passing a segment as a file")
+func (r *segment) dup() (*os.File, error) {
+	return nil, unsupported("file", r.Label, "passing a segment as a file")
 }
 
-func (r *region) stat() (Info, error) {
-	return Info{Name: r.name, Size: r.size, UID: -1}, nil
+func (r *segment) stat() (Info, error) {
+	return Info{Name: r.Label, Size: r.Size(), UID: -1}, nil
 }
 
 func listDir(string) ([]Info, error) {
 	return nil, unsupported("list", "", "listing named objects")
 }
 
-func inUse(string) (map[string]bool, error) { return nil, nil }
+// inUse cannot tell which objects are open: RemoveStale, which asks it
+// first, is unsupported here.
+func inUse(string) (map[string]bool, error) {
+	return nil, unsupported("removestale", "", "finding stale segments")
+}

@@ -63,7 +63,7 @@
 // Linux is the reference platform. macOS works through the same calls,
 // except [List] (use ipcs -m there); its default limits are small (4 MiB
 // per segment). Everywhere else, Windows and the BSDs included, every
-// function returns an error wrapping [ErrUnsupported] ([errors.ErrUnsupported]),
+// function returns an error wrapping [ioadapt.ErrUnsupported] ([errors.ErrUnsupported]),
 // except [ParseKey], which works everywhere, and [Ftok], which works on every
 // Unix.
 package sysv

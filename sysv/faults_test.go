@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mmapkit/mmapkit/internal/faulttest"
+	"github.com/mmapkit/mmapkit/ioadapt"
 )
 
 // TestFaultLeakLoop creates, attaches, writes, detaches and removes
@@ -95,9 +96,9 @@ func TestFaultForeignOwner(t *testing.T) {
 	s, err := Create(key, 8192)
 	check("Create on a foreign key", s, err, fs.ErrExist)
 	s, err = OpenOrCreate(key, 4096)
-	check("OpenOrCreate with another size", s, err, ErrSizeMismatch)
+	check("OpenOrCreate with another size", s, err, ioadapt.ErrSizeMismatch)
 	s, err = Open(key, ExpectSize(1<<20))
-	check("Open expecting another size", s, err, ErrSizeMismatch)
+	check("Open expecting another size", s, err, ioadapt.ErrSizeMismatch)
 	for _, size := range []int64{-1, 0, math.MinInt64, math.MaxInt64, 1 << 62} {
 		s, err := Create(newKey(t), size)
 		if s != nil {

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/mmapkit/mmapkit/internal/errs"
 )
 
 // Key is a System V IPC key (the C type key_t): the number by which
@@ -50,7 +52,7 @@ func (k Key) path() string { return "key " + k.String() }
 // [strconv.ErrSyntax]. Both quote s and say what is wrong where.
 func ParseKey(s string) (Key, error) {
 	fail := func(sentinel error, format string, args ...any) (Key, error) {
-		return 0, newError(fmt.Sprintf("sysv: parse key %q: ", s)+fmt.Sprintf(format, args...), sentinel)
+		return 0, errs.New(fmt.Sprintf("sysv: parse key %q: ", s)+fmt.Sprintf(format, args...), sentinel)
 	}
 	i := len(s) - len(strings.TrimLeft(s, cSpace))
 	if i == len(s) {

@@ -13,94 +13,91 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mmapkit/mmapkit/internal/errs"
+	"github.com/mmapkit/mmapkit/internal/region"
 	"github.com/mmapkit/mmapkit/ioadapt"
 )
 
 // Option changes how a segment is created or attached. Options come from
-// [Mode], [ReadOnly], [Exclusive] and [ExpectSize]; the interface is sealed.
+// [Mode], [ReadOnly] and [ExpectSize]; the interface is sealed, and a nil
+// Option is ignored. An invalid option makes the call fail before any
+// system call.
 type Option interface {
-	apply(*options)
+	apply(*config)
 }
 
-type options struct {
+type config struct {
 	perm     fs.FileMode
-	excl     bool
 	readOnly bool
 	expect   int64 // -1: no expectation
-	err      error
 }
 
-func makeOptions(opts []Option) options {
-	o := options{perm: 0o600, excl: true, expect: -1}
-	for _, opt := range opts {
-		if opt != nil {
-			opt.apply(&o)
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// newConfig applies opts and refuses invalid Mode bits.
+func newConfig(opts []Option) (config, error) {
+	c := config{perm: 0o600, expect: -1}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&c)
 		}
 	}
-	return o
-}
-
-type modeOption fs.FileMode
-
-func (m modeOption) apply(o *options) {
-	if fs.FileMode(m)&^fs.ModePerm != 0 {
-		o.err = newError(fmt.Sprintf("mode %v has bits other than the permission bits 0777", fs.FileMode(m)), fs.ErrInvalid)
-		return
-	}
-	o.perm = fs.FileMode(m)
+	return c, errs.CheckMode(c.perm)
 }
 
 // Mode sets the permission bits of a segment that is created (0600 when not
 // given). They are used as given: System V IPC applies no umask. Only the
 // permission bits (0777) are allowed; other bits make the call fail with an
 // error wrapping [fs.ErrInvalid]. Opening an existing segment ignores it.
-func Mode(perm fs.FileMode) Option { return modeOption(perm) }
-
-type readOnlyOption struct{}
-
-func (readOnlyOption) apply(o *options) { o.readOnly = true }
+func Mode(perm fs.FileMode) Option { return optionFunc(func(c *config) { c.perm = perm }) }
 
 // ReadOnly attaches the segment read-only (SHM_RDONLY): every write through
 // the [Segment] returns an error wrapping [ioadapt.ErrReadOnly]. It needs
 // only read permission on the segment.
-func ReadOnly() Option { return readOnlyOption{} }
-
-type exclusiveOption bool
-
-func (e exclusiveOption) apply(o *options) { o.excl = bool(e) }
-
-// Exclusive(false) lets [Create] open a segment that already exists with the
-// key (IPC_CREAT without IPC_EXCL), as [OpenOrCreate] does. Create is
-// exclusive by default. Other functions ignore it.
-func Exclusive(on bool) Option { return exclusiveOption(on) }
-
-type expectSizeOption int64
-
-func (e expectSizeOption) apply(o *options) { o.expect = int64(e) }
+func ReadOnly() Option { return optionFunc(func(c *config) { c.readOnly = true }) }
 
 // ExpectSize makes [Open] and [AttachID] check that the segment's size is
-// exactly n bytes, and fail with an error wrapping [ErrSizeMismatch]
-// otherwise. The size is checked, never applied: a System V segment keeps
-// the size it was created with.
-func ExpectSize(n int64) Option { return expectSizeOption(n) }
+// exactly n bytes, and fail with an error wrapping
+// [ioadapt.ErrSizeMismatch] otherwise. The size is checked, never applied:
+// a System V segment keeps the size it was created with.
+func ExpectSize(n int64) Option { return optionFunc(func(c *config) { c.expect = n }) }
 
-// Segment is an attached System V shared-memory segment. It embeds
-// [*ioadapt.IO], which gives it ReadAt, WriteAt, Read, Write, Seek, WriteTo,
-// ReadFrom, Section, Access, Bytes, Size, Sync, Close and Name with the
-// semantics documented there: reads end with a bare [io.EOF] at the size,
-// writes past the size fail with [ioadapt.ErrFixedSize], every method is
-// safe for concurrent use, and after Close every method returns an error
-// matching [fs.ErrClosed].
+// Segment is an attached System V shared-memory segment.
 //
-// Close detaches the segment (shmdt); it does not remove it. Sync does
-// nothing, as the segment has no backing store. See the package
-// documentation for when to call [Segment.Remove].
+// Its io methods are those of the embedded [*ioadapt.IO], promoted
+// unchanged, with the rules of package ioadapt: [ioadapt.IO.ReadAt],
+// [ioadapt.IO.Read], [ioadapt.IO.ReadByte], [ioadapt.IO.UnreadByte],
+// [ioadapt.IO.WriteAt], [ioadapt.IO.Write], [ioadapt.IO.WriteString],
+// [ioadapt.IO.WriteByte], [ioadapt.IO.Seek], [ioadapt.IO.WriteTo],
+// [ioadapt.IO.ReadFrom], [ioadapt.IO.Section], [ioadapt.IO.Access],
+// [ioadapt.IO.Bytes], [ioadapt.IO.Size], [ioadapt.IO.Name],
+// [ioadapt.IO.Writable], [ioadapt.IO.Truncate], [ioadapt.IO.Sync] and
+// [ioadapt.IO.Close]. For a segment:
+//   - its size is fixed at creation: reads end with a bare [io.EOF] at the
+//     size, a write past it writes what fits and returns an error wrapping
+//     [ioadapt.ErrFixedSize], and Truncate always returns one (the io core
+//     has it for Regions that can grow, as [os.File] has it for files that
+//     cannot);
+//   - Sync returns nil at once: the segment has no backing store, and every
+//     store is visible to the processes that attach it when it is made;
+//   - Name returns "key 0x0000abcd", or "id 42" for a segment without a
+//     key;
+//   - Close detaches the segment (shmdt); it does not remove it (see the
+//     package documentation for when to call [Segment.Remove]). After
+//     Close every method returns an error matching [fs.ErrClosed], except
+//     ID, Key and Remove.
+//
+// Every method is safe for concurrent use.
 type Segment struct {
 	*ioadapt.IO
-	r *region
+	r *segment
 }
 
-// region is the [ioadapt.Region] of one attachment.
+// segment is the [ioadapt.Region] of one attachment. Its Label is "key
+// 0x0000abcd", or "id 42" for a segment without a key; Sync does nothing,
+// as System V shared memory has no backing store to make durable.
 //
 // It does not implement [ioadapt.FaultFree], though a System V segment can
 // never shrink and IPC_RMID does not unmap attached segments: touching it
@@ -111,43 +108,25 @@ type Segment struct {
 // segment's shmem file through /proc/PID/map_files and truncate it, after
 // which touching the lost pages raises SIGBUS as for any shrunk file. The
 // fault handling of [ioadapt.IO] costs little and turns those into errors.
-type region struct {
+type segment struct {
+	region.Fixed
 	key      Key
 	id       int
-	name     string
-	b        []byte
-	writable bool
 	detached atomic.Bool
 
 	rmu     sync.Mutex
-	removed bool
+	removed bool // guarded by rmu
 }
 
-// Bytes returns the attached memory.
-func (r *region) Bytes() []byte { return r.b }
-
-// Size returns the segment's size in bytes.
-func (r *region) Size() int64 { return int64(len(r.b)) }
-
-// Writable reports whether the segment was attached for writing.
-func (r *region) Writable() bool { return r.writable }
-
-// Name returns "key 0x0000abcd", or "id 42" for a segment without a key.
-func (r *region) Name() string { return r.name }
-
-// Sync does nothing: System V shared memory has no backing store to make
-// durable.
-func (r *region) Sync() error { return nil }
-
 // Close detaches the segment (shmdt). The segment itself remains.
-func (r *region) Close() error {
+func (r *segment) Close() error {
 	if r.detached.Swap(true) {
 		return nil
 	}
-	b := r.b
-	r.b = nil
+	b := r.Mem
+	r.Mem = nil
 	if err := shmDetach(b); err != nil {
-		return &fs.PathError{Op: "detach", Path: r.name, Err: err}
+		return &fs.PathError{Op: "close", Path: r.Label, Err: os.NewSyscallError("shmdt", err)}
 	}
 	return nil
 }
@@ -168,11 +147,11 @@ func (s *Segment) Key() Key { return s.r.key }
 // holds it.
 func (s *Segment) Stat() (Info, error) {
 	if s.r.detached.Load() {
-		return Info{}, &fs.PathError{Op: "stat", Path: s.r.name, Err: fs.ErrClosed}
+		return Info{}, &fs.PathError{Op: "stat", Path: s.r.Label, Err: fs.ErrClosed}
 	}
 	info, err := shmStat(s.r.id)
 	if err != nil {
-		return Info{}, &fs.PathError{Op: "stat", Path: s.r.name, Err: newError(fmt.Sprintf("id %d", s.r.id), err)}
+		return Info{}, &fs.PathError{Op: "stat", Path: s.r.Label, Err: errs.New(fmt.Sprintf("id %d", s.r.id), err)}
 	}
 	return info, nil
 }
@@ -194,11 +173,11 @@ func (s *Segment) Remove() error {
 	}
 	if err := shmRemove(s.r.id); err != nil {
 		if errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.EIDRM) {
-			err = newError(fmt.Sprintf("id %d no longer exists", s.r.id), fs.ErrNotExist, err)
+			err = errs.New(fmt.Sprintf("id %d no longer exists", s.r.id), fs.ErrNotExist, err)
 		} else {
-			err = newError(fmt.Sprintf("id %d", s.r.id), err)
+			err = errs.New(fmt.Sprintf("id %d", s.r.id), err)
 		}
-		return &fs.PathError{Op: "remove", Path: s.r.name, Err: err}
+		return &fs.PathError{Op: "remove", Path: s.r.Label, Err: err}
 	}
 	s.r.removed = true
 	return nil
@@ -246,25 +225,27 @@ type Limits struct {
 // SystemLimits reads the limits: on Linux from /proc/sys/kernel/shmmax,
 // shmmni and shmall; on macOS from the kern.sysv sysctls.
 func SystemLimits() (Limits, error) {
-	if !supported {
-		return Limits{}, unsupported("limits", "sysv")
+	l, err := systemLimits()
+	if errors.Is(err, ioadapt.ErrUnsupported) {
+		return Limits{}, &fs.PathError{Op: "limits", Path: "sysv", Err: err}
 	}
-	return systemLimits()
+	return l, err
 }
 
 // List returns the segments of this machine (of this IPC namespace, on
 // Linux), ordered by id, as /proc/sysvipc/shm lists them: also those marked
 // for removal that wait for their last detach. It needs no permission on
-// the segments. On macOS it returns an error wrapping [ErrUnsupported].
+// the segments. On macOS it returns an error wrapping
+// [ioadapt.ErrUnsupported].
 //
 // Segments outlive the processes that made them: List is how to find the
 // ones left behind, and [AttachID] followed by [Segment.Remove], or
 // ipcrm -m ID, removes them.
 func List() ([]Info, error) {
-	if !supported {
-		return nil, unsupported("list", "sysv")
-	}
 	l, err := listSegments()
+	if errors.Is(err, ioadapt.ErrUnsupported) {
+		return nil, &fs.PathError{Op: "list", Path: "sysv", Err: err}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -288,7 +269,7 @@ func Ftok(path string, projID byte) (Key, error) {
 	}
 	dev, ino, ok := devIno(fi)
 	if !ok {
-		return 0, &fs.PathError{Op: "ftok", Path: path, Err: newError("the platform gives no device and inode numbers", ErrUnsupported)}
+		return 0, &fs.PathError{Op: "ftok", Path: path, Err: errs.Unsupported("device and inode numbers for ftok")}
 	}
 	return ftokKey(projID, dev, ino), nil
 }
@@ -299,36 +280,32 @@ func ftokKey(projID byte, dev, ino uint64) Key {
 }
 
 // Create creates a segment of size bytes with the key and attaches it. It is
-// exclusive unless [Exclusive](false) is given: when a segment already has
-// the key it fails with an error matching [fs.ErrExist]. The permissions are
-// 0600 unless [Mode] says otherwise. The memory starts zeroed.
+// exclusive: when a segment already has the key it fails with an error
+// matching [fs.ErrExist] (use [OpenOrCreate] to attach it instead). The
+// permissions are 0600 unless [Mode] says otherwise. The memory starts
+// zeroed.
 //
 // The size must be at least 1 and at most the system's shmmax; see
-// [ErrInvalidSize], [ErrTooLarge], [ErrTooMany] and [ErrNoSpace]. With
-// Exclusive(false), an existing segment of another size fails with
-// [ErrSizeMismatch].
+// [ioadapt.ErrInvalidSize], [ErrTooLarge], [ErrTooMany] and
+// [ioadapt.ErrNoSpace].
 func Create(key Key, size int64, opts ...Option) (*Segment, error) {
-	return create("create", key, size, makeOptions(opts), false)
+	return create("create", key, size, true, false, opts)
 }
 
 // OpenOrCreate attaches the segment with the key, creating it with size
 // bytes if there is none (IPC_CREAT without IPC_EXCL). An existing segment
-// must have exactly that size, or the call fails with [ErrSizeMismatch].
-// Several processes may race to call it: one creates, all attach the same
-// segment.
+// must have exactly that size, or the call fails with
+// [ioadapt.ErrSizeMismatch]. Several processes may race to call it: one
+// creates, all attach the same segment.
 func OpenOrCreate(key Key, size int64, opts ...Option) (*Segment, error) {
-	o := makeOptions(opts)
-	o.excl = false
-	return create("open", key, size, o, false)
+	return create("open", key, size, false, false, opts)
 }
 
 // CreatePrivate creates a segment of size bytes without a key
 // (IPC_PRIVATE) and attaches it. Other processes reach it by its id
 // ([Segment.ID], [AttachID]), typically passed to a child.
 func CreatePrivate(size int64, opts ...Option) (*Segment, error) {
-	o := makeOptions(opts)
-	o.excl = true
-	return create("create", Private, size, o, true)
+	return create("create", Private, size, true, true, opts)
 }
 
 // Open attaches the existing segment with the key, whatever its size (its
@@ -337,16 +314,16 @@ func CreatePrivate(size int64, opts ...Option) (*Segment, error) {
 // read (or, without [ReadOnly], write) one matching [fs.ErrPermission].
 func Open(key Key, opts ...Option) (*Segment, error) {
 	const op = "open"
-	o := makeOptions(opts)
 	path := key.path()
-	if err := checkCommon(op, path, key, o, false); err != nil {
+	c, err := checkCommon(op, path, key, opts, false)
+	if err != nil {
 		return nil, err
 	}
 	id, err := shmGet(key, 0, false, false, 0)
 	if err != nil {
-		return nil, &fs.PathError{Op: op, Path: path, Err: explainGet(key, 0, false, o, err)}
+		return nil, &fs.PathError{Op: op, Path: path, Err: explainGet(key, 0, false, c, err)}
 	}
-	return attach(op, path, key, id, o)
+	return attach(op, path, key, id, c)
 }
 
 // AttachID attaches the segment with the given id, as ipcs -m and
@@ -355,75 +332,86 @@ func Open(key Key, opts ...Option) (*Segment, error) {
 // [fs.ErrNotExist].
 func AttachID(id int, opts ...Option) (*Segment, error) {
 	const op = "attach"
-	o := makeOptions(opts)
 	path := "id " + strconv.Itoa(id)
-	if !supported {
-		return nil, unsupported(op, path)
-	}
-	if o.err != nil {
-		return nil, &fs.PathError{Op: op, Path: path, Err: o.err}
+	c, err := newConfig(opts)
+	if err != nil {
+		return nil, &fs.PathError{Op: op, Path: path, Err: err}
 	}
 	if id < 0 || id > math.MaxInt32 {
-		return nil, &fs.PathError{Op: op, Path: path, Err: newError(fmt.Sprintf("invalid id %d: ids are from 0 to %d", id, math.MaxInt32), fs.ErrInvalid)}
+		return nil, &fs.PathError{Op: op, Path: path, Err: errs.New(fmt.Sprintf("invalid id %d: ids are from 0 to %d", id, math.MaxInt32), fs.ErrInvalid)}
 	}
 	key := Private
 	info, err := shmStat(id)
 	switch {
 	case err == nil:
 		key = info.Key
+	case errors.Is(err, ioadapt.ErrUnsupported):
+		return nil, &fs.PathError{Op: op, Path: path, Err: err}
 	case errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.EIDRM):
-		return nil, &fs.PathError{Op: op, Path: path, Err: newError(fmt.Sprintf("no segment has id %d", id), fs.ErrNotExist, err)}
+		return nil, &fs.PathError{Op: op, Path: path, Err: errs.New(fmt.Sprintf("no segment has id %d", id), fs.ErrNotExist, err)}
 	}
 	// Without read permission IPC_STAT fails; shmat below says why.
 	if key != Private {
 		path = key.path()
 	}
-	return attach(op, path, key, id, o)
+	return attach(op, path, key, id, c)
 }
 
-// checkCommon checks what every call by key checks before a system call.
-func checkCommon(op, path string, key Key, o options, private bool) error {
-	if !supported {
-		return unsupported(op, path)
+// checkCommon applies opts and checks what every call by key checks
+// before a system call.
+func checkCommon(op, path string, key Key, opts []Option, private bool) (config, error) {
+	c, err := newConfig(opts)
+	switch {
+	case err != nil:
+	case key == Private && !private:
+		err = errs.New("this key is IPC_PRIVATE, which names no segment: use CreatePrivate or AttachID", fs.ErrInvalid)
+	case c.expect != -1 && c.expect <= 0:
+		err = errs.Detail(ioadapt.ErrInvalidSize, "expected size %d: a segment holds at least 1 byte", c.expect)
 	}
-	if o.err != nil {
-		return &fs.PathError{Op: op, Path: path, Err: o.err}
+	if err != nil {
+		return c, &fs.PathError{Op: op, Path: path, Err: err}
 	}
-	if key == Private && !private {
-		return &fs.PathError{Op: op, Path: path, Err: newError("this key is IPC_PRIVATE, which names no segment: use CreatePrivate or AttachID", fs.ErrInvalid)}
-	}
-	if o.expect != -1 && o.expect <= 0 {
-		return &fs.PathError{Op: op, Path: path, Err: newError(fmt.Sprintf("expected size %d: a segment holds at least 1 byte", o.expect), ErrInvalidSize)}
-	}
-	return nil
+	return c, nil
 }
 
-func create(op string, key Key, size int64, o options, private bool) (*Segment, error) {
+// create makes the segment, exclusively (IPC_EXCL) with excl, and
+// attaches it; private allows the key IPC_PRIVATE.
+func create(op string, key Key, size int64, excl, private bool, opts []Option) (*Segment, error) {
 	path := key.path()
-	if err := checkCommon(op, path, key, o, private); err != nil {
+	c, err := checkCommon(op, path, key, opts, private)
+	if err != nil {
 		return nil, err
 	}
 	if err := checkSize(size); err != nil {
 		return nil, &fs.PathError{Op: op, Path: path, Err: err}
 	}
-	id, err := shmGet(key, size, true, o.excl, o.perm)
+	id, err := shmGet(key, size, true, excl, c.perm)
 	if err != nil {
-		return nil, &fs.PathError{Op: op, Path: path, Err: explainGet(key, size, true, o, err)}
+		return nil, &fs.PathError{Op: op, Path: path, Err: explainGet(key, size, true, c, err)}
 	}
-	s, err := attach(op, path, key, id, o)
+	s, err := attach(op, path, key, id, c)
 	if err != nil {
-		if o.excl {
+		if excl {
 			// We made it and nobody could know it yet: do not leak it.
-			_ = shmRemove(id)
+			err = errs.Rollback(err, removeErr(op, path, id))
 		}
 		return nil, err
 	}
 	if got := s.Size(); got != size {
-		s.Close()
-		return nil, &fs.PathError{Op: op, Path: path, Err: newError(fmt.Sprintf(
-			"the segment (id %d) exists with size %d, not the %d asked", id, got, size), ErrSizeMismatch)}
+		err := &fs.PathError{Op: op, Path: path, Err: errs.New(fmt.Sprintf(
+			"the segment (id %d) exists with size %d, not the %d asked", id, got, size), ioadapt.ErrSizeMismatch)}
+		return nil, errs.Rollback(err, s.Close())
 	}
 	return s, nil
+}
+
+// removeErr removes segment id (IPC_RMID), for a rollback, and says so
+// in its error.
+func removeErr(op, path string, id int) error {
+	if err := shmRemove(id); err != nil {
+		return &fs.PathError{Op: op, Path: path, Err: errs.New(fmt.Sprintf("removing the segment (id %d) again", id), err)}
+	}
+	return nil
 }
 
 // checkSize checks a size for creation before any system call: what the
@@ -431,14 +419,14 @@ func create(op string, key Key, size int64, o options, private bool) (*Segment, 
 // past the end of int64.
 func checkSize(size int64) error {
 	if size <= 0 {
-		return newError(fmt.Sprintf("size %d: a segment holds at least 1 byte", size), ErrInvalidSize)
+		return errs.Detail(ioadapt.ErrInvalidSize, "size %d: a segment holds at least 1 byte", size)
 	}
 	page := int64(os.Getpagesize())
 	if size > math.MaxInt64-page+1 {
-		return newError(fmt.Sprintf("size %d overflows when rounded up to whole %d-byte pages", size, page), ErrInvalidSize)
+		return errs.Detail(ioadapt.ErrInvalidSize, "size %d overflows when rounded up to whole %d-byte pages", size, page)
 	}
 	if uint64(size) > math.MaxInt {
-		return newError(fmt.Sprintf("size %d is above the largest int on this platform, %d", size, math.MaxInt), ErrTooLarge)
+		return errs.Detail(ioadapt.ErrTooLarge, "size %d is above the largest int on this platform, %d", size, math.MaxInt)
 	}
 	// shmmax is left to the kernel, which checks it anyway: reading the
 	// limits costs more than the whole create, so explainGet reads them
@@ -446,55 +434,57 @@ func checkSize(size int64) error {
 	return nil
 }
 
-func attach(op, path string, key Key, id int, o options) (*Segment, error) {
-	b, err := shmAttach(id, o.readOnly)
+func attach(op, path string, key Key, id int, c config) (*Segment, error) {
+	b, err := shmAttach(id, c.readOnly)
 	if err != nil {
-		return nil, &fs.PathError{Op: op, Path: path, Err: explainAttach(id, o, err)}
+		return nil, &fs.PathError{Op: op, Path: path, Err: explainAttach(id, c, err)}
 	}
 	name := path
 	if key == Private {
 		name = "id " + strconv.Itoa(id)
 	}
-	r := &region{key: key, id: id, name: name, b: b, writable: !o.readOnly}
+	r := &segment{Fixed: region.Fixed{Mem: b, Label: name, CanWrite: !c.readOnly}, key: key, id: id}
 	s := &Segment{IO: ioadapt.New(r), r: r}
-	if o.expect != -1 && int64(len(b)) != o.expect {
-		s.Close()
-		return nil, &fs.PathError{Op: op, Path: path, Err: newError(fmt.Sprintf(
-			"the segment (id %d) has size %d, not the %d expected", id, len(b), o.expect), ErrSizeMismatch)}
+	if c.expect != -1 && int64(len(b)) != c.expect {
+		err := &fs.PathError{Op: op, Path: path, Err: errs.New(fmt.Sprintf(
+			"the segment (id %d) has size %d, not the %d expected", id, len(b), c.expect), ioadapt.ErrSizeMismatch)}
+		return nil, errs.Rollback(err, s.Close())
 	}
 	return s, nil
 }
 
 // explainGet turns shmget's errno into an error that says which limit or
 // which existing segment was in the way.
-func explainGet(key Key, size int64, create bool, o options, errno error) error {
+func explainGet(key Key, size int64, create bool, c config, errno error) error {
 	switch {
+	case errors.Is(errno, ioadapt.ErrUnsupported):
+		return errno
 	case errors.Is(errno, syscall.ENOENT):
-		return newError("no segment has this key", errno)
+		return errs.New("no segment has this key", errno)
 	case errors.Is(errno, syscall.EEXIST):
 		if info, ok := lookupKey(key); ok {
-			return newError(fmt.Sprintf("the key is taken by id %d (size %d, mode %04o, uid %d)",
+			return errs.New(fmt.Sprintf("the key is taken by id %d (size %d, mode %04o, uid %d)",
 				info.ID, info.Size, info.Mode, info.UID), errno)
 		}
-		return newError("the key is taken", errno)
+		return errs.New("the key is taken", errno)
 	case errors.Is(errno, syscall.EINVAL) && create:
 		if info, ok := lookupKey(key); ok && key != Private {
-			return newError(fmt.Sprintf("the segment (id %d) exists with size %d, smaller than the %d asked",
-				info.ID, info.Size, size), ErrSizeMismatch, errno)
+			return errs.New(fmt.Sprintf("the segment (id %d) exists with size %d, smaller than the %d asked",
+				info.ID, info.Size, size), ioadapt.ErrSizeMismatch, errno)
 		}
 		if l, err := systemLimits(); err == nil && uint64(size) > l.MaxSize {
-			return newError(fmt.Sprintf("size %d is above shmmax %d (%s)",
+			return errs.New(fmt.Sprintf("size %d is above shmmax %d (%s)",
 				size, l.MaxSize, limitSource("shmmax")), ErrTooLarge, errno)
 		}
-		return newError(fmt.Sprintf("size %d refused", size), errno)
+		return errs.New(fmt.Sprintf("size %d refused", size), errno)
 	case errors.Is(errno, syscall.ENOSPC):
 		l, lerr := systemLimits()
 		segs, serr := listSegments()
 		if lerr != nil || serr != nil {
-			return newError(fmt.Sprintf("size %d: the system's segment count (shmmni) or total (shmall) is reached", size), errno)
+			return errs.New(fmt.Sprintf("size %d: the system's segment count (shmmni) or total (shmall) is reached", size), errno)
 		}
 		if uint64(len(segs)) >= l.MaxSegments {
-			return newError(fmt.Sprintf("size %d: %d segments in use reach shmmni %d (%s)",
+			return errs.New(fmt.Sprintf("size %d: %d segments in use reach shmmni %d (%s)",
 				size, len(segs), l.MaxSegments, limitSource("shmmni")), ErrTooMany, errno)
 		}
 		page := uint64(l.PageSize)
@@ -503,39 +493,41 @@ func explainGet(key Key, size int64, create bool, o options, errno error) error 
 			used += (uint64(s.Size) + page - 1) / page
 		}
 		need := (uint64(size) + page - 1) / page
-		return newError(fmt.Sprintf("size %d (%d pages) with %d pages in use is above shmall %d pages (%s)",
-			size, need, used, l.MaxPages, limitSource("shmall")), ErrNoSpace, errno)
+		return errs.New(fmt.Sprintf("size %d (%d pages) with %d pages in use is above shmall %d pages (%s)",
+			size, need, used, l.MaxPages, limitSource("shmall")), ioadapt.ErrNoSpace, errno)
 	case errors.Is(errno, syscall.ENOMEM):
-		return newError(fmt.Sprintf("size %d: the system could not commit that much memory", size), errno)
+		return errs.New(fmt.Sprintf("size %d: the system could not commit that much memory", size), errno)
 	case errors.Is(errno, syscall.EACCES):
 		if info, ok := lookupKey(key); ok {
-			return newError(fmt.Sprintf("the segment (id %d) has mode %04o and owner uid %d gid %d: uid %d may not use it with mode %04o",
-				info.ID, info.Mode, info.UID, info.GID, os.Getuid(), o.perm), errno)
+			return errs.New(fmt.Sprintf("the segment (id %d) has mode %04o and owner uid %d gid %d: uid %d may not use it with mode %04o",
+				info.ID, info.Mode, info.UID, info.GID, os.Getuid(), c.perm), errno)
 		}
 	}
-	return newError(fmt.Sprintf("size %d", size), errno)
+	return errs.New(fmt.Sprintf("size %d", size), errno)
 }
 
 // explainAttach turns shmat's errno into an error that names the segment
 // and what stood in the way.
-func explainAttach(id int, o options, errno error) error {
+func explainAttach(id int, c config, errno error) error {
 	want := "read and write"
-	if o.readOnly {
+	if c.readOnly {
 		want = "read"
 	}
 	switch {
+	case errors.Is(errno, ioadapt.ErrUnsupported):
+		return errno
 	case errors.Is(errno, syscall.EACCES):
 		if info, ok := lookupID(id); ok {
-			return newError(fmt.Sprintf("the segment (id %d) has mode %04o and owner uid %d gid %d: uid %d gid %d may not %s it",
+			return errs.New(fmt.Sprintf("the segment (id %d) has mode %04o and owner uid %d gid %d: uid %d gid %d may not %s it",
 				id, info.Mode, info.UID, info.GID, os.Getuid(), os.Getgid(), want), errno)
 		}
-		return newError(fmt.Sprintf("the segment (id %d): uid %d gid %d may not %s it", id, os.Getuid(), os.Getgid(), want), errno)
+		return errs.New(fmt.Sprintf("the segment (id %d): uid %d gid %d may not %s it", id, os.Getuid(), os.Getgid(), want), errno)
 	case errors.Is(errno, syscall.EINVAL) || errors.Is(errno, syscall.EIDRM):
-		return newError(fmt.Sprintf("no segment has id %d", id), fs.ErrNotExist, errno)
+		return errs.New(fmt.Sprintf("no segment has id %d", id), fs.ErrNotExist, errno)
 	case errors.Is(errno, syscall.ENOMEM):
-		return newError(fmt.Sprintf("the segment (id %d, size %d): no room in the address space to attach it", id, segSize(id)), errno)
+		return errs.New(fmt.Sprintf("the segment (id %d, size %d): no room in the address space to attach it", id, segSize(id)), errno)
 	}
-	return newError(fmt.Sprintf("the segment (id %d)", id), errno)
+	return errs.New(fmt.Sprintf("the segment (id %d)", id), errno)
 }
 
 // lookupKey finds the segment with the key, for error messages: from the
@@ -581,16 +573,4 @@ func lookupID(id int) (Info, bool) {
 	}
 	info, err := shmStat(id)
 	return info, err == nil
-}
-
-func unsupported(op, path string) error {
-	return &fs.PathError{Op: op, Path: path, Err: newError("System V shared memory is not available on this platform", ErrUnsupported)}
-}
-
-// unixTime converts seconds since the epoch, 0 meaning never.
-func unixTime(sec int64) time.Time {
-	if sec == 0 {
-		return time.Time{}
-	}
-	return time.Unix(sec, 0)
 }

@@ -307,14 +307,12 @@ func TestOpenOrCreate(t *testing.T) {
 	if a.ID() != b.ID() || b.Size() != 5000 {
 		t.Errorf("second OpenOrCreate: id %d size %d, want id %d size 5000", b.ID(), b.Size(), a.ID())
 	}
-	c, err := Create(key, 5000, Exclusive(false))
-	if err != nil {
-		t.Fatal(err)
+	if _, err := Create(key, 5000); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("Create of a taken key = %v; want fs.ErrExist, Create is exclusive", err)
 	}
-	c.Close()
 	_, err = OpenOrCreate(key, 1000)
-	if !errors.Is(err, ErrSizeMismatch) || !strings.Contains(err.Error(), "size 5000, not the 1000 asked") {
-		t.Errorf("OpenOrCreate smaller than existing: %v, want ErrSizeMismatch with both sizes", err)
+	if !errors.Is(err, ioadapt.ErrSizeMismatch) || !strings.Contains(err.Error(), "size 5000, not the 1000 asked") {
+		t.Errorf("OpenOrCreate smaller than existing: %v, want ioadapt.ErrSizeMismatch with both sizes", err)
 	}
 	if n := stat(t, a).Attaches; n != 2 {
 		t.Errorf("attaches %d after the refused open, want 2 (it must detach)", n)
@@ -336,7 +334,7 @@ func TestPrivateAndAttachID(t *testing.T) {
 	if _, err := s.ReadAt(got, 10); err != nil || string(got) != "by id" {
 		t.Errorf("ReadAt = %q, %v", got, err)
 	}
-	if _, err := AttachID(s.ID(), ExpectSize(3001)); !errors.Is(err, ErrSizeMismatch) ||
+	if _, err := AttachID(s.ID(), ExpectSize(3001)); !errors.Is(err, ioadapt.ErrSizeMismatch) ||
 		!strings.Contains(err.Error(), "size 3000, not the 3001 expected") {
 		t.Errorf("AttachID with a wrong ExpectSize: %v", err)
 	}
@@ -370,8 +368,8 @@ func TestLimits(t *testing.T) {
 func TestReaderConformance(t *testing.T) {
 	page := int64(os.Getpagesize())
 	// Size 0, the first of the usual sizes, is no System V segment.
-	if _, err := CreatePrivate(0); !errors.Is(err, ErrInvalidSize) || !strings.Contains(err.Error(), "size 0: a segment holds at least 1 byte") {
-		t.Errorf("CreatePrivate(0): %v, want ErrInvalidSize", err)
+	if _, err := CreatePrivate(0); !errors.Is(err, ioadapt.ErrInvalidSize) || !strings.Contains(err.Error(), "size 0: a segment holds at least 1 byte") {
+		t.Errorf("CreatePrivate(0): %v, want ioadapt.ErrInvalidSize", err)
 	}
 	for _, size := range []int64{1, page - 1, page, page + 1, 5*page + 17} {
 		t.Run(strconv.FormatInt(size, 10), func(t *testing.T) {
@@ -676,10 +674,10 @@ func TestBadInput(t *testing.T) {
 		targets []error
 		parts   []string
 	}{
-		{0, []error{ErrInvalidSize}, []string{"size 0", "at least 1 byte"}},
-		{-1, []error{ErrInvalidSize}, []string{"size -1", "at least 1 byte"}},
-		{math.MinInt64, []error{ErrInvalidSize}, []string{"size -9223372036854775808"}},
-		{math.MaxInt64, []error{ErrInvalidSize}, []string{"size 9223372036854775807 overflows when rounded up"}},
+		{0, []error{ioadapt.ErrInvalidSize}, []string{"size 0", "at least 1 byte"}},
+		{-1, []error{ioadapt.ErrInvalidSize}, []string{"size -1", "at least 1 byte"}},
+		{math.MinInt64, []error{ioadapt.ErrInvalidSize}, []string{"size -9223372036854775808"}},
+		{math.MaxInt64, []error{ioadapt.ErrInvalidSize}, []string{"size 9223372036854775807 overflows when rounded up"}},
 	} {
 		_, err := Create(key, tc.size)
 		wantErr(t, fmt.Sprintf("Create size %d", tc.size), err, tc.targets, append(tc.parts, "create key "+key.String())...)
@@ -694,14 +692,14 @@ func TestBadInput(t *testing.T) {
 	_, err = Create(s.Key(), 4096)
 	wantErr(t, "exclusive Create of a taken key", err, []error{fs.ErrExist, syscall.EEXIST},
 		"create key "+s.Key().String(), fmt.Sprintf("taken by id %d (size 4096, mode 0600", s.ID()))
-	_, err = Create(s.Key(), 8192, Exclusive(false))
-	wantErr(t, "Create larger than the existing segment", err, []error{ErrSizeMismatch, syscall.EINVAL},
-		"create key "+s.Key().String(), fmt.Sprintf("(id %d) exists with size 4096, smaller than the 8192 asked", s.ID()))
+	_, err = OpenOrCreate(s.Key(), 8192)
+	wantErr(t, "OpenOrCreate larger than the existing segment", err, []error{ioadapt.ErrSizeMismatch, syscall.EINVAL},
+		"open key "+s.Key().String(), fmt.Sprintf("(id %d) exists with size 4096, smaller than the 8192 asked", s.ID()))
 	_, err = OpenOrCreate(s.Key(), 4097)
-	wantErr(t, "OpenOrCreate larger than the existing segment", err, []error{ErrSizeMismatch},
+	wantErr(t, "OpenOrCreate larger than the existing segment", err, []error{ioadapt.ErrSizeMismatch},
 		"open key "+s.Key().String(), "size 4096, smaller than the 4097 asked")
 	_, err = Open(s.Key(), ExpectSize(4095))
-	wantErr(t, "Open with another expected size", err, []error{ErrSizeMismatch},
+	wantErr(t, "Open with another expected size", err, []error{ioadapt.ErrSizeMismatch},
 		"open key "+s.Key().String(), "size 4096, not the 4095 expected")
 	if n := stat(t, s).Attaches; n != 1 {
 		t.Errorf("%d attaches after the refused calls, want 1", n)
@@ -783,7 +781,7 @@ func TestLimitErrors(t *testing.T) {
 			cleanupSegment(t, s)
 			t.Skip("another process removed a segment meanwhile")
 		}
-		wantErr(t, "Create past shmall", err, []error{ErrNoSpace, syscall.ENOSPC}, "create key "+key.String(),
+		wantErr(t, "Create past shmall", err, []error{ioadapt.ErrNoSpace, syscall.ENOSPC}, "create key "+key.String(),
 			fmt.Sprintf("size %d (2 pages) with ", 2*page),
 			fmt.Sprintf(" pages in use is above shmall %d pages (/proc/sys/kernel/shmall)", used+1))
 	})

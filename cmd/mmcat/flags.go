@@ -219,9 +219,6 @@ func (r byteRange) clip(size int64) (off, n int64, err error) {
 	return r.offset, n, nil
 }
 
-// whole reports whether the range is the default, all of every source.
-func (r byteRange) whole() bool { return r.offset == 0 && r.length < 0 }
-
 const usageText = `Usage: mmcat [OPTION]... [SOURCE]...
 Concatenate SOURCEs to standard output, or to DEST with -o, reading files
 through memory maps. With no SOURCE, or when SOURCE is -, read standard input.

@@ -51,6 +51,7 @@ func (s *source) close() {
 
 // Errors of sources that GNU cat words the same way.
 var (
+	//lint:ignore ST1005 GNU cat's message, byte for byte
 	errIsDirectory = errors.New("Is a directory")
 	errSameFile    = errors.New("input file is output file")
 )

@@ -4,12 +4,15 @@ package sysv
 
 import (
 	"io/fs"
+	"os"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// supported reports whether this platform has System V shared memory.
-const supported = true
+// The system calls of System V shared memory, as golang.org/x/sys/unix
+// offers them on Linux and macOS; what each system reports about its
+// segments is in info_linux.go and info_darwin.go.
 
 // shmGet is shmget(2). It returns the bare errno.
 func shmGet(key Key, size int64, create, excl bool, perm fs.FileMode) (int, error) {
@@ -49,4 +52,27 @@ func shmStat(id int) (Info, error) {
 func shmRemove(id int) error {
 	_, err := unix.SysvShmCtl(id, unix.IPC_RMID, nil)
 	return err
+}
+
+// unixTime converts seconds since the epoch, 0 meaning never.
+func unixTime(sec int64) time.Time {
+	if sec == 0 {
+		return time.Time{}
+	}
+	return time.Unix(sec, 0)
+}
+
+// readLimits returns the limits, each read by read from its name.
+func readLimits(read func(name string) (uint64, error)) (Limits, error) {
+	l := Limits{PageSize: os.Getpagesize()}
+	for _, f := range []struct {
+		name string
+		v    *uint64
+	}{{"shmmax", &l.MaxSize}, {"shmmni", &l.MaxSegments}, {"shmall", &l.MaxPages}} {
+		var err error
+		if *f.v, err = read(f.name); err != nil {
+			return Limits{}, err
+		}
+	}
+	return l, nil
 }

@@ -42,23 +42,18 @@ func infoFromDesc(id int, d *unix.SysvShmDesc) Info {
 func limitSource(name string) string { return "/proc/sys/kernel/" + name }
 
 func systemLimits() (Limits, error) {
-	l := Limits{PageSize: os.Getpagesize()}
-	for _, f := range []struct {
-		name string
-		v    *uint64
-	}{{"shmmax", &l.MaxSize}, {"shmmni", &l.MaxSegments}, {"shmall", &l.MaxPages}} {
-		path := limitSource(f.name)
+	return readLimits(func(name string) (uint64, error) {
+		path := limitSource(name)
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return Limits{}, err
+			return 0, err
 		}
 		v, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
 		if err != nil {
-			return Limits{}, &fs.PathError{Op: "limits", Path: path, Err: err}
+			return 0, &fs.PathError{Op: "limits", Path: path, Err: err}
 		}
-		*f.v = v
-	}
-	return l, nil
+		return v, nil
+	})
 }
 
 const procList = "/proc/sysvipc/shm"

@@ -9,6 +9,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mmapkit/mmapkit/internal/errs"
 )
 
 // infoFromDesc reads a struct __shmid_ds_new of <sys/shm.h>. x/sys/unix
@@ -40,27 +42,22 @@ func infoFromDesc(id int, d *unix.SysvShmDesc) Info {
 func limitSource(name string) string { return "sysctl kern.sysv." + name }
 
 func systemLimits() (Limits, error) {
-	l := Limits{PageSize: os.Getpagesize()}
-	for _, f := range []struct {
-		name string
-		v    *uint64
-	}{{"shmmax", &l.MaxSize}, {"shmmni", &l.MaxSegments}, {"shmall", &l.MaxPages}} {
-		name := "kern.sysv." + f.name
+	return readLimits(func(limit string) (uint64, error) {
+		name := "kern.sysv." + limit
 		v, err := unix.SysctlUint64(name)
 		if err != nil {
 			v32, err32 := unix.SysctlUint32(name)
 			if err32 != nil {
-				return Limits{}, os.NewSyscallError("sysctl "+name, err)
+				return 0, os.NewSyscallError("sysctl "+name, err)
 			}
 			v = uint64(v32)
 		}
-		*f.v = v
-	}
-	return l, nil
+		return v, nil
+	})
 }
 
 // listSegments would need the kern.sysv.ipcs sysctl, whose layout is
 // private to the system; ipcs(1) is the way to list segments on macOS.
 func listSegments() ([]Info, error) {
-	return nil, &fs.PathError{Op: "list", Path: "sysv", Err: newError("listing segments is not available on macOS: use ipcs -m", ErrUnsupported)}
+	return nil, &fs.PathError{Op: "list", Path: "sysv", Err: errs.Unsupported("listing segments (use ipcs -m)")}
 }
