@@ -442,8 +442,12 @@ func newShm(name string, size int64, mode fs.FileMode, force bool) (*shm.Segment
 		if !force {
 			return nil, errExists
 		}
-		if err := shm.Unlink(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, err
+		uerr := shm.Unlink(name)
+		if errors.Is(uerr, fs.ErrNotExist) {
+			uerr = nil // removed meanwhile
+		}
+		if uerr != nil {
+			return nil, uerr
 		}
 		seg, err = shm.Create(name, size, shm.Mode(mode))
 	}
