@@ -8,11 +8,16 @@ QUICKFUZZ ?= 5s
 PKGS      = ./...
 BIN       = bin
 
-.PHONY: all test vet race cross fuzz-quick fuzz bench lint demo install test-windows test-faults bench-cli clean
+.PHONY: all test deps vet race cross fuzz-quick fuzz bench lint demo install test-windows test-faults bench-cli clean
 
 all: test
 
-test: vet race cross fuzz-quick
+test: deps vet race cross fuzz-quick
+
+# The tools the tests use as oracles (getfattr, setfacl, setcap), installed
+# when missing.
+deps:
+	@./scripts/deps.sh
 
 vet:
 	$(GO) vet $(PKGS)
@@ -72,7 +77,7 @@ demo:
 
 # Faults, hostile input, crashes and load, then every fuzz target for
 # FUZZTIME (15s by default here): a table of scenarios, runs and failures.
-test-faults:
+test-faults: deps
 	@FUZZTIME=$${FUZZTIME:-15s} ./scripts/test-faults.sh
 
 # The Windows build's tests, run under Wine (installed when missing).

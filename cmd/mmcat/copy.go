@@ -227,12 +227,3 @@ func (c *copier) close() error {
 	}
 	return nil
 }
-
-// counter is an io.Writer that only counts: the output's size, measured
-// before a segment of that size is made.
-type counter struct{ n int64 }
-
-func (c *counter) Write(p []byte) (int, error) {
-	c.n += int64(len(p))
-	return len(p), nil
-}

@@ -77,29 +77,112 @@
 //
 // # Output
 //
-// -o DEST writes to DEST instead of standard output. A file is replaced
-// atomically with mmfile.NewPending: the new contents are written through a
-// mapping of a temporary file beside it and renamed over the target, so a
-// reader, or a crash of mmcat, sees the old file or the new one, never a
-// part, and the old file's permissions are kept. Like cat > DEST, this
-// does not wait for the disk; --sync does (fsync of the file, then of the
-// directory after the rename), so that the replace also survives a crash
-// of the machine. Being a new file, DEST keeps its name and permissions
-// but not its inode: hard links to the old file keep the old contents, a
-// symbolic link named as DEST is replaced by the file, and the owner is
-// whoever runs mmcat. This also makes -o safe when DEST is one
-// of the SOURCEs: their mappings hold the old file. When some SOURCE fails,
-// the others are still written and DEST replaced; when writing DEST fails,
-// DEST is left as it was.
+// -o DEST writes to DEST instead of standard output, so that a user who
+// swaps cat A B > DEST for mmcat -o DEST A B loses nothing that cat
+// keeps. DEST is first opened for writing as the shell's > opens it (but
+// without truncating it), so whatever cat would be refused is refused,
+// with the same message. What happens then:
 //
-// shm:NAME and sysv:KEY destinations are created with the exact size of the
-// output, mode 0600 unless --mode says otherwise, and refused when they exist
-// already, unless --force, which removes the existing segment first (its
-// current users keep the old one). The size must be known before creation:
-// streamed SOURCEs are then read into memory first, and with formatting
-// options the output is formatted twice, once to count its bytes and once
-// into the segment, which for mapped SOURCEs costs no I/O. A System V
-// segment cannot be empty, so an empty output to sysv:KEY is an error.
+//   - A DEST that is not a regular file (a FIFO, a character or block
+//     device, a terminal, /dev/null), a DEST named through a descriptor
+//     (/dev/stdout, /dev/fd/N, /proc/PID/fd/N: symbolic links of /proc
+//     name an open file, not a place in a directory), and a file of a
+//     kernel file system (procfs, sysfs, cgroupfs and the like) are
+//     written in place, through the code that writes standard output:
+//     this is cat > DEST, truncation of a regular file included.
+//   - A regular file, found through the symbolic links that DEST names, is
+//     replaced atomically: the output goes into a new file in the target's
+//     directory, which has no name (O_TMPFILE) until it is renamed over the
+//     target, and which gets the target's owner, group, extended
+//     attributes (ACLs among them), file flags (lsattr) and mode through
+//     its descriptor, never by name, before anything is written. A reader,
+//     or a crash of mmcat, sees the old file or the new one, never a part;
+//     processes that have the old file open keep reading it. Where a new
+//     file cannot keep what cat keeps, nothing is written and the message
+//     says what could not be kept; --in-place then writes DEST as cat does.
+//
+// DEST, side by side (--in-place does what the cat column says):
+//
+//	DEST                          cat > DEST                     mmcat -o DEST
+//	----------------------------  -----------------------------  ------------------------------------
+//	does not exist                created, 0666 less the umask   the same, made whole then renamed in
+//	                              (and the default ACL)
+//	regular file                  truncated, rewritten in place  replaced, keeping mode, owner, group,
+//	                                                             ACLs, xattrs and lsattr flags
+//	symbolic link (chain) to one  the target is written          the target is replaced; links stay
+//	dangling symbolic link        the target is created          the same
+//	set-user-ID / set-group-ID    kept for root (CAP_FSETID);    the same rule
+//	                              others lose set-user-ID, and
+//	                              set-group-ID if group-exec
+//	file capabilities             dropped by the kernel          dropped (security.capability)
+//	trusted.* attributes          kept                           kept by root; hidden from others,
+//	                                                             who cannot see them to keep them
+//	FIFO, device, terminal,       opened and written             the same, in place (--mode refused)
+//	/dev/null
+//	FIFO whose reader leaves      killed by SIGPIPE; with it     killed by SIGPIPE, ignored or not,
+//	                              ignored, a write error         as Go programs are on stdout
+//	/dev/stdout, /dev/fd/N,       the open file behind it,       the same, in place
+//	/proc/PID/fd/N                truncated if regular
+//	/proc, /sys, cgroup files     written in place               the same
+//	hard links (more than one)    all names see the output       refused: "it has N hard links"
+//	bind-mounted file             written through the mount      refused: a mount point
+//	another user's file (writable written, owner kept            refused unless root: a new file can
+//	to you, or a sticky /tmp)                                    only be yours; same for a group you
+//	                                                             are not in
+//	directory you cannot write    written                        refused: no file can be made there
+//	file you cannot write (0444   refused: Permission denied     refused, the same message; nothing
+//	for a user, immutable, append (or Operation not permitted,   changes
+//	only, read-only mount)        Read-only file system)
+//	writable through an ACL       written                        replaced, when the rows above allow
+//	running program               refused: Text file busy        replaced; the program runs on
+//	a directory                   refused: Is a directory        refused: Is a directory
+//	DEST is also a SOURCE         truncated before it is read:   the old contents are read:
+//	                              its bytes are lost             mmcat -o f f g appends g to f
+//	name of 236-255 bytes         written                        the same (a short temporary name)
+//	disk space                    DEST's size                    room for a second copy until the
+//	                                                             rename
+//	SIGINT, SIGTERM, SIGHUP,      DEST partly written; killed    DEST untouched; the new file removed;
+//	SIGQUIT, timeout(1)           by the signal                  killed by the signal (SIGQUIT: exit
+//	                                                             status 131)
+//	SIGKILL                       DEST partly written            DEST untouched; a named temporary
+//	                                                             file (see below) is removed by the
+//	                                                             next -o to DEST of its owner
+//	                                                             (mmfile.RemoveLeftovers)
+//	--sync                        -                              fsync, rename, fsync of the directory
+//	--mode MODE                   -                              the new file's permissions (fchmod)
+//	inode number, birth time,     kept                           new: it is another file
+//	project ID, others' locks
+//
+// On a file system without O_TMPFILE (NFS, FUSE, vfat) the new file has a
+// name from the start, the one mmfile.Pending gives its own: a dot, DEST's
+// name, ".mmfile-pending-" and 16 hexadecimal digits (".mmcat-pending-"
+// and the digits for a name too long for that), locked with flock(2)
+// while mmcat lives, which is how RemoveLeftovers tells a dead writer's
+// file from a live one's. It is still changed only through its
+// descriptor, and if another process swaps the name for something else
+// before the rename, mmcat says so rather than claim that DEST holds the
+// output. Like cat > DEST, -o does not wait for
+// the disk; --sync does, so that the replace also survives a crash of the
+// machine. When some SOURCE fails, the others are still written and DEST
+// replaced; when writing DEST fails, DEST is left as it was. SOURCEs are
+// opened one at a time, as cat opens them, whatever ulimit -n is.
+//
+// shm:NAME and sysv:KEY destinations are created for the output, mode
+// 0600 unless --mode says otherwise, and refused when they exist already,
+// unless --force, which removes the existing segment first (its current
+// users keep the old one). Shared memory lives in RAM, or swap: the output
+// may take what the system has available (MemAvailable and free swap) or
+// what the memory cgroup of mmcat (or an ancestor) has left, whichever is
+// less, minus a reserve of an eighth (at least 16 MiB); beyond that, or
+// when /dev/shm is full, -o stops with an error that says which limit it
+// met, and removes the segment, rather than be killed by the OOM killer.
+// Streamed SOURCEs are never held in mmcat's heap: a POSIX segment grows
+// as the output comes, and a System V segment, whose size is fixed when
+// it is made, is filled from a spool in memory (a memfd) once the output
+// is complete, which halves what it may take. A System V segment cannot be
+// empty, so an empty output to sysv:KEY is an error. A segment is visible
+// by its name while it is filled; a catchable signal removes it, SIGKILL
+// leaves it partly written.
 //
 // A progress bar (bytes, rate, time left) is drawn on standard error while
 // writing to DEST when standard error is a terminal; --progress forces it,

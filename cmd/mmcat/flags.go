@@ -30,6 +30,7 @@ type config struct {
 	modeSet  bool
 	force    bool
 	sync     bool
+	inPlace  bool // --in-place: write a FILE DEST as cat > DEST does
 	progress progressMode
 	sources  []string
 }
@@ -97,6 +98,7 @@ func parseArgs(args []string) (*config, error) {
 	fl.StringVarP(&c.output, "output", "o", "", "")
 	fl.BoolVar(&c.force, "force", false, "")
 	fl.BoolVar(&c.sync, "sync", false, "")
+	fl.BoolVar(&c.inPlace, "in-place", false, "")
 	fl.StringVar(&mode, "mode", "", "")
 	fl.StringVar(&offset, "offset", "", "")
 	fl.StringVar(&length, "length", "", "")
@@ -242,13 +244,21 @@ Formatting, as GNU cat:
   -v, --show-nonprinting   use ^ and M- notation, except for LFD and TAB
 
 Output and ranges:
-  -o, --output=DEST    write to DEST: a FILE (replaced atomically), shm:NAME
-                       or sysv:KEY (created with the size of the output)
+  -o, --output=DEST    write to DEST: a FILE (a regular file is replaced
+                       atomically, keeping its mode, owner, group, ACLs and
+                       extended attributes; anything else, such as a FIFO,
+                       a device or /dev/stdout, is written as cat > DEST
+                       writes it), shm:NAME or sysv:KEY (created for the
+                       output)
+      --in-place       write a FILE DEST in place, as cat > DEST does, where
+                       a replace cannot keep what cat keeps (hard links, a
+                       bind mount, another user's file, a directory you
+                       cannot write)
       --force          replace an existing shm:NAME or sysv:KEY DEST
       --sync           make a FILE DEST durable (fsync) before it replaces
                        the old one; without it the replace is atomic for
                        readers and for a crash of mmcat, as fast as cat
-      --mode=MODE      octal permissions of what -o creates (default 0600 for
+      --mode=MODE      octal permissions of what -o writes (default 0600 for
                        shared memory, 0666 less the umask for a new file;
                        a replaced file keeps its own)
       --offset=N       copy each SOURCE from byte N (an error past its end)

@@ -144,8 +144,9 @@ func (r *runner) toStdout() {
 		o.populate = mode.IsRegular()
 	}
 	var bar *progressbar.ProgressBar
-	if r.cfg.progress == progressOn {
-		bar = r.progressBar(-1, "")
+	if r.cfg.progress == progressOn || r.cfg.output != "" && r.cfg.progress == progressAuto && isTerminal(r.stderr) {
+		// A DEST written in place (see toFile) comes here too.
+		bar = r.progressBar(-1, r.cfg.output)
 	}
 	c := newCopier(stdoutDest{r.stdout}, r.cfg.opts, chunk, bar)
 	for _, arg := range r.cfg.sources {
@@ -176,116 +177,6 @@ func (r *runner) writeFailed(err error) bool {
 	fmt.Fprintf(r.stderr, "%s: write error: %s\n", progName, reason(we.err))
 	r.failed, r.wroteError = true, true
 	return true
-}
-
-// toDest copies every source to the -o destination. The sources are opened
-// first, so that the size of the output is known when the destination is
-// made: shared memory cannot grow, and a file can be made at its final size
-// in one step.
-func (r *runner) toDest() {
-	kind, name := classifyDest(r.cfg.output)
-	o := &opener{rng: r.cfg.rng, stdin: r.stdin, populate: true, follow: !kind.needsSize()}
-	var srcs []*source
-	defer func() {
-		for _, s := range srcs {
-			s.close()
-		}
-	}()
-	total := int64(0) // bytes of input, -1 if unknown
-	for _, arg := range r.cfg.sources {
-		s, err := o.open(arg)
-		if err == nil && s.mem == nil && kind.needsSize() {
-			if err = spool(s); err != nil {
-				s.close()
-			}
-		}
-		if err != nil {
-			r.fail(arg, err)
-			continue
-		}
-		srcs = append(srcs, s)
-		if n := s.size(); n < 0 || total < 0 {
-			total = -1
-		} else {
-			total += n
-		}
-	}
-	size := total // bytes of output
-	if r.cfg.opts.needsFormatting() {
-		size = -1
-		if kind.needsSize() {
-			// Format once to count: the sources are all in memory.
-			var n counter
-			c := newCopier(&n, r.cfg.opts, defaultChunk, nil)
-			for _, s := range srcs {
-				_ = c.copy(s)
-			}
-			_ = c.close()
-			size = n.n
-		}
-	}
-	d, err := r.createDest(kind, name, size)
-	if err != nil {
-		r.fail(r.cfg.output, err)
-		return
-	}
-	var bar *progressbar.ProgressBar
-	if r.cfg.progress == progressOn || r.cfg.progress == progressAuto && isTerminal(r.stderr) {
-		bar = r.progressBar(total, r.cfg.output)
-	}
-	c := newCopier(d, r.cfg.opts, defaultChunk, bar)
-	for _, s := range srcs {
-		err := c.copy(s)
-		var we *writeError
-		if errors.As(err, &we) {
-			d.abort()
-			r.fail(r.cfg.output, we.err)
-			return
-		}
-		if err != nil {
-			r.fail(s.arg, err)
-		}
-	}
-	if err := c.close(); err != nil {
-		d.abort()
-		r.fail(r.cfg.output, errors.Unwrap(err))
-		return
-	}
-	if err := d.commit(); err != nil {
-		r.fail(r.cfg.output, err)
-	}
-}
-
-// createDest makes the -o destination for size bytes of output (-1 when
-// unknown, which only a file allows).
-func (r *runner) createDest(kind destKind, name string, size int64) (dest, error) {
-	mode := r.cfg.mode
-	if !r.cfg.modeSet {
-		mode = 0o600
-	}
-	switch kind {
-	case destShm:
-		return createShm(name, size, mode, r.cfg.force)
-	case destSysv:
-		return createSysv(name, size, mode, r.cfg.force)
-	}
-	return createFile(name, max(size, 0), r.cfg.mode, r.cfg.modeSet, r.cfg.sync)
-}
-
-// spool reads a streamed source into memory, for a destination that must
-// be created with its final size.
-func spool(s *source) error {
-	if err := s.skipStream(); err != nil {
-		return err
-	}
-	b, err := io.ReadAll(s.r)
-	if err != nil {
-		return err
-	}
-	s.close()
-	s.mem = ioadapt.New(ioadapt.NewMemory(b))
-	s.r, s.closer = nil, s.mem
-	return nil
 }
 
 // progressBar returns a bar on stderr for total bytes (-1: unknown).

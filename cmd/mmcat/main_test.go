@@ -35,6 +35,10 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	if os.Getenv(asCommandEnv) == "1" {
+		if err := commandSetup(); err != nil {
+			os.Stderr.WriteString("mmcat test setup: " + err.Error() + "\n")
+			os.Exit(125)
+		}
 		if v := os.Getenv(shrinkBeforeMapEnv); v != "" {
 			size, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {

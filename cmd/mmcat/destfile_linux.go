@@ -1,0 +1,270 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// createTemp creates the new file for a replace in dir. It has no name
+// (O_TMPFILE) until publish links it, just before the rename: nothing can
+// be swapped for it, and a killed mmcat leaves nothing behind. File
+// systems without O_TMPFILE (NFS, FUSE, vfat) get a named file.
+func createTemp(dir *os.File, base string, perm uint32) (*os.File, string, error) {
+	fd, err := unix.Openat(int(dir.Fd()), ".", unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, perm)
+	switch {
+	case err == nil && canLinkUnnamed():
+		// Locked from the start, so that once publish links it no
+		// RemoveLeftovers takes it for a dead writer's.
+		f := os.NewFile(uintptr(fd), dir.Name()+"/"+base)
+		lockTemp(f)
+		return f, "", nil
+	case err == nil:
+		_ = unix.Close(fd)
+	case err != unix.EOPNOTSUPP && err != unix.EISDIR && err != unix.EINVAL:
+		return nil, "", err
+	}
+	return createNamed(dir, base, perm)
+}
+
+// canLinkUnnamed reports whether an O_TMPFILE file can be given a name:
+// by descriptor (linkat AT_EMPTY_PATH, which needs CAP_DAC_READ_SEARCH),
+// or through /proc/self/fd.
+var canLinkUnnamed = sync.OnceValue(func() bool {
+	if hasCapability(unix.CAP_DAC_READ_SEARCH) {
+		return true
+	}
+	_, err := os.Stat("/proc/self/fd")
+	return err == nil
+})
+
+// linkTemp gives the unnamed file tmp a temporary name in dir.
+func linkTemp(dir, tmp *os.File, base string) (string, error) {
+	return withTempName(base, func(name string) error {
+		err := unix.Linkat(int(tmp.Fd()), "", int(dir.Fd()), name, unix.AT_EMPTY_PATH)
+		if err == unix.ENOENT || err == unix.EPERM {
+			err = unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(int(tmp.Fd())), int(dir.Fd()), name, unix.AT_SYMLINK_FOLLOW)
+		}
+		return err
+	})
+}
+
+// openSearchOnly opens a directory that cannot be read with O_PATH, which
+// is enough for the *at calls (not for fsync).
+func openSearchOnly(dir string) (int, error) {
+	return unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+}
+
+// isProcfs reports whether dir is in /proc, whose symbolic links under
+// PID/fd name open files.
+func isProcfs(dir string) bool {
+	var st unix.Statfs_t
+	return unix.Statfs(dir, &st) == nil && st.Type == unix.PROC_SUPER_MAGIC
+}
+
+// pseudoFileSystems are the kernel's attribute file systems: their regular
+// files are written in place (echo 1 > /proc/sys/...), and nothing can be
+// created or renamed there.
+var pseudoFileSystems = map[int64]string{
+	unix.PROC_SUPER_MAGIC:    "procfs",
+	unix.SYSFS_MAGIC:         "sysfs",
+	unix.CGROUP_SUPER_MAGIC:  "cgroupfs",
+	unix.CGROUP2_SUPER_MAGIC: "cgroup2fs",
+	unix.DEBUGFS_MAGIC:       "debugfs",
+	unix.TRACEFS_MAGIC:       "tracefs",
+	unix.SECURITYFS_MAGIC:    "securityfs",
+	unix.SELINUX_MAGIC:       "selinuxfs",
+	unix.SMACK_MAGIC:         "smackfs",
+	unix.BPF_FS_MAGIC:        "bpffs",
+	unix.EFIVARFS_MAGIC:      "efivarfs",
+	unix.PSTOREFS_MAGIC:      "pstore",
+	unix.BINFMTFS_MAGIC:      "binfmt_misc",
+	0x62656570:               "configfs", // CONFIGFS_MAGIC, not in x/sys
+}
+
+// pseudoFS names the file system of f if it is one of pseudoFileSystems.
+func pseudoFS(f *os.File) string {
+	var st unix.Statfs_t
+	if unix.Fstatfs(int(f.Fd()), &st) != nil {
+		return ""
+	}
+	return pseudoFileSystems[int64(st.Type)]
+}
+
+// isMountPoint reports whether the file f is mounted on its name in dir,
+// as a container's /etc/hosts is: its mount ID differs from the
+// directory's (or, before Linux 5.8, its device).
+func isMountPoint(f, dir *os.File) bool {
+	var a, b unix.Statx_t
+	if unix.Statx(int(f.Fd()), "", unix.AT_EMPTY_PATH, unix.STATX_MNT_ID, &a) != nil ||
+		unix.Statx(int(dir.Fd()), "", unix.AT_EMPTY_PATH, unix.STATX_MNT_ID, &b) != nil {
+		return false
+	}
+	if a.Mask&b.Mask&unix.STATX_MNT_ID != 0 {
+		return a.Mnt_id != b.Mnt_id
+	}
+	return a.Dev_major != b.Dev_major || a.Dev_minor != b.Dev_minor
+}
+
+// hasCapability reports whether the process has the capability in its
+// effective set.
+func hasCapability(c int) bool {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if unix.Capget(&hdr, &data[0]) != nil {
+		return os.Geteuid() == 0
+	}
+	return data[c/32].Effective&(1<<(c%32)) != 0
+}
+
+// canKeepSetID reports whether writing a file keeps its set-user-ID bit:
+// with CAP_FSETID (root has it).
+func canKeepSetID() bool { return hasCapability(unix.CAP_FSETID) }
+
+// droppedXattr is the extended attribute that cat > DEST loses too: the
+// kernel removes a file's capabilities when it is written, so that new
+// contents never inherit them.
+const droppedXattr = "security.capability"
+
+// copyAttributes gives to the extended attributes of from (ACLs are
+// system.posix_acl_access), and no others, and its file flags (lsattr),
+// through the descriptors.
+func copyAttributes(from, to *os.File) error {
+	ffd, tfd := int(from.Fd()), int(to.Fd())
+	names, err := listXattrs(ffd)
+	if err != nil {
+		return cannotReplace("its extended attributes cannot be listed (%s)", reason(err))
+	}
+	keep := make(map[string]bool, len(names))
+	for _, name := range names {
+		if name == droppedXattr {
+			continue
+		}
+		keep[name] = true
+		v, err := getXattr(ffd, name)
+		if err != nil {
+			return cannotReplace("its extended attribute %s cannot be read (%s)", name, reason(err))
+		}
+		if err := unix.Fsetxattr(tfd, name, v, 0); err != nil {
+			return cannotReplace("its extended attribute %s cannot be given to a new file (%s)", name, reason(err))
+		}
+	}
+	// What the new file got by itself: a default ACL of the directory.
+	got, err := listXattrs(tfd)
+	if err != nil {
+		return cannotReplace("the extended attributes of a new file cannot be listed (%s)", reason(err))
+	}
+	for _, name := range got {
+		if keep[name] {
+			continue
+		}
+		if err := unix.Fremovexattr(tfd, name); err != nil && err != unix.ENODATA {
+			return cannotReplace("a new file gets the extended attribute %s, which it does not have, and it cannot be removed (%s)", name, reason(err))
+		}
+	}
+	return copyFlags(ffd, tfd)
+}
+
+// listXattrs lists the names of a file's extended attributes; none where
+// the file system has none.
+func listXattrs(fd int) ([]string, error) {
+	buf := make([]byte, 1024)
+	for {
+		n, err := unix.Flistxattr(fd, buf)
+		switch {
+		case err == unix.ERANGE:
+			buf = make([]byte, 2*len(buf))
+			continue
+		case err == unix.ENOTSUP:
+			return nil, nil
+		case err != nil:
+			return nil, err
+		}
+		var names []string
+		for _, name := range bytes.Split(buf[:n], []byte{0}) {
+			if len(name) > 0 {
+				names = append(names, string(name))
+			}
+		}
+		return names, nil
+	}
+}
+
+// getXattr reads one extended attribute.
+func getXattr(fd int, name string) ([]byte, error) {
+	buf := make([]byte, 256)
+	for {
+		n, err := unix.Fgetxattr(fd, name, buf)
+		if err == unix.ERANGE {
+			if sz, err := unix.Fgetxattr(fd, name, nil); err == nil && sz > len(buf) {
+				buf = make([]byte, sz)
+			} else {
+				buf = make([]byte, 2*len(buf))
+			}
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return buf[:n], nil
+	}
+}
+
+// File flags of FS_IOC_GETFLAGS (linux/fs.h) that the owner of a file may
+// set, and that cat > DEST therefore keeps and a replace must carry over.
+// Immutable and append-only files cannot be opened for writing: -o
+// refuses them as cat does.
+var carriedFlags = []struct {
+	bit    uint32
+	letter byte // as lsattr shows it
+}{
+	{0x00000001, 's'}, // FS_SECRM_FL
+	{0x00000002, 'u'}, // FS_UNRM_FL
+	{0x00000004, 'c'}, // FS_COMPR_FL
+	{0x00000008, 'S'}, // FS_SYNC_FL
+	{0x00000040, 'd'}, // FS_NODUMP_FL
+	{0x00000080, 'A'}, // FS_NOATIME_FL
+	{0x00000400, 'm'}, // FS_NOCOMP_FL
+	{0x00008000, 't'}, // FS_NOTAIL_FL
+	{0x00800000, 'C'}, // FS_NOCOW_FL
+}
+
+// copyFlags gives tfd the carried flags of ffd, before any data is
+// written (No_COW only applies to an empty file).
+func copyFlags(ffd, tfd int) error {
+	old, err := unix.IoctlGetUint32(ffd, unix.FS_IOC_GETFLAGS)
+	if err != nil {
+		return nil // no flags on this file system
+	}
+	var mask uint32
+	var letters strings.Builder
+	for _, f := range carriedFlags {
+		mask |= f.bit
+		if old&f.bit != 0 {
+			letters.WriteByte(f.letter)
+		}
+	}
+	if old&mask == 0 {
+		// A new file starts without them, unless its directory passes
+		// some on (chattr +C on a btrfs directory); cat would not have.
+		if cur, err := unix.IoctlGetUint32(tfd, unix.FS_IOC_GETFLAGS); err != nil || cur&mask == 0 {
+			return nil
+		}
+	}
+	cur, err := unix.IoctlGetUint32(tfd, unix.FS_IOC_GETFLAGS)
+	if err == nil {
+		want := cur&^mask | old&mask
+		if want == cur {
+			return nil
+		}
+		err = unix.IoctlSetPointerInt(tfd, unix.FS_IOC_SETFLAGS, int(int32(want)))
+	}
+	if err != nil {
+		return cannotReplace("its file attributes %q (lsattr) cannot be given to a new file (%s)", letters.String(), reason(err))
+	}
+	return nil
+}

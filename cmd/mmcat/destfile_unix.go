@@ -1,0 +1,618 @@
+//go:build unix
+
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mmapkit/mmapkit/mmfile"
+)
+
+// toFile writes the output to the FILE DEST. doc.go has the table of what
+// this does to DEST, side by side with cat > DEST: a DEST that is not a
+// regular file, or that only a descriptor names, is written in place as
+// the shell's > would open it; a regular file is replaced atomically with
+// everything cat would keep, or refused with the reason, and --in-place
+// writes it as cat does.
+func (r *runner) toFile(path string, sig *signalCleanup) {
+	t, err := openTarget(path, r.cfg.inPlace)
+	if err != nil {
+		r.fail(path, err)
+		return
+	}
+	if t.inPlace {
+		r.writeInPlace(t)
+		return
+	}
+	r.replace(t, sig)
+}
+
+// target is a FILE DEST, opened as the shell's > opens it, and what -o
+// does with it.
+type target struct {
+	path string   // DEST as given
+	f    *os.File // DEST opened for writing; for a running program, for reading; nil if there is no file yet
+	// inPlace: write f as cat > DEST would; truncate it first as the
+	// shell's O_TRUNC does when truncate is set. what says what DEST is.
+	inPlace, truncate bool
+	what              string
+	// dir and base name the file to replace, every symbolic link to it
+	// followed; dir may be relative.
+	dir, base string
+}
+
+// openTarget opens DEST and decides how to write it.
+func openTarget(path string, inPlace bool) (*target, error) {
+	if inPlace {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOCTTY, 0o666)
+		if err != nil {
+			return nil, err
+		}
+		return &target{path: path, f: f, inPlace: true, what: "written in place (--in-place)"}, nil
+	}
+	resolved, magic, err := resolveLinks(path)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	t := &target{path: path}
+	t.dir, t.base = splitPath(resolved)
+	f, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NOCTTY, 0)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && !magic && !isProcfs(t.dir):
+		// A new file, or one that a dangling symbolic link names: the
+		// shell's > creates it where the link points, and so does the
+		// replace.
+		if t.base == "" || t.base == "." || t.base == ".." {
+			return nil, &fs.PathError{Op: "open", Path: path, Err: syscall.EISDIR}
+		}
+		return t, nil
+	case errors.Is(err, syscall.ETXTBSY):
+		// A running program, which > cannot open for writing but a
+		// rename can replace. The kernel checks permissions before it
+		// checks for that (may_open, then get_write_access): the caller
+		// may write it.
+		if f, err = os.Open(path); err != nil {
+			return nil, err
+		}
+	case err != nil:
+		return nil, err
+	}
+	t.f = f
+	fi, err := f.Stat()
+	if err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	switch {
+	case !fi.Mode().IsRegular():
+		t.inPlace, t.what = true, describe(fi.Mode())
+	case magic:
+		// /dev/stdout, /proc/self/fd/N: a name for an open file, which
+		// the caller means, not for a place in a directory.
+		t.inPlace, t.truncate, t.what = true, true, "a file named through /proc/PID/fd"
+	default:
+		if fsName := pseudoFS(f); fsName != "" {
+			// Kernel attributes (/proc/sys, /sys) take writes, not renames.
+			t.inPlace, t.truncate, t.what = true, true, "a file of "+fsName
+		}
+	}
+	return t, nil
+}
+
+// resolveLinks follows the symbolic links that path ends in, as open(2)
+// does, and returns the path of the file they lead to (which may not
+// exist). magic reports a link of /proc, such as /proc/self/fd/1 behind
+// /dev/stdout: it names an open file rather than a path, and is not
+// followed further.
+func resolveLinks(path string) (resolved string, magic bool, err error) {
+	p := path
+	for range 40 { // the kernel's limit, MAXSYMLINKS
+		fi, err := os.Lstat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			return p, false, nil
+		}
+		if err != nil {
+			return "", false, err
+		}
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			return p, false, nil
+		}
+		dir, _ := splitPath(p)
+		if isProcfs(dir) {
+			return p, true, nil
+		}
+		link, err := os.Readlink(p)
+		if err != nil {
+			return "", false, err
+		}
+		if !strings.HasPrefix(link, "/") {
+			// Not filepath.Join: cleaning "dir/../x" lexically is wrong
+			// when dir is itself reached through a link.
+			link = dir + "/" + link
+		}
+		p = link
+	}
+	return "", false, syscall.ELOOP
+}
+
+// splitPath splits p at its last slash, without cleaning it.
+func splitPath(p string) (dir, base string) {
+	i := strings.LastIndexByte(p, '/')
+	switch {
+	case i < 0:
+		return ".", p
+	case i == 0:
+		return "/", p[1:]
+	}
+	return p[:i], p[i+1:]
+}
+
+// describe names a file mode for messages.
+func describe(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	}
+	return "not a regular file"
+}
+
+// writeInPlace writes the output into the open DEST exactly as it goes to
+// standard output, which is what cat > DEST does.
+func (r *runner) writeInPlace(t *target) {
+	f := t.f
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		r.fail(t.path, err)
+		return
+	}
+	if r.cfg.modeSet && !fi.Mode().IsRegular() {
+		r.fail(t.path, fmt.Errorf("--mode does not apply: DEST is %s, which -o writes in place", t.what))
+		return
+	}
+	if t.truncate {
+		if err := f.Truncate(0); err != nil {
+			r.fail(t.path, err)
+			return
+		}
+	}
+	if r.cfg.modeSet {
+		if err := f.Chmod(r.cfg.mode); err != nil {
+			r.fail(t.path, err)
+			return
+		}
+	}
+	stdout := r.stdout
+	r.stdout = f
+	r.toStdout()
+	r.stdout = stdout
+	if r.failed {
+		return
+	}
+	// fsync(2) of a FIFO, a terminal or /dev/null is EINVAL: there is
+	// nothing to make durable.
+	if r.cfg.sync {
+		if err := f.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.EROFS) {
+			r.fail(t.path, err)
+		}
+	}
+	// For cat, DEST is standard output, whose close it reports as a
+	// write error (close_stdout): NFS reports delayed write errors there.
+	if err := f.Close(); err != nil {
+		r.writeFailed(&writeError{err})
+	}
+}
+
+// replace writes the output into a new file and renames it over DEST.
+func (r *runner) replace(t *target, sig *signalCleanup) {
+	var rp *replacement
+	err := sig.making(func() (_ func(), err error) {
+		if rp, err = newReplacement(t, r.cfg.mode, r.cfg.modeSet); err != nil {
+			return nil, err
+		}
+		return rp.removeName, nil
+	})
+	if t.f != nil {
+		_ = t.f.Close()
+	}
+	if err != nil {
+		r.fail(t.path, err)
+		return
+	}
+	fail := func(err error) {
+		sig.discard()
+		rp.discard()
+		if err != nil {
+			r.fail(t.path, err)
+		}
+	}
+	// A growing SOURCE is copied as cat copies it: to its end as it is
+	// when its turn is done.
+	o := &opener{rng: r.cfg.rng, stdin: r.stdin, populate: true, follow: true}
+	total := o.measure(r.cfg.sources, r.cfg.opts, false)
+	m, err := mmfile.Map(rp.tmp, append(pendingOptions(), mmfile.ReadWrite())...)
+	if err != nil {
+		fail(err)
+		return
+	}
+	// The sources' mappings hold the old file: DEST can be a SOURCE.
+	d := &fileDest{m: m}
+	if err := m.Truncate(max(total, 0)); err != nil {
+		_ = m.Close()
+		fail(err)
+		return
+	}
+	if !r.copyAll(d, o, total) {
+		_ = m.Close()
+		fail(nil)
+		return
+	}
+	if err := d.finish(r.cfg.sync); err != nil {
+		fail(err)
+		return
+	}
+	if err := sig.publish(func() error { return rp.publish(r.cfg.sync) }); err != nil {
+		fail(err)
+		return
+	}
+	rp.close()
+}
+
+// fileDest writes the new version of a file through its mapping, which
+// writes large chunks to the file with pwrite(2) from the source's
+// mapping, and grows as needed.
+type fileDest struct {
+	m *mmfile.File
+	n int64 // bytes written
+}
+
+func (d *fileDest) Write(b []byte) (int, error) {
+	n, err := d.m.Write(b)
+	d.n += int64(n)
+	return n, err
+}
+
+// finish cuts the file to what was written and unmaps it; with durable,
+// after writing it back.
+func (d *fileDest) finish(durable bool) error {
+	var err error
+	if d.m.Size() != d.n {
+		err = d.m.Truncate(d.n)
+	}
+	if err == nil && durable {
+		err = d.m.Sync()
+	}
+	return errors.Join(err, d.m.Close())
+}
+
+// replacement is the new file that replaces DEST: made in DEST's
+// directory, given DEST's owner, group, extended attributes (ACLs among
+// them) and mode through its descriptor, never by name, and renamed over
+// DEST by publish.
+type replacement struct {
+	path string   // DEST as given, for messages
+	dir  *os.File // the directory of the file replaced
+	base string
+	tmp  *os.File
+	// name is tmp's name in dir while it has one: always where the file
+	// system has no O_TMPFILE, and during publish otherwise.
+	name string
+}
+
+// errCannotReplace says what a replace cannot keep that cat > DEST keeps,
+// and what to do instead.
+type errCannotReplace struct{ why string }
+
+func cannotReplace(format string, args ...any) error {
+	return &errCannotReplace{why: fmt.Sprintf(format, args...)}
+}
+
+func (e *errCannotReplace) Error() string {
+	return "cannot be replaced atomically: " + e.why + "; --in-place writes it in place, as cat does"
+}
+
+// newReplacement makes the new file for t, with the attributes of the
+// file it replaces; mode, with modeSet, overrides the permissions. On
+// error nothing is left behind.
+func newReplacement(t *target, mode fs.FileMode, modeSet bool) (_ *replacement, err error) {
+	var old *unix.Stat_t
+	if t.f != nil {
+		old = new(unix.Stat_t)
+		if err := unix.Fstat(int(t.f.Fd()), old); err != nil {
+			return nil, &fs.PathError{Op: "stat", Path: t.path, Err: err}
+		}
+		if old.Nlink > 1 {
+			return nil, cannotReplace("it has %d hard links, which would keep the old contents", old.Nlink)
+		}
+	}
+	dir, err := openDir(t.dir)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: t.path, Err: err}
+	}
+	rp := &replacement{path: t.path, dir: dir, base: t.base}
+	defer func() {
+		if err != nil {
+			rp.discard()
+		}
+	}()
+	if old != nil {
+		var st unix.Stat_t
+		if err := unix.Fstatat(rp.dirfd(), t.base, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil || st.Dev != old.Dev || st.Ino != old.Ino {
+			return nil, &fs.PathError{Op: "open", Path: t.path, Err: errors.New("it was replaced by another file while mmcat opened it")}
+		}
+		if isMountPoint(t.f, dir) {
+			return nil, cannotReplace("it is a mount point (a file bind-mounted over another), which rename(2) cannot replace")
+		}
+	}
+	// Temporary files that a killed mmcat left (SIGKILL cannot be
+	// caught): whatever they are, they are not DEST.
+	_, _ = mmfile.RemoveLeftovers(t.dir + "/" + t.base)
+	perm := uint32(0o600) // until it has DEST's attributes
+	if old == nil && !modeSet {
+		perm = 0o666 // what the shell's > creates, less the umask
+	}
+	rp.tmp, rp.name, err = createTemp(dir, t.base, perm)
+	if err != nil {
+		if old != nil && (errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM)) {
+			return nil, cannotReplace("a new file cannot be created in %s (%s)", t.dir, reason(err))
+		}
+		return nil, &fs.PathError{Op: "create", Path: t.path, Err: err}
+	}
+	want := uint32(mode.Perm())
+	if old != nil {
+		if err := rp.carryOver(t.f, old); err != nil {
+			return nil, err
+		}
+		if !modeSet {
+			want = keptMode(uint32(old.Mode))
+		}
+	}
+	if old != nil || modeSet {
+		if err := rp.setMode(want); err != nil {
+			return nil, err
+		}
+	}
+	return rp, nil
+}
+
+func (rp *replacement) dirfd() int { return int(rp.dir.Fd()) }
+func (rp *replacement) tmpfd() int { return int(rp.tmp.Fd()) }
+
+// carryOver gives the new file the old one's owner and group, extended
+// attributes and file flags. The owner comes first: chown(2) clears the
+// set-user-ID and set-group-ID bits, which setMode sets last.
+func (rp *replacement) carryOver(old *os.File, st *unix.Stat_t) error {
+	var cur unix.Stat_t
+	if err := unix.Fstat(rp.tmpfd(), &cur); err != nil {
+		return err
+	}
+	if cur.Uid != st.Uid || cur.Gid != st.Gid {
+		if err := unix.Fchown(rp.tmpfd(), int(st.Uid), int(st.Gid)); err != nil {
+			switch {
+			case !errors.Is(err, unix.EPERM):
+				return &fs.PathError{Op: "chown", Path: rp.path, Err: err}
+			case cur.Uid != st.Uid:
+				return cannotReplace("it belongs to %s, and a new file can only belong to you (%s)", userName(st.Uid), userName(cur.Uid))
+			}
+			return cannotReplace("its group is %s, which you are not a member of, so a new file cannot have it", groupName(st.Gid))
+		}
+	}
+	return copyAttributes(old, rp.tmp)
+}
+
+// keptMode is the mode cat > DEST leaves on DEST: its own, except that
+// opening with O_TRUNC and writing clear the set-user-ID bit, and the
+// set-group-ID bit of a group-executable file, unless the caller has
+// CAP_FSETID (should_remove_suid in the kernel).
+func keptMode(m uint32) uint32 {
+	m &= 0o7777
+	if !canKeepSetID() {
+		m &^= unix.S_ISUID
+		if m&unix.S_IXGRP != 0 {
+			m &^= unix.S_ISGID
+		}
+	}
+	return m
+}
+
+// setMode gives the new file its permissions with fchmod(2) and checks
+// that the kernel kept all of them: it drops the set-group-ID bit of a
+// file whose group the caller is not in.
+func (rp *replacement) setMode(want uint32) error {
+	if err := unix.Fchmod(rp.tmpfd(), want); err != nil {
+		return &fs.PathError{Op: "chmod", Path: rp.path, Err: err}
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(rp.tmpfd(), &st); err != nil {
+		return err
+	}
+	if got := uint32(st.Mode) & 0o7777; got != want {
+		return cannotReplace("its mode %04o cannot be given to a new file, which got %04o", want, got)
+	}
+	return nil
+}
+
+// publish renames the new file over DEST (giving it a name first if it has
+// none); with durable, it is made durable before the rename, and the
+// rename after it.
+func (rp *replacement) publish(durable bool) error {
+	if durable {
+		if err := rp.tmp.Sync(); err != nil {
+			return err
+		}
+	}
+	if rp.name == "" {
+		name, err := linkTemp(rp.dir, rp.tmp, rp.base)
+		if err != nil {
+			return &fs.PathError{Op: "link", Path: rp.path, Err: err}
+		}
+		rp.name = name
+	}
+	if err := unix.Renameat(rp.dirfd(), rp.name, rp.dirfd(), rp.base); err != nil {
+		return &fs.PathError{Op: "rename", Path: rp.path, Err: err}
+	}
+	rp.name = ""
+	// In a directory that others can write, the temporary name could
+	// have been swapped for something else just before the rename: say
+	// so rather than claim that DEST holds the output.
+	var a, b unix.Stat_t
+	if err := unix.Fstat(rp.tmpfd(), &a); err != nil {
+		return err
+	}
+	if err := unix.Fstatat(rp.dirfd(), rp.base, &b, unix.AT_SYMLINK_NOFOLLOW); err != nil || a.Dev != b.Dev || a.Ino != b.Ino {
+		return &fs.PathError{Op: "rename", Path: rp.path, Err: errors.New("another process replaced the new file while it was renamed over DEST")}
+	}
+	if durable {
+		return syncDir(rp.dir)
+	}
+	return nil
+}
+
+// removeName removes the new file's name, if it has one and the name
+// still leads to it. It is safe to call from the signal handler while
+// the file is being written.
+func (rp *replacement) removeName() {
+	if rp.name == "" {
+		return
+	}
+	var a, b unix.Stat_t
+	if unix.Fstat(rp.tmpfd(), &a) == nil && unix.Fstatat(rp.dirfd(), rp.name, &b, unix.AT_SYMLINK_NOFOLLOW) == nil && a.Dev == b.Dev && a.Ino == b.Ino {
+		_ = unix.Unlinkat(rp.dirfd(), rp.name, 0)
+	}
+	rp.name = ""
+}
+
+// discard removes the new file and closes what is open.
+func (rp *replacement) discard() {
+	if rp.tmp != nil {
+		rp.removeName()
+	}
+	rp.close()
+}
+
+func (rp *replacement) close() {
+	if rp.tmp != nil {
+		_ = rp.tmp.Close()
+	}
+	_ = rp.dir.Close()
+}
+
+// createNamed creates a temporary file in dir, named as [mmfile.Pending]
+// names its own, so that [mmfile.RemoveLeftovers] finds it if mmcat is
+// killed, and claimed as a Pending claims its own: locked, then checked
+// to be still there, since a RemoveLeftovers running meanwhile may have
+// taken it before the lock.
+func createNamed(dir *os.File, base string, perm uint32) (*os.File, string, error) {
+	for range 100 {
+		var fd int
+		name, err := withTempName(base, func(name string) (err error) {
+			fd, err = unix.Openat(int(dir.Fd()), name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, perm)
+			return err
+		})
+		if err != nil {
+			return nil, "", err
+		}
+		f := os.NewFile(uintptr(fd), filepath.Join(dir.Name(), name))
+		if lockTemp(f) {
+			var a, b unix.Stat_t
+			if unix.Fstat(fd, &a) == nil && unix.Fstatat(int(dir.Fd()), name, &b, unix.AT_SYMLINK_NOFOLLOW) == nil && a.Dev == b.Dev && a.Ino == b.Ino {
+				return f, name, nil
+			}
+		}
+		_ = f.Close()
+	}
+	return nil, "", unix.EEXIST
+}
+
+// lockTemp takes the lock that tells RemoveLeftovers that a temporary file
+// is in use; the kernel drops it when the process dies. It reports false
+// when another process holds it. Where the file system has no locks, the
+// file goes unlocked.
+func lockTemp(f *os.File) bool {
+	return unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) != unix.EWOULDBLOCK
+}
+
+// withTempName calls try with temporary names for base until one is free
+// (try fails with EEXIST for the others), and returns it.
+func withTempName(base string, try func(name string) error) (string, error) {
+	short := false
+	for range 100 {
+		name := tempName(base, short)
+		switch err := try(name); {
+		case err == unix.EEXIST:
+		case err == unix.ENAMETOOLONG && !short:
+			short = true
+		default:
+			return name, err
+		}
+	}
+	return "", unix.EEXIST
+}
+
+// tempName returns a name for a temporary sibling of base, in the shape
+// that [mmfile.Pending] documents: a dot, base, ".mmfile-pending-" and 16
+// hexadecimal digits. A name that would pass NAME_MAX (255 bytes on
+// Linux's file systems and the BSDs') gets a short one, which
+// RemoveLeftovers does not know.
+func tempName(base string, short bool) string {
+	const marker = ".mmfile-pending-"
+	if short || len(base)+1+len(marker)+16 > 255 {
+		return fmt.Sprintf(".mmcat-pending-%016x", rand.Uint64())
+	}
+	return fmt.Sprintf(".%s%s%016x", base, marker, rand.Uint64())
+}
+
+// openDir opens the directory of the file to replace.
+func openDir(dir string) (*os.File, error) {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err == unix.EACCES {
+		// A directory one may write and search but not list.
+		fd, err = openSearchOnly(dir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), dir), nil
+}
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir *os.File) error {
+	if err := dir.Sync(); err != nil {
+		return &fs.PathError{Op: "sync", Path: dir.Name(), Err: err}
+	}
+	return nil
+}
+
+// userName and groupName name an owner for messages.
+func userName(uid uint32) string {
+	id := strconv.FormatUint(uint64(uid), 10)
+	if u, err := user.LookupId(id); err == nil {
+		return fmt.Sprintf("%s (uid %s)", u.Username, id)
+	}
+	return "uid " + id
+}
+
+func groupName(gid uint32) string {
+	id := strconv.FormatUint(uint64(gid), 10)
+	if g, err := user.LookupGroupId(id); err == nil {
+		return fmt.Sprintf("%s (gid %s)", g.Name, id)
+	}
+	return "gid " + id
+}

@@ -1,0 +1,17 @@
+//go:build windows
+
+package main
+
+import "os"
+
+// interruptSignals are what Windows delivers to a console program: Ctrl+C
+// and Ctrl+Break.
+var interruptSignals = []os.Signal{os.Interrupt}
+
+// raise ends the process as Ctrl+C ends a console program: with the status
+// STATUS_CONTROL_C_EXIT.
+func raise(os.Signal) { os.Exit(0xC000013A) }
+
+// dieOfSIGPIPE does nothing: Windows has no SIGPIPE, and the write error
+// is reported.
+func dieOfSIGPIPE(*os.File) {}
