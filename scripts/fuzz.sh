@@ -15,7 +15,7 @@ for pkg in $(go list ./...); do
 	for t in $targets; do
 		echo "fuzz $pkg $t for $fuzztime"
 		log="$logs/${pkg##*/}-$t.log"
-		if ! go test -run '^$' -fuzz "^${t}\$" -fuzztime "$fuzztime" "$pkg" >"$log" 2>&1; then
+		if ! ./scripts/fuzz-one.sh "$pkg" "$t" "$fuzztime" "$log"; then
 			cat "$log"
 			echo "fuzz target $t in $pkg failed; the failing input is in $dir/testdata/fuzz/$t/"
 			status=1

@@ -18,7 +18,7 @@ for pkg in $(go list ./...); do
 	dir=$(go list -f '{{.Dir}}' "$pkg")
 	for t in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
 		log="$work/fuzz-$t.log"
-		if go test -run '^$' -fuzz "^${t}\$" -fuzztime "$fuzztime" "$pkg" >"$log" 2>&1; then
+		if ./scripts/fuzz-one.sh "$pkg" "$t" "$fuzztime" "$log"; then
 			result=0
 		else
 			result=1
