@@ -76,7 +76,14 @@ func (c *IO) faultError(r any, op string, errp *error) {
 // memory. The caller holds s.mu.
 func (c *IO) faultAt(op string, off int64) error {
 	b := c.s.buf
-	return &fs.PathError{Op: op, Path: c.s.name, Err: c.explain(b[:cap(b)], int(off))}
+	return &fs.PathError{Op: op, Path: c.s.name, Err: c.explain(b[:cap(b)], int(off), true)}
+}
+
+// readFaultAt is faultAt for a fault known to come from reading the
+// memory, such as write(2)'s EFAULT: it was no store.
+func (c *IO) readFaultAt(op string, off int64) error {
+	b := c.s.buf
+	return &fs.PathError{Op: op, Path: c.s.name, Err: c.explain(b[:cap(b)], int(off), false)}
 }
 
 // FaultExplainer is implemented by a Region that can tell why touching its
@@ -94,11 +101,11 @@ type FaultExplainer interface {
 
 // explain returns the error for a fault at offset off of b, the Region's
 // memory. The caller holds s.mu.
-func (c *IO) explain(b []byte, off int) error {
+func (c *IO) explain(b []byte, off int, mayBeStore bool) error {
 	// The signal does not reach us, only the address: SIGSEGV for a store
 	// into a read-only mapping, SIGBUS for a page that the file cannot
 	// supply. A read-only page that reads fine faulted for a store.
-	if !c.s.writable && readable(b, off) {
+	if mayBeStore && !c.s.writable && readable(b, off) {
 		return errs.New(fmt.Sprintf("memory fault at offset %d: store into a read-only mapping", off), ErrFault, ErrReadOnly)
 	}
 	if e, ok := c.s.region.(FaultExplainer); ok {

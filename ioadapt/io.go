@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"syscall"
 	"unsafe"
 
 	"github.com/mmapkit/mmapkit/internal/errs"
@@ -361,13 +362,9 @@ func (c *IO) WriteTo(w io.Writer) (n int64, err error) {
 	switch {
 	case w == io.Discard:
 		return n, nil
-	case descriptor(w):
-		for more := true; more && err == nil; {
-			var m int
-			m, more, err = c.writeOnceTo(w, end)
-			n += int64(m)
-		}
-		return n, err
+	}
+	if rc := directPeer(w); rc != nil {
+		return c.writeToDescriptor(rc, peerName(w), end)
 	}
 	bp := chunkPool.Get().(*[]byte)
 	defer chunkPool.Put(bp)
@@ -396,31 +393,65 @@ func (c *IO) WriteTo(w io.Writer) (n int64, err error) {
 }
 
 // descriptorChunk bounds one write(2) of WriteTo, and so how long it holds
-// the Region open while a slow pipe or socket drains.
+// the Region open.
 const descriptorChunk = 1 << 20
 
-// writeOnceTo writes the next part of [pos, end) to the descriptor w,
-// straight from the memory, and advances the position by what w took.
-// more is false at the end or after an error.
-func (c *IO) writeOnceTo(w io.Writer, end int64) (n int, more bool, err error) {
-	c.pmu.Lock()
-	defer c.pmu.Unlock()
-	if err := c.pin("writeto"); err != nil {
-		return 0, false, err
+// writeToDescriptor writes [pos, end) to the descriptor behind rc straight
+// from the memory, a chunk per write(2), and moves the position past what
+// the descriptor took. Each write pins the Region only while the kernel
+// copies: a descriptor that cannot take more (a full pipe or socket)
+// waits in the poller with no lock held, so Close, growth and other calls
+// go on, and a peer that reads this Region to drain the pipe cannot
+// deadlock with it. Only the kernel touches the memory: a fault is
+// write(2)'s EFAULT, reported as the Region's fault.
+func (c *IO) writeToDescriptor(rc syscall.RawConn, name string, end int64) (n int64, err error) {
+	for {
+		c.pmu.Lock()
+		start := c.pos
+		c.pmu.Unlock()
+		var m int
+		var werr error
+		done := false
+		cerr := rc.Write(func(fd uintptr) bool {
+			if werr = c.pin("writeto"); werr != nil {
+				return true
+			}
+			b := c.view()
+			stop := min(end, int64(len(b)))
+			if start >= stop {
+				c.s.mu.RUnlock()
+				done = true
+				return true
+			}
+			k, e := writeFD(fd, b[start:min(stop, start+descriptorChunk)])
+			switch {
+			case e == nil:
+				m = k
+			case isFaultErrno(e):
+				m = max(k, 0)
+				werr = c.readFaultAt("writeto", c.off+start+int64(m))
+			case isAgain(e):
+				c.s.mu.RUnlock()
+				return false // wait for room, unpinned
+			default:
+				werr = &fs.PathError{Op: "write", Path: name, Err: e}
+			}
+			c.s.mu.RUnlock()
+			return true
+		})
+		if m > 0 {
+			c.setPos(start + int64(m))
+			n += int64(m)
+		}
+		switch {
+		case werr != nil:
+			return n, werr
+		case cerr != nil:
+			return n, cerr // the descriptor was closed, or its deadline passed
+		case done:
+			return n, nil
+		}
 	}
-	defer c.s.mu.RUnlock()
-	b := c.view()
-	start, stop := c.pos, min(end, int64(len(b)))
-	if start >= stop {
-		return 0, false, nil
-	}
-	// Only the kernel touches the memory: a fault is write(2)'s EFAULT.
-	n, err = w.Write(b[start:min(stop, start+descriptorChunk)])
-	c.pos += int64(n)
-	if err != nil && isFaultErrno(err) {
-		err = c.faultAt("writeto", c.off+start+int64(n))
-	}
-	return n, err == nil, err
 }
 
 // copyOutChunk copies the next part of [pos, end) into buf, with faults
