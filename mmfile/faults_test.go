@@ -27,6 +27,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mmapkit/mmapkit/internal/faulttest"
+	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/ioadapt"
 	"github.com/mmapkit/mmapkit/mmfile"
 )
@@ -265,7 +266,7 @@ func replaceRound(path string, round int) error {
 func TestFaultOpenCloseLeak(t *testing.T) {
 	ty := faulttest.New(t)
 	path := writeFile(t, "small", pattern(8192))
-	fds, maps := faulttest.FDs(t), faulttest.Maps(t)
+	fds, maps := testkit.FDs(t), testkit.Maps(t)
 	p := make([]byte, 16)
 	for i := range envInt("MMAPKIT_LEAK_ROUNDS", 100000) {
 		f, err := mmfile.OpenFile(path, os.O_RDWR, 0)

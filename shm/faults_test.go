@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/mmapkit/mmapkit/internal/faulttest"
+	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/ioadapt"
 )
 
@@ -131,7 +132,7 @@ func fullTmpfsRound(t *testing.T, dir string, round int) error {
 // no descriptor, mapping or segment is left behind.
 func TestFaultLeakLoop(t *testing.T) {
 	ty := faulttest.New(t)
-	fds, maps := faulttest.FDs(t), faulttest.Maps(t)
+	fds, maps := testkit.FDs(t), testkit.Maps(t)
 	rounds := 100000
 	if n, err := strconv.Atoi(os.Getenv("MMAPKIT_LEAK_ROUNDS")); err == nil && n > 0 {
 		rounds = n

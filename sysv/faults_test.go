@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mmapkit/mmapkit/internal/faulttest"
+	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/ioadapt"
 )
 
@@ -27,7 +28,7 @@ import (
 // 100 000 segments: no segment, descriptor or mapping is left behind.
 func TestFaultLeakLoop(t *testing.T) {
 	ty := faulttest.New(t)
-	fds, maps := faulttest.FDs(t), faulttest.Maps(t)
+	fds, maps := testkit.FDs(t), testkit.Maps(t)
 	rounds := 100000
 	if n, err := strconv.Atoi(os.Getenv("MMAPKIT_LEAK_ROUNDS")); err == nil && n > 0 {
 		rounds = n
