@@ -39,9 +39,9 @@ import (
 func TestFaultTruncateFile(t *testing.T) {
 	ty := faulttest.New(t)
 	page := os.Getpagesize()
-	data := pattern(16 * page)
+	data := testkit.Pattern(16 * page)
 	path := writeFile(t, "shrinking", data)
-	for round := range envInt("MMAPKIT_FAULT_ROUNDS", 200) {
+	for round := range testkit.EnvInt("MMAPKIT_FAULT_ROUNDS", 200) {
 		ty.Round(truncateRound(path, data, page, round))
 	}
 }
@@ -115,7 +115,7 @@ func truncateRound(path string, data []byte, page, round int) error {
 // the bytes written before intact.
 func TestFaultFullDisk(t *testing.T) {
 	ty := faulttest.New(t)
-	dir := smallTmpfs(t, "2m")
+	dir := testkit.SmallTmpfs(t, 2<<20)
 	for round := range 200 {
 		ty.Round(fullDiskRound(filepath.Join(dir, "f"+strconv.Itoa(round)), round))
 		_ = os.Remove(filepath.Join(dir, "f"+strconv.Itoa(round)))
@@ -168,7 +168,7 @@ func fullDiskRound(path string, round int) error {
 func TestFaultCrashAfterSync(t *testing.T) {
 	ty := faulttest.New(t)
 	path := filepath.Join(t.TempDir(), "records")
-	for round := range envInt("MMAPKIT_CRASH_ROUNDS", 200) {
+	for round := range testkit.EnvInt("MMAPKIT_CRASH_ROUNDS", 200) {
 		ty.Round(crashSyncRound(path, round))
 	}
 }
@@ -225,7 +225,7 @@ func TestFaultCrashReplace(t *testing.T) {
 	if err := os.WriteFile(path, versionContent(0), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for round := range envInt("MMAPKIT_CRASH_ROUNDS", 300) {
+	for round := range testkit.EnvInt("MMAPKIT_CRASH_ROUNDS", 300) {
 		ty.Round(replaceRound(path, round))
 	}
 	if _, err := mmfile.RemoveLeftovers(path); err != nil {
@@ -265,10 +265,10 @@ func replaceRound(path string, round int) error {
 // descriptors or mappings.
 func TestFaultOpenCloseLeak(t *testing.T) {
 	ty := faulttest.New(t)
-	path := writeFile(t, "small", pattern(8192))
+	path := writeFile(t, "small", testkit.Pattern(8192))
 	fds, maps := testkit.FDs(t), testkit.Maps(t)
 	p := make([]byte, 16)
-	for i := range envInt("MMAPKIT_LEAK_ROUNDS", 100000) {
+	for i := range testkit.EnvInt("MMAPKIT_LEAK_ROUNDS", 100000) {
 		f, err := mmfile.OpenFile(path, os.O_RDWR, 0)
 		if err == nil {
 			_, err = f.ReadAt(p, int64(i%8000))
@@ -285,7 +285,7 @@ func TestFaultOpenCloseLeak(t *testing.T) {
 // grow them: no crash, and the only error is fs.ErrClosed.
 func TestFaultCloseRace(t *testing.T) {
 	ty := faulttest.New(t)
-	path := writeFile(t, "racy", pattern(1<<16))
+	path := writeFile(t, "racy", testkit.Pattern(1<<16))
 	for range 200 {
 		ty.Round(closeRaceRound(path))
 	}
@@ -451,7 +451,7 @@ func TestFaultManyProcesses(t *testing.T) {
 		f.Close()
 		var cmds []*exec.Cmd
 		for w := range writers {
-			cmds = append(cmds, child("range-writer", path, "MMAPKIT_TEST_SLOT="+strconv.Itoa(w), "MMAPKIT_TEST_SPAN="+strconv.Itoa(span), "MMAPKIT_TEST_ROUND="+strconv.Itoa(round)))
+			cmds = append(cmds, child("range-writer", path, testkit.SlotEnv(w, span, round)...))
 		}
 		for range 2 {
 			cmds = append(cmds, child("mapcat", path))
@@ -471,7 +471,7 @@ func TestFaultManyProcesses(t *testing.T) {
 		if err1 == nil {
 			got, _ := os.ReadFile(path)
 			for w := range writers {
-				if want := slotContent(w, span, round); !bytes.Equal(got[w*span:(w+1)*span], want) {
+				if want := testkit.SlotContent(w, span, round); !bytes.Equal(got[w*span:(w+1)*span], want) {
 					err1 = fmt.Errorf("slot %d differs", w)
 					break
 				}
