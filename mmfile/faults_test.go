@@ -456,18 +456,10 @@ func TestFaultManyProcesses(t *testing.T) {
 		for range 2 {
 			cmds = append(cmds, child("mapcat", path))
 		}
-		var err1 error
 		for _, c := range cmds {
 			c.Stdout = io.Discard
-			if err := c.Start(); err != nil {
-				t.Fatal(err)
-			}
 		}
-		for _, c := range cmds {
-			if err := c.Wait(); err != nil && err1 == nil {
-				err1 = fmt.Errorf("child %v: %v", c.Env[len(c.Env)-1], err)
-			}
-		}
+		err1 := testkit.RunAll(cmds)
 		if err1 == nil {
 			got, _ := os.ReadFile(path)
 			for w := range writers {

@@ -217,17 +217,7 @@ func TestFaultManyProcesses(t *testing.T) {
 			}
 			cmds = append(cmds, c)
 		}
-		for _, c := range cmds {
-			if err := c.Start(); err != nil {
-				t.Fatal(err)
-			}
-		}
-		var failed error
-		for _, c := range cmds {
-			if err := c.Wait(); err != nil && failed == nil {
-				failed = fmt.Errorf("child: %v", err)
-			}
-		}
+		failed := testkit.RunAll(cmds)
 		if failed == nil {
 			failed = testkit.CheckSlots(s, writers, span, round)
 		}

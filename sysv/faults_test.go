@@ -153,17 +153,7 @@ func TestFaultManyProcesses(t *testing.T) {
 		for range 2 {
 			cmds = append(cmds, testkit.Command("open", keyEnv+"="+s.Key().String(), flagsEnv+"=ro"))
 		}
-		var failed error
-		for _, c := range cmds {
-			if err := c.Start(); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for _, c := range cmds {
-			if err := c.Wait(); err != nil && failed == nil {
-				failed = fmt.Errorf("child: %v", err)
-			}
-		}
+		failed := testkit.RunAll(cmds)
 		if failed == nil {
 			failed = testkit.CheckSlots(s, writers, span, round)
 		}

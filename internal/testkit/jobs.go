@@ -89,3 +89,25 @@ func EnvInt(name string, def int) int {
 	}
 	return def
 }
+
+// RunAll starts every command, so that they run at once, then waits for
+// them all. It returns the first failure, naming the job; a command that
+// cannot start ends those already started.
+func RunAll(cmds []*exec.Cmd) error {
+	for i, c := range cmds {
+		if err := c.Start(); err != nil {
+			for _, started := range cmds[:i] {
+				_ = started.Process.Kill()
+				_ = started.Wait()
+			}
+			return fmt.Errorf("%s: %v", jobName(c), err)
+		}
+	}
+	var first error
+	for _, c := range cmds {
+		if err := c.Wait(); err != nil && first == nil {
+			first = fmt.Errorf("%s: %v", jobName(c), err)
+		}
+	}
+	return first
+}

@@ -55,6 +55,13 @@ func TestJobs(t *testing.T) {
 			t.Errorf("job %s: %v, %q; want exit status %d saying %q", job, err, out, want.code, want.msg)
 		}
 	}
+	err := testkit.RunAll([]*exec.Cmd{testkit.Command("echo"), testkit.Command("fail"), testkit.Command("echo")})
+	if err == nil || !strings.Contains(err.Error(), "job fail: exit status 1") {
+		t.Errorf("RunAll with a failing job = %v; want the failure named", err)
+	}
+	if err := testkit.RunAll([]*exec.Cmd{testkit.Command("echo"), testkit.Command("echo")}); err != nil {
+		t.Errorf("RunAll of jobs that succeed = %v", err)
+	}
 }
 
 // TestSlots has processes write their slots of one file and checks them
