@@ -6,6 +6,7 @@ import (
 	"io"
 	"testing"
 
+	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/ioadapt"
 )
 
@@ -32,7 +33,7 @@ func contenders(data []byte) []struct {
 }
 
 func BenchmarkReadAt(b *testing.B) {
-	data := pattern(64 << 20)
+	data := testkit.Pattern(64 << 20)
 	for _, size := range []int{64, 4096} {
 		for _, c := range contenders(data) {
 			b.Run(fmt.Sprintf("%d/%s", size, c.name), func(b *testing.B) {
@@ -53,7 +54,7 @@ func BenchmarkReadAt(b *testing.B) {
 }
 
 func BenchmarkRead(b *testing.B) {
-	data := pattern(64 << 20)
+	data := testkit.Pattern(64 << 20)
 	for _, c := range contenders(data) {
 		b.Run(c.name, func(b *testing.B) {
 			p := make([]byte, 128<<10)
@@ -78,7 +79,7 @@ func BenchmarkRead(b *testing.B) {
 }
 
 func BenchmarkWriteToDiscard(b *testing.B) {
-	data := pattern(64 << 20)
+	data := testkit.Pattern(64 << 20)
 	for _, c := range contenders(data) {
 		b.Run(c.name, func(b *testing.B) {
 			b.SetBytes(int64(len(data)))
@@ -96,7 +97,7 @@ func BenchmarkWriteToDiscard(b *testing.B) {
 }
 
 func BenchmarkWriteAt(b *testing.B) {
-	data := pattern(64 << 20)
+	data := testkit.Pattern(64 << 20)
 	c := ioadapt.New(ioadapt.NewMemory(data))
 	p := make([]byte, 64)
 	b.Run("64/ioadapt.Memory", func(b *testing.B) {

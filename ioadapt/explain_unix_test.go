@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/ioadapt"
 )
 
@@ -40,7 +41,7 @@ func (r *explainedRegion) ExplainFault(off int64) error {
 func TestFaultOfStoreIntoReadOnly(t *testing.T) {
 	page := os.Getpagesize()
 	path := filepath.Join(t.TempDir(), "ro")
-	if err := os.WriteFile(path, pattern(4*page), 0o600); err != nil {
+	if err := os.WriteFile(path, testkit.Pattern(4*page), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open(path)
@@ -59,7 +60,9 @@ func TestFaultOfStoreIntoReadOnly(t *testing.T) {
 		err.Error() != "access "+path+": memory fault at offset "+strconv.Itoa(page+1)+": store into a read-only mapping" {
 		t.Errorf("store into a read-only Region = %v; want a fault saying it is read-only", err)
 	}
-	runChild(t, "truncate", "MMAPKIT_TEST_PATH="+path, "MMAPKIT_TEST_SIZE="+strconv.Itoa(page))
+	if err := truncateByChild(path, page); err != nil {
+		t.Fatal(err)
+	}
 	_, err = c.ReadAt(make([]byte, 1), int64(2*page))
 	if !errors.Is(err, ioadapt.ErrFault) || errors.Is(err, ioadapt.ErrReadOnly) ||
 		!strings.HasSuffix(err.Error(), "the backing file shrank or its storage failed") {
@@ -72,13 +75,15 @@ func TestFaultOfStoreIntoReadOnly(t *testing.T) {
 func TestFaultExplained(t *testing.T) {
 	page := os.Getpagesize()
 	path := filepath.Join(t.TempDir(), "explained")
-	if err := os.WriteFile(path, pattern(4*page), 0o600); err != nil {
+	if err := os.WriteFile(path, testkit.Pattern(4*page), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	r := &explainedRegion{fileRegion: mapFile(t, path), cause: unix.ENOSPC}
 	c := ioadapt.New(r)
 	defer c.Close()
-	runChild(t, "truncate", "MMAPKIT_TEST_PATH="+path, "MMAPKIT_TEST_SIZE="+strconv.Itoa(page))
+	if err := truncateByChild(path, page); err != nil {
+		t.Fatal(err)
+	}
 	_, err := c.WriteAt([]byte("x"), int64(3*page+5))
 	want := "write " + path + ": memory fault at offset " + strconv.Itoa(3*page+5) + ": " + unix.ENOSPC.Error()
 	if !errors.Is(err, ioadapt.ErrFault) || !errors.Is(err, unix.ENOSPC) || err.Error() != want {

@@ -3,49 +3,29 @@
 package ioadapt_test
 
 import (
-	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/ioadapt"
 )
 
-// TestMain lets the test binary serve as the other process of
-// cross-process tests: with MMAPKIT_TEST_CHILD set it does that job and
-// exits instead of running tests.
-func TestMain(m *testing.M) {
-	switch os.Getenv("MMAPKIT_TEST_CHILD") {
-	case "":
-		os.Exit(m.Run())
-	case "truncate":
-		size, _ := strconv.ParseInt(os.Getenv("MMAPKIT_TEST_SIZE"), 10, 64)
-		if err := os.Truncate(os.Getenv("MMAPKIT_TEST_PATH"), size); err != nil {
-			os.Stderr.WriteString(err.Error())
-			os.Exit(1)
-		}
-		os.Exit(0)
-	default:
-		os.Stderr.WriteString("unknown child job\n")
-		os.Exit(2)
-	}
-}
-
-// runChild runs the test binary as another process doing job.
-func runChild(t *testing.T, job string, env ...string) {
-	t.Helper()
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), append(env, "MMAPKIT_TEST_CHILD="+job)...)
+// truncateByChild has another process truncate path to size; it may run
+// in any goroutine.
+func truncateByChild(path string, size int) error {
+	cmd := testkit.Command("truncate", "MMAPKIT_TEST_PATH="+path, "MMAPKIT_TEST_SIZE="+strconv.Itoa(size))
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("child %s: %v: %s", job, err, out)
+		return fmt.Errorf("truncating process: %v: %s", err, out)
 	}
+	return nil
 }
 
 // fileRegion is a shared file mapping made with plain mmap(2), to test the
@@ -86,41 +66,21 @@ func (r *fileRegion) Close() error   { return unix.Munmap(r.b) }
 func TestTruncatedByOtherProcess(t *testing.T) {
 	page := os.Getpagesize()
 	path := filepath.Join(t.TempDir(), "shrinks")
-	if err := os.WriteFile(path, pattern(4*page), 0o600); err != nil {
+	if err := os.WriteFile(path, testkit.Pattern(4*page), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	c := ioadapt.New(mapFile(t, path))
 	defer c.Close()
 
-	runChild(t, "truncate", "MMAPKIT_TEST_PATH="+path, "MMAPKIT_TEST_SIZE="+strconv.Itoa(page))
+	if err := truncateByChild(path, page); err != nil {
+		t.Fatal(err)
+	}
 
 	p := make([]byte, 100)
 	if _, err := c.ReadAt(p, 0); err != nil {
 		t.Fatalf("read of the range that remains: %v", err)
 	}
-	checks := map[string]error{}
-	_, checks["ReadAt"] = c.ReadAt(p, int64(2*page))
-	_, checks["WriteAt"] = c.WriteAt(p, int64(3*page))
-	_, checks["WriteTo"] = c.WriteTo(new(bytes.Buffer)) // a Go writer copies from the mapping
-	checks["Access"] = c.Access(func(b []byte) error {
-		b[len(b)-1] = 1
-		return nil
-	})
-	if _, err := c.Seek(int64(2*page), io.SeekStart); err != nil {
-		t.Fatal(err)
-	}
-	_, checks["Read"] = c.Read(p)
-	for name, err := range checks {
-		if !errors.Is(err, ioadapt.ErrFault) {
-			t.Errorf("%s of a truncated range = %v; want ErrFault", name, err)
-			continue
-		}
-		var pe *fs.PathError
-		if !errors.As(err, &pe) || pe.Path != path {
-			t.Errorf("%s: error %q does not name the file", name, err)
-		}
-	}
-	t.Logf("error reads: %v", checks["ReadAt"])
+	wantEveryCallFaults(t, c, page, path, "a truncated range")
 
 	// The kernel, copying from the mapping for write(2), meets the same
 	// hole and reports EFAULT instead of raising SIGBUS; WriteTo says so
@@ -150,7 +110,7 @@ func TestForeignFaultStillPanics(t *testing.T) {
 	dir := t.TempDir()
 	mine, other := filepath.Join(dir, "mine"), filepath.Join(dir, "other")
 	for _, p := range []string{mine, other} {
-		if err := os.WriteFile(p, pattern(2*page), 0o600); err != nil {
+		if err := os.WriteFile(p, testkit.Pattern(2*page), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}

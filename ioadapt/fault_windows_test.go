@@ -2,15 +2,13 @@ package ioadapt_test
 
 import (
 	"bytes"
-	"errors"
-	"io"
-	"io/fs"
 	"os"
 	"testing"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
 
+	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/ioadapt"
 )
 
@@ -31,7 +29,7 @@ func newVirtualRegion(t *testing.T, name string, size int) *virtualRegion {
 		t.Fatal(err)
 	}
 	b := unsafe.Slice((*byte)(*(*unsafe.Pointer)(unsafe.Pointer(&addr))), size)
-	copy(b, pattern(size))
+	copy(b, testkit.Pattern(size))
 	return &virtualRegion{b: b, name: name}
 }
 
@@ -63,32 +61,10 @@ func TestFaultInRegionWindows(t *testing.T) {
 	defer c.Close()
 
 	p := make([]byte, 100)
-	if _, err := c.ReadAt(p, 0); err != nil || !bytes.Equal(p, pattern(100)) {
+	if _, err := c.ReadAt(p, 0); err != nil || !bytes.Equal(p, testkit.Pattern(100)) {
 		t.Fatalf("read of the pages that remain: %v", err)
 	}
-	checks := map[string]error{}
-	_, checks["ReadAt"] = c.ReadAt(p, int64(2*page))
-	_, checks["WriteAt"] = c.WriteAt(p, int64(3*page))
-	_, checks["WriteTo"] = c.WriteTo(new(bytes.Buffer))
-	checks["Access"] = c.Access(func(b []byte) error {
-		b[len(b)-1] = 1
-		return nil
-	})
-	if _, err := c.Seek(int64(2*page), io.SeekStart); err != nil {
-		t.Fatal(err)
-	}
-	_, checks["Read"] = c.Read(p)
-	for name, err := range checks {
-		if !errors.Is(err, ioadapt.ErrFault) {
-			t.Errorf("%s of an inaccessible page = %v; want ErrFault", name, err)
-			continue
-		}
-		var pe *fs.PathError
-		if !errors.As(err, &pe) || pe.Path != "faulty" {
-			t.Errorf("%s: error %q does not name the Region", name, err)
-		}
-	}
-	t.Logf("error reads: %v", checks["ReadAt"])
+	wantEveryCallFaults(t, c, page, "faulty", "an inaccessible page")
 }
 
 // TestForeignFaultStillPanicsWindows checks that a fault outside the

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/ioadapt"
 )
 
@@ -17,7 +18,7 @@ import (
 func FuzzReadSeek(f *testing.F) {
 	f.Add([]byte("hello, world"), []byte{0, 5, 1, 3, 2, 4, 3, 0, 4, 1})
 	f.Add([]byte{}, []byte{0, 1, 2, 3, 4, 5, 6})
-	f.Add(pattern(5000), []byte{2, 200, 0, 255, 5, 3, 1, 9, 3, 250})
+	f.Add(testkit.Pattern(5000), []byte{2, 200, 0, 255, 5, 3, 1, 9, 3, 250})
 	f.Fuzz(func(t *testing.T, data, script []byte) {
 		c := ioadapt.New(ioadapt.NewMemory(bytes.Clone(data)))
 		r := bytes.NewReader(data)

@@ -15,18 +15,9 @@ import (
 	"testing/iotest"
 	"time"
 
+	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/ioadapt"
 )
-
-// pattern returns n bytes that differ at every offset within a page, so a
-// read from the wrong place shows.
-func pattern(n int) []byte {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(i*7 + i>>8)
-	}
-	return b
-}
 
 // sizes are the region sizes every reader is checked over.
 func sizes() []int {
@@ -104,7 +95,7 @@ func TestIOTestReader(t *testing.T) {
 	for _, kind := range regionKinds {
 		for _, n := range sizes() {
 			t.Run(fmt.Sprintf("%s/%d", kind.name, n), func(t *testing.T) {
-				data := pattern(n)
+				data := testkit.Pattern(n)
 				c := kind.make(t, data)
 				defer c.Close()
 				if err := iotest.TestReader(c, data); err != nil {
@@ -301,7 +292,7 @@ func TestWritesAgainstFile(t *testing.T) {
 func TestDirectWrites(t *testing.T) {
 	d := &direct{growable: growable{b: make([]byte, 1<<20)}}
 	c := ioadapt.New(d)
-	big := pattern(ioadapt.DirectWriteMin)
+	big := testkit.Pattern(ioadapt.DirectWriteMin)
 	steps := []struct {
 		name   string
 		p      []byte
@@ -395,7 +386,7 @@ func TestReadOnly(t *testing.T) {
 }
 
 func TestWriteToReadFrom(t *testing.T) {
-	data := pattern(100000)
+	data := testkit.Pattern(100000)
 	c := ioadapt.New(ioadapt.NewMemory(bytes.Clone(data)))
 	if _, err := c.Seek(10, io.SeekStart); err != nil {
 		t.Fatal(err)
@@ -524,7 +515,7 @@ func TestSectionFollowsShrink(t *testing.T) {
 func TestAfterClose(t *testing.T) {
 	for _, kind := range regionKinds {
 		t.Run(kind.name, func(t *testing.T) {
-			c := kind.make(t, pattern(100))
+			c := kind.make(t, testkit.Pattern(100))
 			if err := c.Close(); err != nil {
 				t.Fatal(err)
 			}
@@ -570,7 +561,7 @@ func TestAfterClose(t *testing.T) {
 func TestCloseWhileReading(t *testing.T) {
 	for _, kind := range regionKinds {
 		t.Run(kind.name, func(t *testing.T) {
-			c := kind.make(t, pattern(1<<16))
+			c := kind.make(t, testkit.Pattern(1<<16))
 			var wg sync.WaitGroup
 			errs := make(chan error, 8)
 			started := make(chan struct{}, 8)
@@ -650,7 +641,7 @@ func TestAccess(t *testing.T) {
 func TestAccessPanicReleases(t *testing.T) {
 	for _, kind := range regionKinds {
 		t.Run(kind.name, func(t *testing.T) {
-			c := kind.make(t, pattern(64))
+			c := kind.make(t, testkit.Pattern(64))
 			func() {
 				defer func() {
 					if r := recover(); r != "boom" {

@@ -15,30 +15,10 @@ import (
 	"math"
 	"strings"
 	"testing"
-	"time"
-	"unsafe"
 
+	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/ioadapt"
 )
-
-// finishes runs fn and fails t if it has not returned after a timeout so
-// generous that only a hang reaches it; the caller must then leave alone
-// whatever fn holds.
-func finishes(t *testing.T, what string, fn func()) bool {
-	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		fn()
-	}()
-	select {
-	case <-done:
-		return true
-	case <-time.After(60 * time.Second):
-		t.Errorf("%s did not return in 60s: it hangs", what)
-		return false
-	}
-}
 
 // recorder is a growable heap Region that records the largest size it
 // was ever given, and refuses to grow past limit, so that a copy that ran
@@ -89,7 +69,7 @@ func TestReadFromGrowsWithTheData(t *testing.T) {
 	if _, err := c.Seek(0, io.SeekEnd); err != nil {
 		t.Fatal(err)
 	}
-	data := pattern(3000)
+	data := testkit.Pattern(3000)
 	src := &steppedReader{chunks: [][]byte{data[:1000], data[1000:1700], data[1700:]}}
 	src.step = func(read int) {
 		if got := c.Size(); got != int64(len(head)+read) {
@@ -108,33 +88,6 @@ func TestReadFromGrowsWithTheData(t *testing.T) {
 	}
 }
 
-// panicker panics with boom once it has passed room bytes, as a reader
-// or as a writer.
-type panicker struct {
-	room int
-	boom error
-}
-
-func (p *panicker) Read(b []byte) (int, error) {
-	if p.room == 0 {
-		panic(p.boom)
-	}
-	n := min(len(b), p.room)
-	for i := range b[:n] {
-		b[i] = 'r'
-	}
-	p.room -= n
-	return n, nil
-}
-
-func (p *panicker) Write(b []byte) (int, error) {
-	if len(b) > p.room {
-		panic(p.boom)
-	}
-	p.room -= len(b)
-	return len(b), nil
-}
-
 // TestPeerPanicsCore has the reader of ReadFrom and the writer of WriteTo
 // panic, on every kind of Region: the panic reaches the caller unchanged,
 // ReadFrom leaves exactly the bytes read, and the Region is not left
@@ -142,24 +95,24 @@ func (p *panicker) Write(b []byte) (int, error) {
 func TestPeerPanicsCore(t *testing.T) {
 	for _, kind := range regionKinds {
 		t.Run(kind.name, func(t *testing.T) {
-			data := pattern(100 << 10)
+			data := testkit.Pattern(100 << 10)
 			c := kind.make(t, data)
-			w := &panicker{room: 10 << 10, boom: errors.New("writer exploded")}
-			if p := catch(func() { _, _ = io.Copy(w, c) }); p != w.boom {
+			w := &testkit.Panicker{Room: 10 << 10, Boom: errors.New("writer exploded")}
+			if p := testkit.Catch(func() { _, _ = io.Copy(w, c) }); p != w.Boom {
 				t.Errorf("io.Copy into a panicking writer: panic %v; want the writer's own", p)
 			}
 			if _, err := c.Seek(0, io.SeekStart); err != nil {
 				t.Fatal(err)
 			}
-			r := &panicker{room: 5000, boom: errors.New("reader exploded")}
-			if p := catch(func() { _, _ = c.ReadFrom(r) }); p != r.boom {
+			r := &testkit.Panicker{Room: 5000, Boom: errors.New("reader exploded")}
+			if p := testkit.Catch(func() { _, _ = c.ReadFrom(r) }); p != r.Boom {
 				t.Errorf("ReadFrom of a panicking reader: panic %v; want the reader's own", p)
 			}
 			want := append(bytes.Repeat([]byte{'r'}, 5000), data[5000:]...)
 			if !bytes.Equal(c.Bytes(), want) {
 				t.Errorf("after the panic the Region holds %d bytes, or others than the 5000 read over its start", c.Size())
 			}
-			finishes(t, "Close after the panics", func() {
+			testkit.Finishes(t, "Close after the panics", func() {
 				if err := c.Close(); err != nil {
 					t.Error(err)
 				}
@@ -169,14 +122,14 @@ func TestPeerPanicsCore(t *testing.T) {
 	t.Run("growing", func(t *testing.T) {
 		r := &recorder{limit: 64 << 20}
 		c := ioadapt.New(r)
-		p := &panicker{room: 5000, boom: errors.New("reader exploded")}
-		if v := catch(func() { _, _ = c.ReadFrom(p) }); v != p.boom {
+		p := &testkit.Panicker{Room: 5000, Boom: errors.New("reader exploded")}
+		if v := testkit.Catch(func() { _, _ = c.ReadFrom(p) }); v != p.Boom {
 			t.Errorf("ReadFrom of a panicking reader: panic %v; want the reader's own", v)
 		}
 		if c.Size() != 5000 || r.largest > 5000 {
 			t.Errorf("after the panic the Region holds %d bytes (it was grown to %d); want the 5000 read", c.Size(), r.largest)
 		}
-		finishes(t, "Close after the panic", func() { _ = c.Close() })
+		testkit.Finishes(t, "Close after the panic", func() { _ = c.Close() })
 	})
 }
 
@@ -209,19 +162,19 @@ func TestPeerImpossibleCountsCore(t *testing.T) {
 	for _, kind := range regionKinds {
 		for name, lie := range lies {
 			t.Run(kind.name+"/"+name, func(t *testing.T) {
-				data := pattern(10 << 10)
+				data := testkit.Pattern(10 << 10)
 				c := kind.make(t, data)
 				defer c.Close()
 				var n int64
 				var err error
-				if p := catch(func() { n, err = io.Copy(&liar{lie: lie}, c) }); p != nil || err == nil {
+				if p := testkit.Catch(func() { n, err = io.Copy(&liar{lie: lie}, c) }); p != nil || err == nil {
 					t.Errorf("io.Copy into a writer returning %s = %d, %v, panic %v; want an error", name, n, err, p)
 				}
 				if _, err := c.Seek(0, io.SeekStart); err != nil {
 					t.Fatal(err)
 				}
 				good := []byte("ten bytes!")
-				if p := catch(func() { n, err = c.ReadFrom(&liar{good: good, lie: lie}) }); p != nil || err == nil || n != int64(len(good)) {
+				if p := testkit.Catch(func() { n, err = c.ReadFrom(&liar{good: good, lie: lie}) }); p != nil || err == nil || n != int64(len(good)) {
 					t.Errorf("ReadFrom of a reader returning %s = %d, %v, panic %v; want %d and an error", name, n, err, p, len(good))
 				}
 				if want := append(bytes.Clone(good), data[len(good):]...); !bytes.Equal(c.Bytes(), want) {
@@ -232,18 +185,11 @@ func TestPeerImpossibleCountsCore(t *testing.T) {
 	}
 }
 
-// catch runs fn and returns what it panicked with, or nil.
-func catch(fn func()) (p any) {
-	defer func() { p = recover() }()
-	fn()
-	return nil
-}
-
 // TestSelfCopyCore copies a Region into itself through wrappers: each
 // completes, with what WriteTo's rule gives (what lies between the
 // position and the end as of its call).
 func TestSelfCopyCore(t *testing.T) {
-	data := pattern(100_003)
+	data := testkit.Pattern(100_003)
 	n := int64(len(data))
 	for name, copy := range map[string]func(c *ioadapt.IO) (int64, error){
 		"io.Copy(OffsetWriter at the end, c)": func(c *ioadapt.IO) (int64, error) {
@@ -264,7 +210,7 @@ func TestSelfCopyCore(t *testing.T) {
 			c := ioadapt.New(r)
 			var got int64
 			var err error
-			if !finishes(t, name, func() { got, err = copy(c) }) {
+			if !testkit.Finishes(t, name, func() { got, err = copy(c) }) {
 				return
 			}
 			if got != n || err != nil {
@@ -279,7 +225,7 @@ func TestSelfCopyCore(t *testing.T) {
 		c := ioadapt.New(&recorder{growable: growable{b: bytes.Clone(data)}, limit: 64 << 20})
 		var got int64
 		var err error
-		if !finishes(t, "io.Copy(c, c)", func() { got, err = io.Copy(c, c) }) {
+		if !testkit.Finishes(t, "io.Copy(c, c)", func() { got, err = io.Copy(c, c) }) {
 			return
 		}
 		if got > n || c.Size() > n+got {
@@ -294,7 +240,7 @@ func TestSelfCopyCore(t *testing.T) {
 func TestAfterCloseBadArgumentsCore(t *testing.T) {
 	for _, kind := range regionKinds {
 		t.Run(kind.name, func(t *testing.T) {
-			c := kind.make(t, pattern(100))
+			c := kind.make(t, testkit.Pattern(100))
 			if err := c.Close(); err != nil {
 				t.Fatal(err)
 			}
@@ -316,31 +262,4 @@ func TestAfterCloseBadArgumentsCore(t *testing.T) {
 			}
 		})
 	}
-}
-
-// holder keeps every slice it is given, as a peer that breaks the io
-// contract would, to tell whether it was handed the Region's memory.
-type holder struct{ got [][]byte }
-
-func (h *holder) Write(p []byte) (int, error) {
-	h.got = append(h.got, p)
-	return len(p), nil
-}
-
-func (h *holder) Read(p []byte) (int, error) {
-	if len(h.got) > 0 {
-		return 0, io.EOF
-	}
-	h.got = append(h.got, p)
-	return copy(p, "read"), nil
-}
-
-// inside reports whether p shares memory with b.
-func inside(p, b []byte) bool {
-	if len(p) == 0 || len(b) == 0 {
-		return false
-	}
-	lo, hi := uintptr(unsafe.Pointer(&b[0])), uintptr(unsafe.Pointer(&b[0]))+uintptr(len(b))
-	at := uintptr(unsafe.Pointer(&p[0]))
-	return at+uintptr(len(p)) > lo && at < hi
 }

@@ -5,15 +5,14 @@ package ioadapt_test
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"testing"
+	"unsafe"
 
+	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/ioadapt"
 )
 
@@ -21,7 +20,7 @@ import (
 // plain mmap(2), shared, as an IO.
 func mappedRegion(t *testing.T, size int) (*ioadapt.IO, string, []byte) {
 	t.Helper()
-	data := pattern(size)
+	data := testkit.Pattern(size)
 	path := filepath.Join(t.TempDir(), "mapped")
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
@@ -29,17 +28,6 @@ func mappedRegion(t *testing.T, size int) (*ioadapt.IO, string, []byte) {
 	c := ioadapt.New(mapFile(t, path))
 	t.Cleanup(func() { c.Close() })
 	return c, path, data
-}
-
-// cutByChild has another process truncate path to size; it may run in
-// any goroutine.
-func cutByChild(path string, size int) error {
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), "MMAPKIT_TEST_CHILD=truncate", "MMAPKIT_TEST_PATH="+path, "MMAPKIT_TEST_SIZE="+strconv.Itoa(size))
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("truncating process: %v: %s", err, out)
-	}
-	return nil
 }
 
 // wantFault fails t unless err wraps ErrFault in an *fs.PathError naming
@@ -89,7 +77,7 @@ func TestPeersGetNoMappedMemory(t *testing.T) {
 func TestPeerBufferAndFileFaultCore(t *testing.T) {
 	t.Run("bytes.Buffer", func(t *testing.T) {
 		c, path, data := mappedRegion(t, 4<<20)
-		if err := cutByChild(path, 1<<20); err != nil {
+		if err := truncateByChild(path, 1<<20); err != nil {
 			t.Fatal(err)
 		}
 		var buf bytes.Buffer
@@ -103,11 +91,38 @@ func TestPeerBufferAndFileFaultCore(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer dst.Close()
-		if err := cutByChild(path, 1<<20); err != nil {
+		if err := truncateByChild(path, 1<<20); err != nil {
 			t.Fatal(err)
 		}
 		n, err := io.Copy(dst, c)
 		got, _ := os.ReadFile(dst.Name())
 		wantFault(t, err, path, n, got, data)
 	})
+}
+
+// holder keeps every slice it is given, as a peer that breaks the io
+// contract would, to tell whether it was handed the Region's memory.
+type holder struct{ got [][]byte }
+
+func (h *holder) Write(p []byte) (int, error) {
+	h.got = append(h.got, p)
+	return len(p), nil
+}
+
+func (h *holder) Read(p []byte) (int, error) {
+	if len(h.got) > 0 {
+		return 0, io.EOF
+	}
+	h.got = append(h.got, p)
+	return copy(p, "read"), nil
+}
+
+// inside reports whether p shares memory with b.
+func inside(p, b []byte) bool {
+	if len(p) == 0 || len(b) == 0 {
+		return false
+	}
+	lo, hi := uintptr(unsafe.Pointer(&b[0])), uintptr(unsafe.Pointer(&b[0]))+uintptr(len(b))
+	at := uintptr(unsafe.Pointer(&p[0]))
+	return at+uintptr(len(p)) > lo && at < hi
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/mmapkit/mmapkit/internal/apitest"
+	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/mmfile"
 )
 
@@ -20,7 +21,7 @@ func closedFiles(t *testing.T) map[string]*mmfile.File {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "closed")
-	if err := os.WriteFile(path, pattern(3*4096), 0o644); err != nil {
+	if err := os.WriteFile(path, testkit.Pattern(3*4096), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	files := map[string]*mmfile.File{}

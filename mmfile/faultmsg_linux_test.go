@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/mmfile"
 )
 
@@ -16,7 +17,7 @@ import (
 // tmpfs, which has no page to give it: the error says there is no space
 // left, and matches ENOSPC.
 func TestFaultSaysNoSpace(t *testing.T) {
-	dir := smallTmpfs(t, "1m")
+	dir := testkit.SmallTmpfs(t, 1<<20)
 	path := filepath.Join(dir, "sparse")
 	if err := os.WriteFile(path, []byte("head"), 0o644); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/ioadapt"
 	"github.com/mmapkit/mmapkit/mmfile"
 )
@@ -33,7 +34,7 @@ func wantFault(t *testing.T, what string, err error, path, says string) {
 // fault error says the file shrank, and to what size.
 func TestFaultSaysTruncated(t *testing.T) {
 	page := os.Getpagesize()
-	path := writeFile(t, "shrinks", pattern(4*page))
+	path := writeFile(t, "shrinks", testkit.Pattern(4*page))
 	ro, err := mmfile.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +64,7 @@ func TestFaultSaysTruncated(t *testing.T) {
 // the error says the mapping is read-only, and matches ErrReadOnly as a
 // write refused by WriteAt does.
 func TestFaultSaysReadOnly(t *testing.T) {
-	path := writeFile(t, "readonly", pattern(8192))
+	path := writeFile(t, "readonly", testkit.Pattern(8192))
 	for name, opts := range map[string][]mmfile.Option{
 		"whole": nil,
 		"range": {mmfile.Range(100, 5000)},
@@ -79,7 +80,7 @@ func TestFaultSaysReadOnly(t *testing.T) {
 		}
 		f.Close()
 	}
-	if got, _ := os.ReadFile(path); string(got) != string(pattern(8192)) {
+	if got, _ := os.ReadFile(path); string(got) != string(testkit.Pattern(8192)) {
 		t.Fatal("the refused store changed the file")
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/mmapkit/mmapkit/internal/faulttest"
+	"github.com/mmapkit/mmapkit/internal/testkit"
 )
 
 // TestFaultGrowthSlots has six processes io.Copy into their own slots of
@@ -22,7 +23,7 @@ import (
 func TestFaultGrowthSlots(t *testing.T) {
 	ty := faulttest.New(t)
 	dir := t.TempDir()
-	for round := range envInt("MMAPKIT_GROWTH_ROUNDS", 200) {
+	for round := range testkit.EnvInt("MMAPKIT_GROWTH_ROUNDS", 200) {
 		source := [2]string{"pipe", "strings"}[round%2]
 		ty.Round(slotRound(dir, "mmfile", source, round))
 	}
@@ -35,7 +36,7 @@ func TestFaultKilledCopy(t *testing.T) {
 	ty := faulttest.New(t)
 	path := filepath.Join(t.TempDir(), "killed")
 	rng := rand.New(rand.NewPCG(rand.Uint64(), 3))
-	for round := range envInt("MMAPKIT_CRASH_ROUNDS", 300) {
+	for round := range testkit.EnvInt("MMAPKIT_CRASH_ROUNDS", 300) {
 		ty.Round(killedCopyRound(path, "mmfile", round, rng))
 	}
 }
@@ -46,10 +47,10 @@ func TestFaultKilledCopy(t *testing.T) {
 // io.Copy's error, with the count its reader received.
 func TestFaultPipeTruncate(t *testing.T) {
 	ty := faulttest.New(t)
-	path := filepath.Join(smallTmpfs(t, "16m"), "piped")
+	path := filepath.Join(testkit.SmallTmpfs(t, 16<<20), "piped")
 	page := os.Getpagesize()
 	const size = 4 << 20
-	for range envInt("MMAPKIT_FAULT_ROUNDS", 200) {
+	for range testkit.EnvInt("MMAPKIT_FAULT_ROUNDS", 200) {
 		cut := page * (1 + rand.IntN(size/2/page))
 		chunk := 1 + rand.IntN(64<<10)
 		ty.Round(pipeRound(path, size, cut, chunk))

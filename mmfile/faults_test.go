@@ -27,6 +27,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mmapkit/mmapkit/internal/faulttest"
+	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/ioadapt"
 	"github.com/mmapkit/mmapkit/mmfile"
 )
@@ -38,9 +39,9 @@ import (
 func TestFaultTruncateFile(t *testing.T) {
 	ty := faulttest.New(t)
 	page := os.Getpagesize()
-	data := pattern(16 * page)
+	data := testkit.Pattern(16 * page)
 	path := writeFile(t, "shrinking", data)
-	for round := range envInt("MMAPKIT_FAULT_ROUNDS", 200) {
+	for round := range testkit.EnvInt("MMAPKIT_FAULT_ROUNDS", 200) {
 		ty.Round(truncateRound(path, data, page, round))
 	}
 }
@@ -114,7 +115,7 @@ func truncateRound(path string, data []byte, page, round int) error {
 // the bytes written before intact.
 func TestFaultFullDisk(t *testing.T) {
 	ty := faulttest.New(t)
-	dir := smallTmpfs(t, "2m")
+	dir := testkit.SmallTmpfs(t, 2<<20)
 	for round := range 200 {
 		ty.Round(fullDiskRound(filepath.Join(dir, "f"+strconv.Itoa(round)), round))
 		_ = os.Remove(filepath.Join(dir, "f"+strconv.Itoa(round)))
@@ -167,7 +168,7 @@ func fullDiskRound(path string, round int) error {
 func TestFaultCrashAfterSync(t *testing.T) {
 	ty := faulttest.New(t)
 	path := filepath.Join(t.TempDir(), "records")
-	for round := range envInt("MMAPKIT_CRASH_ROUNDS", 200) {
+	for round := range testkit.EnvInt("MMAPKIT_CRASH_ROUNDS", 200) {
 		ty.Round(crashSyncRound(path, round))
 	}
 }
@@ -224,7 +225,7 @@ func TestFaultCrashReplace(t *testing.T) {
 	if err := os.WriteFile(path, versionContent(0), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for round := range envInt("MMAPKIT_CRASH_ROUNDS", 300) {
+	for round := range testkit.EnvInt("MMAPKIT_CRASH_ROUNDS", 300) {
 		ty.Round(replaceRound(path, round))
 	}
 	if _, err := mmfile.RemoveLeftovers(path); err != nil {
@@ -264,10 +265,10 @@ func replaceRound(path string, round int) error {
 // descriptors or mappings.
 func TestFaultOpenCloseLeak(t *testing.T) {
 	ty := faulttest.New(t)
-	path := writeFile(t, "small", pattern(8192))
-	fds, maps := faulttest.FDs(t), faulttest.Maps(t)
+	path := writeFile(t, "small", testkit.Pattern(8192))
+	fds, maps := testkit.FDs(t), testkit.Maps(t)
 	p := make([]byte, 16)
-	for i := range envInt("MMAPKIT_LEAK_ROUNDS", 100000) {
+	for i := range testkit.EnvInt("MMAPKIT_LEAK_ROUNDS", 100000) {
 		f, err := mmfile.OpenFile(path, os.O_RDWR, 0)
 		if err == nil {
 			_, err = f.ReadAt(p, int64(i%8000))
@@ -284,7 +285,7 @@ func TestFaultOpenCloseLeak(t *testing.T) {
 // grow them: no crash, and the only error is fs.ErrClosed.
 func TestFaultCloseRace(t *testing.T) {
 	ty := faulttest.New(t)
-	path := writeFile(t, "racy", pattern(1<<16))
+	path := writeFile(t, "racy", testkit.Pattern(1<<16))
 	for range 200 {
 		ty.Round(closeRaceRound(path))
 	}
@@ -450,27 +451,19 @@ func TestFaultManyProcesses(t *testing.T) {
 		f.Close()
 		var cmds []*exec.Cmd
 		for w := range writers {
-			cmds = append(cmds, child("range-writer", path, "MMAPKIT_TEST_SLOT="+strconv.Itoa(w), "MMAPKIT_TEST_SPAN="+strconv.Itoa(span), "MMAPKIT_TEST_ROUND="+strconv.Itoa(round)))
+			cmds = append(cmds, child("range-writer", path, testkit.SlotEnv(w, span, round)...))
 		}
 		for range 2 {
 			cmds = append(cmds, child("mapcat", path))
 		}
-		var err1 error
 		for _, c := range cmds {
 			c.Stdout = io.Discard
-			if err := c.Start(); err != nil {
-				t.Fatal(err)
-			}
 		}
-		for _, c := range cmds {
-			if err := c.Wait(); err != nil && err1 == nil {
-				err1 = fmt.Errorf("child %v: %v", c.Env[len(c.Env)-1], err)
-			}
-		}
+		err1 := testkit.RunAll(cmds)
 		if err1 == nil {
 			got, _ := os.ReadFile(path)
 			for w := range writers {
-				if want := slotContent(w, span, round); !bytes.Equal(got[w*span:(w+1)*span], want) {
+				if want := testkit.SlotContent(w, span, round); !bytes.Equal(got[w*span:(w+1)*span], want) {
 					err1 = fmt.Errorf("slot %d differs", w)
 					break
 				}

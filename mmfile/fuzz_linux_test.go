@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/mmfile"
 )
 
@@ -60,7 +61,7 @@ func FuzzFileOps(f *testing.F) {
 			payload := script[:min(int(arg%200), len(script))]
 			var got, want string
 			var own bool
-			if !mustFinish(t, fmt.Sprintf("step %d, op %d, arg %d", step, op, arg), func() {
+			if !testkit.Finishes(t, fmt.Sprintf("step %d, op %d, arg %d", step, op, arg), func() {
 				got, want, own = fuzzStep(t, op, arg, payload, m, o, other, dir)
 			}) {
 				t.FailNow()

@@ -27,6 +27,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/mmfile"
 )
 
@@ -41,7 +42,7 @@ func TestGrowthSlotsFromManyProcesses(t *testing.T) {
 	for _, impl := range []string{"os", "mmfile"} {
 		for _, source := range []string{"pipe", "strings"} {
 			t.Run(impl+"/"+source, func(t *testing.T) {
-				for round := range envInt("MMAPKIT_GROWTH_ROUNDS", 2) {
+				for round := range testkit.EnvInt("MMAPKIT_GROWTH_ROUNDS", 2) {
 					if err := slotRound(dir, impl, source, round); err != nil {
 						t.Fatalf("round %d: %v", round, err)
 					}
@@ -66,7 +67,7 @@ func slotRound(dir, impl, source string, round int) error {
 	}()
 	for slot := range slotWriters {
 		// Every process has the file open, empty, before any writes.
-		p, err := talk(growthChild("slot-copy", path, "MMAPKIT_TEST_IMPL="+impl, "MMAPKIT_TEST_SOURCE="+source,
+		p, err := talk(child("slot-copy", path, "MMAPKIT_TEST_IMPL="+impl, "MMAPKIT_TEST_SOURCE="+source,
 			"MMAPKIT_TEST_SLOT="+strconv.Itoa(slot), "MMAPKIT_TEST_ROUND="+strconv.Itoa(round)), "open")
 		if err != nil {
 			return fmt.Errorf("process %d: %v", slot, err)
@@ -117,7 +118,7 @@ func TestGrowthKilledCopy(t *testing.T) {
 	for _, impl := range []string{"os", "mmfile"} {
 		t.Run(impl, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(1, 2))
-			for round := range envInt("MMAPKIT_GROWTH_ROUNDS", 2) {
+			for round := range testkit.EnvInt("MMAPKIT_GROWTH_ROUNDS", 2) {
 				if err := killedCopyRound(filepath.Join(dir, impl), impl, round, rng); err != nil {
 					t.Fatalf("round %d: %v", round, err)
 				}
@@ -133,12 +134,12 @@ func killedCopyRound(path, impl string, round int, rng *rand.Rand) error {
 	if err := os.WriteFile(path, nil, 0o644); err != nil {
 		return err
 	}
-	p, err := talk(growthChild("slow-copy", path, "MMAPKIT_TEST_IMPL="+impl), "open")
+	p, err := talk(child("slow-copy", path, "MMAPKIT_TEST_IMPL="+impl), "open")
 	if err != nil {
 		return err
 	}
 	defer p.stop()
-	stream := textPattern(1<<16, round)
+	stream := testkit.TextPattern(1<<16, round)
 	sent := 0
 	chunks := 1 + rng.IntN(8)
 	for i := range chunks {
@@ -150,7 +151,7 @@ func killedCopyRound(path, impl string, round int, rng *rand.Rand) error {
 		if i == chunks-1 && rng.IntN(2) == 0 {
 			break // kill it with this chunk perhaps unread
 		}
-		for deadline := time.Now().Add(hangTimeout); ; time.Sleep(time.Millisecond) {
+		for deadline := time.Now().Add(testkit.HangTimeout); ; time.Sleep(time.Millisecond) {
 			n, err := prefixOf(path, stream[:sent])
 			if err != nil {
 				return fmt.Errorf("while the copy runs, %d bytes sent: %v", sent, err)
@@ -159,7 +160,7 @@ func killedCopyRound(path, impl string, round int, rng *rand.Rand) error {
 				break
 			}
 			if time.Now().After(deadline) {
-				return fmt.Errorf("the file holds %d bytes %v after %d were sent", n, hangTimeout, sent)
+				return fmt.Errorf("the file holds %d bytes %v after %d were sent", n, testkit.HangTimeout, sent)
 			}
 		}
 	}
@@ -234,9 +235,9 @@ func (r *gatedReader) Read(p []byte) (int, error) {
 func TestGrowthReadFromCutByClose(t *testing.T) {
 	for _, initial := range []int{0, 5000} {
 		t.Run(strconv.Itoa(initial), func(t *testing.T) {
-			head := textPattern(initial, 9)
+			head := testkit.TextPattern(initial, 9)
 			f, path := openAtEnd(t, head)
-			data := textPattern(3000, 4)
+			data := testkit.TextPattern(3000, 4)
 			r := newGatedReader()
 			type result struct {
 				n   int64
@@ -256,11 +257,11 @@ func TestGrowthReadFromCutByClose(t *testing.T) {
 					len(data), len(got), bytes.Count(got, []byte{0}), len(want))
 			}
 			closed := make(chan error, 1)
-			mustFinish(t, "Close while ReadFrom waits in its reader's Read", func() { closed <- f.Close() })
-			r.chunks <- textPattern(500, 5) // too late: the File is closed
+			testkit.Finishes(t, "Close while ReadFrom waits in its reader's Read", func() { closed <- f.Close() })
+			r.chunks <- testkit.TextPattern(500, 5) // too late: the File is closed
 			close(r.chunks)
 			var res result
-			if !mustFinish(t, "ReadFrom", func() { res = <-done }) {
+			if !testkit.Finishes(t, "ReadFrom", func() { res = <-done }) {
 				return
 			}
 			if err := <-closed; err != nil {
@@ -300,12 +301,12 @@ func (r *panicReader) Read(p []byte) (int, error) {
 func TestGrowthReadFromPanics(t *testing.T) {
 	for _, initial := range []int{0, 5000} {
 		t.Run(strconv.Itoa(initial), func(t *testing.T) {
-			head := textPattern(initial, 9)
+			head := testkit.TextPattern(initial, 9)
 			f, path := openAtEnd(t, head)
-			data := textPattern(2100, 6)
+			data := testkit.TextPattern(2100, 6)
 			r := &panicReader{chunks: [][]byte{data[:700], data[700:1400], data[1400:]}, boom: errors.New("reader exploded")}
 			var recovered any
-			if !mustFinish(t, "ReadFrom of a panicking reader", func() {
+			if !testkit.Finishes(t, "ReadFrom of a panicking reader", func() {
 				defer func() { recovered = recover() }()
 				_, _ = f.ReadFrom(r)
 			}) {
@@ -328,7 +329,7 @@ func TestGrowthReadFromPanics(t *testing.T) {
 // a read and a Close, without waiting on a lock left held.
 func stillWorks(t *testing.T, f *mmfile.File, path string, want []byte) {
 	t.Helper()
-	mustFinish(t, "WriteAt, ReadAt and Close after the failure", func() {
+	testkit.Finishes(t, "WriteAt, ReadAt and Close after the failure", func() {
 		if size := f.Size(); size != int64(len(want)) {
 			t.Errorf("Size = %d; want %d", size, len(want))
 		}
@@ -348,11 +349,11 @@ func stillWorks(t *testing.T, f *mmfile.File, path string, want []byte) {
 	}
 }
 
-// appendByChild has another process append n bytes of textPattern(n, seed)
+// appendByChild has another process append n bytes of testkit.TextPattern(n, seed)
 // to each of paths.
 func appendByChild(t *testing.T, n, seed int, paths ...string) {
 	t.Helper()
-	out, err := growthChild("append", strings.Join(paths, "\n"), "MMAPKIT_TEST_BYTES="+strconv.Itoa(n), "MMAPKIT_TEST_SEED="+strconv.Itoa(seed)).CombinedOutput()
+	out, err := child("append", strings.Join(paths, "\n"), "MMAPKIT_TEST_BYTES="+strconv.Itoa(n), "MMAPKIT_TEST_SEED="+strconv.Itoa(seed)).CombinedOutput()
 	if err != nil {
 		t.Fatalf("appending process: %v: %s", err, out)
 	}
@@ -365,8 +366,8 @@ func appendByChild(t *testing.T, n, seed int, paths ...string) {
 func TestGrowthNoSpaceKeepsOthersData(t *testing.T) {
 	for _, how := range []string{"WriteAt far past the end", "Write at the end"} {
 		t.Run(how, func(t *testing.T) {
-			path := filepath.Join(smallTmpfs(t, "4m"), "shared")
-			head := textPattern(1<<20, 1)
+			path := filepath.Join(testkit.SmallTmpfs(t, 4<<20), "shared")
+			head := testkit.TextPattern(1<<20, 1)
 			if err := os.WriteFile(path, head, 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -376,8 +377,8 @@ func TestGrowthNoSpaceKeepsOthersData(t *testing.T) {
 			}
 			defer f.Close()
 			appendByChild(t, 2<<20, 2, path)
-			want := append(bytes.Clone(head), textPattern(2<<20, 2)...)
-			p := textPattern(2<<20, 3)
+			want := append(bytes.Clone(head), testkit.TextPattern(2<<20, 2)...)
+			p := testkit.TextPattern(2<<20, 3)
 			off := int64(64 << 20)
 			var n int
 			if how == "Write at the end" {
@@ -413,8 +414,8 @@ func TestGrowthNoSpaceKeepsOthersData(t *testing.T) {
 // 12 MiB file with 8 MiB free: they fit, so the copy succeeds, by
 // ReadFrom and by io.Copy from a pipe.
 func TestGrowthSmallReadFromNearlyFull(t *testing.T) {
-	path := filepath.Join(smallTmpfs(t, "20m"), "big")
-	want := textPattern(12<<20, 1)
+	path := filepath.Join(testkit.SmallTmpfs(t, 20<<20), "big")
+	want := testkit.TextPattern(12<<20, 1)
 	if err := os.WriteFile(path, want, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -455,7 +456,7 @@ func TestGrowthSmallReadFromNearlyFull(t *testing.T) {
 // as it was and the File usable. It runs in a child process, killed if it
 // hangs.
 func TestGrowthHugeEnd(t *testing.T) {
-	dir := smallTmpfs(t, "16m")
+	dir := testkit.SmallTmpfs(t, 16<<20)
 	for _, fsys := range []string{"tmpfs", "no-fallocate"} {
 		for _, end := range []int64{math.MaxInt64, 1 << 62} {
 			t.Run(fmt.Sprintf("%s/%d", fsys, end), func(t *testing.T) {
@@ -468,7 +469,7 @@ func TestGrowthHugeEnd(t *testing.T) {
 				if fsys == "no-fallocate" {
 					env = append(env, "MMAPKIT_TEST_NOFALLOCATE=1")
 				}
-				out, err := runBounded(growthChild("huge-write", path, env...))
+				out, err := runBounded(child("huge-write", path, env...))
 				if err != nil {
 					t.Fatalf("%v\n%s", err, out)
 				}
@@ -479,17 +480,17 @@ func TestGrowthHugeEnd(t *testing.T) {
 }
 
 // runBounded runs cmd for its combined output, killing it if it runs
-// past hangTimeout.
+// past testkit.HangTimeout.
 func runBounded(cmd *exec.Cmd) ([]byte, error) {
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	hung := time.AfterFunc(hangTimeout, func() { _ = cmd.Process.Kill() })
+	hung := time.AfterFunc(testkit.HangTimeout, func() { _ = cmd.Process.Kill() })
 	err := cmd.Wait()
 	if !hung.Stop() {
-		return out.Bytes(), fmt.Errorf("killed after %v: it hangs", hangTimeout)
+		return out.Bytes(), fmt.Errorf("killed after %v: it hangs", testkit.HangTimeout)
 	}
 	return out.Bytes(), err
 }
@@ -500,7 +501,7 @@ func runBounded(cmd *exec.Cmd) ([]byte, error) {
 // created empty and grown to it first, so that its mapping may hold more
 // than the data when the lock is taken.
 func TestGrowthAfterLockMemory(t *testing.T) {
-	head := textPattern(16<<10+100, 1)
+	head := testkit.TextPattern(16<<10+100, 1)
 	for _, how := range []string{"opened", "grown"} {
 		t.Run(how, func(t *testing.T) {
 			path, twin := writeFile(t, "locked", head), writeFile(t, "twin", head)
@@ -531,7 +532,7 @@ func TestGrowthAfterLockMemory(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			chunk := textPattern(4096, 2)
+			chunk := testkit.TextPattern(4096, 2)
 			for i := range 300 {
 				if _, err := f.Write(chunk); err != nil {
 					t.Fatalf("append %d after LockMemory: %v", i, err)
@@ -547,7 +548,7 @@ func TestGrowthAfterLockMemory(t *testing.T) {
 				if _, err := w.Seek(0, io.SeekEnd); err != nil {
 					t.Fatal(err)
 				}
-				if _, err := io.Copy(w, struct{ io.Reader }{bytes.NewReader(textPattern(200<<10, 3))}); err != nil {
+				if _, err := io.Copy(w, struct{ io.Reader }{bytes.NewReader(testkit.TextPattern(200<<10, 3))}); err != nil {
 					t.Fatalf("io.Copy onto the end after LockMemory: %v", err)
 				}
 			}
@@ -592,7 +593,7 @@ func TestGrowthLockOptionUnprivileged(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "locked")
-	if err := os.WriteFile(path, textPattern(16<<10, 1), 0o644); err != nil {
+	if err := os.WriteFile(path, testkit.TextPattern(16<<10, 1), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{dir, bin, path} {
@@ -604,7 +605,7 @@ func TestGrowthLockOptionUnprivileged(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command("sh", "-c", `ulimit -l 64 && exec "$0"`, bin)
-	cmd.Env = append(os.Environ(), "MMAPKIT_GROWTH_CHILD=lock-grow", "MMAPKIT_TEST_PATH="+path)
+	cmd.Env = testkit.JobEnviron("lock-grow", pathEnv+"="+path)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("child as nobody under ulimit -l 64: %v\n%s", err, out)
@@ -617,7 +618,7 @@ func TestGrowthLockOptionUnprivileged(t *testing.T) {
 // live on a tmpfs the test mounts and removes.
 func TestGrowthUnderAddressSpaceLimit(t *testing.T) {
 	const size = 1<<30 + 64<<20
-	dir := smallTmpfs(t, "1200m")
+	dir := testkit.SmallTmpfs(t, 1200<<20)
 	for _, impl := range []string{"os", "mmfile"} {
 		t.Run(impl, func(t *testing.T) {
 			path := filepath.Join(dir, impl)
@@ -625,7 +626,7 @@ func TestGrowthUnderAddressSpaceLimit(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer os.Remove(path)
-			out, err := runBounded(growthChild("as-grow", path, "MMAPKIT_TEST_IMPL="+impl, "MMAPKIT_TEST_BYTES="+strconv.Itoa(size)))
+			out, err := runBounded(child("as-grow", path, "MMAPKIT_TEST_IMPL="+impl, "MMAPKIT_TEST_BYTES="+strconv.Itoa(size)))
 			if err != nil {
 				t.Fatalf("%v\n%s", err, out)
 			}
@@ -639,7 +640,7 @@ func TestGrowthUnderAddressSpaceLimit(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer o.Close()
-			if _, err := o.ReadAt(last, size-1<<20); err != nil || !bytes.Equal(last, textPattern(1<<20, 3)) {
+			if _, err := o.ReadAt(last, size-1<<20); err != nil || !bytes.Equal(last, testkit.TextPattern(1<<20, 3)) {
 				t.Fatalf("the last MiB is not what was appended (%v)", err)
 			}
 		})
@@ -714,7 +715,7 @@ func TestExternalGrowth(t *testing.T) {
 				if writable {
 					flag = os.O_RDWR
 				}
-				head := textPattern(initial, 1)
+				head := testkit.TextPattern(initial, 1)
 				for _, p := range []string{c.mpath, c.op} {
 					if err := os.WriteFile(p, head, 0o644); err != nil {
 						t.Fatal(err)

@@ -1,8 +1,9 @@
 package mmfile_test
 
-// The other processes of the growth, peer and fault tests: the test binary
-// re-run with MMAPKIT_GROWTH_CHILD naming the job. Each job does its part
-// and exits; a failure is its exit status and a message on stderr.
+// The other processes of the growth, peer and fault tests: the test
+// binary re-run with MMAPKIT_TEST_JOB naming one of growthJobs. Each job
+// does its part and exits; a failure is its exit status and a message on
+// stderr.
 
 import (
 	"bufio"
@@ -16,37 +17,15 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"testing"
 	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/ioadapt"
 	"github.com/mmapkit/mmapkit/mmfile"
 )
-
-// runGrowthChild does the job that MMAPKIT_GROWTH_CHILD names and exits;
-// without it, it returns and the tests run.
-func runGrowthChild() {
-	job := os.Getenv("MMAPKIT_GROWTH_CHILD")
-	if job == "" {
-		return
-	}
-	if err := growthJob(job, os.Getenv("MMAPKIT_TEST_PATH")); err != nil {
-		fmt.Fprintf(os.Stderr, "child %s: %v\n", job, err)
-		os.Exit(1)
-	}
-	os.Exit(0)
-}
-
-// growthChild returns a command that runs the test binary as another
-// process doing job on path.
-func growthChild(job, path string, env ...string) *exec.Cmd {
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), append(env, "MMAPKIT_GROWTH_CHILD="+job, "MMAPKIT_TEST_PATH="+path)...)
-	return cmd
-}
 
 // talker is a child process that the parent talks to: its stdin, its
 // stdout line by line, and its stderr, kept for the messages.
@@ -115,15 +94,18 @@ func envInt64(name string) int64 {
 	return n
 }
 
-func growthJob(job, path string) error {
-	switch job {
-	case "append": // append MMAPKIT_TEST_BYTES bytes of textPattern to each path (one a line)
+// growthJobs are the other processes of the growth, peer and fault
+// tests, on the file MMAPKIT_TEST_PATH.
+var growthJobs = testkit.Jobs{
+	// append: append MMAPKIT_TEST_BYTES bytes of textPattern to each path (one a line)
+	"append": func() error {
+		path := os.Getenv(pathEnv)
 		for _, p := range strings.Split(path, "\n") {
 			f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
 			if err != nil {
 				return err
 			}
-			if _, err := f.Write(textPattern(int(envInt64("MMAPKIT_TEST_BYTES")), int(envInt64("MMAPKIT_TEST_SEED")))); err != nil {
+			if _, err := f.Write(testkit.TextPattern(int(envInt64("MMAPKIT_TEST_BYTES")), int(envInt64("MMAPKIT_TEST_SEED")))); err != nil {
 				return err
 			}
 			if err := f.Close(); err != nil {
@@ -131,9 +113,15 @@ func growthJob(job, path string) error {
 			}
 		}
 		return nil
-	case "slot-copy": // io.Copy this process's slot of a shared file
+	},
+	// slot-copy: io.Copy this process's slot of a shared file
+	"slot-copy": func() error {
+		path := os.Getenv(pathEnv)
 		return slotCopyJob(path)
-	case "slow-copy": // io.Copy stdin into the file until stdin ends (or a kill)
+	},
+	// slow-copy: io.Copy stdin into the file until stdin ends (or a kill)
+	"slow-copy": func() error {
+		path := os.Getenv(pathEnv)
 		f, err := openForJob(path)
 		if err != nil {
 			return err
@@ -143,26 +131,23 @@ func growthJob(job, path string) error {
 			return err
 		}
 		return f.Close()
-	case "pipe-copy":
+	},
+	"pipe-copy": func() error {
+		path := os.Getenv(pathEnv)
 		return pipeCopyJob(path)
-	case "huge-write":
+	},
+	"huge-write": func() error {
+		path := os.Getenv(pathEnv)
 		return hugeWriteJob(path, envInt64("MMAPKIT_TEST_END"))
-	case "lock-grow":
+	},
+	"lock-grow": func() error {
+		path := os.Getenv(pathEnv)
 		return lockGrowJob(path)
-	case "as-grow":
+	},
+	"as-grow": func() error {
+		path := os.Getenv(pathEnv)
 		return addressSpaceJob(path, envInt64("MMAPKIT_TEST_BYTES"))
-	}
-	return fmt.Errorf("unknown job %q", job)
-}
-
-// textPattern is n bytes of printable text that depend on seed and never
-// hold a NUL, so that zeros in a file are padding, never data.
-func textPattern(n, seed int) []byte {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte('!' + (i*7+i/251+seed*13)%94)
-	}
-	return b
+	},
 }
 
 // slotSpan is the size of each process's slot in the slot-copy scenario.
@@ -201,7 +186,7 @@ func slotCopyJob(path string) error {
 
 // slotBytes is what slot writes in round.
 func slotBytes(slot, round int) []byte {
-	return textPattern(slotSpan, slot*1009+round)
+	return testkit.TextPattern(slotSpan, slot*1009+round)
 }
 
 // pipeResult is what the pipe-copy job reports on its last line.
@@ -224,7 +209,7 @@ func pipeCopyJob(path string) error {
 		return err
 	}
 	defer f.Close()
-	want := textPattern(int(f.Size()), 0)
+	want := testkit.TextPattern(int(f.Size()), 0)
 	chunk := max(1, int(envInt64("MMAPKIT_TEST_CHUNK")))
 	pr, pw := io.Pipe()
 	got := make(chan []byte)
@@ -369,7 +354,7 @@ func lockGrowJob(path string) error {
 	if _, err := f.Seek(0, io.SeekEnd); err != nil {
 		return err
 	}
-	chunk := textPattern(4096, 1)
+	chunk := testkit.TextPattern(4096, 1)
 	for i := range 512 {
 		if _, err := f.Write(chunk); err != nil {
 			return fmt.Errorf("append %d (file at %d bytes): %v", i, len(want), err)
@@ -383,7 +368,7 @@ func lockGrowJob(path string) error {
 	if _, err := f.Seek(0, io.SeekEnd); err != nil {
 		return err
 	}
-	more := textPattern(256<<10, 2)
+	more := testkit.TextPattern(256<<10, 2)
 	if _, err := io.Copy(f, struct{ io.Reader }{bytes.NewReader(more)}); err != nil {
 		return fmt.Errorf("io.Copy onto the end: %v", err)
 	}
@@ -426,7 +411,7 @@ func addressSpaceJob(path string, size int64) error {
 	if err != nil {
 		return err
 	}
-	chunk := textPattern(1<<20, 3)
+	chunk := testkit.TextPattern(1<<20, 3)
 	start := time.Now()
 	for written := int64(0); written < size; written += int64(len(chunk)) {
 		if _, err := f.Write(chunk); err != nil {
@@ -436,25 +421,3 @@ func addressSpaceJob(path string, size int64) error {
 	fmt.Printf("appended %d bytes in %v\n", size, time.Since(start))
 	return f.Close()
 }
-
-// mustFinish runs fn and waits for it up to a timeout so generous that
-// only a hang reaches it; then it fails t and returns false, and the
-// caller must leave alone whatever fn still holds.
-func mustFinish(t *testing.T, what string, fn func()) bool {
-	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		fn()
-	}()
-	select {
-	case <-done:
-		return true
-	case <-time.After(hangTimeout):
-		t.Errorf("%s did not return in %v: it hangs", what, hangTimeout)
-		return false
-	}
-}
-
-// hangTimeout is how long a call may take before it counts as hung.
-const hangTimeout = 60 * time.Second

@@ -2,6 +2,8 @@
 
 package mmfile_test
 
-// runGrowthChild is the hook of the growth tests' child processes, which
-// run on Linux only.
-func runGrowthChild() {}
+import "github.com/mmapkit/mmapkit/internal/testkit"
+
+// growthJobs are the other processes of the growth tests, which run on
+// Linux only.
+var growthJobs testkit.Jobs

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/mmfile"
 )
 
@@ -14,9 +15,9 @@ import (
 // would read unmapped memory), and runtime.KeepAlive of the File keeps the
 // slice mapped until that point.
 func TestDroppedFileUnmapsItsBytes(t *testing.T) {
-	path := writeFile(t, "bytes", pattern(8192))
+	path := writeFile(t, "bytes", testkit.Pattern(8192))
 	b := bytesOfDroppedFile(t, path)
-	for deadline := time.Now().Add(2 * time.Minute); openHandles(t, path) > 0; {
+	for deadline := time.Now().Add(2 * time.Minute); testkit.OpenHandles(t, path) > 0; {
 		if time.Now().After(deadline) {
 			t.Fatal("the dropped File is still mapped 2 minutes later")
 		}
@@ -37,7 +38,7 @@ func TestDroppedFileUnmapsItsBytes(t *testing.T) {
 		runtime.GC()
 		time.Sleep(10 * time.Millisecond)
 	}
-	if openHandles(t, path) == 0 || string(kept[:100]) != string(pattern(100)) {
+	if testkit.OpenHandles(t, path) == 0 || string(kept[:100]) != string(testkit.Pattern(100)) {
 		t.Fatal("the File was unmapped before its runtime.KeepAlive")
 	}
 	runtime.KeepAlive(f) // f, and so kept, stays mapped until here

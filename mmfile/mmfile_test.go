@@ -19,37 +19,38 @@ import (
 	"testing/iotest"
 	"time"
 
+	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/ioadapt"
 	"github.com/mmapkit/mmapkit/mmfile"
 )
 
+// pathEnv carries the file a job works on.
+const pathEnv = "MMAPKIT_TEST_PATH"
+
 // TestMain lets the test binary serve as the other process of
-// cross-process tests: with MMAPKIT_TEST_CHILD set it does that job and
-// exits instead of running tests.
+// cross-process tests: with a job named it does that job and exits
+// instead of running tests.
 func TestMain(m *testing.M) {
-	runGrowthChild()
-	job := os.Getenv("MMAPKIT_TEST_CHILD")
-	if job == "" {
-		os.Exit(m.Run())
-	}
-	if err := runChildJob(job); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	os.Exit(0)
+	testkit.Serve(jobs, growthJobs)
+	os.Exit(m.Run())
 }
 
-func runChildJob(job string) error {
-	path := os.Getenv("MMAPKIT_TEST_PATH")
-	switch job {
-	case "cat": // print the file as read(2) sees it
+// jobs are what the test binary does as the other process of the
+// cross-process tests, on the file MMAPKIT_TEST_PATH.
+var jobs = testkit.Jobs{
+	// cat: print the file as read(2) sees it
+	"cat": func() error {
+		path := os.Getenv(pathEnv)
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return err
 		}
 		_, err = os.Stdout.Write(b)
 		return err
-	case "mapcat": // print the file as a mapping of it sees it
+	},
+	// mapcat: print the file as a mapping of it sees it
+	"mapcat": func() error {
+		path := os.Getenv(pathEnv)
 		f, err := mmfile.Open(path)
 		if err != nil {
 			return err
@@ -57,7 +58,9 @@ func runChildJob(job string) error {
 		defer f.Close()
 		_, err = io.Copy(os.Stdout, f)
 		return err
-	case "truncate":
+	},
+	"truncate": func() error {
+		path := os.Getenv(pathEnv)
 		size, err := strconv.ParseInt(os.Getenv("MMAPKIT_TEST_SIZE"), 10, 64)
 		if err != nil {
 			return err
@@ -70,7 +73,10 @@ func runChildJob(job string) error {
 			err = fmt.Errorf("%w (errno %d)", err, uintptr(errno))
 		}
 		return err
-	case "sync-writer": // append records, syncing each, and report it
+	},
+	// sync-writer: append records, syncing each, and report it
+	"sync-writer": func() error {
+		path := os.Getenv(pathEnv)
 		f, err := mmfile.Create(path, 0)
 		if err != nil {
 			return err
@@ -84,24 +90,32 @@ func runChildJob(job string) error {
 			}
 			fmt.Println(i)
 		}
-	case "range-writer": // write this process's slot of a shared file
-		slot, _ := strconv.Atoi(os.Getenv("MMAPKIT_TEST_SLOT"))
-		span, _ := strconv.Atoi(os.Getenv("MMAPKIT_TEST_SPAN"))
-		round, _ := strconv.Atoi(os.Getenv("MMAPKIT_TEST_ROUND"))
+	},
+	// range-writer: write this process's slot of a shared file
+	"range-writer": func() error {
+		path := os.Getenv(pathEnv)
+		slot, span, round, err := testkit.SlotFromEnv()
+		if err != nil {
+			return err
+		}
 		f, err := mmfile.OpenFile(path, os.O_RDWR, 0)
 		if err != nil {
 			return err
 		}
-		content := slotContent(slot, span, round)
-		for i := 0; i < span; i += 512 { // many small writes, racing the others
-			if _, err := f.WriteAt(content[i:i+512], int64(slot*span+i)); err != nil {
-				return err
-			}
+		if err := testkit.WriteSlot(f, slot, span, round); err != nil {
+			f.Close()
+			return err
 		}
 		return f.Close()
-	case "pending-hold": // start a new version; commit it when told
+	},
+	// pending-hold: start a new version; commit it when told
+	"pending-hold": func() error {
+		path := os.Getenv(pathEnv)
 		return pendingHold(path)
-	case "replace-loop": // replace the file with whole versions until killed
+	},
+	// replace-loop: replace the file with whole versions until killed
+	"replace-loop": func() error {
+		path := os.Getenv(pathEnv)
 		for i := 0; ; i++ {
 			content := versionContent(i % 2)
 			p, err := mmfile.NewPending(path, int64(len(content)))
@@ -118,16 +132,13 @@ func runChildJob(job string) error {
 				fmt.Println("ready")
 			}
 		}
-	}
-	return fmt.Errorf("unknown child job %q", job)
+	},
 }
 
 // child returns a command that runs the test binary as another process
 // doing job on path.
 func child(job, path string, env ...string) *exec.Cmd {
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), append(env, "MMAPKIT_TEST_CHILD="+job, "MMAPKIT_TEST_PATH="+path)...)
-	return cmd
+	return testkit.Command(job, append(env, pathEnv+"="+path)...)
 }
 
 const recordSize = 64
@@ -136,19 +147,6 @@ const recordSize = 64
 func record(i int) []byte {
 	b := bytes.Repeat([]byte{byte(i)}, recordSize)
 	binary.LittleEndian.PutUint64(b, uint64(i))
-	return b
-}
-
-// slotContent is what range writer slot writes in the given round.
-func slotContent(slot, span, round int) []byte {
-	return bytes.Repeat([]byte{byte('A' + slot), byte('0' + round)}, span/2)
-}
-
-func pattern(n int) []byte {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(i*7 + i>>8)
-	}
 	return b
 }
 
@@ -174,7 +172,7 @@ func TestIOTestReader(t *testing.T) {
 	p := os.Getpagesize()
 	for _, n := range []int{0, 1, p - 1, p, p + 1, 5*p + 3} {
 		t.Run(strconv.Itoa(n), func(t *testing.T) {
-			data := pattern(n)
+			data := testkit.Pattern(n)
 			f, err := mmfile.Open(writeFile(t, "f", data))
 			if err != nil {
 				t.Fatal(err)
@@ -218,7 +216,7 @@ func TestRangeAnyOffset(t *testing.T) {
 	p := int64(os.Getpagesize())
 	g := int64(allocationGranularity)
 	size := 2*g + 4*p
-	data := pattern(int(size))
+	data := testkit.Pattern(int(size))
 	path := writeFile(t, "ranged", data)
 	for _, r := range [][2]int64{
 		{0, 0}, {1, 10}, {p - 1, 2}, {p, p}, {p + 3, 2*p + 5}, {4*p - 1, 1}, {4 * p, 0},
@@ -352,7 +350,7 @@ func TestPrivateCopyOnWrite(t *testing.T) {
 }
 
 func TestOptions(t *testing.T) {
-	path := writeFile(t, "opts", pattern(1<<20))
+	path := writeFile(t, "opts", testkit.Pattern(1<<20))
 	if runtime.GOOS != "linux" {
 		// MAP_POPULATE is Linux's. Elsewhere Populate is refused, never
 		// ignored, whether or not there is anything to map.
@@ -396,7 +394,7 @@ func TestOptions(t *testing.T) {
 		t.Error(err)
 	}
 	// The data survives DontNeed: a shared mapping reads it back.
-	if got := f.Bytes()[12345]; got != pattern(1 << 20)[12345] {
+	if got := f.Bytes()[12345]; got != testkit.Pattern(1 << 20)[12345] {
 		t.Errorf("byte after DontNeed = %d", got)
 	}
 	if _, err := mmfile.OpenFile(path, os.O_RDWR, 0, mmfile.ReadWrite()); !errors.Is(err, mmfile.ErrBadFlag) {
@@ -418,7 +416,7 @@ func testOptionsWindows(t *testing.T, path string) {
 	}
 	// VirtualLock locks no more than the process's minimum working set
 	// holds, 200 KiB by default: lock less than that.
-	want := pattern(allocationGranularity)
+	want := testkit.Pattern(allocationGranularity)
 	small := writeFile(t, "locked", want)
 	f, err := mmfile.OpenFile(small, os.O_RDWR, 0, mmfile.LockMemory(), mmfile.WithAdvice(mmfile.Normal))
 	if err != nil {
@@ -533,7 +531,7 @@ func TestLargeWritesCoherent(t *testing.T) {
 	}
 	defer f.Close()
 	want := make([]byte, size)
-	big := pattern(ioadapt.DirectWriteMin + 5)
+	big := testkit.Pattern(ioadapt.DirectWriteMin + 5)
 	for _, off := range []int{1, size - len(big), size - 100, size + 4096} {
 		if _, err := f.WriteAt(big, int64(off)); err != nil {
 			t.Fatal(err)
@@ -570,7 +568,7 @@ func TestLargeWritesCoherent(t *testing.T) {
 // TestReadAtDuringGrowth reads a fixed prefix from many goroutines while
 // another appends, forcing remaps: no read ever sees wrong bytes.
 func TestReadAtDuringGrowth(t *testing.T) {
-	head := pattern(8192)
+	head := testkit.Pattern(8192)
 	path := writeFile(t, "growing", head)
 	f, err := mmfile.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
@@ -657,7 +655,7 @@ func TestWritesFromOtherProcesses(t *testing.T) {
 	defer f.Close()
 	var cmds []*exec.Cmd
 	for w := range writers {
-		cmd := child("range-writer", path, "MMAPKIT_TEST_SLOT="+strconv.Itoa(w), "MMAPKIT_TEST_SPAN="+strconv.Itoa(span), "MMAPKIT_TEST_ROUND=1")
+		cmd := child("range-writer", path, testkit.SlotEnv(w, span, 1)...)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
@@ -680,7 +678,7 @@ func TestWritesFromOtherProcesses(t *testing.T) {
 		if _, err := f.ReadAt(got, int64(w*span)); err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(got, slotContent(w, span, 1)) {
+		if !bytes.Equal(got, testkit.SlotContent(w, span, 1)) {
 			t.Errorf("slot %d as this process's mapping sees it differs from what writer %d stored", w, w)
 		}
 	}
@@ -692,7 +690,7 @@ const errnoUserMappedFile = "(errno 1224)"
 
 func TestTruncatedUnderMapping(t *testing.T) {
 	page := os.Getpagesize()
-	path := writeFile(t, "shrinks", pattern(4*page))
+	path := writeFile(t, "shrinks", testkit.Pattern(4*page))
 	f, err := mmfile.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -710,7 +708,7 @@ func TestTruncatedUnderMapping(t *testing.T) {
 		if got := fileSize(t, path); got != int64(4*page) {
 			t.Fatalf("file has %d bytes after a refused truncate; want %d", got, 4*page)
 		}
-		if err := iotest.TestReader(f, pattern(4*page)); err != nil {
+		if err := iotest.TestReader(f, testkit.Pattern(4*page)); err != nil {
 			t.Fatal(err)
 		}
 		return
@@ -726,7 +724,7 @@ func TestTruncatedUnderMapping(t *testing.T) {
 		t.Fatalf("io.Copy of a truncated range = %v; want ErrFault", err)
 	}
 	// Once the file is whole again, a fresh mapping works.
-	if err := os.WriteFile(path, pattern(4*page), 0o644); err != nil {
+	if err := os.WriteFile(path, testkit.Pattern(4*page), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	g, err := mmfile.Open(path)
@@ -734,7 +732,7 @@ func TestTruncatedUnderMapping(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g.Close()
-	if err := iotest.TestReader(g, pattern(4*page)); err != nil {
+	if err := iotest.TestReader(g, testkit.Pattern(4*page)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -811,15 +809,15 @@ func TestSyncVariants(t *testing.T) {
 // goroutine after a collection, which a loaded machine delays.
 func TestDroppedFileIsClosed(t *testing.T) {
 	const files = 8
-	path := writeFile(t, "dropped", pattern(files*4096))
-	if n := openHandles(t, path); n != 0 {
+	path := writeFile(t, "dropped", testkit.Pattern(files*4096))
+	if n := testkit.OpenHandles(t, path); n != 0 {
 		t.Fatalf("%d handles on a file just written", n)
 	}
 	openDropped(t, path, files)
 	// Only a hang is a failure: cleanups run when the runtime gets to them.
-	for deadline := time.Now().Add(2 * time.Minute); openHandles(t, path) > 0; {
+	for deadline := time.Now().Add(2 * time.Minute); testkit.OpenHandles(t, path) > 0; {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d handles on the file 2 minutes after dropping its Files", openHandles(t, path))
+			t.Fatalf("%d handles on the file 2 minutes after dropping its Files", testkit.OpenHandles(t, path))
 		}
 		runtime.GC()
 		time.Sleep(10 * time.Millisecond)
@@ -849,7 +847,7 @@ func openDropped(t *testing.T, path string, n int) {
 		}
 		open = append(open, f)
 	}
-	if openHandles(t, path) == 0 {
+	if testkit.OpenHandles(t, path) == 0 {
 		t.Fatalf("no handle seen with %d Files open: the count does not see them", n)
 	}
 	runtime.KeepAlive(open) // from here on, all are unreachable
@@ -864,7 +862,7 @@ func TestTruncatedReadGivesBytesBeforeHole(t *testing.T) {
 		t.Skip("Windows refuses to shrink a mapped file (see TestTruncatedUnderMapping)")
 	}
 	page := os.Getpagesize()
-	path := writeFile(t, "shrinks", pattern(4*page))
+	path := writeFile(t, "shrinks", testkit.Pattern(4*page))
 	f, err := mmfile.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -907,7 +905,7 @@ func TestTruncatedReadGivesBytesBeforeHole(t *testing.T) {
 	// would find out: it copies the file as it is, without an error.
 	var buf bytes.Buffer
 	m, err := f.WriteTo(&buf)
-	if m != int64(size) || !bytes.Equal(buf.Bytes(), pattern(4 * page)[:size]) || err != nil {
+	if m != int64(size) || !bytes.Equal(buf.Bytes(), testkit.Pattern(4 * page)[:size]) || err != nil {
 		t.Errorf("WriteTo(bytes.Buffer) of the shrunk file = %d (buffer %d), %v; want the file's %d bytes", m, buf.Len(), err, size)
 	}
 }
@@ -920,8 +918,8 @@ func TestWriteIntoHoleLandsAsOSFile(t *testing.T) {
 		t.Skip("Windows refuses to shrink a mapped file (see TestTruncatedUnderMapping)")
 	}
 	page := os.Getpagesize()
-	path := writeFile(t, "holes", pattern(8*page))
-	twin := writeFile(t, "twin", pattern(8*page))
+	path := writeFile(t, "holes", testkit.Pattern(8*page))
+	twin := writeFile(t, "twin", testkit.Pattern(8*page))
 	f, err := mmfile.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)

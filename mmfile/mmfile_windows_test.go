@@ -14,31 +14,10 @@ import (
 
 	"golang.org/x/sys/windows"
 
+	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/ioadapt"
 	"github.com/mmapkit/mmapkit/mmfile"
 )
-
-// openHandles reports whether any handle on path is open in any process:
-// 1 when opening it with no sharing at all is refused with a sharing
-// violation, 0 when that open succeeds. A mapping holds its file open, so
-// this sees Files as well. (GetProcessHandleCount would count handles of
-// every kind, and Wine answers it with 0.)
-func openHandles(t *testing.T, path string) int {
-	t.Helper()
-	p, err := windows.UTF16PtrFromString(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := windows.CreateFile(p, windows.GENERIC_READ, 0, nil, windows.OPEN_EXISTING, windows.FILE_ATTRIBUTE_NORMAL, 0)
-	if errors.Is(err, windows.ERROR_SHARING_VIOLATION) {
-		return 1
-	}
-	if err != nil {
-		t.Fatalf("exclusive open of %s: %v", path, err)
-	}
-	windows.CloseHandle(h)
-	return 0
-}
 
 // TestWindowsSpecialFiles checks that what cannot be mapped as a file is
 // refused with a clear error: the NUL device and a named pipe (which
@@ -77,7 +56,7 @@ func TestWindowsSpecialFiles(t *testing.T) {
 // other view keeps seeing the bytes it maps.
 func TestWindowsResizeWhileMappedElsewhere(t *testing.T) {
 	const g = allocationGranularity
-	data := pattern(2 * g)
+	data := testkit.Pattern(2 * g)
 	path := writeFile(t, "resized", data)
 	f, err := mmfile.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
@@ -148,7 +127,7 @@ func TestWindowsResizeWhileMappedElsewhere(t *testing.T) {
 func TestWindowsFaultInView(t *testing.T) {
 	truncate := wineUnixTruncate(t)
 	page := os.Getpagesize()
-	path := writeFile(t, "shrinks", pattern(4*page))
+	path := writeFile(t, "shrinks", testkit.Pattern(4*page))
 	f, err := mmfile.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)

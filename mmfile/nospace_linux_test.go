@@ -9,29 +9,15 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/mmfile"
 )
-
-// smallTmpfs mounts a tmpfs of size bytes in a temporary directory. It
-// skips the test where the machine does not let this process mount.
-func smallTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	dir := t.TempDir()
-	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size="+size); err != nil {
-		if errors.Is(err, unix.EPERM) {
-			t.Skipf("mounting a tmpfs needs CAP_SYS_ADMIN: %v", err)
-		}
-		t.Fatalf("mount tmpfs: %v", err)
-	}
-	t.Cleanup(func() { _ = unix.Unmount(dir, unix.MNT_DETACH) })
-	return dir
-}
 
 // TestFullDisk grows a file on a tmpfs too small for it: the write that
 // needs the space fails with ENOSPC, the process lives, and the bytes
 // written before are intact.
 func TestFullDisk(t *testing.T) {
-	dir := smallTmpfs(t, "1m")
+	dir := testkit.SmallTmpfs(t, 1<<20)
 	path := filepath.Join(dir, "big")
 	f, err := mmfile.Create(path, 0)
 	if err != nil {

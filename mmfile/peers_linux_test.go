@@ -22,6 +22,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/ioadapt"
 	"github.com/mmapkit/mmapkit/mmfile"
 )
@@ -40,7 +41,7 @@ const (
 // io.Copy's error wraps ErrFault and names the file, and its count is what
 // the reader received.
 func TestPeerIOPipeTruncated(t *testing.T) {
-	dir := smallTmpfs(t, "64m")
+	dir := testkit.SmallTmpfs(t, 64<<20)
 	for _, chunk := range []int{61, 4096, 1 << 20} {
 		t.Run(strconv.Itoa(chunk), func(t *testing.T) {
 			if err := pipeRound(filepath.Join(dir, "piped"), peerFileSize, peerCutSize, chunk); err != nil {
@@ -53,11 +54,11 @@ func TestPeerIOPipeTruncated(t *testing.T) {
 // pipeRound runs the pipe-copy job on a file of size bytes, cutting it to
 // cut once the job's pipe reader has its first bytes.
 func pipeRound(path string, size, cut, chunk int) error {
-	if err := os.WriteFile(path, textPattern(size, 0), 0o644); err != nil {
+	if err := os.WriteFile(path, testkit.TextPattern(size, 0), 0o644); err != nil {
 		return err
 	}
 	defer os.Remove(path)
-	p, err := talk(growthChild("pipe-copy", path, "MMAPKIT_TEST_CHUNK="+strconv.Itoa(chunk)), "ready")
+	p, err := talk(child("pipe-copy", path, "MMAPKIT_TEST_CHUNK="+strconv.Itoa(chunk)), "ready")
 	if err != nil {
 		return fmt.Errorf("before the truncation: %v", err)
 	}
@@ -96,12 +97,12 @@ func truncateByChild(path string, size int) error {
 	return nil
 }
 
-// mappedForPeers maps a file of peerFileSize bytes of textPattern(_, 0) on
+// mappedForPeers maps a file of peerFileSize bytes of testkit.TextPattern(_, 0) on
 // a tmpfs, and returns it with its path and contents.
 func mappedForPeers(t *testing.T) (*mmfile.File, string, []byte) {
 	t.Helper()
-	data := textPattern(peerFileSize, 0)
-	path := filepath.Join(smallTmpfs(t, "64m"), "mapped")
+	data := testkit.TextPattern(peerFileSize, 0)
+	path := filepath.Join(testkit.SmallTmpfs(t, 64<<20), "mapped")
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +166,7 @@ func TestPeerLockingWriterAfterFault(t *testing.T) {
 	w := &lockingWriter{first: func() { cutErr = truncateByChild(path, peerCutSize) }}
 	var n int64
 	var err error
-	if !mustFinish(t, "io.Copy into a locking writer", func() { n, err = io.Copy(w, f) }) {
+	if !testkit.Finishes(t, "io.Copy into a locking writer", func() { n, err = io.Copy(w, f) }) {
 		return
 	}
 	if cutErr != nil {
@@ -173,7 +174,7 @@ func TestPeerLockingWriterAfterFault(t *testing.T) {
 	}
 	checkFault(t, "io.Copy", err, path)
 	checkReceived(t, n, w.buf.Bytes(), data)
-	mustFinish(t, "the writer's next Write after the fault", func() { _, _ = w.Write([]byte("next")) })
+	testkit.Finishes(t, "the writer's next Write after the fault", func() { _, _ = w.Write([]byte("next")) })
 }
 
 // cutAfterFirstWrite is a bytes.Buffer whose first Write has another
@@ -317,7 +318,7 @@ func copyToReceiver(t *testing.T, dst io.Writer, closeDst func() error, src io.R
 	}()
 	var n int64
 	var err error
-	if !mustFinish(t, "io.Copy into a descriptor", func() { n, err = io.Copy(dst, f) }) {
+	if !testkit.Finishes(t, "io.Copy into a descriptor", func() { n, err = io.Copy(dst, f) }) {
 		return
 	}
 	_ = closeDst()
@@ -363,13 +364,13 @@ var impossibleCounts = map[string]func(int) int{
 func TestPeerImpossibleCounts(t *testing.T) {
 	for name, lie := range impossibleCounts {
 		t.Run("WriteTo/"+name, func(t *testing.T) {
-			data := textPattern(100<<10, 1)
+			data := testkit.TextPattern(100<<10, 1)
 			f, err := mmfile.Open(writeFile(t, "src", data))
 			if err != nil {
 				t.Fatal(err)
 			}
 			var n int64
-			if p := catchPanic(func() { n, err = io.Copy(countWriter{lie}, f) }); p != nil {
+			if p := testkit.Catch(func() { n, err = io.Copy(countWriter{lie}, f) }); p != nil {
 				t.Fatalf("io.Copy into a writer returning %s panicked: %v", name, p)
 			}
 			if err == nil {
@@ -384,7 +385,7 @@ func TestPeerImpossibleCounts(t *testing.T) {
 			}
 		})
 		t.Run("ReadFrom/"+name, func(t *testing.T) {
-			head := textPattern(5000, 1)
+			head := testkit.TextPattern(5000, 1)
 			path := writeFile(t, "dst", head)
 			f, err := mmfile.OpenFile(path, os.O_RDWR, 0)
 			if err != nil {
@@ -393,9 +394,9 @@ func TestPeerImpossibleCounts(t *testing.T) {
 			if _, err := f.Seek(0, io.SeekEnd); err != nil {
 				t.Fatal(err)
 			}
-			good := textPattern(10, 2)
+			good := testkit.TextPattern(10, 2)
 			var n int64
-			if p := catchPanic(func() { n, err = f.ReadFrom(&countReader{good: good, lie: lie}) }); p != nil {
+			if p := testkit.Catch(func() { n, err = f.ReadFrom(&countReader{good: good, lie: lie}) }); p != nil {
 				t.Fatalf("ReadFrom of a reader returning %s panicked: %v", name, p)
 			}
 			if err == nil || n != int64(len(good)) {
@@ -406,54 +407,33 @@ func TestPeerImpossibleCounts(t *testing.T) {
 	}
 }
 
-// catchPanic runs fn and returns what it panicked with, or nil.
-func catchPanic(fn func()) (p any) {
-	defer func() { p = recover() }()
-	fn()
-	return nil
-}
-
-// panicWriter accepts some bytes, then panics with boom.
-type panicWriter struct {
-	room int
-	boom error
-}
-
-func (w *panicWriter) Write(p []byte) (int, error) {
-	if len(p) > w.room {
-		panic(w.boom)
-	}
-	w.room -= len(p)
-	return len(p), nil
-}
-
 // TestPeerPanics has the writer of WriteTo and the reader of a ReadFrom
 // inside the file panic: the panic reaches the caller unchanged, and the
 // File works on; ReadFrom leaves exactly the bytes read.
 func TestPeerPanics(t *testing.T) {
 	t.Run("writer", func(t *testing.T) {
-		data := textPattern(1<<20, 1)
+		data := testkit.TextPattern(1<<20, 1)
 		path := writeFile(t, "src", data)
 		f, err := mmfile.OpenFile(path, os.O_RDWR, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		w := &panicWriter{room: 100 << 10, boom: errors.New("writer exploded")}
-		if p := catchPanic(func() { _, _ = io.Copy(w, f) }); p != w.boom {
-			t.Errorf("io.Copy into a panicking writer: panic %v; want the writer's own %v", p, w.boom)
+		w := &testkit.Panicker{Room: 100 << 10, Boom: errors.New("writer exploded")}
+		if p := testkit.Catch(func() { _, _ = io.Copy(w, f) }); p != w.Boom {
+			t.Errorf("io.Copy into a panicking writer: panic %v; want the writer's own %v", p, w.Boom)
 		}
 		stillWorks(t, f, path, data)
 	})
 	t.Run("reader", func(t *testing.T) {
-		data := textPattern(64<<10, 1)
+		data := testkit.TextPattern(64<<10, 1)
 		path := writeFile(t, "dst", data)
 		f, err := mmfile.OpenFile(path, os.O_RDWR, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		read := textPattern(5000, 2)
+		read := testkit.TextPattern(5000, 2)
 		r := &panicReader{chunks: [][]byte{read[:3000], read[3000:]}, boom: errors.New("reader exploded")}
-		if p := catchPanic(func() { _, _ = f.ReadFrom(r) }); p != r.boom {
+		if p := testkit.Catch(func() { _, _ = f.ReadFrom(r) }); p != r.boom {
 			t.Errorf("ReadFrom of a panicking reader: panic %v; want the reader's own %v", p, r.boom)
 		}
 		want := append(bytes.Clone(read), data[len(read):]...)

@@ -10,11 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/mmfile"
 )
 
@@ -192,7 +192,7 @@ func TestReplaceCrash(t *testing.T) {
 	if err := os.WriteFile(path, versionContent(0), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	rounds := envInt("MMAPKIT_CRASH_ROUNDS", 20) // the fault suite runs hundreds
+	rounds := testkit.EnvInt("MMAPKIT_CRASH_ROUNDS", 20) // the fault suite runs hundreds
 	for round := range rounds {
 		cmd := child("replace-loop", path)
 		out, err := cmd.StdoutPipe()
@@ -287,13 +287,4 @@ func assertOnly(t *testing.T, dir string, names ...string) {
 	if strings.Join(got, ",") != strings.Join(names, ",") {
 		t.Errorf("directory holds %v; want %v", got, names)
 	}
-}
-
-// envInt reads a count from the environment, for suites that run a test
-// longer than make test does.
-func envInt(name string, def int) int {
-	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
-		return n
-	}
-	return def
 }

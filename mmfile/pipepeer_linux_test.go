@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/mmfile"
 )
 
@@ -67,7 +68,7 @@ func waitPipeFull(t *testing.T, r *os.File) {
 func TestAppendToItselfThroughPipe(t *testing.T) {
 	for _, kind := range []string{"io.Pipe", "os.Pipe"} {
 		t.Run(kind, func(t *testing.T) {
-			data := pattern(1 << 20)
+			data := testkit.Pattern(1 << 20)
 			path := writeFile(t, "self", data)
 			f, err := mmfile.OpenFile(path, os.O_RDWR, 0)
 			if err != nil {
@@ -124,7 +125,7 @@ func TestAppendToItselfThroughPipe(t *testing.T) {
 // the WriteTo's error will come.
 func stuckWriteTo(t *testing.T) (*mmfile.File, *os.File, chan error) {
 	t.Helper()
-	f, err := mmfile.OpenFile(writeFile(t, "src", pattern(1<<20)), os.O_RDWR, 0)
+	f, err := mmfile.OpenFile(writeFile(t, "src", testkit.Pattern(1<<20)), os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +210,7 @@ func TestReadAtDuringWriteToFullPipe(t *testing.T) {
 func TestCloseDuringBlockedPeers(t *testing.T) {
 	for _, c := range []string{"ReadFrom(os.Pipe)", "ReadFrom(io.Pipe)", "WriteTo(io.Pipe)"} {
 		t.Run(c, func(t *testing.T) {
-			path := writeFile(t, "f", pattern(1<<20))
+			path := writeFile(t, "f", testkit.Pattern(1<<20))
 			f, err := mmfile.OpenFile(path, os.O_RDWR, 0)
 			if err != nil {
 				t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/ioadapt"
 	"github.com/mmapkit/mmapkit/mmfile"
 )
@@ -29,7 +30,7 @@ const selfCopySize = 200_003
 // returned; it fails t if copy hangs.
 func selfCopy(t *testing.T, data []byte, pos int64, copy func(f *mmfile.File) (int64, error)) ([]byte, *mmfile.File, int64, error) {
 	t.Helper()
-	path := filepath.Join(smallTmpfs(t, "64m"), "self")
+	path := filepath.Join(testkit.SmallTmpfs(t, 64<<20), "self")
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +42,7 @@ func selfCopy(t *testing.T, data []byte, pos int64, copy func(f *mmfile.File) (i
 		t.Fatal(err)
 	}
 	var n int64
-	if !mustFinish(t, "the self-copy", func() { n, err = copy(f) }) {
+	if !testkit.Finishes(t, "the self-copy", func() { n, err = copy(f) }) {
 		t.FailNow() // f is held by the hung copy: leave it
 	}
 	t.Cleanup(func() { f.Close() })
@@ -55,7 +56,7 @@ func selfCopy(t *testing.T, data []byte, pos int64, copy func(f *mmfile.File) (i
 func twice(b []byte) []byte { return append(bytes.Clone(b), b...) }
 
 func TestSelfCopy(t *testing.T) {
-	a := textPattern(selfCopySize, 1)
+	a := testkit.TextPattern(selfCopySize, 1)
 	n := int64(len(a))
 	type want struct {
 		n    int64
@@ -87,7 +88,7 @@ func TestSelfCopy(t *testing.T) {
 				return io.Copy(f, s)
 			},
 			want{n, nil, twice(a)}},
-		{"io.Copy(second half's Section, f at 0)", append(bytes.Clone(a), textPattern(selfCopySize, 2)...), 0,
+		{"io.Copy(second half's Section, f at 0)", append(bytes.Clone(a), testkit.TextPattern(selfCopySize, 2)...), 0,
 			func(f *mmfile.File) (int64, error) {
 				s, err := f.Section(n, n)
 				if err != nil {
@@ -96,7 +97,7 @@ func TestSelfCopy(t *testing.T) {
 				return io.Copy(s, f)
 			},
 			want{n, ioadapt.ErrFixedSize, twice(a)}},
-		{"io.Copy(first half's Section, f at the middle)", append(bytes.Clone(a), textPattern(selfCopySize, 2)...), n,
+		{"io.Copy(first half's Section, f at the middle)", append(bytes.Clone(a), testkit.TextPattern(selfCopySize, 2)...), n,
 			func(f *mmfile.File) (int64, error) {
 				s, err := f.Section(0, n)
 				if err != nil {
@@ -104,7 +105,7 @@ func TestSelfCopy(t *testing.T) {
 				}
 				return io.Copy(s, f)
 			},
-			want{n, nil, twice(textPattern(selfCopySize, 2))}},
+			want{n, nil, twice(testkit.TextPattern(selfCopySize, 2))}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, f, gotN, err := selfCopy(t, c.data, c.pos, c.copy)
@@ -128,7 +129,7 @@ func TestSelfCopy(t *testing.T) {
 // copies no more than lay before the end at its call, the file grows by
 // no more than was copied, and the File works on.
 func TestSelfCopyInPlace(t *testing.T) {
-	a := textPattern(selfCopySize, 1)
+	a := testkit.TextPattern(selfCopySize, 1)
 	for name, copy := range map[string]func(f *mmfile.File) (int64, error){
 		"io.Copy(f, f)": func(f *mmfile.File) (int64, error) { return io.Copy(f, f) },
 		"f.ReadFrom(f)": func(f *mmfile.File) (int64, error) { return f.ReadFrom(f) },

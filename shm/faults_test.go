@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/mmapkit/mmapkit/internal/faulttest"
+	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/ioadapt"
 )
 
@@ -28,7 +29,7 @@ import (
 func TestFaultTruncateSegment(t *testing.T) {
 	ty := faulttest.New(t)
 	page := os.Getpagesize()
-	data := pattern(16 * page)
+	data := testkit.Pattern(16 * page)
 	for round := range 200 {
 		ty.Round(truncateSegmentRound(t, data, round))
 	}
@@ -41,9 +42,7 @@ func truncateSegmentRound(t *testing.T, data []byte, round int) error {
 	}
 	stop := faulttest.Hammer(s, data, name)
 	size := (round * 997) % (len(data) / 2)
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "MMAPKIT_SHM_CHILD=truncate", "MMAPKIT_SHM_NAME="+filepath.Join(shmDir(""), name), "MMAPKIT_SHM_DATA="+strconv.Itoa(size))
-	out, err := cmd.CombinedOutput()
+	out, err := testkit.Command("truncate", nameEnv+"="+filepath.Join(shmDir(""), name), dataEnv+"="+strconv.Itoa(size)).CombinedOutput()
 	if herr := stop(); herr != nil {
 		return herr
 	}
@@ -77,7 +76,7 @@ func truncateSegmentRound(t *testing.T, data []byte, round int) error {
 // intact and touchable.
 func TestFaultFullTmpfs(t *testing.T) {
 	ty := faulttest.New(t)
-	dir := smallTmpfs(t)
+	dir := testkit.SmallTmpfs(t, 1<<20)
 	for round := range 200 {
 		ty.Round(fullTmpfsRound(t, dir, round))
 	}
@@ -131,11 +130,8 @@ func fullTmpfsRound(t *testing.T, dir string, round int) error {
 // no descriptor, mapping or segment is left behind.
 func TestFaultLeakLoop(t *testing.T) {
 	ty := faulttest.New(t)
-	fds, maps := faulttest.FDs(t), faulttest.Maps(t)
-	rounds := 100000
-	if n, err := strconv.Atoi(os.Getenv("MMAPKIT_LEAK_ROUNDS")); err == nil && n > 0 {
-		rounds = n
-	}
+	fds, maps := testkit.FDs(t), testkit.Maps(t)
+	rounds := testkit.EnvInt("MMAPKIT_LEAK_ROUNDS", 100000)
 	name := testPrefix + "leak"
 	for i := range rounds {
 		s, err := Create(name, 4096)
@@ -215,31 +211,15 @@ func TestFaultManyProcesses(t *testing.T) {
 		s, name := create(t, writers*span)
 		var cmds []*exec.Cmd
 		for w := range writers + 2 {
-			job := "slot"
-			if w >= writers {
-				job = "read-all"
+			c := testkit.Command("read-all", nameEnv+"="+name)
+			if w < writers {
+				c = testkit.Command("slot", append(testkit.SlotEnv(w, span, round), nameEnv+"="+name)...)
 			}
-			c := exec.Command(os.Args[0], "-test.run=^$")
-			c.Env = append(os.Environ(), "MMAPKIT_SHM_CHILD="+job, "MMAPKIT_SHM_NAME="+name,
-				"MMAPKIT_SHM_DATA="+fmt.Sprintf("%d,%d,%d", w, span, round))
 			cmds = append(cmds, c)
 		}
-		for _, c := range cmds {
-			if err := c.Start(); err != nil {
-				t.Fatal(err)
-			}
-		}
-		var failed error
-		for _, c := range cmds {
-			if err := c.Wait(); err != nil && failed == nil {
-				failed = fmt.Errorf("child: %v", err)
-			}
-		}
-		for w := range writers {
-			got := make([]byte, span)
-			if _, err := s.ReadAt(got, int64(w*span)); failed == nil && (err != nil || !bytes.Equal(got, slotContent(w, span, round))) {
-				failed = fmt.Errorf("slot %d differs (%v)", w, err)
-			}
+		failed := testkit.RunAll(cmds)
+		if failed == nil {
+			failed = testkit.CheckSlots(s, writers, span, round)
 		}
 		ty.Round(failed)
 	}

@@ -1,7 +1,6 @@
 package shm
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -9,12 +8,12 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 
+	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/ioadapt"
 )
 
@@ -27,16 +26,10 @@ var testPrefix = func() string {
 }()
 
 // TestMain lets the test binary serve as the peer process of cross-process
-// tests: with MMAPKIT_SHM_CHILD set it does that job and exits. Otherwise
-// it runs the tests, then fails the run if they left a segment behind.
+// tests: with a job named it does that job and exits. Otherwise it runs
+// the tests, then fails the run if they left a segment behind.
 func TestMain(m *testing.M) {
-	if job := os.Getenv("MMAPKIT_SHM_CHILD"); job != "" {
-		if err := runChildJob(job); err != nil {
-			fmt.Fprintf(os.Stderr, "child %s: %v\n", job, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
+	testkit.Serve(jobs)
 	code := m.Run()
 	if left := leftovers(); len(left) > 0 {
 		fmt.Fprintf(os.Stderr, "tests left shared memory segments behind: %s\n", strings.Join(left, ", "))
@@ -66,20 +59,28 @@ func leftovers() []string {
 	return left
 }
 
-// runChildJob is the peer side of the cross-process tests.
-func runChildJob(job string) error {
-	name := os.Getenv("MMAPKIT_SHM_NAME")
-	data := os.Getenv("MMAPKIT_SHM_DATA")
-	switch job {
-	case "write-named":
-		s, err := Open(name)
+// The arguments of the peer jobs: the segment's name (its path, for
+// truncate) and what to write or check.
+const (
+	nameEnv = "MMAPKIT_SHM_NAME"
+	dataEnv = "MMAPKIT_SHM_DATA"
+)
+
+// jobs are the peer side of the cross-process tests.
+var jobs = testkit.Jobs{
+	// write-named opens the segment by name and writes the data at 0.
+	"write-named": func() error {
+		s, err := Open(os.Getenv(nameEnv))
 		if err != nil {
 			return err
 		}
 		defer s.Close()
-		_, err = s.WriteAt([]byte(data), 0)
+		_, err = s.WriteAt([]byte(os.Getenv(dataEnv)), 0)
 		return err
-	case "write-inherited":
+	},
+	// write-inherited maps the segment of descriptor 3 and writes the data
+	// at 0.
+	"write-inherited": func() error {
 		f := os.NewFile(3, "inherited")
 		s, err := FromFile(f, ExpectSize(4096))
 		if err != nil {
@@ -87,10 +88,14 @@ func runChildJob(job string) error {
 		}
 		f.Close()
 		defer s.Close()
-		_, err = s.WriteAt([]byte(data), 0)
+		_, err = s.WriteAt([]byte(os.Getenv(dataEnv)), 0)
 		return err
-	case "write-readonly":
-		s, err := Open(name, ReadOnly())
+	},
+	// write-readonly opens the segment read-only, checks that it holds the
+	// data, and prints the error of a write, which must be refused.
+	"write-readonly": func() error {
+		data := os.Getenv(dataEnv)
+		s, err := Open(os.Getenv(nameEnv), ReadOnly())
 		if err != nil {
 			return err
 		}
@@ -105,57 +110,39 @@ func runChildJob(job string) error {
 		}
 		fmt.Print(err)
 		return nil
-	case "truncate": // here the name is the segment's path
-		size, err := strconv.ParseInt(data, 10, 64)
+	},
+	// truncate truncates the segment's file (the name is its path) to the
+	// size the data says.
+	"truncate": func() error {
+		size, err := strconv.ParseInt(os.Getenv(dataEnv), 10, 64)
 		if err != nil {
 			return err
 		}
-		return os.Truncate(name, size)
-	case "slot", "read-all":
-		var w, span, round int
-		if _, err := fmt.Sscanf(data, "%d,%d,%d", &w, &span, &round); err != nil {
+		return os.Truncate(os.Getenv(nameEnv), size)
+	},
+	// slot writes the slot of testkit.SlotEnv in the segment.
+	"slot": func() error {
+		slot, span, round, err := testkit.SlotFromEnv()
+		if err != nil {
 			return err
 		}
-		s, err := Open(name)
+		s, err := Open(os.Getenv(nameEnv))
 		if err != nil {
 			return err
 		}
 		defer s.Close()
-		if job == "read-all" {
-			_, err = io.Copy(io.Discard, s)
+		return testkit.WriteSlot(s, slot, span, round)
+	},
+	// read-all reads the whole segment.
+	"read-all": func() error {
+		s, err := Open(os.Getenv(nameEnv))
+		if err != nil {
 			return err
 		}
-		content := slotContent(w, span, round)
-		for i := 0; i < span; i += 512 {
-			if _, err := s.WriteAt(content[i:i+512], int64(w*span+i)); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	return fmt.Errorf("unknown child job %q", job)
-}
-
-// slotContent is what writer w writes in the given round of the
-// many-process scenario.
-func slotContent(w, span, round int) []byte {
-	return bytes.Repeat([]byte{byte('A' + w), byte('0' + round)}, span/2)
-}
-
-// runChild runs the test binary as a peer process doing job, and returns
-// its standard output.
-func runChild(t *testing.T, job string, extra []*os.File, env ...string) string {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), append(env, "MMAPKIT_SHM_CHILD="+job)...)
-	cmd.ExtraFiles = extra
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("child %s: %v: %s", job, err, stderr.String())
-	}
-	return string(out)
+		defer s.Close()
+		_, err = io.Copy(io.Discard, s)
+		return err
+	},
 }
 
 var nameSeq atomic.Int64
@@ -195,34 +182,4 @@ func create(t testing.TB, size int64, opts ...Option) (*Segment, string) {
 		t.Fatal(err)
 	}
 	return closeOnCleanup(t, s), name
-}
-
-// wantErr checks that err matches target and reads as it should: every
-// fragment of want appears in its message.
-func wantErr(t testing.TB, err, target error, want ...string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("got no error, want one wrapping %v", target)
-	}
-	if !errors.Is(err, target) {
-		t.Errorf("error %q does not wrap %v", err, target)
-	}
-	var pe *fs.PathError
-	if !errors.As(err, &pe) {
-		t.Errorf("error %q is a %T, not an *fs.PathError", err, err)
-	}
-	for _, w := range want {
-		if !strings.Contains(err.Error(), w) {
-			t.Errorf("error %q does not say %q", err, w)
-		}
-	}
-}
-
-// pattern returns n bytes that differ at every offset within a page.
-func pattern(n int) []byte {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(i*7 + i>>8)
-	}
-	return b
 }

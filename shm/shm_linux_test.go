@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/ioadapt"
 )
 
@@ -150,29 +151,8 @@ func TestPeerTruncateIsAnErrorNotACrash(t *testing.T) {
 	wantErr(t, err, ioadapt.ErrFault, "memory fault")
 }
 
-// smallTmpfs mounts a 1 MiB tmpfs for the test, or skips.
-func smallTmpfs(t *testing.T) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a small tmpfs needs root")
-	}
-	dir := t.TempDir()
-	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=1m"); err != nil {
-		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
-			t.Skipf("mount -t tmpfs: %v (no CAP_SYS_ADMIN here)", err)
-		}
-		t.Fatalf("mount -t tmpfs: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := unix.Unmount(dir, unix.MNT_DETACH); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	})
-	return dir
-}
-
 func TestFullTmpfs(t *testing.T) {
-	dir := smallTmpfs(t)
+	dir := testkit.SmallTmpfs(t, 1<<20)
 	name := segName(t, inDir(dir))
 	_, err := Create(name, 4<<20, inDir(dir))
 	wantErr(t, err, ioadapt.ErrNoSpace, "create "+name, "no space for a segment of 4194304 bytes in "+dir, "bytes free of 1048576")
@@ -262,7 +242,7 @@ func TestCrossProcessAnonymous(t *testing.T) {
 	}
 	defer f.Close()
 	const msg = "from the child, through an inherited descriptor"
-	runChild(t, "write-inherited", []*os.File{f}, "MMAPKIT_SHM_DATA="+msg)
+	runChild(t, "write-inherited", []*os.File{f}, dataEnv+"="+msg)
 	got := make([]byte, len(msg))
 	if _, err := s.ReadAt(got, 0); err != nil || string(got) != msg {
 		t.Fatalf("read %q, %v; want %q", got, err, msg)
@@ -387,7 +367,7 @@ resource_tracker.unregister(shm._name, "shared_memory")
 `
 
 func TestPythonReadsGoSegment(t *testing.T) {
-	data := pattern(1000)
+	data := testkit.Pattern(1000)
 	s, name := create(t, int64(len(data)))
 	if _, err := s.WriteAt(data, 0); err != nil {
 		t.Fatal(err)

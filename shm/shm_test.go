@@ -17,6 +17,7 @@ import (
 	"testing/iotest"
 
 	"github.com/mmapkit/mmapkit/internal/apitest"
+	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/ioadapt"
 )
 
@@ -65,7 +66,7 @@ func TestCreateIsZeroFilled(t *testing.T) {
 func TestCrossProcessNamed(t *testing.T) {
 	s, name := create(t, 4096)
 	const msg = "written by another process"
-	runChild(t, "write-named", nil, "MMAPKIT_SHM_NAME="+name, "MMAPKIT_SHM_DATA="+msg)
+	runChild(t, "write-named", nil, nameEnv+"="+name, dataEnv+"="+msg)
 	got := make([]byte, len(msg))
 	if _, err := s.ReadAt(got, 0); err != nil || string(got) != msg {
 		t.Fatalf("read %q, %v; want %q", got, err, msg)
@@ -78,7 +79,7 @@ func TestCrossProcessReadOnly(t *testing.T) {
 	if _, err := s.WriteAt([]byte(msg), 0); err != nil {
 		t.Fatal(err)
 	}
-	out := runChild(t, "write-readonly", nil, "MMAPKIT_SHM_NAME="+name, "MMAPKIT_SHM_DATA="+msg)
+	out := runChild(t, "write-readonly", nil, nameEnv+"="+name, dataEnv+"="+msg)
 	if !strings.Contains(out, "read-only") {
 		t.Errorf("child's write error %q does not say read-only", out)
 	}
@@ -335,7 +336,7 @@ func TestReaderConformance(t *testing.T) {
 		if n == 0 && runtime.GOOS == "windows" {
 			continue
 		}
-		data := pattern(n)
+		data := testkit.Pattern(n)
 		s, name := create(t, int64(n))
 		if _, err := s.WriteAt(data, 0); err != nil {
 			t.Fatal(err)

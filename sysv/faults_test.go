@@ -13,13 +13,13 @@ import (
 	"math"
 	"os"
 	"os/exec"
-	"strconv"
 	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/mmapkit/mmapkit/internal/faulttest"
+	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/ioadapt"
 )
 
@@ -27,11 +27,8 @@ import (
 // 100 000 segments: no segment, descriptor or mapping is left behind.
 func TestFaultLeakLoop(t *testing.T) {
 	ty := faulttest.New(t)
-	fds, maps := faulttest.FDs(t), faulttest.Maps(t)
-	rounds := 100000
-	if n, err := strconv.Atoi(os.Getenv("MMAPKIT_LEAK_ROUNDS")); err == nil && n > 0 {
-		rounds = n
-	}
+	fds, maps := testkit.FDs(t), testkit.Maps(t)
+	rounds := testkit.EnvInt("MMAPKIT_LEAK_ROUNDS", 100000)
 	for i := range rounds {
 		s, err := CreatePrivate(4096)
 		if err != nil {
@@ -125,7 +122,7 @@ func TestFaultForeignOwner(t *testing.T) {
 	bin, dir := binaryForOthers(t)
 	cmd := exec.Command(bin)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), childEnv+"=open", childKey+"="+key.String())
+	cmd.Env = testkit.JobEnviron("open", keyEnv+"="+key.String())
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 12345, Gid: 12345}}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -151,35 +148,14 @@ func TestFaultManyProcesses(t *testing.T) {
 		s := mustCreate(t, writers*span)
 		var cmds []*exec.Cmd
 		for w := range writers {
-			c := exec.Command(os.Args[0])
-			c.Env = append(os.Environ(), childEnv+"=slot", childKey+"="+s.Key().String(),
-				childFlags+"="+strconv.Itoa(w)+","+strconv.Itoa(span)+","+strconv.Itoa(round))
-			cmds = append(cmds, c)
+			cmds = append(cmds, testkit.Command("slot", append(testkit.SlotEnv(w, span, round), keyEnv+"="+s.Key().String())...))
 		}
 		for range 2 {
-			c := exec.Command(os.Args[0])
-			c.Env = append(os.Environ(), childEnv+"=open", childKey+"="+s.Key().String(), childFlags+"=ro")
-			cmds = append(cmds, c)
+			cmds = append(cmds, testkit.Command("open", keyEnv+"="+s.Key().String(), flagsEnv+"=ro"))
 		}
-		var failed error
-		for _, c := range cmds {
-			if err := c.Start(); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for _, c := range cmds {
-			if err := c.Wait(); err != nil && failed == nil {
-				failed = fmt.Errorf("child: %v", err)
-			}
-		}
+		failed := testkit.RunAll(cmds)
 		if failed == nil {
-			for w := range writers {
-				got := make([]byte, span)
-				if _, err := s.ReadAt(got, int64(w*span)); err != nil || !bytes.Equal(got, slotContent(w, span, round)) {
-					failed = fmt.Errorf("slot %d differs (%v)", w, err)
-					break
-				}
-			}
+			failed = testkit.CheckSlots(s, writers, span, round)
 		}
 		ty.Round(failed)
 	}

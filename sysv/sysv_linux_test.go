@@ -19,16 +19,14 @@ import (
 	"time"
 
 	"github.com/mmapkit/mmapkit/internal/apitest"
+	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/ioadapt"
 )
 
 // child starts the test binary in role against s's key and id.
 func child(t *testing.T, role string, key Key, id int, flags string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+role, childKey+"="+key.String(),
-		childID+"="+strconv.Itoa(id), childFlags+"="+flags)
-	return cmd
+	return testkit.Command(role, keyEnv+"="+key.String(), idEnv+"="+strconv.Itoa(id), flagsEnv+"="+flags)
 }
 
 // holder is a child process that keeps a segment attached until release.

@@ -1,19 +1,18 @@
 // Package faulttest holds what the fault-and-abuse scenarios of every
 // package share (make test-faults): the tally of rounds that the suite's
-// report reads, and the counts of a process's descriptors and mappings
-// that the leak scenarios compare.
+// report reads, the check that a leak loop left no descriptor or mapping
+// behind, and the goroutines that hammer a Region while it faults.
 package faulttest
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/ioadapt"
 )
 
@@ -45,44 +44,14 @@ func (ty *Tally) Round(err error) {
 	}
 }
 
-// FDs returns the number of open descriptors of this process.
-func FDs(t *testing.T) int {
-	t.Helper()
-	fds, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skipf("no /proc/self/fd to count descriptors: %v", err)
-	}
-	return len(fds)
-}
-
-// Maps returns the number of mappings of this process that map a file, a
-// POSIX segment or a System V segment: what a leak of the toolkit's would
-// add. Anonymous mappings are left out, since the runtime maps and splits
-// its heap as it likes.
-func Maps(t *testing.T) int {
-	t.Helper()
-	b, err := os.ReadFile("/proc/self/maps")
-	if err != nil {
-		t.Skipf("no /proc/self/maps to count mappings: %v", err)
-	}
-	n := 0
-	for _, line := range bytes.Split(b, []byte("\n")) {
-		// address perms offset dev inode pathname: a path starts with /.
-		if f := bytes.Fields(line); len(f) >= 6 && f[5][0] == '/' {
-			n++
-		}
-	}
-	return n
-}
-
 // CheckNoGrowth fails t if the process holds more descriptors, or more
 // than slack more mappings of files and segments, than before.
 func CheckNoGrowth(t *testing.T, fds, maps, slack int) {
 	t.Helper()
-	if d := FDs(t) - fds; d > 0 {
+	if d := testkit.FDs(t) - fds; d > 0 {
 		t.Errorf("%d descriptors more after the loop", d)
 	}
-	if d := Maps(t) - maps; d > slack {
+	if d := testkit.Maps(t) - maps; d > slack {
 		t.Errorf("%d mappings more after the loop", d)
 	}
 }

@@ -1,6 +1,6 @@
 //go:build !windows
 
-package mmfile_test
+package testkit
 
 import (
 	"os"
@@ -9,11 +9,11 @@ import (
 	"testing"
 )
 
-// openHandles counts this process's descriptors and mappings of path,
+// OpenHandles counts this process's descriptors and mappings of path,
 // from /proc/self: only the file's, so that descriptors that other tests
-// open or leak in the meantime do not count. (On Windows it tells whether
-// path is open instead.)
-func openHandles(t *testing.T, path string) int {
+// open or leak in the meantime do not count. It skips the test where
+// there is no /proc. (On Windows it tells whether path is open at all.)
+func OpenHandles(t testing.TB, path string) int {
 	t.Helper()
 	real, err := filepath.EvalSymlinks(path)
 	if err != nil {

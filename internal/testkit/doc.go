@@ -1,0 +1,12 @@
+// Package testkit holds what the tests of every package of the module
+// share: the harness that re-runs the test binary as another process
+// doing a named job, the byte patterns the tests write and compare, the
+// slots that many processes write at once, a small tmpfs for the tests
+// that fill a file system, counts of this process's descriptors and
+// mappings, and peers that panic or hang.
+//
+// It imports nothing of the module, so that the tests of any package,
+// internal or external, can use it. The fault suite's own report
+// (internal/faulttest) and the tables over the whole exported API
+// (internal/apitest) stay in packages of their own.
+package testkit

@@ -1,0 +1,65 @@
+package testkit
+
+import (
+	"testing"
+	"time"
+)
+
+// HangTimeout is how long a call may take before it counts as hung: so
+// generous that a loaded machine never reaches it.
+const HangTimeout = 60 * time.Second
+
+// Finishes runs fn and waits for it up to HangTimeout; then it fails t
+// and returns false, and the caller must leave alone whatever fn still
+// holds.
+func Finishes(t testing.TB, what string, fn func()) bool {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn()
+	}()
+	select {
+	case <-done:
+		return true
+	case <-time.After(HangTimeout):
+		t.Errorf("%s did not return in %v: it hangs", what, HangTimeout)
+		return false
+	}
+}
+
+// Catch runs fn and returns what it panicked with, or nil.
+func Catch(fn func()) (p any) {
+	defer func() { p = recover() }()
+	fn()
+	return nil
+}
+
+// Panicker is a peer that panics with Boom once it has passed Room
+// bytes, as a reader (of 'r' bytes) or as a writer.
+type Panicker struct {
+	Room int
+	Boom error
+}
+
+// Read fills b with 'r' while Room lasts, then panics.
+func (p *Panicker) Read(b []byte) (int, error) {
+	if p.Room == 0 {
+		panic(p.Boom)
+	}
+	n := min(len(b), p.Room)
+	for i := range b[:n] {
+		b[i] = 'r'
+	}
+	p.Room -= n
+	return n, nil
+}
+
+// Write takes b while Room lasts, then panics.
+func (p *Panicker) Write(b []byte) (int, error) {
+	if len(b) > p.Room {
+		panic(p.Boom)
+	}
+	p.Room -= len(b)
+	return len(b), nil
+}

@@ -1,0 +1,13 @@
+//go:build !linux
+
+package testkit
+
+import "testing"
+
+// SmallTmpfs skips the test: mounting a tmpfs of a given size is a Linux
+// capability.
+func SmallTmpfs(t testing.TB, size int64) string {
+	t.Helper()
+	t.Skipf("mounting a tmpfs of %d bytes needs Linux", size)
+	return ""
+}
