@@ -169,6 +169,15 @@ type appender interface {
 	io.Closer
 }
 
+// appendCreators make the files that the append benchmarks grow.
+var appendCreators = []struct {
+	name   string
+	create func(path string) (appender, error)
+}{
+	{osFile, func(path string) (appender, error) { return os.Create(path) }},
+	{mmFile, func(path string) (appender, error) { return mmfile.Create(path, 0) }},
+}
+
 // appendSize is how far BenchmarkAppend grows its file: 64 MiB rather than
 // 1 GiB, because growing through a mapping takes a page fault per 4 KiB page
 // (tens of seconds per GiB on a loaded virtual machine) and the suite must
@@ -179,15 +188,8 @@ const appendSize = 64 * mib
 // appendSize bytes, then closes it (without sync, as os.File.Close does not
 // sync).
 func BenchmarkAppend(b *testing.B) {
-	creators := []struct {
-		name   string
-		create func(path string) (appender, error)
-	}{
-		{osFile, func(path string) (appender, error) { return os.Create(path) }},
-		{mmFile, func(path string) (appender, error) { return mmfile.Create(path, 0) }},
-	}
 	for _, chunk := range []int64{4 * kib, 64 * kib} {
-		for _, c := range creators {
+		for _, c := range appendCreators {
 			b.Run(fmt.Sprintf("size=%s/chunk=%s/impl=%s", sizeName(appendSize), sizeName(chunk), c.name), func(b *testing.B) {
 				path := filepath.Join(b.TempDir(), "append")
 				p := make([]byte, chunk)
@@ -231,15 +233,8 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 // BenchmarkAppendCopy is BenchmarkAppend by io.Copy from a reader that
 // returns one chunk per Read: the file's ReadFrom does the appending.
 func BenchmarkAppendCopy(b *testing.B) {
-	creators := []struct {
-		name   string
-		create func(path string) (appender, error)
-	}{
-		{osFile, func(path string) (appender, error) { return os.Create(path) }},
-		{mmFile, func(path string) (appender, error) { return mmfile.Create(path, 0) }},
-	}
 	for _, chunk := range []int64{4 * kib, 64 * kib} {
-		for _, c := range creators {
+		for _, c := range appendCreators {
 			b.Run(fmt.Sprintf("size=%s/chunk=%s/impl=%s", sizeName(appendSize), sizeName(chunk), c.name), func(b *testing.B) {
 				path := filepath.Join(b.TempDir(), "append")
 				p := make([]byte, chunk)
