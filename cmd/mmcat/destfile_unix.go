@@ -247,7 +247,7 @@ func (r *runner) replace(t *target, sig *signalCleanup) {
 	// when its turn is done.
 	o := &opener{rng: r.cfg.rng, stdin: r.stdin, populate: true, follow: true}
 	total := o.measure(r.cfg.sources, r.cfg.opts, false)
-	m, err := mmfile.Map(rp.tmp, append(pendingOptions(), mmfile.ReadWrite())...)
+	m, err := mmfile.Map(rp.tmp, mmfile.ReadWrite())
 	if err != nil {
 		fail(err)
 		return

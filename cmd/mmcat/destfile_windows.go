@@ -23,7 +23,7 @@ func (r *runner) toFile(path string, sig *signalCleanup) {
 	total := o.measure(r.cfg.sources, r.cfg.opts, false)
 	var p *mmfile.Pending
 	err = sig.making(func() (_ func(), err error) {
-		if p, err = mmfile.NewPending(path, max(total, 0), pendingOptions()...); err != nil {
+		if p, err = mmfile.NewPending(path, max(total, 0)); err != nil {
 			return nil, err
 		}
 		return func() { _ = p.Cleanup() }, nil

@@ -51,6 +51,3 @@ func mapOptions(populate bool) []mmfile.Option {
 	}
 	return []mmfile.Option{mmfile.WithAdvice(mmfile.Sequential)}
 }
-
-// pendingOptions are the mmfile options for the new version of a -o file.
-func pendingOptions() []mmfile.Option { return nil }

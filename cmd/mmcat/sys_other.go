@@ -4,6 +4,7 @@ package main
 
 import (
 	"os"
+	"runtime"
 
 	"github.com/mmapkit/mmapkit/mmfile"
 )
@@ -11,8 +12,12 @@ import (
 // growPipe reports 0: pipe capacities can only be changed on Linux.
 func growPipe(*os.File) int { return 0 }
 
-// mapOptions adds nothing: MAP_POPULATE and madvise are Linux's.
-func mapOptions(bool) []mmfile.Option { return nil }
-
-// pendingOptions adds nothing.
-func pendingOptions() []mmfile.Option { return nil }
+// mapOptions are the mmfile options for a source about to be read whole:
+// sequential advice (madvise) where mmfile serves it, on every Unix; there
+// is no MAP_POPULATE off Linux, and Windows takes no advice.
+func mapOptions(bool) []mmfile.Option {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	return []mmfile.Option{mmfile.WithAdvice(mmfile.Sequential)}
+}
