@@ -336,6 +336,15 @@ func (m *mapping) mapCapacity(n int64) ([]byte, error) {
 		return nil, err
 	}
 	if locked > 0 {
+		// The lock is taken again only over pages the file still has: a
+		// page past its end (it shrank since) cannot be faulted in.
+		if fi, err := m.f.Stat(); err == nil {
+			g := granularity()
+			locked = min(locked, (fi.Size()+g-1)/g*g)
+			m.locked.Store(locked)
+		}
+	}
+	if locked > 0 {
 		if err := lockMem(b[:min(locked, n)]); err != nil {
 			return nil, errs.Rollback(err, unmap(b))
 		}
