@@ -272,7 +272,13 @@ func (m growingMapping) resizeUnmapped(size int64) error {
 			return nil
 		}
 	}
-	return errs.Rollback(err, m.Refresh())
+	err = errs.Rollback(err, m.Refresh())
+	if m.data == nil {
+		// No view could be made again: the File holds nothing, rather
+		// than a size over memory it does not have.
+		m.size = 0
+	}
+	return err
 }
 
 // reserve allocates the blocks of [off, off+n) of the file without
