@@ -38,7 +38,9 @@ type Resizer interface {
 // are written to it, such as a file that pwrite(2) extends exactly to the
 // last byte it wrote. Grow writes p at off, where off+len(p) runs past
 // Size, and returns the count written: the Region then ends at the last
-// byte written or at the end the backing store has, whichever is further.
+// byte written, or further if it was already larger; a larger end that
+// the backing store reached meanwhile is learned at the next refresh
+// ([Refresher]).
 // A failed or short Grow leaves the size at what was written: no size is
 // ever set ahead of the data, and none is set back, so bytes that other
 // processes wrote are kept. [IO] calls it with its exclusive lock held.
