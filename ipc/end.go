@@ -1,0 +1,529 @@
+package ipc
+
+import (
+	"context"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/mmapkit/mmapkit/internal/sys"
+)
+
+// end is what the writer and the reader share: the attachment to a slot,
+// the waiting, the liveness watch, deadlines and Close. The words it
+// sleeps on and wakes with depend on its role (see setup).
+//
+// Memory is touched only inside the Region's Access, so that a fault (the
+// segment was truncated) is an error; the functions run there are method
+// values made once (fn* fields), their arguments and results in fields
+// guarded by mu, so that calls allocate nothing. Sleeps happen outside
+// Access, so that closing the Region never waits for a sleeper.
+type end struct {
+	p    *Pipe
+	acc  accessor
+	name string
+	role uint32 // roleWriter or roleReader
+	mode WaitMode
+
+	capacity uint64
+	mask     uint64
+	msg      bool
+	need     int // bytes the memory must hold: header and ring
+
+	// Offsets of the words of each side (see setup).
+	slot, peerSlot           int
+	ownState, peerState      int
+	ownPos, peerPos          int
+	ownSeq, ownSleepers      int
+	peerSeq, peerSleepers    int
+	lockFile                 *os.File // our own description of the lock file; nil without flagLocks
+	word                     uint64   // our owner word, as attached
+	closed                   atomic.Bool
+	deadline                 atomic.Int64  // absolute, on the sys.Now clock; 0: none
+	gone                     atomic.Uint64 // a peer owner word whose process the watcher saw exit
+	mu                       sync.Mutex    // serialises the calls; guards everything below
+	pos, other               uint64        // own position, and the peer's as last loaded
+	want                     uint64        // what a wait needs: free bytes (writer), buffered bytes (reader)
+	status                   int           // result of cond
+	seqAddr                  *uint32       // the word a sleep waits on
+	seqVal                   uint32        // its value before the sleeper registered
+	registered               bool          // own sleepers word raised
+	spin                     spinner
+	snap                     peerSnap
+	watch                    watcher
+	fnCond, fnSpin, fnPrep   func([]byte) error
+	fnUnreg, fnPeer, fnClose func([]byte) error
+	fnKick                   func([]byte) error // safe to run concurrently: uses no guarded field
+	kickFn                   func()
+}
+
+// Results of cond.
+const (
+	stNotReady   = iota
+	stReady      // the ring has what the wait needs
+	stPeerClosed // the peer closed its end: EOF for the reader, EPIPE for the writer
+)
+
+// setup makes e an end of p in the given role.
+func (e *end) setup(p *Pipe, role uint32, mode WaitMode) {
+	e.p, e.acc, e.name, e.role, e.mode = p, p.acc, p.name, role, mode
+	e.capacity, e.mask, e.msg = p.capacity, p.capacity-1, p.kind == kindMessages
+	e.need = pipeDataOffset + int(p.capacity)
+	if role == roleWriter {
+		e.slot, e.peerSlot = slotWriter, slotReader
+		e.ownState, e.peerState = offWriterState, offReaderState
+		e.ownPos, e.peerPos = offTail, offHead
+		e.ownSeq, e.ownSleepers = offSpaceSeq, offSpaceSleepers
+		e.peerSeq, e.peerSleepers = offDataSeq, offDataSleepers
+	} else {
+		e.slot, e.peerSlot = slotReader, slotWriter
+		e.ownState, e.peerState = offReaderState, offWriterState
+		e.ownPos, e.peerPos = offHead, offTail
+		e.ownSeq, e.ownSleepers = offDataSeq, offDataSleepers
+		e.peerSeq, e.peerSleepers = offSpaceSeq, offSpaceSleepers
+	}
+	e.fnCond = e.opCond
+	e.fnSpin = e.opSpin
+	e.fnPrep = e.opPrepare
+	e.fnUnreg = e.opUnregister
+	e.fnPeer = e.opPeer
+	e.fnClose = e.opClose
+	e.fnKick = e.opKick
+	e.kickFn = e.kick
+}
+
+func (e *end) roleName() string {
+	if e.role == roleWriter {
+		return "writer"
+	}
+	return "reader"
+}
+
+func (e *end) peerName() string {
+	if e.role == roleWriter {
+		return "reader"
+	}
+	return "writer"
+}
+
+// access runs fn in the Region's Access and names op in its error.
+func (e *end) access(op string, fn func([]byte) error) error {
+	if err := e.acc.Access(fn); err != nil {
+		return opErr(op, e.name, err)
+	}
+	return nil
+}
+
+// check refuses memory that no longer holds the pipe: a Region that
+// shrank (a file truncated through its mapping).
+func (e *end) check(b []byte) error {
+	if len(b) < e.need {
+		return detail(ErrCorrupt, "region shrank to %d bytes; the pipe needs %d", len(b), e.need)
+	}
+	return nil
+}
+
+// enter starts a call: it takes mu and fails once the end is closed.
+func (e *end) enter(op string) error {
+	e.mu.Lock()
+	if e.closed.Load() {
+		e.mu.Unlock()
+		return pathErr(op, e.name, ErrClosed)
+	}
+	return nil
+}
+
+// expired returns the error of a call made after its deadline or with
+// its context done, as os.File and net.Conn fail such calls at once.
+func (e *end) expired(ctx context.Context, op string) error {
+	if dl := e.deadline.Load(); dl != 0 && sys.Now() >= dl {
+		return pathErr(op, e.name, os.ErrDeadlineExceeded)
+	}
+	if ctx != nil {
+		if err := ctx.Err(); err != nil {
+			return pathErr(op, e.name, err)
+		}
+	}
+	return nil
+}
+
+// wakePeer wakes the peer if it is asleep, after a store of our
+// position: the Dekker pair of section 6.3 of the layout (Go's atomics
+// are sequentially consistent).
+func (e *end) wakePeer(b []byte) {
+	if atomic.LoadUint32(u32(b, e.peerSleepers)) != 0 {
+		seq := u32(b, e.peerSeq)
+		atomic.AddUint32(seq, 1)
+		_, _ = sys.FutexWake(seq, -1)
+	}
+}
+
+// wakeAll wakes whoever sleeps on either futex word: after attaching and
+// on Close, so that the peer re-reads the slots and states.
+func wakeAll(b []byte) {
+	for _, off := range [...]int{offDataSeq, offSpaceSeq} {
+		seq := u32(b, off)
+		atomic.AddUint32(seq, 1)
+		_, _ = sys.FutexWake(seq, -1)
+	}
+}
+
+// cond checks whether the ring has what the wait needs (e.want), or the
+// peer has closed, and records the result in e.status. It loads the
+// peer's position into e.other.
+func (e *end) cond(b []byte) error {
+	if e.role == roleWriter {
+		if atomic.LoadUint32(u32(b, e.peerState)) == roleClosed {
+			e.status = stPeerClosed
+			return nil
+		}
+		head := atomic.LoadUint64(u64(b, offHead))
+		used := e.pos - head
+		if used > e.capacity {
+			return e.corruptPositions(e.pos, head)
+		}
+		e.other = head
+		e.status = stNotReady
+		if e.capacity-used >= e.want {
+			e.status = stReady
+		}
+		return nil
+	}
+	tail := atomic.LoadUint64(u64(b, offTail))
+	if tail == e.pos && atomic.LoadUint32(u32(b, e.peerState)) == roleClosed {
+		// The writer stores its last tail before it closes.
+		tail = atomic.LoadUint64(u64(b, offTail))
+		if tail == e.pos {
+			e.status = stPeerClosed
+			return nil
+		}
+	}
+	if tail-e.pos > e.capacity {
+		return e.corruptPositions(tail, e.pos)
+	}
+	e.other = tail
+	e.status = stNotReady
+	if tail-e.pos >= e.want {
+		e.status = stReady
+	}
+	return nil
+}
+
+func (e *end) corruptPositions(tail, head uint64) error {
+	return detail(ErrCorrupt, "tail %d and head %d (offsets %d and %d) are %d bytes apart, more than the capacity %d",
+		tail, head, offTail, offHead, tail-head, e.capacity)
+}
+
+func (e *end) opCond(b []byte) error {
+	if err := e.check(b); err != nil {
+		return err
+	}
+	return e.cond(b)
+}
+
+// The spinning of the Adaptive mode. A spin ends when the ring is ready,
+// after spinFor, or at once when the peer cannot make progress: it is not
+// attached, or asleep on the pipe itself. Spins that end without success
+// make the next waits skip spinning, 2, 4, ... up to 64 of them, so that
+// an oversubscribed machine or a slow peer costs few wasted spins.
+const (
+	spinFor      = 20 * time.Microsecond
+	spinChunk    = 50 * time.Microsecond // SpinOnly's time in Access between checks
+	maxSpinSkips = 64
+)
+
+type spinner struct {
+	skip  int // waits left that do not spin
+	fails int // spins in a row that failed
+}
+
+func (s *spinner) ok() { s.skip, s.fails = 0, 0 }
+
+func (s *spinner) failed() {
+	s.fails = min(s.fails+1, 6)
+	s.skip = min(1<<s.fails, maxSpinSkips)
+}
+
+// opSpin polls cond inside Access for at most spinFor (spinChunk in
+// SpinOnly mode); e.status tells the outcome.
+func (e *end) opSpin(b []byte) error {
+	if err := e.check(b); err != nil {
+		return err
+	}
+	e.status = stNotReady
+	if e.mode == Adaptive {
+		// Spin only while the peer can make progress.
+		w := atomic.LoadUint64(u64(b, slotOff(e.peerSlot)+offSlotOwner))
+		if ownerState(w) != slotAttached || atomic.LoadUint32(u32(b, e.peerSleepers)) != 0 {
+			return e.cond(b)
+		}
+	}
+	limit := spinFor
+	if e.mode == SpinOnly {
+		limit = spinChunk
+	}
+	until := sys.Now() + int64(limit)
+	for i := 0; ; i++ {
+		if err := e.cond(b); err != nil || e.status != stNotReady {
+			return err
+		}
+		if i&63 == 63 && (sys.Now() >= until || e.closed.Load() || e.gone.Load() != 0) {
+			return nil
+		}
+	}
+}
+
+// opPrepare is the first half of a sleep (section 6.3 of the layout): it
+// reads the futex word, raises the sleepers word if it is not raised
+// yet, then checks cond. Everything that can end the sleep from this
+// process (Close, a deadline change, a context, the watcher) changes its
+// state first and then bumps the futex word, so the checks that follow
+// opPrepare cannot miss it.
+func (e *end) opPrepare(b []byte) error {
+	if err := e.check(b); err != nil {
+		return err
+	}
+	e.seqAddr = u32(b, e.ownSeq)
+	e.seqVal = atomic.LoadUint32(e.seqAddr)
+	if !e.registered {
+		atomic.AddUint32(u32(b, e.ownSleepers), 1)
+		e.registered = true
+	}
+	return e.cond(b)
+}
+
+func (e *end) opUnregister(b []byte) error {
+	if err := e.check(b); err != nil {
+		return err
+	}
+	if e.registered {
+		atomic.AddUint32(u32(b, e.ownSleepers), ^uint32(0))
+		e.registered = false
+	}
+	return nil
+}
+
+// opKick wakes this end's own sleeper, in any goroutine: it bumps the
+// word the sleeper waits on, so that a sleep about to begin returns at
+// once.
+func (e *end) opKick(b []byte) error {
+	if len(b) < e.need {
+		return nil
+	}
+	seq := u32(b, e.ownSeq)
+	atomic.AddUint32(seq, 1)
+	_, _ = sys.FutexWake(seq, -1)
+	return nil
+}
+
+// kick makes a blocked call of this end re-check its state. Errors are
+// dropped: a sleeper whose memory is gone wakes at its next re-check.
+func (e *end) kick() { _ = e.acc.Access(e.fnKick) }
+
+// How long a sleep lasts at most: the sleeper then re-checks everything,
+// its peer's liveness included. With a pidfd watching the peer, deaths
+// wake the sleeper at once and the re-check is a safety net; without one
+// (the peer is in another PID namespace, or the kernel has no pidfds) it
+// is how a death is found.
+const (
+	recheckWatched   = time.Second
+	recheckUnwatched = 50 * time.Millisecond
+)
+
+// await blocks until cond holds for want (or the peer closed; the caller
+// sees which on its next step), or fails: the end was closed, the
+// deadline or the context expired, the peer died, or the memory faulted.
+// The caller holds mu.
+func (e *end) await(ctx context.Context, op string, want uint64) error {
+	e.want = want
+	if e.mode == SpinOnly {
+		return e.awaitSpinning(ctx, op)
+	}
+	if e.mode == Adaptive {
+		if e.spin.skip > 0 {
+			e.spin.skip--
+		} else if runtime.NumCPU() > 1 {
+			if err := e.access(op, e.fnSpin); err != nil {
+				return err
+			}
+			if e.status != stNotReady {
+				e.spin.ok()
+				return nil
+			}
+			e.spin.failed()
+		}
+	}
+	var stop func() bool
+	defer func() {
+		if stop != nil {
+			stop()
+		}
+		if e.registered {
+			_ = e.access(op, e.fnUnreg)
+		}
+	}()
+	force := false
+	for {
+		if err := e.access(op, e.fnPrep); err != nil {
+			return err
+		}
+		if e.status != stNotReady {
+			return nil
+		}
+		until, err := e.ready(ctx, op, &force)
+		if err != nil || until == 0 {
+			return err
+		}
+		if stop == nil && ctx != nil && ctx.Done() != nil {
+			stop = context.AfterFunc(ctx, e.kickFn)
+		}
+		timedOut, err := sys.FutexWait(e.seqAddr, e.seqVal, until)
+		if err != nil {
+			// EFAULT: the memory went away; Access says why.
+			if aerr := e.access(op, e.fnCond); aerr != nil {
+				return aerr
+			}
+			return pathErr(op, e.name, err)
+		}
+		force = timedOut
+	}
+}
+
+// ready runs the checks between opPrepare and a sleep: Close, the
+// context, the deadline, the peer's liveness. It returns the deadline of
+// the sleep, or 0 and nil when the ring turned out ready after all.
+func (e *end) ready(ctx context.Context, op string, force *bool) (int64, error) {
+	if e.closed.Load() {
+		return 0, pathErr(op, e.name, ErrClosed)
+	}
+	dl := e.deadline.Load()
+	ctxErr := error(nil)
+	if ctx != nil {
+		if err := ctx.Err(); err != nil {
+			return 0, pathErr(op, e.name, err)
+		}
+		if d, ok := ctx.Deadline(); ok {
+			cd := sys.Now() + int64(time.Until(d))
+			if dl == 0 || cd < dl {
+				dl, ctxErr = max(cd, 1), context.DeadlineExceeded
+			}
+		}
+	}
+	now := sys.Now()
+	if dl != 0 && now >= dl {
+		if ctxErr != nil {
+			return 0, pathErr(op, e.name, ctxErr)
+		}
+		return 0, pathErr(op, e.name, os.ErrDeadlineExceeded)
+	}
+	dead, pid, err := e.peerDead(op, *force)
+	*force = false
+	if err != nil {
+		return 0, err
+	}
+	if dead {
+		// The peer may have committed after the last check and before
+		// dying: every committed byte is read before the death is told.
+		if err := e.access(op, e.fnCond); err != nil {
+			return 0, err
+		}
+		if e.status != stNotReady {
+			return 0, nil
+		}
+		return 0, e.deadErr(op, pid)
+	}
+	interval := recheckUnwatched
+	if e.watch.pidfd != nil {
+		interval = recheckWatched
+	}
+	until := now + int64(interval)
+	if dl != 0 && dl < until {
+		until = dl
+	}
+	return until, nil
+}
+
+// awaitSpinning is await for SpinOnly: it polls in chunks of spinChunk
+// inside Access, and between them does the checks a sleeper does,
+// yielding the processor to other goroutines.
+func (e *end) awaitSpinning(ctx context.Context, op string) error {
+	lastCheck := sys.Now()
+	for {
+		if err := e.access(op, e.fnSpin); err != nil {
+			return err
+		}
+		if e.status != stNotReady {
+			return nil
+		}
+		force := false
+		if now := sys.Now(); now-lastCheck >= int64(recheckUnwatched) {
+			force, lastCheck = true, now
+		}
+		if _, err := e.ready(ctx, op, &force); err != nil {
+			return err
+		}
+		runtime.Gosched()
+	}
+}
+
+func (e *end) deadErr(op string, pid int) error {
+	return pathErr(op, e.name, detail(ErrPeerDead, "%s process %d died without closing its end of the pipe", e.peerName(), pid))
+}
+
+func (e *end) epipe(op string) error {
+	return pathErr(op, e.name, details([]error{syscall.EPIPE}, "broken pipe: the reader closed its end"))
+}
+
+// setDeadline sets the deadline of the blocking calls, in progress and
+// future, and wakes a blocked call so that it sees it.
+func (e *end) setDeadline(op string, t time.Time) error {
+	if e.closed.Load() {
+		return pathErr(op, e.name, ErrClosed)
+	}
+	var v int64
+	if !t.IsZero() {
+		v = max(sys.Now()+int64(time.Until(t)), 1)
+	}
+	e.deadline.Store(v)
+	e.kick()
+	return nil
+}
+
+// close detaches the end: section 4.2 of the layout.
+func (e *end) close() error {
+	if !e.closed.CompareAndSwap(false, true) {
+		return pathErr("close", e.name, ErrClosed)
+	}
+	e.kick() // a blocked call returns fs.ErrClosed
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	err := e.access("close", e.fnClose)
+	e.stopWatch()
+	if e.lockFile != nil {
+		e.lockFile.Close() // releases the slot's lock
+		e.lockFile = nil
+	}
+	e.p.forget(e)
+	return err
+}
+
+func (e *end) opClose(b []byte) error {
+	if err := e.check(b); err != nil {
+		return err
+	}
+	if e.registered {
+		atomic.AddUint32(u32(b, e.ownSleepers), ^uint32(0))
+		e.registered = false
+	}
+	atomic.StoreUint32(u32(b, e.ownState), roleClosed)
+	wakeAll(b)
+	so := slotOff(e.slot)
+	atomic.CompareAndSwapUint64(u64(b, so+offSlotOwner), e.word, owner(slotFree, ownerEpoch(e.word), 0))
+	if atomic.LoadUint32(u32(b, e.peerState)) == roleClosed {
+		atomic.CompareAndSwapUint32(u32(b, offState), stateReady, stateClosed)
+	}
+	return nil
+}
