@@ -339,6 +339,9 @@ const (
 // The caller holds mu.
 func (e *end) await(ctx context.Context, op string, want uint64) error {
 	e.want = want
+	if e.closed.Load() {
+		return pathErr(op, e.name, ErrClosed)
+	}
 	if e.mode == SpinOnly {
 		return e.awaitSpinning(ctx, op)
 	}
@@ -369,6 +372,11 @@ func (e *end) await(ctx context.Context, op string, want uint64) error {
 	for {
 		if err := e.access(op, e.fnPrep); err != nil {
 			return err
+		}
+		if e.closed.Load() {
+			// Closed while asleep: whatever woke the sleep, the call
+			// ends with fs.ErrClosed.
+			return pathErr(op, e.name, ErrClosed)
 		}
 		if e.status != stNotReady {
 			return nil
@@ -498,6 +506,12 @@ func (e *end) close() error {
 		return pathErr("close", e.name, ErrClosed)
 	}
 	e.kick() // a blocked call returns fs.ErrClosed
+	return e.detach()
+}
+
+// detach finishes a close: it waits for the call in progress, then
+// leaves the slot.
+func (e *end) detach() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	err := e.access("close", e.fnClose)

@@ -428,9 +428,19 @@ func (p *Pipe) Close() error {
 		ends = append(ends, e)
 	}
 	p.mu.Unlock()
-	var errs []error
+	// Every end is marked closed before any detaches, so that a call
+	// blocked in one of them fails with fs.ErrClosed, not with what the
+	// other end's Close would tell it.
+	var closing []*end
 	for _, e := range ends {
-		if err := e.close(); err != nil && !errors.Is(err, ErrClosed) {
+		if e.closed.CompareAndSwap(false, true) {
+			e.kick()
+			closing = append(closing, e)
+		}
+	}
+	var errs []error
+	for _, e := range closing {
+		if err := e.detach(); err != nil {
 			errs = append(errs, err)
 		}
 	}
