@@ -226,7 +226,8 @@ func (p *Pidfd) Wait() error {
 		return n > 0
 	})
 	if err != nil {
-		return err
+		// The only way out of the poller but readiness is Close.
+		return &fs.PathError{Op: "wait", Path: p.f.Name(), Err: os.ErrClosed}
 	}
 	return perr
 }
