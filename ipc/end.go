@@ -204,6 +204,9 @@ func (e *end) cond(b []byte) error {
 	if tail-e.pos > e.capacity {
 		return e.corruptPositions(tail, e.pos)
 	}
+	if e.msg && tail%frameHeader != 0 {
+		return detail(ErrCorrupt, "tail %d (offset %d) of a message pipe is not a multiple of %d", tail, offTail, frameHeader)
+	}
 	e.other = tail
 	e.status = stNotReady
 	if tail-e.pos >= e.want {

@@ -312,8 +312,8 @@ func (r *Reader) opPeek(b []byte) error {
 
 // Release consumes the first n bytes of what [Reader.Peek] returned,
 // making their room free for the writer; the Peek ends, whatever n. In
-// message mode n must be the record's length (or 0, which leaves the
-// record to be read again). It never blocks. n beyond the Peek, or a
+// message mode n must be the record's length (or 0, which leaves a
+// record that is not empty to be read again). It never blocks. n beyond the Peek, or a
 // Release without one, is an error wrapping [fs.ErrInvalid].
 func (r *Reader) Release(n int) error {
 	const op = "release"
@@ -328,10 +328,13 @@ func (r *Reader) Release(n int) error {
 		return pathErr(op, r.name, detail(fs.ErrInvalid, "release of %d bytes without a peek", n))
 	case n < 0 || n > len(peek):
 		return pathErr(op, r.name, detail(fs.ErrInvalid, "release of %d bytes; %d were peeked", n, len(peek)))
-	case n == 0:
-		return nil
 	case r.msg && n != len(peek):
+		if n == 0 {
+			return nil // the record stays, to be read again
+		}
 		return pathErr(op, r.name, detail(fs.ErrInvalid, "release of %d bytes of a %d-byte record: a record is released whole", n, len(peek)))
+	case n == 0 && !r.msg:
+		return nil
 	}
 	if r.msg {
 		r.res = int(r.peekSize)
