@@ -69,6 +69,7 @@ func (p *Pipe) attach(e *end, role uint32, op string, opts []Option) error {
 			return pathErr(op, p.name, err)
 		}
 		e.lockFile = os.NewFile(uintptr(fd), p.lockFile.Name())
+		e.fileSize, _ = sys.FileSize(fd)
 		ok, err := sys.LockByte(fd, int64(p.lockBase)+int64(e.slot))
 		if err != nil || !ok {
 			e.lockFile.Close()

@@ -158,18 +158,51 @@ func childJob(job string) error {
 			sleepForever()
 		}
 		return w.Close()
-	case "stall": // write one record or chunk, and stop inside Commit
+	case "stall": // write 'count' records, then stop inside the next Commit
 		w, err := p.Writer()
 		if err != nil {
 			return err
+		}
+		fmt.Println("ready")
+		from := a.int("from")
+		for i := range a.int("count") {
+			if _, err := w.Write(record(from + i)); err != nil {
+				return err
+			}
 		}
 		beforePublish = func() {
 			fmt.Println("stalled")
 			sleepForever()
 		}
-		fmt.Println("ready")
-		_, err = w.Write(record(a.int("from")))
+		_, err = w.Write(record(from + a.int("count")))
 		return err
+	case "flood": // write the pattern (or records) from 'from' until killed
+		w, err := p.Writer()
+		if err != nil {
+			return err
+		}
+		fmt.Println("ready")
+		return flood(w, p.Messages(), a.int("from"), max(1, a.int("chunk")))
+	case "slowread": // read and check the pattern from 'from', pausing, until killed
+		r, err := p.Reader()
+		if err != nil {
+			return err
+		}
+		fmt.Println("ready")
+		buf := make([]byte, max(1, a.int("chunk")))
+		for n := a.int("from"); ; {
+			m, err := r.Read(buf)
+			for i, c := range buf[:m] {
+				if c != patternByte(n+i) {
+					return fmt.Errorf("byte %d is %#x, want %#x", n+i, c, patternByte(n+i))
+				}
+			}
+			n += m
+			if err != nil {
+				return err
+			}
+			time.Sleep(time.Duration(n%7) * 100 * time.Microsecond)
+		}
 	case "read": // read everything, check it against the pattern, report
 		r, err := p.Reader()
 		if err != nil {
@@ -185,6 +218,47 @@ func childJob(job string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown child job %q", job)
+}
+
+// flood writes the pattern from position from (or the records from
+// index from) forever, alternating Write and Reserve/Commit.
+func flood(w *Writer, messages bool, from, chunk int) error {
+	for i := 0; ; i++ {
+		var b []byte
+		if messages {
+			b = record(from + i)
+		} else {
+			b = pattern(from, chunk)
+			from += chunk
+		}
+		if i%2 == 0 {
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
+			continue
+		}
+		if messages { // one reservation holds the whole record
+			room, err := w.Reserve(len(b))
+			if err != nil {
+				return err
+			}
+			if err := w.Commit(copy(room, b)); err != nil {
+				return err
+			}
+			continue
+		}
+		for len(b) > 0 {
+			room, err := w.Reserve(len(b))
+			if err != nil {
+				return err
+			}
+			n := copy(room, b)
+			if err := w.Commit(n); err != nil {
+				return err
+			}
+			b = b[n:]
+		}
+	}
 }
 
 // record is the i'th record of the message tests: its length and bytes
@@ -224,7 +298,7 @@ type child struct {
 func startChild(t testing.TB, job, region, args string, extra ...*os.File) *child {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+job, regionEnv+"="+region, argsEnv+"="+args)
+	cmd.Env = append(os.Environ(), childEnv+"="+job, regionEnv+"="+region, argsEnv+"="+args, noExitSleep)
 	cmd.ExtraFiles = extra
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
@@ -296,3 +370,8 @@ func sleepForever() {
 		time.Sleep(time.Hour)
 	}
 }
+
+// noExitSleep spares a race-enabled child the second the race runtime
+// sleeps at exit (GORACE atexit_sleep_ms), which adds up over hundreds of
+// children; without -race it does nothing.
+const noExitSleep = "GORACE=atexit_sleep_ms=0"

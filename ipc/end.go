@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mmapkit/mmapkit/internal/sys"
+	"github.com/mmapkit/mmapkit/ioadapt"
 )
 
 // end is what the writer and the reader share: the attachment to a slot,
@@ -40,6 +41,7 @@ type end struct {
 	ownSeq, ownSleepers      int
 	peerSeq, peerSleepers    int
 	lockFile                 *os.File // our own description of the lock file; nil without flagLocks
+	fileSize                 int64    // the lock file's size when attached
 	word                     uint64   // our owner word, as attached
 	closed                   atomic.Bool
 	deadline                 atomic.Int64  // absolute, on the sys.Now clock; 0: none
@@ -429,6 +431,14 @@ func (e *end) ready(ctx context.Context, op string, force *bool) (int64, error) 
 			return 0, pathErr(op, e.name, ctxErr)
 		}
 		return 0, pathErr(op, e.name, os.ErrDeadlineExceeded)
+	}
+	if *force && e.lockFile != nil {
+		// A sleeper touches only the header: a file cut short under the
+		// ring would go unseen until data came.
+		if size, err := sys.FileSize(int(e.lockFile.Fd())); err == nil && size < e.fileSize {
+			return 0, pathErr(op, e.name, detail(ioadapt.ErrFault,
+				"the region's file shrank from %d to %d bytes under the pipe", e.fileSize, size))
+		}
 	}
 	dead, pid, err := e.peerDead(op, *force)
 	*force = false

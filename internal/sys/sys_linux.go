@@ -170,6 +170,15 @@ func FileID(fd int) (dev, ino uint64, err error) {
 	return uint64(st.Dev), uint64(st.Ino), nil
 }
 
+// FileSize returns the size of fd's file now.
+func FileSize(fd int) (int64, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return 0, os.NewSyscallError("fstat", err)
+	}
+	return st.Size, nil
+}
+
 // Pidfd is a process's pidfd (pidfd_open(2), Linux 5.3; non-blocking
 // since 5.10), registered with Go's network poller: [Pidfd.Wait] parks
 // the goroutine there, holding no thread, until the process exits.

@@ -43,6 +43,9 @@ func Reopen(int) (int, error) { return -1, unsupported("reopening through /proc"
 // FileID returns an error wrapping [errors.ErrUnsupported].
 func FileID(int) (uint64, uint64, error) { return 0, 0, unsupported("file identity") }
 
+// FileSize returns an error wrapping [errors.ErrUnsupported].
+func FileSize(int) (int64, error) { return 0, unsupported("file size") }
+
 // Pidfd is a process handle; none exists on this platform.
 type Pidfd struct{}
 
