@@ -46,9 +46,12 @@
 // and then read [io.EOF]; the reader's Close makes the writer's next call
 // fail with an error matching [syscall.EPIPE]. When a peer's process
 // dies without closing (SIGKILL, a crash), the survivor is told: a
-// blocked or later call returns an error wrapping [ErrPeerDead] within a
-// few milliseconds of the death, the reader only after it has read every
-// byte the dead writer committed. Nothing half-written is ever seen: the
+// blocked or later call returns an error wrapping [ErrPeerDead], the
+// reader only after it has read every byte the dead writer committed.
+// The pidfd watch below makes that a matter of milliseconds; a sleeper
+// also re-checks its peer every second (every 50 ms when it cannot watch
+// it: a peer in another PID namespace, a kernel without pidfds), which
+// bounds the wait in any case. Nothing half-written is ever seen: the
 // writer publishes a write, or a record, with one store of the ring's
 // tail after the bytes are in place.
 //
@@ -69,8 +72,8 @@
 // A call that cannot go on (the reader with nothing to read, the writer
 // with a full ring) waits on the shared memory itself, with a futex in
 // the Region (a shared futex, which processes mapping the same file
-// meet): it checks, spins for a few microseconds while the peer is
-// running, announces itself, checks again, and sleeps. When nobody
+// meet): it checks, spins for up to 50 µs while the peer is running,
+// announces itself, checks again, and sleeps. When nobody
 // sleeps, reads and writes make no system call at all. [WithWaitMode]
 // chooses [Adaptive] (the default), [SleepOnly] or [SpinOnly]. A sleeping
 // call holds its OS thread, as any blocking system call does.
@@ -102,7 +105,9 @@
 // A segment truncated under a pipe (by another process, or through a
 // file mapping) turns the next access to the lost memory into an error
 // wrapping [ioadapt.ErrFault], through the io core's fault handling,
-// never into SIGBUS; a sleeping call finds out when it wakes. The
+// never into SIGBUS. A sleeping call touches only the header: it finds
+// out at its next re-check, at most a second later, when the Region's
+// file has shrunk below its size at attach. The
 // zero-copy slices of Reserve and Peek are the exception: touching them
 // is plain memory access.
 //

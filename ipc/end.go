@@ -53,6 +53,7 @@ type end struct {
 	seqAddr                  *uint32       // the word a sleep waits on
 	seqVal                   uint32        // its value before the sleeper registered
 	registered               bool          // own sleepers word raised
+	wokePeer                 bool          // a publish woke the peer since the last spin
 	spin                     spinner
 	snap                     peerSnap
 	watch                    watcher
@@ -160,6 +161,7 @@ func (e *end) wakePeer(b []byte) {
 		seq := u32(b, e.peerSeq)
 		atomic.AddUint32(seq, 1)
 		_, _ = sys.FutexWake(seq, -1)
+		e.wokePeer = true
 	}
 }
 
@@ -229,61 +231,121 @@ func (e *end) opCond(b []byte) error {
 	return e.cond(b)
 }
 
-// The spinning of the Adaptive mode. A spin ends when the ring is ready,
-// after spinFor, or at once when the peer cannot make progress: it is not
-// attached, or asleep on the pipe itself. Spins that end without success
-// make the next waits skip spinning, 2, 4, ... up to 64 of them, so that
-// an oversubscribed machine or a slow peer costs few wasted spins.
+// The spinning of the Adaptive mode. A call that finds the ring not ready
+// polls it, inside the same Access, for at most spinFor before it sleeps,
+// and only while the peer can make progress: it is attached, and not
+// asleep on the pipe (unless this end just woke it). What the spins teach
+// decides the next ones, by time rather than by count, so that the share
+// of waits that spin in vain stays small whatever the rate of calls:
+//   - spins that fail (the peer took longer than spinFor: it was asleep,
+//     or slow) more than calmAfter times in a row stop spinning for 1 ms,
+//     then 2, 4, ... up to maxCalm while failures follow one another; a
+//     spin that succeeds ends that;
+//   - a spin that finds itself preempted (a gap of preemptGap between two
+//     looks at the clock: the CPU went to another thread) counts as a
+//     failure and stops spinning for at least calmPreempted: the machine
+//     is oversubscribed, and spinning would take the CPU from the peer it
+//     waits for.
 const (
-	spinFor      = 20 * time.Microsecond
-	spinChunk    = 50 * time.Microsecond // SpinOnly's time in Access between checks
-	maxSpinSkips = 64
+	spinFor       = 50 * time.Microsecond
+	spinChunk     = 50 * time.Microsecond // SpinOnly's time in Access between checks
+	preemptGap    = 50 * time.Microsecond
+	firstCalm     = time.Millisecond
+	maxCalm       = 100 * time.Millisecond
+	calmPreempted = 20 * time.Millisecond
+	calmAfter     = 3 // failures in a row that do not stop spinning yet
 )
 
+// numCPU is read once: spinning on one CPU can only delay the peer.
+var numCPU = runtime.NumCPU()
+
 type spinner struct {
-	skip  int // waits left that do not spin
-	fails int // spins in a row that failed
+	fails int   // spins in a row that failed
+	calm  int64 // no spin before this time (sys.Now)
 }
 
-func (s *spinner) ok() { s.skip, s.fails = 0, 0 }
+func (s *spinner) ok() { s.fails, s.calm = 0, 0 }
 
-func (s *spinner) failed() {
-	s.fails = min(s.fails+1, 6)
-	s.skip = min(1<<s.fails, maxSpinSkips)
-}
-
-// opSpin polls cond inside Access for at most spinFor (spinChunk in
-// SpinOnly mode); e.status tells the outcome.
-func (e *end) opSpin(b []byte) error {
-	if err := e.check(b); err != nil {
-		return err
+func (s *spinner) failed(now int64, least time.Duration) {
+	s.fails = min(s.fails+1, 16)
+	var d time.Duration
+	if s.fails > calmAfter {
+		d = min(firstCalm<<(s.fails-calmAfter-1), maxCalm)
 	}
-	e.status = stNotReady
-	if e.mode == Adaptive {
-		// Spin only while the peer can make progress.
-		w := atomic.LoadUint64(u64(b, slotOff(e.peerSlot)+offSlotOwner))
-		if ownerState(w) != slotAttached || atomic.LoadUint32(u32(b, e.peerSleepers)) != 0 {
-			return e.cond(b)
+	if d = max(d, least); d > 0 {
+		s.calm = now + int64(d)
+	}
+}
+
+// maySpin decides whether a wait starts with a spin (Adaptive mode).
+func (e *end) maySpin(b []byte) bool {
+	woke := e.wokePeer
+	e.wokePeer = false
+	if numCPU < 2 || e.spin.calm != 0 && sys.Now() < e.spin.calm {
+		return false
+	}
+	w := atomic.LoadUint64(u64(b, slotOff(e.peerSlot)+offSlotOwner))
+	return ownerState(w) == slotAttached && (woke || atomic.LoadUint32(u32(b, e.peerSleepers)) == 0)
+}
+
+// spinWait polls cond, after it said not ready, as the wait mode allows:
+// not at all (SleepOnly, or Adaptive when maySpin says no), for spinFor
+// (Adaptive) or for spinChunk (SpinOnly, whose caller spins again). It
+// leaves the outcome in e.status.
+func (e *end) spinWait(b []byte) error {
+	switch e.mode {
+	case SleepOnly:
+		return nil
+	case Adaptive:
+		if !e.maySpin(b) {
+			return nil
 		}
 	}
 	limit := spinFor
 	if e.mode == SpinOnly {
 		limit = spinChunk
 	}
-	until := sys.Now() + int64(limit)
+	last := sys.Now()
+	until := last + int64(limit)
 	for i := 0; ; i++ {
 		if err := e.cond(b); err != nil || e.status != stNotReady {
+			if e.mode == Adaptive {
+				e.spin.ok()
+			}
 			return err
 		}
-		if i&63 == 63 && (sys.Now() >= until || e.closed.Load() || e.gone.Load() != 0) {
+		if i&63 != 63 {
+			continue
+		}
+		now := sys.Now()
+		if e.mode == Adaptive && now-last > int64(preemptGap) {
+			e.spin.failed(now, calmPreempted)
+			return nil
+		}
+		last = now
+		if now >= until || e.closed.Load() || e.gone.Load() != 0 {
+			if e.mode == Adaptive {
+				e.spin.failed(now, 0)
+			}
 			return nil
 		}
 	}
 }
 
+// opSpin is SpinOnly's poll between its checks.
+func (e *end) opSpin(b []byte) error {
+	if err := e.check(b); err != nil {
+		return err
+	}
+	if err := e.cond(b); err != nil || e.status != stNotReady {
+		return err
+	}
+	return e.spinWait(b)
+}
+
 // opPrepare is the first half of a sleep (section 6.3 of the layout): it
-// reads the futex word, raises the sleepers word if it is not raised
-// yet, then checks cond. Everything that can end the sleep from this
+// reads the futex word, raises the sleepers word (lowered again when the
+// sleep ends), then checks cond. Everything that can end the sleep from this
 // process (Close, a deadline change, a context, the watcher) changes its
 // state first and then bumps the futex word, so the checks that follow
 // opPrepare cannot miss it.
@@ -350,20 +412,8 @@ func (e *end) await(ctx context.Context, op string, want uint64) error {
 	if e.mode == SpinOnly {
 		return e.awaitSpinning(ctx, op)
 	}
-	if e.mode == Adaptive {
-		if e.spin.skip > 0 {
-			e.spin.skip--
-		} else if runtime.NumCPU() > 1 {
-			if err := e.access(op, e.fnSpin); err != nil {
-				return err
-			}
-			if e.status != stNotReady {
-				e.spin.ok()
-				return nil
-			}
-			e.spin.failed()
-		}
-	}
+	// In Adaptive mode the op that found the ring not ready has spun
+	// already (spinWait): what is left is to sleep.
 	var stop func() bool
 	defer func() {
 		if stop != nil {
@@ -394,6 +444,11 @@ func (e *end) await(ctx context.Context, op string, want uint64) error {
 			stop = context.AfterFunc(ctx, e.kickFn)
 		}
 		timedOut, err := sys.FutexWait(e.seqAddr, e.seqVal, until)
+		// Lower the sleepers word at once: while it is raised the peer
+		// wakes us on every publish, and does not spin.
+		if uerr := e.access(op, e.fnUnreg); uerr != nil {
+			return uerr
+		}
 		if err != nil {
 			// EFAULT: the memory went away; Access says why.
 			if aerr := e.access(op, e.fnCond); aerr != nil {

@@ -72,10 +72,12 @@ func ReadyTimeout(d time.Duration) Option {
 type WaitMode int
 
 const (
-	// Adaptive spins for a few microseconds, while the peer is attached
-	// and not itself asleep on the pipe, then sleeps on a futex. It stops
-	// spinning when spins keep failing (the machine is oversubscribed, or
-	// the peer is slow) and tries again now and then. The default.
+	// Adaptive polls the ring for up to 50 µs, while the peer is
+	// attached and not itself asleep on the pipe, then sleeps on a
+	// futex. It stops spinning for a while (1 ms, growing to 100 ms) when
+	// spins keep failing, and for at least 20 ms when a spin finds itself
+	// preempted: the machine is oversubscribed, and spinning would take
+	// the CPU from the peer. The default.
 	Adaptive WaitMode = iota
 	// SleepOnly sleeps on the futex at once: the least CPU, and a wake-up
 	// latency of a few microseconds on every wait.

@@ -104,15 +104,19 @@ func (r *Reader) read(ctx context.Context, op string, p []byte) (int, error) {
 }
 
 // buffered makes sure the ring holds at least want bytes past the read
-// position, loading the tail when the cached one says less; r.status
-// tells whether it does (or the writer closed).
+// position, loading the tail when the cached one says less, and spinning
+// for them as the wait mode allows (spinWait); r.status tells whether it
+// does (or the writer closed).
 func (r *Reader) buffered(b []byte, want uint64) error {
 	r.want = want
 	if r.other-r.pos >= want {
 		r.status = stReady
 		return nil
 	}
-	return r.cond(b)
+	if err := r.cond(b); err != nil || r.status != stNotReady {
+		return err
+	}
+	return r.spinWait(b)
 }
 
 // release stores the new head and wakes a writer asleep for room.

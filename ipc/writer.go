@@ -122,8 +122,10 @@ func (w *Writer) start(ctx context.Context, op string) error {
 }
 
 // free returns the room in the ring, re-loading the reader's head when
-// the cached one leaves less than want.
-func (w *Writer) free(b []byte, want uint64) (uint64, error) {
+// the cached one leaves less than want, and spinning as the wait mode
+// allows (spinWait) while it leaves less than need. A reader that closed
+// meanwhile leaves w.status stPeerClosed.
+func (w *Writer) free(b []byte, want, need uint64) (uint64, error) {
 	free := w.capacity - (w.pos - w.other)
 	if free < want {
 		head := atomic.LoadUint64(u64(b, offHead))
@@ -132,6 +134,13 @@ func (w *Writer) free(b []byte, want uint64) (uint64, error) {
 		}
 		w.other = head
 		free = w.capacity - (w.pos - head)
+		if free < need {
+			w.want, w.status = need, stNotReady
+			if err := w.spinWait(b); err != nil {
+				return 0, err
+			}
+			free = w.capacity - (w.pos - w.other)
+		}
 	}
 	return free, nil
 }
@@ -172,7 +181,7 @@ func (w *Writer) opWrite(b []byte) error {
 		return err
 	}
 	p := w.arg
-	free, err := w.free(b, uint64(len(p)))
+	free, err := w.free(b, uint64(len(p)), 1)
 	if err != nil {
 		return err
 	}
@@ -206,7 +215,7 @@ func (w *Writer) placeMessage(b []byte, n uint64) (pad uint64, ok bool, err erro
 		pad = room
 	}
 	w.want = pad + size
-	free, err := w.free(b, w.want)
+	free, err := w.free(b, w.want, w.want)
 	return pad, free >= w.want, err
 }
 
@@ -252,7 +261,7 @@ func (w *Writer) room(b []byte, n uint64) (room []byte, pad uint64, ok bool, err
 		return data[start : start+n : start+n], pad, true, nil
 	}
 	w.want = 1
-	free, err := w.free(b, 1)
+	free, err := w.free(b, 1, 1)
 	if err != nil || free == 0 {
 		return nil, 0, false, err
 	}
