@@ -98,7 +98,8 @@
 // [fs.ErrClosed], every later call returns one, and so does a second
 // Close. Close the ends (or the Pipe, which closes its ends) before the
 // Region; a pipe made by [CreateNamedPipe] or [OpenNamedPipe] closes its
-// segment itself.
+// segment itself. An end dropped without Close stays attached, and its
+// peer sees it alive, until the process exits.
 //
 // # Faults
 //

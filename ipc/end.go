@@ -60,6 +60,8 @@ type end struct {
 	fnCond, fnSpin, fnPrep   func([]byte) error
 	fnUnreg, fnPeer, fnClose func([]byte) error
 	fnKick                   func([]byte) error // safe to run concurrently: uses no guarded field
+	fnWakeTime               func([]byte) error
+	wakeAt                   int64 // the wake time a woken sleeper read
 	kickFn                   func()
 }
 
@@ -95,6 +97,7 @@ func (e *end) setup(p *Pipe, role uint32, mode WaitMode) {
 	e.fnPeer = e.opPeer
 	e.fnClose = e.opClose
 	e.fnKick = e.opKick
+	e.fnWakeTime = e.opWakeTime
 	e.kickFn = e.kick
 }
 
@@ -158,11 +161,32 @@ func (e *end) expired(ctx context.Context, op string) error {
 // are sequentially consistent).
 func (e *end) wakePeer(b []byte) {
 	if atomic.LoadUint32(u32(b, e.peerSleepers)) != 0 {
+		atomic.StoreUint64(u64(b, e.peerSeq+offWakeTime), uint64(sys.Now()))
 		seq := u32(b, e.peerSeq)
 		atomic.AddUint32(seq, 1)
 		_, _ = sys.FutexWake(seq, -1)
 		e.wokePeer = true
 	}
+}
+
+// timeWake records, for the Adaptive mode, how long the wake-up that
+// ended a sleep begun at slept took: from the time the waker stored to
+// now. A wake-up stored before the sleep began was another's.
+func (e *end) timeWake(op string, slept int64) {
+	if e.mode != Adaptive {
+		return
+	}
+	if e.access(op, e.fnWakeTime) == nil && e.wakeAt > slept {
+		e.spin.woken(sys.Now() - e.wakeAt)
+	}
+}
+
+func (e *end) opWakeTime(b []byte) error {
+	if err := e.check(b); err != nil {
+		return err
+	}
+	e.wakeAt = int64(atomic.LoadUint64(u64(b, e.ownSeq+offWakeTime)))
+	return nil
 }
 
 // wakeAll wakes whoever sleeps on either futex word: after attaching and
@@ -245,7 +269,15 @@ func (e *end) opCond(b []byte) error {
 //     looks at the clock: the CPU went to another thread) counts as a
 //     failure and stops spinning for at least calmPreempted: the machine
 //     is oversubscribed, and spinning would take the CPU from the peer it
-//     waits for.
+//     waits for;
+//   - wake-ups are timed: the waker stores the time in the shared memory
+//     (data_wake_time, space_wake_time) before its FUTEX_WAKE, and the
+//     woken end measures how long it took to run. While that is short
+//     (under wakeFast on average) the CPUs are busy and a wake-up finds
+//     one awake: a sleep costs about what a spin does, spinning would
+//     only take CPU from the peer, and waits do not spin. On an idle
+//     machine a wake-up must first wake a sleeping CPU, tens of
+//     microseconds in a virtual machine, and spinning pays.
 const (
 	spinFor       = 50 * time.Microsecond
 	spinChunk     = 50 * time.Microsecond // SpinOnly's time in Access between checks
@@ -254,19 +286,26 @@ const (
 	maxCalm       = 100 * time.Millisecond
 	calmPreempted = 20 * time.Millisecond
 	calmAfter     = 3 // failures in a row that do not stop spinning yet
+	wakeFast      = 10 * time.Microsecond
 )
 
 // numCPU is read once: spinning on one CPU can only delay the peer.
 var numCPU = runtime.NumCPU()
 
 type spinner struct {
-	fails int   // spins in a row that failed
-	calm  int64 // no spin before this time (sys.Now)
+	fails   int   // spins in a row that failed
+	calm    int64 // no spin before this time (sys.Now)
+	wakeAvg int64 // moving average of wake-up latencies, in ns; 0: none yet
 }
 
 func (s *spinner) ok() { s.fails, s.calm = 0, 0 }
 
 func (s *spinner) failed(now int64, least time.Duration) {
+	if least > 0 {
+		// Preempted: the machine is oversubscribed, and the next failure
+		// stops spinning at once.
+		s.fails = max(s.fails, calmAfter)
+	}
 	s.fails = min(s.fails+1, 16)
 	var d time.Duration
 	if s.fails > calmAfter {
@@ -277,11 +316,29 @@ func (s *spinner) failed(now int64, least time.Duration) {
 	}
 }
 
+// woken records a wake-up that took d ns, from the peer's wake call to
+// this end running again.
+func (s *spinner) woken(d int64) {
+	if d < 0 || d > int64(time.Second) {
+		return // a clock read that belongs to another wake-up
+	}
+	if s.wakeAvg == 0 {
+		s.wakeAvg = d
+	}
+	// Slowly: the cost is in the tail (a CPU to wake now and then), which
+	// a quick average would forget between two slow wake-ups.
+	s.wakeAvg += (d - s.wakeAvg) / 32
+}
+
+// pays reports whether spinning saves much over sleeping: whether wake-ups
+// have been slow, or are not known yet.
+func (s *spinner) pays() bool { return s.wakeAvg == 0 || s.wakeAvg >= int64(wakeFast) }
+
 // maySpin decides whether a wait starts with a spin (Adaptive mode).
 func (e *end) maySpin(b []byte) bool {
 	woke := e.wokePeer
 	e.wokePeer = false
-	if numCPU < 2 || e.spin.calm != 0 && sys.Now() < e.spin.calm {
+	if numCPU < 2 || e.spin.calm != 0 && sys.Now() < e.spin.calm || !e.spin.pays() {
 		return false
 	}
 	w := atomic.LoadUint64(u64(b, slotOff(e.peerSlot)+offSlotOwner))
@@ -309,7 +366,7 @@ func (e *end) spinWait(b []byte) error {
 	until := last + int64(limit)
 	for i := 0; ; i++ {
 		if err := e.cond(b); err != nil || e.status != stNotReady {
-			if e.mode == Adaptive {
+			if e.mode == Adaptive && err == nil {
 				e.spin.ok()
 			}
 			return err
@@ -443,7 +500,11 @@ func (e *end) await(ctx context.Context, op string, want uint64) error {
 		if stop == nil && ctx != nil && ctx.Done() != nil {
 			stop = context.AfterFunc(ctx, e.kickFn)
 		}
+		slept := sys.Now()
 		timedOut, err := sys.FutexWait(e.seqAddr, e.seqVal, until)
+		if !timedOut && err == nil {
+			e.timeWake(op, slept)
+		}
 		// Lower the sleepers word at once: while it is raised the peer
 		// wakes us on every publish, and does not spin.
 		if uerr := e.access(op, e.fnUnreg); uerr != nil {

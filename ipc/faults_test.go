@@ -67,6 +67,16 @@ func roundPipe(kind string, capacity int64, opts ...Option) (*Pipe, string, func
 	return p, "shm:" + name, func() { p.Close(); s.Close(); shm.Unlink(name) }, nil
 }
 
+// readyChild starts a child, as startChild does, and waits for its
+// "ready".
+func readyChild(t *testing.T, job, region, args string) (*child, error) {
+	c := startChild(t, job, region, args)
+	if s := c.line(); s != "ready" {
+		return nil, fmt.Errorf("child %s: %q", job, s)
+	}
+	return c, nil
+}
+
 // positions reads the ring's tail and head from the shared memory.
 func positions(p *Pipe) (tail, head uint64) {
 	p.acc.Access(func(b []byte) error {
@@ -146,9 +156,9 @@ func killWriterRound(t *testing.T, round int, lat *latencies) error {
 	if err != nil {
 		return err
 	}
-	c := startChild(t, "flood", region, fmt.Sprintf("from=0,chunk=%d", 1+round*7919%5000))
-	if s := c.line(); s != "ready" {
-		return fmt.Errorf("child: %q", s)
+	c, err := readyChild(t, "flood", region, fmt.Sprintf("from=0,chunk=%d", 1+round*7919%5000))
+	if err != nil {
+		return err
 	}
 	type result struct {
 		n   int
@@ -206,9 +216,9 @@ func killReaderRound(t *testing.T, round int, lat *latencies) error {
 	if err != nil {
 		return err
 	}
-	c := startChild(t, "slowread", region, fmt.Sprintf("from=0,chunk=%d", 1+round*104729%3000))
-	if s := c.line(); s != "ready" {
-		return fmt.Errorf("child: %q", s)
+	c, err := readyChild(t, "slowread", region, fmt.Sprintf("from=0,chunk=%d", 1+round*104729%3000))
+	if err != nil {
+		return err
 	}
 	done := make(chan error, 1)
 	var sent int
@@ -243,9 +253,9 @@ func killReaderRound(t *testing.T, round int, lat *latencies) error {
 	if tail != uint64(sent) {
 		return fmt.Errorf("tail %d after writes of %d bytes", tail, sent)
 	}
-	c2 := startChild(t, "read", region, fmt.Sprintf("from=%d", head))
-	if s := c2.line(); s != "ready" {
-		return fmt.Errorf("second reader: %q", s)
+	c2, err := readyChild(t, "read", region, fmt.Sprintf("from=%d", head))
+	if err != nil {
+		return err
 	}
 	if _, err := w.Write(pattern(sent, 10000)); err != nil {
 		return fmt.Errorf("writing to the second reader: %v", err)

@@ -55,6 +55,19 @@ func (p peer) command(args ...string) *exec.Cmd {
 	return cmd
 }
 
+// start runs the peer with args, stdin as its standard input, and its
+// standard output collected in the buffer it returns.
+func (p peer) start(t *testing.T, stdin io.Reader, args ...string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	cmd := p.command(args...)
+	var out bytes.Buffer
+	cmd.Stdin, cmd.Stdout = stdin, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, &out
+}
+
 // encodeRecords writes records as the peers read and write them on their
 // standard streams: a 4-byte little-endian length, then the bytes.
 func encodeRecords(recs [][]byte) []byte {
@@ -97,12 +110,7 @@ func TestInterop(t *testing.T) {
 		t.Run(pr.name, func(t *testing.T) {
 			t.Run("Go writes bytes", func(t *testing.T) {
 				p, region := namedPipe(t, 1<<16)
-				cmd := pr.command("read", "/dev/shm/"+region[len("shm:"):])
-				var out bytes.Buffer
-				cmd.Stdout = &out
-				if err := cmd.Start(); err != nil {
-					t.Fatal(err)
-				}
+				cmd, out := pr.start(t, nil, "read", "/dev/shm/"+region[len("shm:"):])
 				w, err := p.Writer()
 				if err != nil {
 					t.Fatal(err)
@@ -126,11 +134,7 @@ func TestInterop(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				cmd := pr.command("write", "/dev/shm/"+region[len("shm:"):])
-				cmd.Stdin = bytes.NewReader(streamData)
-				if err := cmd.Start(); err != nil {
-					t.Fatal(err)
-				}
+				cmd, _ := pr.start(t, bytes.NewReader(streamData), "write", "/dev/shm/"+region[len("shm:"):])
 				got, err := io.ReadAll(r)
 				if err != nil {
 					t.Fatal(err)
@@ -144,12 +148,7 @@ func TestInterop(t *testing.T) {
 			})
 			t.Run("Go writes messages", func(t *testing.T) {
 				p, region := namedPipe(t, 1<<13, Messages())
-				cmd := pr.command("read", "/dev/shm/"+region[len("shm:"):])
-				var out bytes.Buffer
-				cmd.Stdout = &out
-				if err := cmd.Start(); err != nil {
-					t.Fatal(err)
-				}
+				cmd, out := pr.start(t, nil, "read", "/dev/shm/"+region[len("shm:"):])
 				w, err := p.Writer()
 				if err != nil {
 					t.Fatal(err)
@@ -181,11 +180,7 @@ func TestInterop(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				cmd := pr.command("write", "/dev/shm/"+region[len("shm:"):])
-				cmd.Stdin = bytes.NewReader(encodeRecords(recs))
-				if err := cmd.Start(); err != nil {
-					t.Fatal(err)
-				}
+				cmd, _ := pr.start(t, bytes.NewReader(encodeRecords(recs)), "write", "/dev/shm/"+region[len("shm:"):])
 				buf := make([]byte, p.MaxMessage())
 				for i, want := range recs {
 					n, err := r.Read(buf)
@@ -202,12 +197,7 @@ func TestInterop(t *testing.T) {
 			})
 			t.Run("peer closes early", func(t *testing.T) {
 				p, region := namedPipe(t, 1<<12)
-				cmd := pr.command("read", "/dev/shm/"+region[len("shm:"):], "1000")
-				var out bytes.Buffer
-				cmd.Stdout = &out
-				if err := cmd.Start(); err != nil {
-					t.Fatal(err)
-				}
+				cmd, out := pr.start(t, nil, "read", "/dev/shm/"+region[len("shm:"):], "1000")
 				w, err := p.Writer()
 				if err != nil {
 					t.Fatal(err)
@@ -258,12 +248,7 @@ func TestInterop(t *testing.T) {
 				p, region := namedPipe(t, 1<<16)
 				c := startChild(t, "write", region, "from=0,count=5000,chunk=999,hold=1")
 				c.expect("ready")
-				cmd := pr.command("read", "/dev/shm/"+region[len("shm:"):])
-				var out bytes.Buffer
-				cmd.Stdout = &out
-				if err := cmd.Start(); err != nil {
-					t.Fatal(err)
-				}
+				cmd, out := pr.start(t, nil, "read", "/dev/shm/"+region[len("shm:"):])
 				c.expect("written")
 				c.kill()
 				var err error

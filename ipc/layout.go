@@ -40,6 +40,7 @@ const (
 	offDataSleepers  = 516
 	offSpaceSeq      = 640
 	offSpaceSleepers = 644
+	offWakeTime      = 8 // from a seq word: the time of the last wake of its sleeper
 
 	// The participant slots, slotSize bytes each.
 	offSlots      = 1024

@@ -86,7 +86,9 @@ func TestLayoutMatchesDoc(t *testing.T) {
 			"writer_state": {offWriterState, 4}, "reader_state": {offReaderState, 4},
 			"tail": {offTail, 8}, "head": {offHead, 8},
 			"data_seq": {offDataSeq, 4}, "data_sleepers": {offDataSleepers, 4},
-			"space_seq": {offSpaceSeq, 4}, "space_sleepers": {offSpaceSleepers, 4},
+			"data_wake_time": {offDataSeq + offWakeTime, 8},
+			"space_seq":      {offSpaceSeq, 4}, "space_sleepers": {offSpaceSleepers, 4},
+			"space_wake_time": {offSpaceSeq + offWakeTime, 8},
 		},
 		"4.": {
 			"owner": {offSlotOwner, 8}, "role": {offSlotRole, 4},

@@ -74,10 +74,13 @@ type WaitMode int
 const (
 	// Adaptive polls the ring for up to 50 µs, while the peer is
 	// attached and not itself asleep on the pipe, then sleeps on a
-	// futex. It stops spinning for a while (1 ms, growing to 100 ms) when
-	// spins keep failing, and for at least 20 ms when a spin finds itself
-	// preempted: the machine is oversubscribed, and spinning would take
-	// the CPU from the peer. The default.
+	// futex. It spins only while that pays: it stops for a while (1 ms,
+	// growing to 100 ms) when spins keep failing, for at least 20 ms when
+	// a spin finds itself preempted (the machine is oversubscribed, and
+	// spinning would take the CPU from the peer), and as long as
+	// wake-ups from its sleeps are quick (under 10 µs on average: the
+	// CPUs are busy, a sleep costs little, and a spin would take CPU
+	// from the peer). The default.
 	Adaptive WaitMode = iota
 	// SleepOnly sleeps on the futex at once: the least CPU, and a wake-up
 	// latency of a few microseconds on every wait.
