@@ -2,7 +2,6 @@ package ipc
 
 import (
 	"encoding/binary"
-	"fmt"
 	"math/bits"
 	"sync/atomic"
 	"unsafe"
@@ -271,7 +270,3 @@ func u64(b []byte, off int) *uint64 {
 
 // slotOff is the offset of slot i.
 func slotOff(i int) int { return offSlots + i*slotSize }
-
-func (h *header) String() string {
-	return fmt.Sprintf("kind %d, capacity %d, data_offset %d, flags %#x, state %d", h.kind, h.capacity, h.dataOffset, h.flags, h.state)
-}

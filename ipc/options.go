@@ -92,6 +92,7 @@ const (
 	SpinOnly
 )
 
+// String returns the mode's name: adaptive, sleep-only or spin-only.
 func (m WaitMode) String() string {
 	switch m {
 	case Adaptive:
