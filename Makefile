@@ -25,7 +25,7 @@ vet:
 # The libraries under the race detector. mmcat's tests run the command as
 # a subprocess, hundreds of times: they run without it, or a race-built
 # binary in every subprocess takes minutes.
-LIBS = ./ioadapt ./mmfile ./shm ./sysv ./internal/...
+LIBS = ./ioadapt ./mmfile ./shm ./sysv ./ipc ./internal/...
 race:
 	$(GO) test -race -count=1 -timeout 300s $(LIBS)
 	$(GO) test -count=1 -timeout 300s ./cmd/mmcat

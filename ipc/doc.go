@@ -1,0 +1,119 @@
+// Package ipc passes bytes between processes through shared memory: a
+// one-way [Pipe] over any shared [ioadapt.Region] (a segment from package
+// shm or sysv, a file mapping from mmfile, or plain memory for goroutines
+// of one process), with the semantics of an OS pipe, without its copy
+// through the kernel and without its system call per write, and with
+// the death of the peer process reported rather than waited on forever.
+//
+// The bytes in the Region follow a written layout, docs/ipc-layout.md, so
+// that programs in C or Python can join a pipe that Go made, and the
+// reverse.
+//
+// # Making a pipe
+//
+// One process lays out the pipe with [CreatePipe] (or [CreateNamedPipe],
+// which also makes the shared-memory segment), the other joins it with
+// [OpenPipe] (or [OpenNamedPipe]); each then attaches its end with
+// [Pipe.Writer] or [Pipe.Reader]:
+//
+//	p, err := ipc.CreateNamedPipe("jobs", 1<<20) // a 1 MiB ring
+//	w, err := p.Writer()
+//	io.Copy(w, file)
+//	w.Close()
+//
+//	p, err := ipc.OpenNamedPipe("jobs")
+//	r, err := p.Reader()
+//	io.Copy(os.Stdout, r) // until the writer's Close
+//
+// A [Writer] is an [io.Writer], [io.ReaderFrom] and [io.StringWriter]; a
+// [Reader] an [io.Reader], [io.WriterTo] and [io.ByteReader]; io.Copy in
+// either direction copies each byte once, straight into or out of the
+// ring. [Writer.Reserve] with [Writer.Commit], and [Reader.Peek] with
+// [Reader.Release], let the caller write and read the ring in place.
+//
+// # Messages
+//
+// A pipe created with [Messages] carries records instead of a stream:
+// each Write (or Commit) is one record, and each Read (or Peek) returns
+// one record whole, never part of one and never two. Records are
+// length-prefixed frames; the ring pads to its end rather than split a
+// record, so that [Reader.Peek] always sees one contiguously. A record
+// holds at most [Pipe.MaxMessage] bytes, half the ring.
+//
+// # End of stream, broken pipe, dead peers
+//
+// As with an OS pipe, the writer's Close lets the reader drain the ring
+// and then read [io.EOF]; the reader's Close makes the writer's next call
+// fail with an error matching [syscall.EPIPE]. When a peer's process
+// dies without closing (SIGKILL, a crash), the survivor is told: a
+// blocked or later call returns an error wrapping [ErrPeerDead], the
+// reader only after it has read every byte the dead writer committed.
+// The pidfd watch below makes that a matter of milliseconds; a sleeper
+// also re-checks its peer every second (every 50 ms when it cannot watch
+// it: a peer in another PID namespace, a kernel without pidfds), which
+// bounds the wait in any case. Nothing half-written is ever seen: the
+// writer publishes a write, or a record, with one store of the ring's
+// tail after the bytes are in place.
+//
+// Liveness never rests on threads (goroutines move between them) or on
+// the kernel's robust futex lists, which are per thread. Each end,
+// while attached, holds an open file description lock on one byte of
+// the Region's file (past its end), which the kernel drops when the
+// process dies however it dies; and a sleeper watches its peer through a
+// pidfd, which wakes it when the peer exits. Regions without a file (a
+// System V segment without [LockFile], plain memory) fall back on the
+// peer's pid and start time, which works within one PID namespace.
+//
+// An end left by a dead process is taken over by the next process that
+// attaches that end; a live one is refused with [ErrInUse].
+//
+// # Waiting
+//
+// A call that cannot go on (the reader with nothing to read, the writer
+// with a full ring) waits on the shared memory itself, with a futex in
+// the Region (a shared futex, which processes mapping the same file
+// meet): it checks, spins for up to 50 µs while the peer is running,
+// announces itself, checks again, and sleeps. When nobody
+// sleeps, reads and writes make no system call at all. [WithWaitMode]
+// chooses [Adaptive] (the default), [SleepOnly] or [SpinOnly]. A sleeping
+// call holds its OS thread, as any blocking system call does.
+//
+// # Deadlines and contexts
+//
+// [Writer.SetWriteDeadline] and [Reader.SetReadDeadline] (and
+// SetDeadline) work as on an [os.File] or a [net.Conn]: a blocking call
+// past the deadline fails with an error wrapping
+// [os.ErrDeadlineExceeded], a deadline set while a call is blocked
+// applies to it, and one in the past makes calls fail at once. The
+// Context forms of the blocking calls ([Writer.WriteContext],
+// [Reader.ReadContext], [Writer.ReserveContext], [Reader.PeekContext])
+// also give up when their context is done, with an error matching
+// ctx.Err().
+//
+// # Close and concurrency
+//
+// The methods of a Writer or a Reader are safe for concurrent use and
+// run one at a time. Close may be called at any time from any goroutine:
+// a call in progress completes or returns an error wrapping
+// [fs.ErrClosed], every later call returns one, and so does a second
+// Close. Close the ends (or the Pipe, which closes its ends) before the
+// Region; a pipe made by [CreateNamedPipe] or [OpenNamedPipe] closes its
+// segment itself. An end dropped without Close stays attached, and its
+// peer sees it alive, until the process exits.
+//
+// # Faults
+//
+// A segment truncated under a pipe (by another process, or through a
+// file mapping) turns the next access to the lost memory into an error
+// wrapping [ioadapt.ErrFault], through the io core's fault handling,
+// never into SIGBUS. A sleeping call touches only the header: it finds
+// out at its next re-check, at most a second later, when the Region's
+// file has shrunk below its size at attach. The
+// zero-copy slices of Reserve and Peek are the exception: touching them
+// is plain memory access.
+//
+// # Platforms
+//
+// Linux, little-endian. Elsewhere every function returns an error
+// wrapping [ErrUnsupported].
+package ipc

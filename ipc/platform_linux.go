@@ -1,0 +1,13 @@
+package ipc
+
+import "unsafe"
+
+// platformErr reports why this machine cannot join a pipe: the layout is
+// little-endian and is accessed with native atomics.
+func platformErr() error {
+	one := uint16(1)
+	if *(*byte)(unsafe.Pointer(&one)) != 1 {
+		return detail(ErrUnsupported, "ipc on a big-endian machine: the layout is little-endian")
+	}
+	return nil
+}
