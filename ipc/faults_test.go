@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/mmapkit/mmapkit/internal/faulttest"
+	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/ioadapt"
 	"github.com/mmapkit/mmapkit/shm"
 	"github.com/mmapkit/mmapkit/sysv"
@@ -536,7 +537,7 @@ func TestFaultLeaks(t *testing.T) {
 	if err := round(); err != nil { // the first round opens what stays open
 		t.Fatal(err)
 	}
-	fds, maps := faulttest.FDs(t), faulttest.Maps(t)
+	fds, maps := testkit.FDs(t), testkit.Maps(t)
 	for range faultRounds * 10 {
 		ty.Round(round())
 	}
