@@ -20,9 +20,7 @@ func TestUnsupported(t *testing.T) {
 	_, errs["Reopen"] = Reopen(0)
 	_, _, errs["FileID"] = FileID(0)
 	_, errs["FileSize"] = FileSize(0)
-	_, errs["OpenPidfd"] = OpenPidfd(1)
-	_, _, errs["ProcStat"] = ProcStat(1)
-	_, errs["PidNamespace"] = PidNamespace()
+	procUnsupported(errs)
 	for name, err := range errs {
 		if !errors.Is(err, errors.ErrUnsupported) {
 			t.Errorf("%s: %v, want an error wrapping errors.ErrUnsupported", name, err)
