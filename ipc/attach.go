@@ -62,16 +62,21 @@ func (p *Pipe) attach(e *end, role uint32, op string, opts []Option) error {
 		return pathErr(op, p.name, err)
 	}
 	e.setup(p, role, c.wait)
+	if e.waits, err = openWaits(p.waitID, offDataSeq, offSpaceSeq); err != nil {
+		return pathErr(op, p.name, err)
+	}
 
 	if p.lockFile != nil {
 		fd, err := sys.Reopen(int(p.lockFile.Fd()))
 		if err != nil {
+			e.waits.close()
 			return pathErr(op, p.name, err)
 		}
 		e.lockFile = os.NewFile(uintptr(fd), p.lockFile.Name())
 		e.fileSize, _ = sys.FileSize(fd)
 		ok, err := sys.LockByte(fd, int64(p.lockBase)+int64(e.slot))
 		if err != nil || !ok {
+			e.waits.close()
 			e.lockFile.Close()
 			e.lockFile = nil
 			if err != nil {
@@ -82,6 +87,7 @@ func (p *Pipe) attach(e *end, role uint32, op string, opts []Option) error {
 	}
 	err = e.access(op, func(b []byte) error { return e.claim(b, id) })
 	if err != nil {
+		e.waits.close()
 		if e.lockFile != nil {
 			e.lockFile.Close()
 			e.lockFile = nil
@@ -170,7 +176,7 @@ func (e *end) claim(b []byte, id identity) error {
 	} else {
 		e.pos, e.other = head, tail
 	}
-	wakeAll(b)
+	e.wakeAll(b)
 	return nil
 }
 

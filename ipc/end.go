@@ -41,6 +41,7 @@ type end struct {
 	ownSeq, ownSleepers      int
 	peerSeq, peerSleepers    int
 	lockFile                 *os.File // our own description of the lock file; nil without flagLocks
+	waits                    *waits   // the wait words' objects, from attach to detach
 	fileSize                 int64    // the lock file's size when attached
 	word                     uint64   // our owner word, as attached
 	closed                   atomic.Bool
@@ -162,9 +163,8 @@ func (e *end) expired(ctx context.Context, op string) error {
 func (e *end) wakePeer(b []byte) {
 	if atomic.LoadUint32(u32(b, e.peerSleepers)) != 0 {
 		atomic.StoreUint64(u64(b, e.peerSeq+offWakeTime), uint64(sys.Now()))
-		seq := u32(b, e.peerSeq)
-		atomic.AddUint32(seq, 1)
-		_, _ = sys.FutexWake(seq, -1)
+		atomic.AddUint32(u32(b, e.peerSeq), 1)
+		e.waits.wake(b, e.peerSeq)
 		e.wokePeer = true
 	}
 }
@@ -191,11 +191,10 @@ func (e *end) opWakeTime(b []byte) error {
 
 // wakeAll wakes whoever sleeps on either futex word: after attaching and
 // on Close, so that the peer re-reads the slots and states.
-func wakeAll(b []byte) {
+func (e *end) wakeAll(b []byte) {
 	for _, off := range [...]int{offDataSeq, offSpaceSeq} {
-		seq := u32(b, off)
-		atomic.AddUint32(seq, 1)
-		_, _ = sys.FutexWake(seq, -1)
+		atomic.AddUint32(u32(b, off), 1)
+		e.waits.wake(b, off)
 	}
 }
 
@@ -437,9 +436,8 @@ func (e *end) opKick(b []byte) error {
 	if len(b) < e.need {
 		return nil
 	}
-	seq := u32(b, e.ownSeq)
-	atomic.AddUint32(seq, 1)
-	_, _ = sys.FutexWake(seq, -1)
+	atomic.AddUint32(u32(b, e.ownSeq), 1)
+	e.waits.wake(b, e.ownSeq)
 	return nil
 }
 
@@ -501,7 +499,7 @@ func (e *end) await(ctx context.Context, op string, want uint64) error {
 			stop = context.AfterFunc(ctx, e.kickFn)
 		}
 		slept := sys.Now()
-		timedOut, err := sys.FutexWait(e.seqAddr, e.seqVal, until)
+		timedOut, err := e.waits.sleep(e.seqAddr, e.ownSeq, e.seqVal, until)
 		if !timedOut && err == nil {
 			e.timeWake(op, slept)
 		}
@@ -644,6 +642,7 @@ func (e *end) detach() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	err := e.access("close", e.fnClose)
+	e.waits.close()
 	e.stopWatch()
 	if e.lockFile != nil {
 		e.lockFile.Close() // releases the slot's lock
@@ -662,7 +661,7 @@ func (e *end) opClose(b []byte) error {
 		e.registered = false
 	}
 	atomic.StoreUint32(u32(b, e.ownState), roleClosed)
-	wakeAll(b)
+	e.wakeAll(b)
 	so := slotOff(e.slot)
 	atomic.CompareAndSwapUint64(u64(b, so+offSlotOwner), e.word, owner(slotFree, ownerEpoch(e.word), 0))
 	if atomic.LoadUint32(u32(b, e.peerState)) == roleClosed {

@@ -7,11 +7,11 @@ import (
 	"unsafe"
 )
 
-// The layout of docs/ipc-layout.md, version 1.0: offsets from the start of
+// The layout of docs/ipc-layout.md, version 1.1: offsets from the start of
 // the object. layout_test.go checks them against the tables of the doc.
 const (
 	versionMajor = 1
-	versionMinor = 0
+	versionMinor = 1
 	lineSize     = 128
 
 	// Line 0: the header.
@@ -29,6 +29,7 @@ const (
 	offLockDev    = 56
 	offLockIno    = 64
 	offState      = 72
+	offWaitID     = 80
 
 	// Lines 1-5: the pipe's control words.
 	offWriterState   = 128
@@ -146,6 +147,7 @@ type header struct {
 	lockDev    uint64
 	lockIno    uint64
 	state      uint32
+	waitID     uint64
 }
 
 // decodeHeader reads line 0 of b, which holds at least lineSize bytes at
@@ -168,6 +170,7 @@ func decodeHeader(b []byte) header {
 		lockDev:    le.Uint64(b[offLockDev:]),
 		lockIno:    le.Uint64(b[offLockIno:]),
 		state:      atomic.LoadUint32(u32(b, offState)),
+		waitID:     le.Uint64(b[offWaitID:]),
 	}
 }
 
@@ -187,6 +190,7 @@ func encodeHeader(b []byte, h *header) {
 	le.PutUint64(b[offLockBase:], h.lockBase)
 	le.PutUint64(b[offLockDev:], h.lockDev)
 	le.PutUint64(b[offLockIno:], h.lockIno)
+	le.PutUint64(b[offWaitID:], h.waitID)
 }
 
 // checkRegion refuses memory that cannot hold a header: too small for

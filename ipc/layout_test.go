@@ -80,7 +80,7 @@ func TestLayoutMatchesDoc(t *testing.T) {
 			"header_size": {offHeaderSize, 4}, "kind": {offKind, 4}, "flags": {offFlags, 4},
 			"line_size": {offLineSize, 4}, "slot_count": {offSlotCount, 4}, "capacity": {offCapacity, 8},
 			"data_offset": {offDataOffset, 8}, "lock_base": {offLockBase, 8}, "lock_dev": {offLockDev, 8},
-			"lock_ino": {offLockIno, 8}, "state": {offState, 4},
+			"lock_ino": {offLockIno, 8}, "state": {offState, 4}, "wait_id": {offWaitID, 8},
 		},
 		"3.": {
 			"writer_state": {offWriterState, 4}, "reader_state": {offReaderState, 4},
@@ -191,13 +191,16 @@ func TestHeaderBytes(t *testing.T) {
 		t.Errorf("magic %q", got)
 	}
 	for name, want := range map[string]uint64{
-		"version_major": 1, "version_minor": 0, "header_size": 1152, "kind": 2, "flags": 0,
+		"version_major": 1, "version_minor": 1, "header_size": 1152, "kind": 2, "flags": 0,
 		"line_size": 128, "slot_count": 2, "capacity": 4096, "data_offset": 4096,
 		"lock_base": 0, "lock_dev": 0, "lock_ino": 0, "state": 2,
 	} {
 		if got := at(buf, "2.", name, 0); got != want {
 			t.Errorf("%s = %d, want %d", name, got, want)
 		}
+	}
+	if id := at(buf, "2.", "wait_id", 0); id == 0 {
+		t.Errorf("wait_id is 0: the wait events would have no name")
 	}
 	w, r := ends(t, p)
 	if _, err := w.Write([]byte("abc")); err != nil {
@@ -321,7 +324,7 @@ func TestOpenHostileHeaders(t *testing.T) {
 		want   []string
 	}{
 		{"foreign magic", func(b []byte) []byte { copy(b, "NOTMMKIT"); return b }, ErrInvalidHeader, []string{`magic "NOTMMKIT"`, "MMKITIPC"}},
-		{"other major version", func(b []byte) []byte { le.PutUint16(b[offMajor:], 2); return b }, ErrInvalidHeader, []string{"version_major 2", "version 2.0"}},
+		{"other major version", func(b []byte) []byte { le.PutUint16(b[offMajor:], 2); return b }, ErrInvalidHeader, []string{"version_major 2", "version 2.1"}},
 		{"other kind", func(b []byte) []byte { le.PutUint32(b[offKind:], 9); return b }, ErrInvalidHeader, []string{"kind 9"}},
 		{"header size", func(b []byte) []byte { le.PutUint32(b[offHeaderSize:], 1000); return b }, ErrInvalidHeader, []string{"header_size 1000", "1152"}},
 		{"line size", func(b []byte) []byte { le.PutUint32(b[offLineSize:], 64); return b }, ErrInvalidHeader, []string{"line_size 64"}},

@@ -31,6 +31,7 @@ type Pipe struct {
 	capacity uint64
 	flags    uint32
 	lockBase uint64
+	waitID   uint64 // names the wait events on Windows (the header's wait_id)
 	wait     WaitMode
 
 	// lockFile is a descriptor of the file that holds the participants'
@@ -152,7 +153,9 @@ func createPipe(r ioadapt.Region, c config) (*Pipe, error) {
 	h := header{
 		major: versionMajor, minor: versionMinor, headerSize: pipeHeaderEnd, kind: p.kind,
 		lineSize: lineSize, slotCount: pipeSlots, capacity: uint64(capacity), dataOffset: pipeDataOffset,
+		waitID: 1 + rand.Uint64N(1<<64-1), // never 0, which names nothing
 	}
+	p.waitID = h.waitID
 	if err := p.findLockFile(op, r, c); err != nil {
 		return nil, err
 	}
@@ -181,8 +184,8 @@ func createPipe(r ioadapt.Region, c config) (*Pipe, error) {
 			}
 			return detail(fs.ErrExist, "region is not zeroed: its state word (offset %d) holds %#x", offState, s)
 		}
-		encodeHeader(b, &h)
 		clear(b[offState+4 : pipeDataOffset])
+		encodeHeader(b, &h)
 		atomic.StoreUint64(u64(b, offMagic), magic)
 		atomic.StoreUint32(st, stateReady)
 		return nil
@@ -313,7 +316,7 @@ func openPipe(r ioadapt.Region, c config) (*Pipe, error) {
 		time.Sleep(pause)
 		pause = min(2*pause, 10*time.Millisecond)
 	}
-	p := &Pipe{acc: acc, name: name, kind: h.kind, capacity: h.capacity, flags: h.flags, lockBase: h.lockBase, wait: c.wait}
+	p := &Pipe{acc: acc, name: name, kind: h.kind, capacity: h.capacity, flags: h.flags, lockBase: h.lockBase, waitID: h.waitID, wait: c.wait}
 	if h.flags&flagLocks != 0 {
 		if err := p.findLockFile(op, r, c); err != nil {
 			return nil, err
@@ -446,7 +449,8 @@ func (p *Pipe) Close() error {
 	}
 	p.closeLockFile()
 	if p.unlink != nil {
-		if err := p.unlink(); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// Windows has no unlink: the segment goes with its last handle.
+		if err := p.unlink(); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, ErrUnsupported) {
 			errs = append(errs, err)
 		}
 	}
