@@ -1,4 +1,4 @@
-//go:build linux
+//go:build linux || windows
 
 package ipc
 
@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -203,6 +202,20 @@ func childJob(job string) error {
 			}
 			time.Sleep(time.Duration(n%7) * 100 * time.Microsecond)
 		}
+	case "readclose": // read and check count bytes of the pattern, then close the reader
+		r, err := p.Reader()
+		if err != nil {
+			return err
+		}
+		fmt.Println("ready")
+		if n, err := checkStreamN(r, a.int("from"), a.int("count")); err != nil {
+			return fmt.Errorf("read %d bytes: %w", n, err)
+		}
+		if err := r.Close(); err != nil {
+			return err
+		}
+		fmt.Println("closed")
+		sleepForever()
 	case "read": // read everything, check it against the pattern, report
 		r, err := p.Reader()
 		if err != nil {
@@ -347,9 +360,10 @@ func (c *child) expect(want string) string {
 	return s
 }
 
-// kill sends SIGKILL and reaps the child.
+// kill kills the child (SIGKILL; TerminateProcess on Windows) and reaps
+// it.
 func (c *child) kill() {
-	c.cmd.Process.Signal(syscall.SIGKILL)
+	c.cmd.Process.Kill()
 	c.cmd.Wait()
 }
 

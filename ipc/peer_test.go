@@ -1,4 +1,4 @@
-//go:build linux
+//go:build linux || windows
 
 package ipc
 
@@ -14,11 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mmapkit/mmapkit/shm"
 	"github.com/mmapkit/mmapkit/sysv"
 )
 
-// deathBound is what a test allows between a peer's SIGKILL and the
+// deathBound is what a test allows between a peer's kill (SIGKILL, TerminateProcess) and the
 // survivor's ErrPeerDead before calling it a failure: far above the few
 // milliseconds it takes, so that a busy machine does not fail the test;
 // the latencies are logged.
@@ -83,9 +82,9 @@ func TestReaderSeesWriterDie(t *testing.T) {
 			select {
 			case rerr = <-errc:
 			case <-time.After(deathBound):
-				t.Fatalf("Read still blocked %v after the writer's SIGKILL", deathBound)
+				t.Fatalf("Read still blocked %v after the writer was killed", deathBound)
 			}
-			t.Logf("ErrPeerDead %v after SIGKILL", time.Since(killed))
+			t.Logf("ErrPeerDead %v after the kill", time.Since(killed))
 			wantErr(t, rerr, ErrPeerDead, "writer process "+strconv.Itoa(c.pid()), "died without closing")
 			// Not sticky: it says so again, without blocking.
 			_, err = r.Read(make([]byte, 10))
@@ -136,9 +135,9 @@ func TestWriterSeesReaderDie(t *testing.T) {
 			select {
 			case err = <-errc:
 			case <-time.After(deathBound):
-				t.Fatalf("Write still blocked %v after the reader's SIGKILL", deathBound)
+				t.Fatalf("Write still blocked %v after the reader was killed", deathBound)
 			}
-			t.Logf("ErrPeerDead %v after SIGKILL", time.Since(killed))
+			t.Logf("ErrPeerDead %v after the kill", time.Since(killed))
 			wantErr(t, err, ErrPeerDead, "reader process "+strconv.Itoa(c.pid()))
 			_, err = w.Write([]byte("x"))
 			wantErr(t, err, ErrPeerDead)
@@ -212,70 +211,6 @@ func TestSecondEndProcess(t *testing.T) {
 	}
 }
 
-// TestInheritedSegment: a writer whose child inherited the segment's
-// descriptor dies; the child's descriptor is another open file
-// description, so it holds no lock of the writer's, and the reader still
-// learns of the death.
-func TestInheritedSegment(t *testing.T) {
-	p, region := namedPipe(t, 4096)
-	r, err := p.Reader()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := startChild(t, "hold", region, "role=writer,fork=1")
-	c.expect("ready")
-	line := c.expect("forked")
-	gpid, _ := strconv.Atoi(strings.TrimPrefix(line, "forked "))
-	defer syscall.Kill(gpid, syscall.SIGKILL)
-	errc := make(chan error, 1)
-	go func() { _, err := r.Read(make([]byte, 1)); errc <- err }()
-	c.kill()
-	select {
-	case err = <-errc:
-	case <-time.After(deathBound):
-		t.Fatalf("Read still blocked %v after the writer died, its child alive", deathBound)
-	}
-	wantErr(t, err, ErrPeerDead)
-	if err := syscall.Kill(gpid, 0); err != nil {
-		t.Fatalf("the writer's child is gone too (%v): the test proves nothing", err)
-	}
-}
-
-// TestMemfdPeer: a pipe in an anonymous segment, handed to the child as a
-// descriptor: the child maps it, reads the stream, and the death of a
-// writer holding the end is seen through the memfd's locks.
-func TestMemfdPeer(t *testing.T) {
-	s, err := shm.CreateAnonymous(PipeSize(1 << 14))
-	if err != nil {
-		t.Skipf("no memfd here: %v", err)
-	}
-	defer s.Close()
-	p, err := CreatePipe(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	f, err := s.File()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	w, err := p.Writer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := startChild(t, "read", "fd:3", "from=0", f)
-	c.expect("ready")
-	if _, err := w.Write(pattern(0, 200000)); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	if got := c.line(); got != "read 200000 EOF" {
-		t.Fatalf("child says %q", got)
-	}
-	c.wait()
-}
-
 // TestStallInCommit: a writer killed inside Commit, after its bytes are in
 // the ring and before the tail is stored, leaves nothing visible: the
 // reader gets the records before, whole, and then ErrPeerDead.
@@ -304,59 +239,6 @@ func TestStallInCommit(t *testing.T) {
 	wantErr(t, err, ErrPeerDead, fmt.Sprintf("writer process %d", c2.pid()))
 }
 
-// TestSlotWithoutLocks: in a region without a file, a slot's owner is
-// alive while its pid has a process with its start time; a zombie is
-// dead.
-func TestSlotWithoutLocks(t *testing.T) {
-	id, err := self()
-	if err != nil {
-		t.Skipf("no /proc: %v", err)
-	}
-	if !pidAlive(peerSnap{word: owner(slotAttached, 1, id.pid), start: id.start, pidNS: id.pidNS}) {
-		t.Error("this process is not alive")
-	}
-	if pidAlive(peerSnap{word: owner(slotAttached, 1, id.pid), start: id.start + 1, pidNS: id.pidNS}) {
-		t.Error("a process with another start time is alive: pid reuse goes unseen")
-	}
-	if !pidAlive(peerSnap{word: owner(slotAttached, 1, 1<<22+7), start: 1, pidNS: id.pidNS + 1}) {
-		t.Error("a process of another PID namespace is dead: it cannot be told")
-	}
-	c := startChild(t, "sleep", "", "")
-	cpid := c.pid()
-	if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	// Not reaped yet: a zombie, with its start time still in /proc.
-	deadline := time.Now().Add(hang)
-	for {
-		if st, state, err := procState(cpid); err == nil && state == 'Z' {
-			if pidAlive(peerSnap{word: owner(slotAttached, 1, cpid), start: st, pidNS: id.pidNS}) {
-				t.Error("a zombie is alive")
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the killed child never became a zombie")
-		}
-		time.Sleep(time.Millisecond)
-	}
-	c.cmd.Wait()
-	if pidAlive(peerSnap{word: owner(slotAttached, 1, cpid), start: 1, pidNS: id.pidNS}) {
-		t.Error("a reaped process is alive")
-	}
-}
-
-func procState(pid int) (uint64, byte, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, 0, err
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	st, err := strconv.ParseUint(f[19], 10, 64)
-	return st, f[0][0], err
-}
-
 // TestPeerNeverCame: a reader waiting for a writer that never attaches is
 // not told of a death; its deadline ends the wait.
 func TestPeerNeverCame(t *testing.T) {
@@ -371,5 +253,83 @@ func TestPeerNeverCame(t *testing.T) {
 	})
 	if !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("Read with no writer: %v, want the deadline", err)
+	}
+}
+
+// TestBrokenPipeProcess: a reader process reads what it wants and closes
+// its end while the writer is blocked on a full ring; the writer's call
+// fails with EPIPE, and so does every later one.
+func TestBrokenPipeProcess(t *testing.T) {
+	p, region := namedPipe(t, 4096)
+	w, err := p.Writer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := startChild(t, "readclose", region, "from=0,count=5000")
+	c.expect("ready")
+	errc := make(chan error, 1)
+	go func() {
+		// 5000 bytes reach the reader; the rest can never fit.
+		_, err := w.Write(pattern(0, 5000+2*4096))
+		errc <- err
+	}()
+	c.expect("closed")
+	select {
+	case err = <-errc:
+	case <-time.After(deathBound):
+		t.Fatalf("Write still blocked %v after the reader closed", deathBound)
+	}
+	wantErr(t, err, syscall.EPIPE, "the reader closed")
+	_, err = w.Write([]byte("x"))
+	wantErr(t, err, syscall.EPIPE)
+	if err := w.Close(); err != nil {
+		t.Errorf("closing the writer of a broken pipe: %v", err)
+	}
+}
+
+// TestDeadlineProcess: a read with a deadline, from a writer process that
+// is alive and writes nothing, ends at the deadline with
+// os.ErrDeadlineExceeded; so does a write to a full ring that a live
+// reader process does not drain. Neither end mistakes the silence for a
+// death.
+func TestDeadlineProcess(t *testing.T) {
+	p, region := namedPipe(t, 4096)
+	r, err := p.Reader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := startChild(t, "hold", region, "role=writer")
+	c.expect("ready")
+	start := time.Now()
+	r.SetReadDeadline(start.Add(200 * time.Millisecond))
+	_, err = r.Read(make([]byte, 1))
+	wantErr(t, err, os.ErrDeadlineExceeded)
+	if d := time.Since(start); d < 200*time.Millisecond {
+		t.Errorf("Read returned %v after it began, before its deadline of 200ms", d)
+	}
+	c.kill()
+	r.SetReadDeadline(time.Time{})
+	_, err = r.Read(make([]byte, 1))
+	wantErr(t, err, ErrPeerDead)
+
+	p2, region2 := namedPipe(t, 4096)
+	w, err := p2.Writer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2 := startChild(t, "hold", region2, "role=reader")
+	c2.expect("ready")
+	if _, err := w.Write(pattern(0, 4096)); err != nil {
+		t.Fatal(err)
+	}
+	start = time.Now()
+	w.SetWriteDeadline(start.Add(200 * time.Millisecond))
+	n, err := w.Write([]byte("more"))
+	if n != 0 {
+		t.Errorf("Write to a full ring wrote %d bytes", n)
+	}
+	wantErr(t, err, os.ErrDeadlineExceeded)
+	if d := time.Since(start); d < 200*time.Millisecond {
+		t.Errorf("Write returned %v after it began, before its deadline of 200ms", d)
 	}
 }

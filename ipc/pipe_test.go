@@ -1,4 +1,4 @@
-//go:build linux
+//go:build linux || windows
 
 package ipc
 
@@ -215,7 +215,7 @@ func TestCopyPeers(t *testing.T) {
 			go func() { pw.Write(data); pw.Close() }()
 			return pr, func() { pr.Close() }
 		},
-		"unix socket": func() (io.Reader, func()) {
+		"socket": func() (io.Reader, func()) {
 			a, b := socketPair(t)
 			go func() { b.Write(data); b.Close() }()
 			return a, func() { a.Close() }
@@ -287,7 +287,7 @@ func TestCopyPeers(t *testing.T) {
 			go func() { got, _ = io.ReadAll(pr); close(done) }()
 			return pw, func() []byte { pw.Close(); <-done; pr.Close(); return got }
 		},
-		"unix socket": func() (io.Writer, func() []byte) {
+		"socket": func() (io.Writer, func() []byte) {
 			a, b := socketPair(t)
 			var got []byte
 			done := make(chan struct{})
@@ -310,24 +310,6 @@ func TestCopyPeers(t *testing.T) {
 			}
 		})
 	}
-}
-
-func socketPair(t *testing.T) (net.Conn, net.Conn) {
-	t.Helper()
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn := func(fd int) net.Conn {
-		f := os.NewFile(uintptr(fd), "socket")
-		c, err := net.FileConn(f)
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	return conn(fds[0]), conn(fds[1])
 }
 
 // TestCopyFailures: a sink that writes short, a sink that fails, a source

@@ -1,3 +1,5 @@
+//go:build !windows
+
 package ipc
 
 import "github.com/mmapkit/mmapkit/internal/sys"
