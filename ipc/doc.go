@@ -114,6 +114,19 @@
 //
 // # Platforms
 //
-// Linux, little-endian. Elsewhere every function returns an error
-// wrapping [ErrUnsupported].
+// Linux and Windows, little-endian. Elsewhere every function returns an
+// error wrapping [ErrUnsupported].
+//
+// On Windows (section 8 of docs/ipc-layout.md) the futexes are named
+// auto-reset events, Local\mmapkit-ipc-<wait_id>-<offset>, one for each
+// wait word, which every end opens when it attaches: the participants
+// of a pipe must share a session, as package shm's default Local\
+// segments do (a pipe in a [shm.Global] segment across sessions would
+// not wake). There are no file locks: liveness rests on the pid and the
+// process's creation time (GetProcessTimes), which a reused pid does not
+// share, and a blocked end watches its peer's process handle, which is
+// signalled when the process exits however it dies: the survivor learns
+// within milliseconds. Each such watch holds an OS thread while the
+// peer is attached. [LockFile] is refused, and a named pipe's Close
+// leaves no name to unlink: the segment goes with its last handle.
 package ipc

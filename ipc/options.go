@@ -57,7 +57,8 @@ func Messages() Option { return optionFunc(func(c *config) { c.messages = true }
 // [CreatePipe] records the file's identity; [OpenPipe] refuses a file
 // that is not the same one. The pipe opens its own descriptions of f
 // (through /proc/self/fd), so f stays the caller's to close once the
-// Pipe is made.
+// Pipe is made. Windows, which has no such locks, refuses it with an
+// error wrapping [ErrUnsupported].
 func LockFile(f *os.File) Option { return optionFunc(func(c *config) { c.lockFile = f }) }
 
 // ReadyTimeout sets how long [OpenPipe] waits for a pipe that another

@@ -344,8 +344,9 @@ func openPipe(r ioadapt.Region, c config) (*Pipe, error) {
 // bytes, and lays out a pipe in it; a peer process joins with
 // [OpenNamedPipe], and C or Python peers open /dev/shm/NAME. The Pipe
 // owns the segment: its Close closes it and unlinks the name (processes
-// that have it open keep it). Options: those of [CreatePipe], except
-// Capacity and LockFile.
+// that have it open keep it; on Windows there is no name to unlink, and
+// the segment goes with its last handle). Options: those of
+// [CreatePipe], except Capacity and LockFile.
 func CreateNamedPipe(name string, capacity int64, opts ...Option) (*Pipe, error) {
 	c := newConfig(opts)
 	if err := platformErr(); err != nil {
