@@ -169,3 +169,15 @@ func TestForeignWaker(t *testing.T) {
 	}
 	atomic.StoreUint64(u64(hdr, offSlots+offSlotOwner), owner(slotFree, 1, 0))
 }
+
+// TestLockFileRefused: Windows has no open file description locks, and a
+// pipe asked to lock a file says so.
+func TestLockFileRefused(t *testing.T) {
+	f, err := os.Create(t.TempDir() + `\lock`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	_, err = CreatePipe(ioadapt.NewMemory(make([]byte, PipeSize(4096))), LockFile(f))
+	wantErr(t, err, ErrUnsupported)
+}

@@ -1,4 +1,4 @@
-//go:build (linux || windows) && !faults
+//go:build linux && !faults
 
 package ipc
 
