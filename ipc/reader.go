@@ -48,7 +48,7 @@ func (r *Reader) init() {
 // and Read returns 0 and an error wrapping [io.ErrShortBuffer] that
 // gives its length. An empty p returns 0, nil at once. io.EOF comes
 // bare, only after the writer closed and every byte was read.
-func (r *Reader) Read(p []byte) (int, error) { return r.read(nil, "read", p) }
+func (r *Reader) Read(p []byte) (int, error) { return r.read(context.Background(), "read", p) }
 
 // ReadContext is [Reader.Read] that also gives up when ctx is done, with
 // an error matching ctx.Err().
@@ -62,7 +62,7 @@ func (r *Reader) ReadByte() (byte, error) {
 	if r.msg {
 		return 0, pathErr("readbyte", r.name, detail(ErrUnsupported, "ReadByte on a message pipe: read whole records"))
 	}
-	n, err := r.read(nil, "read", r.one[:])
+	n, err := r.read(context.Background(), "read", r.one[:])
 	if n == 1 {
 		return r.one[0], nil
 	}
@@ -251,7 +251,7 @@ func (r *Reader) opRead(b []byte) error {
 // segment truncated by another process) crashes the process (SIGBUS), as
 // touching [ioadapt.IO.Bytes] does. n <= 0 in byte mode, or n < 0, is an
 // error wrapping [fs.ErrInvalid].
-func (r *Reader) Peek(n int) ([]byte, error) { return r.peekCtx(nil, n) }
+func (r *Reader) Peek(n int) ([]byte, error) { return r.peekCtx(context.Background(), n) }
 
 // PeekContext is [Reader.Peek] that also gives up when ctx is done.
 func (r *Reader) PeekContext(ctx context.Context, n int) ([]byte, error) { return r.peekCtx(ctx, n) }
@@ -372,7 +372,7 @@ func (r *Reader) WriteTo(w io.Writer) (n int64, err error) {
 	}
 	defer r.mu.Unlock()
 	r.peek = nil
-	if err := r.expired(nil, op); err != nil {
+	if err := r.expired(context.Background(), op); err != nil {
 		return 0, err
 	}
 	for {
@@ -390,7 +390,7 @@ func (r *Reader) WriteTo(w io.Writer) (n int64, err error) {
 		case stPeerClosed:
 			return n, nil
 		case stNotReady:
-			if err := r.await(nil, op, r.want); err != nil {
+			if err := r.await(context.Background(), op, r.want); err != nil {
 				return n, err
 			}
 		}

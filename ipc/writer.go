@@ -53,7 +53,7 @@ var beforePublish func()
 // bytes, else an error wrapping [ErrTooLarge]), committed whole or not
 // at all; an empty p is an empty record. In byte mode an empty p writes
 // nothing.
-func (w *Writer) Write(p []byte) (int, error) { return w.write(nil, "write", p) }
+func (w *Writer) Write(p []byte) (int, error) { return w.write(context.Background(), "write", p) }
 
 // WriteContext is [Writer.Write] that also gives up when ctx is done,
 // with an error matching ctx.Err().
@@ -64,7 +64,7 @@ func (w *Writer) WriteContext(ctx context.Context, p []byte) (int, error) {
 // WriteString is [Writer.Write] of the bytes of s, without copying them
 // first.
 func (w *Writer) WriteString(s string) (int, error) {
-	return w.write(nil, "write", unsafe.Slice(unsafe.StringData(s), len(s)))
+	return w.write(context.Background(), "write", unsafe.Slice(unsafe.StringData(s), len(s)))
 }
 
 func (w *Writer) write(ctx context.Context, op string, p []byte) (n int, err error) {
@@ -321,7 +321,7 @@ func (w *Writer) writeMessage(ctx context.Context, op string, p []byte) (int, er
 // such a fault crashes the process (SIGBUS), as touching
 // [ioadapt.IO.Bytes] does. n < 0 (or 0 in byte mode) is an error
 // wrapping [fs.ErrInvalid].
-func (w *Writer) Reserve(n int) ([]byte, error) { return w.reserve(nil, n) }
+func (w *Writer) Reserve(n int) ([]byte, error) { return w.reserve(context.Background(), n) }
 
 // ReserveContext is [Writer.Reserve] that also gives up when ctx is done.
 func (w *Writer) ReserveContext(ctx context.Context, n int) ([]byte, error) {
@@ -433,7 +433,7 @@ func (w *Writer) ReadFrom(r io.Reader) (n int64, err error) {
 	}
 	defer w.mu.Unlock()
 	w.resv = nil
-	if err := w.start(nil, op); err != nil {
+	if err := w.start(context.Background(), op); err != nil {
 		return 0, err
 	}
 	for {
@@ -454,7 +454,7 @@ func (w *Writer) ReadFrom(r io.Reader) (n int64, err error) {
 		case stPeerClosed:
 			return n, w.epipe(op)
 		case stNotReady:
-			if err := w.await(nil, op, w.want); err != nil {
+			if err := w.await(context.Background(), op, w.want); err != nil {
 				return n, err
 			}
 		}
