@@ -523,7 +523,7 @@ func BenchmarkIPCIdle(b *testing.B) {
 		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
 	for _, job := range []string{"idle-read", "idle-write"} {
-		b.Run("end="+job[len("idle-"):], func(b *testing.B) {
+		b.Run("end="+job[len("idle-"):]+"/impl=ipc", func(b *testing.B) {
 			var idle, base time.Duration
 			for b.Loop() {
 				name := pipeName()
