@@ -46,11 +46,13 @@ fuzz:
 
 # The suite in bench/ against os.File, x/exp/mmap, mmap-go and bytes.Reader,
 # and the ipc pipe against os.Pipe and a socketpair; regenerates
-# docs/BENCHMARKS.md and docs/bench/ (about eight minutes).
+# docs/BENCHMARKS.md and docs/bench/ (about five minutes, and a few more for
+# the ipc phase).
 bench:
 	@./scripts/bench.sh
 
-# The ipc phase alone (about three minutes): docs/bench/ipc-raw.txt, and
+# The ipc phase alone (a few minutes on a quiet machine, 15 at a load of
+# 30 on 2 CPUs): docs/bench/ipc-raw.txt, and
 # the report again from it and the file phases' docs/bench/raw.txt.
 bench-ipc:
 	@BENCH_PHASES=ipc ./scripts/bench.sh

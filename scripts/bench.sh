@@ -18,7 +18,7 @@
 #
 # The file phases write docs/bench/raw.txt and the ipc phase
 # docs/bench/ipc-raw.txt: each file holds the whole of its phases' samples,
-# so that BENCH_PHASES=ipc (make bench-ipc, about three minutes) measures
+# so that BENCH_PHASES=ipc (make bench-ipc: a few minutes, 15 at a load of 30) measures
 # the pipe again without discarding the file results, and the report reads
 # both.
 #
