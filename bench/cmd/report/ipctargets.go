@@ -79,8 +79,8 @@ func ipcEvaluate(res *results) []ipcCheck {
 			Short: "idle " + end + " end",
 			Goal:  1, AtMost: true,
 			Value: res.stat(key, "ipc", metric("cpu-ms/s")),
-			Evidence: fmt.Sprintf("`%s`: %.3g cpu-ms/s (%.3g with the process's own start and exit)", key,
-				res.stat(key, "ipc", metric("cpu-ms/s")), res.stat(key, "ipc", metric("cpu-ms/s-total"))),
+			Evidence: fmt.Sprintf("`%s`: %s cpu-ms/s (%s with the process's own start and exit)", key,
+				fmtFigure(res.stat(key, "ipc", metric("cpu-ms/s"))), fmtFigure(res.stat(key, "ipc", metric("cpu-ms/s-total")))),
 			P: "–",
 		}, Unit: "ms/s"}
 	}
@@ -133,6 +133,9 @@ func ipcAllocCheck(res *results) ipcCheck {
 				continue
 			}
 			a := res.stat(k, impl, allocs)
+			if math.IsNaN(a) {
+				continue // run without -benchmem
+			}
 			if v := a / calls; math.IsNaN(worst) || v > worst {
 				worst, where = v, fmt.Sprintf("`%s` %s: %.3g allocs/op over %.0f calls", k, impl, a, calls)
 			}
@@ -175,13 +178,16 @@ func timeOf(unit string) ipcColumn {
 }
 
 func figureOf(unit string) ipcColumn {
-	return ipcColumn{unit, func(res *results, key, impl string) string {
-		v := res.stat(key, impl, metric(unit))
-		if math.IsNaN(v) {
-			return "–"
-		}
-		return fmt.Sprintf("%.3g", v)
-	}}
+	return ipcColumn{unit, func(res *results, key, impl string) string { return fmtFigure(res.stat(key, impl, metric(unit))) }}
+}
+
+// fmtFigure formats a figure without a unit of time, "–" where none was
+// measured.
+func fmtFigure(v float64) string {
+	if math.IsNaN(v) {
+		return "–"
+	}
+	return fmt.Sprintf("%.3g", v)
 }
 
 var (
