@@ -8,7 +8,7 @@ QUICKFUZZ ?= 5s
 PKGS      = ./...
 BIN       = bin
 
-.PHONY: all test deps vet race cross fuzz-quick fuzz bench lint demo install test-windows test-faults bench-cli clean
+.PHONY: all test deps vet race cross fuzz-quick fuzz bench lint demo install test-windows test-faults bench-cli bench-ipc clean
 
 all: test
 
@@ -44,10 +44,18 @@ fuzz-quick:
 fuzz:
 	@FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
 
-# The suite in bench/ against os.File, x/exp/mmap, mmap-go and bytes.Reader;
-# regenerates docs/BENCHMARKS.md and docs/bench/ (about five minutes).
+# The suite in bench/ against os.File, x/exp/mmap, mmap-go and bytes.Reader,
+# and the ipc pipe against os.Pipe and a socketpair; regenerates
+# docs/BENCHMARKS.md and docs/bench/ (about five minutes, and a few more for
+# the ipc phase).
 bench:
 	@./scripts/bench.sh
+
+# The ipc phase alone (a few minutes on a quiet machine, 15 at a load of
+# 30 on 2 CPUs): docs/bench/ipc-raw.txt, and
+# the report again from it and the file phases' docs/bench/raw.txt.
+bench-ipc:
+	@BENCH_PHASES=ipc ./scripts/bench.sh
 
 # staticcheck is a development tool, not a dependency of the module: a
 # pinned version is built into .cache (for this machine's system) and run

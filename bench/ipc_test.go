@@ -19,6 +19,9 @@ package bench
 //	                       hog=1 runs a CPU hog beside
 //	BenchmarkIPCIdle       CPU time per second of an end blocked with
 //	                       nothing to do, against a process that sleeps
+//	BenchmarkIPCCalls      the calls of both ends in one process, for
+//	                       their allocations: the peers of the others run
+//	                       half the calls where ReportAllocs cannot see
 //
 // Run with -benchtime 1000000x for the round trips (a million each) and
 // 3x for the stream.
@@ -520,7 +523,7 @@ func BenchmarkIPCIdle(b *testing.B) {
 		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
 	for _, job := range []string{"idle-read", "idle-write"} {
-		b.Run("end="+job[len("idle-"):], func(b *testing.B) {
+		b.Run("end="+job[len("idle-"):]+"/impl=ipc", func(b *testing.B) {
 			var idle, base time.Duration
 			for b.Loop() {
 				name := pipeName()
@@ -544,6 +547,61 @@ func BenchmarkIPCIdle(b *testing.B) {
 			n := float64(b.N) * secs
 			b.ReportMetric(float64(idle-base)/1e6/n, "cpu-ms/s")
 			b.ReportMetric(float64(idle)/1e6/n, "cpu-ms/s-total")
+		})
+	}
+}
+
+// BenchmarkIPCCalls makes each call of the io path in one process, the
+// writer and the reader on the same named pipe taking turns, so that
+// allocs/op counts the allocations of the calls themselves: the
+// two-process benchmarks above see only the calls of the parent's end.
+// One operation is one call of each method named in calls=.
+func BenchmarkIPCCalls(b *testing.B) {
+	calls := []struct {
+		name string
+		op   func(w *ipc.Writer, r *ipc.Reader, buf []byte) error
+	}{
+		{"Write+Read", func(w *ipc.Writer, r *ipc.Reader, buf []byte) error {
+			if _, err := w.Write(buf); err != nil {
+				return err
+			}
+			_, err := io.ReadFull(r, buf)
+			return err
+		}},
+		{"Reserve+Commit+Peek+Release", func(w *ipc.Writer, r *ipc.Reader, buf []byte) error {
+			room, err := w.Reserve(len(buf))
+			if err != nil {
+				return err
+			}
+			if err := w.Commit(copy(room, buf)); err != nil {
+				return err
+			}
+			got, err := r.Peek(len(buf))
+			if err != nil {
+				return err
+			}
+			return r.Release(len(got))
+		}},
+	}
+	for _, c := range calls {
+		b.Run("calls="+c.name+"/impl=ipc", func(b *testing.B) {
+			p := namedPipe(b, pipeName(), 4096)
+			w, err := p.Writer()
+			if err != nil {
+				b.Fatal(err)
+			}
+			r, err := p.Reader()
+			if err != nil {
+				b.Fatal(err)
+			}
+			buf := make([]byte, msgSize)
+			b.SetBytes(msgSize)
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := c.op(w, r, buf); err != nil {
+					b.Fatal(err)
+				}
+			}
 		})
 	}
 }

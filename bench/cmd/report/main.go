@@ -1,5 +1,7 @@
 // Command report turns the raw output of the benchmark suite into
-// docs/BENCHMARKS.md and the chart docs/bench/ratios.svg.
+// docs/BENCHMARKS.md and the charts docs/bench/ratios.svg (mmfile) and
+// docs/bench/ipc-ratios.svg (the ipc pipe, from docs/bench/ipc-raw.txt,
+// whose section is left out when that file is absent).
 //
 // It reads `go test -bench` output (several runs appended to one file),
 // takes the median of each benchmark's samples, and compares every
@@ -7,15 +9,18 @@
 // Confidence intervals and significance for every pair are in benchstat's
 // output, which scripts/bench.sh saves beside the raw file.
 //
-//	go run ./cmd/report -raw ../docs/bench/raw.txt -md ../docs/BENCHMARKS.md -svg ../docs/bench/ratios.svg
+//	go run ./cmd/report -raw ../docs/bench/raw.txt -md ../docs/BENCHMARKS.md -svg ../docs/bench/ratios.svg \
+//		-ipc-raw ../docs/bench/ipc-raw.txt -ipc-svg ../docs/bench/ipc-ratios.svg
 package main
 
 import (
 	"bufio"
 	_ "embed"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log"
 	"math"
 	"os"
@@ -29,6 +34,7 @@ import (
 // sample is one line of benchmark output.
 type sample struct {
 	nsPerOp, mbPerS, bytesPerOp, allocsPerOp float64
+	metrics                                  map[string]float64 // b.ReportMetric's, by unit: "p50-ns", "cpu-ms/s"
 }
 
 // row is one workload at one set of parameters, with the samples of every
@@ -84,7 +90,7 @@ func parse(r io.Reader) (*results, error) {
 		if impl == "" {
 			continue
 		}
-		var s sample
+		s := sample{allocsPerOp: math.NaN()} // a run without -benchmem counts none
 		for i := 2; i+1 < len(f); i += 2 {
 			v, err := strconv.ParseFloat(f[i], 64)
 			if err != nil {
@@ -99,6 +105,11 @@ func parse(r io.Reader) (*results, error) {
 				s.bytesPerOp = v
 			case "allocs/op":
 				s.allocsPerOp = v
+			default:
+				if s.metrics == nil {
+					s.metrics = map[string]float64{}
+				}
+				s.metrics[f[i+1]] = v
 			}
 		}
 		k := rw.key()
@@ -120,11 +131,13 @@ func parse(r io.Reader) (*results, error) {
 	return res, sc.Err()
 }
 
+// median is the median of xs, leaving out the NaNs of samples that lack
+// the metric; NaN when none has it.
 func median(xs []float64) float64 {
-	if len(xs) == 0 {
+	s := slices.DeleteFunc(slices.Clone(xs), math.IsNaN)
+	if len(s) == 0 {
 		return math.NaN()
 	}
-	s := slices.Clone(xs)
 	slices.Sort(s)
 	n := len(s)
 	if n%2 == 1 {
@@ -145,6 +158,17 @@ func ns(s sample) float64     { return s.nsPerOp }
 func mbs(s sample) float64    { return s.mbPerS }
 func allocs(s sample) float64 { return s.allocsPerOp }
 
+// metric gets the custom metric of the unit from a sample, NaN where the
+// sample has none.
+func metric(unit string) func(sample) float64 {
+	return func(s sample) float64 {
+		if v, ok := s.metrics[unit]; ok {
+			return v
+		}
+		return math.NaN()
+	}
+}
+
 // stat returns the median of one metric of a contender in a row, NaN when
 // there is none.
 func (res *results) stat(key, impl string, get func(sample) float64) float64 {
@@ -164,12 +188,16 @@ func (res *results) speedup(key, impl, base string) float64 {
 // pValue is the two-sided p-value of the Mann-Whitney U test that the
 // times of a and b come from the same distribution (normal approximation
 // with tie correction), the test benchstat uses.
-func (res *results) pValue(key, a, b string) float64 {
+func (res *results) pValue(key, a, b string) float64 { return res.pValueOf(key, a, b, ns) }
+
+// pValueOf is pValue for the metric that get reads.
+func (res *results) pValueOf(key, a, b string, get func(sample) float64) float64 {
 	r, ok := res.rows[key]
 	if !ok {
 		return math.NaN()
 	}
-	x, y := field(r.samples[a], ns), field(r.samples[b], ns)
+	x := slices.DeleteFunc(field(r.samples[a], get), math.IsNaN)
+	y := slices.DeleteFunc(field(r.samples[b], get), math.IsNaN)
 	n1, n2 := float64(len(x)), float64(len(y))
 	if n1 == 0 || n2 == 0 {
 		return math.NaN()
@@ -330,21 +358,15 @@ func main() {
 	rawPath := flag.String("raw", "../docs/bench/raw.txt", "raw benchmark output")
 	mdPath := flag.String("md", "../docs/BENCHMARKS.md", "Markdown report to write")
 	svgPath := flag.String("svg", "../docs/bench/ratios.svg", "SVG chart to write")
+	ipcRawPath := flag.String("ipc-raw", "../docs/bench/ipc-raw.txt", "raw output of the ipc phase (its section is left out if the file is absent)")
+	ipcSVGPath := flag.String("ipc-svg", "../docs/bench/ipc-ratios.svg", "SVG chart of the ipc targets to write")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("report: ")
 
-	f, err := os.Open(*rawPath)
+	res, err := parseFile(*rawPath)
 	if err != nil {
 		log.Fatal(err)
-	}
-	res, err := parse(f)
-	f.Close()
-	if err != nil {
-		log.Fatal(err)
-	}
-	if len(res.rows) == 0 {
-		log.Fatalf("%s: no benchmark results", *rawPath)
 	}
 	checks := evaluate(res)
 
@@ -358,12 +380,47 @@ func main() {
 	}); err != nil {
 		log.Fatal(err)
 	}
+	svg := chart(checks, "mmfile against its targets (ratio of medians, same run; log scale)",
+		"bar: measured ratio (higher is better, except the SyncRange time ratio); black tick: target")
+	if err := os.WriteFile(*svgPath, []byte(svg), 0o644); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := os.Stat(*ipcRawPath); err == nil {
+		ipcRes, err := parseFile(*ipcRawPath)
+		if err != nil {
+			log.Fatal(err)
+		}
+		ipcChecks := ipcEvaluate(ipcRes)
+		if err := ipcSection(&md, ipcRes, ipcChecks); err != nil {
+			log.Fatal(err)
+		}
+		if err := os.WriteFile(*ipcSVGPath, []byte(ipcChart(ipcChecks)), 0o644); err != nil {
+			log.Fatal(err)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		log.Fatal(err)
+	}
 	if err := os.WriteFile(*mdPath, []byte(md.String()), 0o644); err != nil {
 		log.Fatal(err)
 	}
-	if err := os.WriteFile(*svgPath, []byte(chart(checks)), 0o644); err != nil {
-		log.Fatal(err)
+}
+
+// parseFile parses the raw output in the file at path, which must hold at
+// least one result.
+func parseFile(path string) (*results, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
 	}
+	defer f.Close()
+	res, err := parse(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(res.rows) == 0 {
+		return nil, fmt.Errorf("%s: no benchmark results", path)
+	}
+	return res, nil
 }
 
 func funcs(res *results) template.FuncMap {
@@ -420,41 +477,23 @@ func tables(res *results) []table {
 	var out []table
 	for _, w := range res.workloads {
 		t := table{Workload: w}
-		var paramKeys []string
-		for _, k := range res.order {
-			r := res.rows[k]
-			if r.workload != w {
-				continue
-			}
-			if paramKeys == nil {
-				for _, p := range r.params {
-					pk, _, _ := strings.Cut(p, "=")
-					paramKeys = append(paramKeys, pk)
-				}
-			}
+		paramKeys := tableRows(res, w, func(k string, r *row, impl string, cells []string) {
 			base := osFile
 			if _, ok := r.samples[base]; !ok {
 				base = r.impls[0]
 			}
-			for _, impl := range r.impls {
-				var cells []string
-				for _, p := range r.params {
-					_, v, _ := strings.Cut(p, "=")
-					cells = append(cells, v)
-				}
-				ratio := "1 (base)"
-				if impl != base {
-					ratio = fmtRatio(res.speedup(k, impl, base))
-				}
-				cells = append(cells, "`"+impl+"`",
-					fmtTime(res.stat(k, impl, ns)),
-					fmtRate(res.stat(k, impl, mbs)),
-					strconv.FormatFloat(res.stat(k, impl, allocs), 'f', -1, 64),
-					ratio,
-					strconv.Itoa(res.samples(k, impl)))
-				t.Lines = append(t.Lines, "| "+strings.Join(cells, " | ")+" |")
+			ratio := "1 (base)"
+			if impl != base {
+				ratio = fmtRatio(res.speedup(k, impl, base))
 			}
-		}
+			cells = append(cells, "`"+impl+"`",
+				fmtTime(res.stat(k, impl, ns)),
+				fmtRate(res.stat(k, impl, mbs)),
+				strconv.FormatFloat(res.stat(k, impl, allocs), 'f', -1, 64),
+				ratio,
+				strconv.Itoa(res.samples(k, impl)))
+			t.Lines = append(t.Lines, "| "+strings.Join(cells, " | ")+" |")
+		})
 		cols := append(slices.Clone(paramKeys), "contender", "time/op", "throughput", "allocs/op", "speed vs base", "n")
 		sep := make([]string, len(cols))
 		for i := range sep {
@@ -467,6 +506,34 @@ func tables(res *results) []table {
 		out = append(out, t)
 	}
 	return out
+}
+
+// tableRows calls line for every contender of every row of workload w, in
+// the order of the raw file, with the row's parameter values as the first
+// cells, and returns the parameters' names (those of its first row).
+func tableRows(res *results, w string, line func(key string, r *row, impl string, cells []string)) []string {
+	var paramKeys []string
+	for _, k := range res.order {
+		r := res.rows[k]
+		if r.workload != w {
+			continue
+		}
+		if paramKeys == nil {
+			for _, p := range r.params {
+				pk, _, _ := strings.Cut(p, "=")
+				paramKeys = append(paramKeys, pk)
+			}
+		}
+		for _, impl := range r.impls {
+			var cells []string
+			for _, p := range r.params {
+				_, v, _ := strings.Cut(p, "=")
+				cells = append(cells, v)
+			}
+			line(k, r, impl, cells)
+		}
+	}
+	return paramKeys
 }
 
 const osFile = "os.File"
