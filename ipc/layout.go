@@ -205,14 +205,11 @@ func checkRegion(b []byte) error {
 // layout and a region of size bytes, in the order of section 2.2 of the
 // doc. The error names the field and the value found.
 func (h *header) validate(size int64) error {
+	if err := h.validateVersion(); err != nil {
+		return err
+	}
 	bad := func(format string, args ...any) error {
 		return detail(ErrInvalidHeader, format, args...)
-	}
-	if h.magic != magic {
-		return bad("magic %q is not %q: the region holds no mmapkit ipc object", magicString(h.magic), "MMKITIPC")
-	}
-	if h.major != versionMajor {
-		return bad("version_major %d (version %d.%d): this package reads version %d.x", h.major, h.major, h.minor, versionMajor)
 	}
 	if h.kind != kindBytes && h.kind != kindMessages {
 		return bad("kind %d is not a pipe (1: bytes, 2: messages)", h.kind)
@@ -226,8 +223,8 @@ func (h *header) validate(size int64) error {
 	if h.slotCount != pipeSlots {
 		return bad("slot_count %d, want %d for a pipe", h.slotCount, pipeSlots)
 	}
-	if u := h.flags &^ knownFlags; u != 0 {
-		return bad("flags %#x has unknown bits %#x", h.flags, u)
+	if err := h.validateFlags(); err != nil {
+		return err
 	}
 	if h.capacity < minCapacity || h.capacity > maxCapacity || bits.OnesCount64(h.capacity) != 1 {
 		return bad("capacity %d is not a power of two from %d to %d", h.capacity, minCapacity, uint64(maxCapacity))
@@ -238,8 +235,31 @@ func (h *header) validate(size int64) error {
 	if end := h.dataOffset + h.capacity; size < 0 || end > uint64(size) {
 		return bad("data_offset %d + capacity %d = %d runs past the end of the %d-byte region", h.dataOffset, h.capacity, end, size)
 	}
+	return h.validateLockBase()
+}
+
+// validateVersion is the first check of every kind: the magic, then the
+// major version.
+func (h *header) validateVersion() error {
+	if h.magic != magic {
+		return detail(ErrInvalidHeader, "magic %q is not %q: the region holds no mmapkit ipc object", magicString(h.magic), "MMKITIPC")
+	}
+	if h.major != versionMajor {
+		return detail(ErrInvalidHeader, "version_major %d (version %d.%d): this package reads version %d.x", h.major, h.major, h.minor, versionMajor)
+	}
+	return nil
+}
+
+func (h *header) validateFlags() error {
+	if u := h.flags &^ knownFlags; u != 0 {
+		return detail(ErrInvalidHeader, "flags %#x has unknown bits %#x", h.flags, u)
+	}
+	return nil
+}
+
+func (h *header) validateLockBase() error {
 	if h.flags&flagLocks != 0 && (h.lockBase < 1<<62 || h.lockBase > 1<<63-1-256) {
-		return bad("lock_base %#x is not in [2^62, 2^63-256)", h.lockBase)
+		return detail(ErrInvalidHeader, "lock_base %#x is not in [2^62, 2^63-256)", h.lockBase)
 	}
 	return nil
 }
