@@ -375,15 +375,13 @@ func CreateNamedPipe(name string, capacity int64, opts ...Option) (*Pipe, error)
 	if err := checkCapacity(capacity); err != nil {
 		return nil, pathErr("createpipe", name, err)
 	}
-	s, err := shm.Create(name, PipeSize(capacity))
-	if err != nil {
-		return nil, err
-	}
 	c.capacity, c.lockFile = capacity, nil
-	p, err := createPipe(s, c)
+	var p *Pipe
+	s, err := inSegment(name, PipeSize(capacity), func(s *shm.Segment) (err error) {
+		p, err = createPipe(s, c)
+		return err
+	})
 	if err != nil {
-		s.Unlink()
-		s.Close()
 		return nil, err
 	}
 	p.owned, p.unlink = s, s.Unlink
@@ -399,18 +397,58 @@ func OpenNamedPipe(name string, opts ...Option) (*Pipe, error) {
 	if err := platformErr(); err != nil {
 		return nil, pathErr("openpipe", name, err)
 	}
-	s, err := shm.Open(name)
-	if err != nil {
-		return nil, err
-	}
 	c.lockFile = nil
-	p, err := openPipe(s, c)
+	var p *Pipe
+	s, err := inSegment(name, 0, func(s *shm.Segment) (err error) {
+		p, err = openPipe(s, c)
+		return err
+	})
 	if err != nil {
-		s.Close()
 		return nil, err
 	}
 	p.owned = s
 	return p, nil
+}
+
+// inSegment creates the POSIX segment name of size bytes (or, for size
+// 0, opens it) and calls lay with it. When lay fails, it closes the
+// segment again, and removes a segment it created.
+func inSegment(name string, size int64, lay func(s *shm.Segment) error) (*shm.Segment, error) {
+	var s *shm.Segment
+	var err error
+	if size > 0 {
+		s, err = shm.Create(name, size)
+	} else {
+		s, err = shm.Open(name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := lay(s); err != nil {
+		if size > 0 {
+			s.Unlink()
+		}
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// closeSegment closes the segment of a named object, after unlinking its
+// name when unlink is set (the creator's), and returns the errors.
+func closeSegment(owned io.Closer, unlink func() error) []error {
+	var errs []error
+	if unlink != nil {
+		if err := unlink(); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	if owned != nil {
+		if err := owned.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
 }
 
 // Name returns the name of the Region, as errors use it.
@@ -469,16 +507,7 @@ func (p *Pipe) Close() error {
 		}
 	}
 	p.closeLockFile()
-	if p.unlink != nil {
-		if err := p.unlink(); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, err)
-		}
-	}
-	if p.owned != nil {
-		if err := p.owned.Close(); err != nil {
-			errs = append(errs, err)
-		}
-	}
+	errs = append(errs, closeSegment(p.owned, p.unlink)...)
 	return errors.Join(errs...)
 }
 
