@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -127,8 +128,8 @@ func killMutexRound(t *testing.T, round int, lat *latencies, held, free *int) er
 }
 
 // TestFaultKillSemaphoreHolders runs processes that acquire and release
-// permits in a loop and kills them at random moments, one after the
-// other. The permits they held at any instant never passed the maximum,
+// permits in a loop and kills them all at a random moment, each at its
+// own point of Acquire, Release or the time between. The permits they held at any instant never passed the maximum,
 // and once they are dead every permit is back: this process acquires the
 // maximum within the liveness bound, and not one more.
 func TestFaultKillSemaphoreHolders(t *testing.T) {
@@ -160,9 +161,15 @@ func killSemaphoreRound(t *testing.T, round int, lat *latencies) error {
 		}
 		cs = append(cs, c)
 	}
+	// All at once, so that no survivor takes the permits of one that
+	// died between its count of permits in use and its Release: that
+	// count (offGuarded) would then hold permits nobody holds.
+	time.Sleep(time.Duration(rand.IntN(3000)) * time.Microsecond)
 	for _, c := range cs {
-		time.Sleep(time.Duration(rand.IntN(1500)) * time.Microsecond)
-		c.kill()
+		c.cmd.Process.Signal(syscall.SIGKILL)
+	}
+	for _, c := range cs {
+		c.cmd.Wait()
 	}
 	killed := time.Now()
 	b := seg.Bytes()

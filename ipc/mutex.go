@@ -127,7 +127,18 @@ func (m *Mutex) Name() string { return m.o.name }
 // errors, with the mutex not held, wrap [ErrNotRecoverable],
 // [fs.ErrClosed] (the handle was closed, even while Lock waited) or
 // [ioadapt.ErrFault] (the shared memory went away).
-func (m *Mutex) Lock() error { return m.lock(nil, 0) }
+func (m *Mutex) Lock() (err error) {
+	// The fast path of lock, written out: this is the call that must
+	// cost no more than a compare-and-swap.
+	if m.o.closed.Load() {
+		return m.o.closedErr("lock")
+	}
+	defer m.o.guard("lock", debug.SetPanicOnFault(true), &err)
+	if atomic.CompareAndSwapUint64(m.word, 0, m.mine) {
+		return nil
+	}
+	return m.o.await(nil, 0, "lock", m.attempt)
+}
 
 // LockContext is [Mutex.Lock] that gives up when ctx is done, with an
 // error matching ctx.Err(). It first tries once, so that a done context

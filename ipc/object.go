@@ -48,8 +48,13 @@ type object struct {
 	// they have left.
 	waiting sync.RWMutex
 
-	mu       sync.Mutex // guards sleeping
+	mu       sync.Mutex // guards sleeping and watch
 	sleeping int        // our goroutines in await: our bit is set while it is not 0
+	// watch follows the process that the sleepers wait for (a mutex's
+	// holder), from one wait to the next, so that a contended Lock does
+	// not open a pidfd each time; it ends at Close.
+	watch watcher
+	gone  atomic.Uint64 // an owner word whose process the watch saw exit
 
 	owned  io.Closer    // the segment that a named object made or opened
 	unlink func() error // the creator's unlink of that segment's name
@@ -404,8 +409,6 @@ func (o *object) await(ctx context.Context, dl int64, op string, attempt try) (e
 	o.waiting.RLock()
 	defer o.waiting.RUnlock()
 	var (
-		w       watcher
-		gone    atomic.Uint64
 		stop    func() bool
 		seq     uint32
 		done    bool
@@ -429,7 +432,6 @@ func (o *object) await(ctx context.Context, dl int64, op string, attempt try) (e
 		if stop != nil {
 			stop()
 		}
-		w.stop()
 		o.unregister()
 		if !success {
 			// A wake-up meant for a sleeper that leaves empty-handed
@@ -445,8 +447,8 @@ func (o *object) await(ctx context.Context, dl int64, op string, attempt try) (e
 		if done || watch < 0 {
 			return err
 		}
-		if s := readSlot(b, objSlotOff(watch)); s.word != w.word && ownerState(s.word) != slotFree {
-			again = w.watch(s, func(word uint64) { gone.Store(word); o.kick() })
+		if s := readSlot(b, objSlotOff(watch)); ownerState(s.word) != slotFree {
+			again = o.follow(s)
 		}
 		return err
 	}
@@ -454,7 +456,7 @@ func (o *object) await(ctx context.Context, dl int64, op string, attempt try) (e
 		if o.closed.Load() {
 			return o.closedErr(op)
 		}
-		if g := gone.Load(); g != 0 && g == w.word {
+		if g := o.gone.Load(); g != 0 && g == o.watched() {
 			force = true
 		}
 		err := o.run(op, step)
@@ -479,7 +481,7 @@ func (o *object) await(ctx context.Context, dl int64, op string, attempt try) (e
 			return pathErr(op, o.name, ctxErr)
 		}
 		interval := objRecheckWatched
-		if watch == watchPoll || watch >= 0 && w.pidfd == nil {
+		if watch == watchPoll || watch >= 0 && !o.watching() {
 			interval = objRecheckUnwatched
 		}
 		until := now + int64(interval)
@@ -497,6 +499,32 @@ func (o *object) await(ctx context.Context, dl int64, op string, attempt try) (e
 	}
 }
 
+// follow points the handle's watch at the owner of the slot read in s,
+// unless it watches it already. It returns true when that process is
+// gone already.
+func (o *object) follow(s peerSnap) (gone bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if s.word == o.watch.word {
+		return false
+	}
+	return o.watch.watch(s, func(word uint64) { o.gone.Store(word); o.kick() })
+}
+
+// watched is the owner word the watch follows; watching tells whether it
+// has a pidfd on its process.
+func (o *object) watched() uint64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.watch.word
+}
+
+func (o *object) watching() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.watch.pidfd != nil
+}
+
 // close detaches the handle (section 8.2): it wakes its own sleepers,
 // which return fs.ErrClosed, waits for them, runs leave on the memory
 // (the kind's own release), frees the slot and drops its lock byte,
@@ -508,6 +536,9 @@ func (o *object) close(leave func(b []byte)) error {
 	_ = o.run("close", func([]byte) error { o.kick(); return nil })
 	o.waiting.Lock()
 	o.waiting.Unlock() // later calls see closed
+	o.mu.Lock()
+	o.watch.stop()
+	o.mu.Unlock()
 	err := o.run("close", func(b []byte) error {
 		if leave != nil {
 			leave(b)
