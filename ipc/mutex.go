@@ -137,7 +137,7 @@ func (m *Mutex) Lock() (err error) {
 	if atomic.CompareAndSwapUint64(m.word, 0, m.mine) {
 		return nil
 	}
-	return m.o.await(nil, 0, "lock", m.attempt)
+	return m.o.await(context.Background(), 0, "lock", m.attempt)
 }
 
 // LockContext is [Mutex.Lock] that gives up when ctx is done, with an
@@ -149,7 +149,7 @@ func (m *Mutex) LockContext(ctx context.Context) error { return m.lock(ctx, 0) }
 // error wrapping [os.ErrDeadlineExceeded]. A deadline in the past still
 // takes a mutex that is free (or whose holder is gone).
 func (m *Mutex) LockDeadline(t time.Time) error {
-	return m.lock(nil, max(sys.Now()+int64(time.Until(t)), 1))
+	return m.lock(context.Background(), max(sys.Now()+int64(time.Until(t)), 1))
 }
 
 // lock is the Lock calls: ctx and the deadline dl (sys.Now clock) may be

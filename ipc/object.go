@@ -534,8 +534,10 @@ func (o *object) close(leave func(b []byte)) error {
 		return o.closedErr("close")
 	}
 	_ = o.run("close", func([]byte) error { o.kick(); return nil })
+	// Held to the end: a call that comes meanwhile waits, then sees
+	// closed.
 	o.waiting.Lock()
-	o.waiting.Unlock() // later calls see closed
+	defer o.waiting.Unlock()
 	o.mu.Lock()
 	o.watch.stop()
 	o.mu.Unlock()

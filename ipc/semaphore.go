@@ -169,7 +169,7 @@ func (s *Semaphore) Acquire(ctx context.Context, n int) error {
 // with an error wrapping [os.ErrDeadlineExceeded]. A deadline in the past
 // still takes permits that are available.
 func (s *Semaphore) AcquireDeadline(t time.Time, n int) error {
-	return s.acquire(nil, max(sys.Now()+int64(time.Until(t)), 1), "acquire", n)
+	return s.acquire(context.Background(), max(sys.Now()+int64(time.Until(t)), 1), "acquire", n)
 }
 
 func (s *Semaphore) acquire(ctx context.Context, dl int64, op string, n int) error {
