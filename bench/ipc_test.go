@@ -87,6 +87,9 @@ func fold(b []byte) {
 }
 
 func ipcChild(job, arg string) error {
+	if fn, ok := mutexJobs[job]; ok {
+		return fn(arg)
+	}
 	switch job {
 	case "hog": // burn a CPU until killed
 		for x := 0; ; x++ {

@@ -2,10 +2,7 @@ package ipc
 
 import (
 	"io/fs"
-	"os"
 	"sync/atomic"
-
-	"github.com/mmapkit/mmapkit/internal/sys"
 )
 
 // Writer attaches this process as the pipe's writer and returns the
@@ -67,31 +64,20 @@ func (p *Pipe) attach(e *end, role uint32, op string, opts []Option) error {
 	}
 
 	if p.lockFile != nil {
-		fd, err := sys.Reopen(int(p.lockFile.Fd()))
+		busy, err := e.lockSlot(p.lockFile, p.lockBase, e.slot)
 		if err != nil {
 			e.waits.close()
 			return pathErr(op, p.name, err)
 		}
-		e.lockFile = os.NewFile(uintptr(fd), p.lockFile.Name())
-		e.fileSize, _ = sys.FileSize(fd)
-		ok, err := sys.LockByte(fd, int64(p.lockBase)+int64(e.slot))
-		if err != nil || !ok {
+		if busy {
 			e.waits.close()
-			e.lockFile.Close()
-			e.lockFile = nil
-			if err != nil {
-				return pathErr(op, p.name, err)
-			}
 			return pathErr(op, p.name, p.inUse(e))
 		}
 	}
 	err = e.access(op, func(b []byte) error { return e.claim(b, id) })
 	if err != nil {
 		e.waits.close()
-		if e.lockFile != nil {
-			e.lockFile.Close()
-			e.lockFile = nil
-		}
+		e.unlockSlot()
 		return err
 	}
 	p.mu.Lock()
@@ -136,35 +122,15 @@ func (e *end) claim(b []byte, id identity) error {
 	if e.msg && (tail|head)%frameHeader != 0 {
 		return detail(ErrCorrupt, "tail %d or head %d of a message pipe is not a multiple of %d", tail, head, frameHeader)
 	}
-	so := slotOff(e.slot)
-	ow := u64(b, so+offSlotOwner)
-	for tries := 0; ; tries++ {
-		old := atomic.LoadUint64(ow)
-		if ownerState(old) != slotFree && e.lockFile == nil {
-			// Without locks the pid decides; holding the lock proves the
-			// previous owner dead.
-			s := peerSnap{word: old, start: atomic.LoadUint64(u64(b, so+offSlotStart)), pidNS: atomic.LoadUint64(u64(b, so+offSlotPidNS))}
-			if pidAlive(s) {
-				return detail(ErrInUse, "pipe already has a %s: pid %d", e.roleName(), ownerPid(old))
-			}
-		}
-		claiming := owner(slotClaiming, ownerEpoch(old)+1, id.pid)
-		if !atomic.CompareAndSwapUint64(ow, old, claiming) {
-			if tries > 1000 {
-				return detail(ErrInUse, "the %s's slot keeps changing (owner word %#x)", e.roleName(), old)
-			}
-			continue
-		}
-		atomic.StoreUint32(u32(b, so+offSlotRole), e.role)
-		atomic.StoreUint64(u64(b, so+offSlotStart), id.start)
-		atomic.StoreUint64(u64(b, so+offSlotPidNS), id.pidNS)
-		e.word = owner(slotAttached, ownerEpoch(claiming), id.pid)
-		atomic.StoreUint64(ow, e.word)
-		break
+	err := e.member.claim(b, id, e.role, func(pid int) error {
+		return detail(ErrInUse, "pipe already has a %s: pid %d", e.roleName(), pid)
+	})
+	if err != nil {
+		return err
 	}
 	if s := atomic.LoadUint32(u32(b, e.ownState)); s == roleClosed {
 		// Another process attached and closed meanwhile (no locks).
-		atomic.CompareAndSwapUint64(ow, e.word, owner(slotFree, ownerEpoch(e.word), 0))
+		e.leave(b)
 		return detail(fs.ErrClosed, "the %s closed this pipe (%s_state %d): its end cannot be reopened", e.roleName(), e.roleName(), s)
 	}
 	atomic.StoreUint32(u32(b, e.ownSleepers), 0)

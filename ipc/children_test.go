@@ -46,9 +46,12 @@ func (a childArgs) int(key string) int {
 	return n
 }
 
-func parseArgs() childArgs {
+func parseArgs() childArgs { return envArgs(argsEnv) }
+
+// envArgs parses the key=value,... list in the environment variable name.
+func envArgs(name string) childArgs {
 	a := childArgs{}
-	for _, kv := range strings.Split(os.Getenv(argsEnv), ",") {
+	for _, kv := range strings.Split(os.Getenv(name), ",") {
 		if k, v, ok := strings.Cut(kv, "="); ok {
 			a[k] = v
 		}
@@ -313,6 +316,13 @@ func startChild(t testing.TB, job, region, args string, extra ...*os.File) *chil
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"="+job, regionEnv+"="+region, argsEnv+"="+args, noExitSleep)
 	cmd.ExtraFiles = extra
+	return runChildCmd(t, cmd)
+}
+
+// runChildCmd starts cmd, a peer process that reports on its standard
+// output, and kills it when the test ends.
+func runChildCmd(t testing.TB, cmd *exec.Cmd) *child {
+	t.Helper()
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -112,12 +112,42 @@
 // zero-copy slices of Reserve and Peek are the exception: touching them
 // is plain memory access.
 //
+// # Mutex, Semaphore and Event
+//
+// [Mutex], [Semaphore] and [Event] are synchronisation objects in shared
+// memory, at an offset of any shared Region that the caller chooses
+// ([CreateMutex], [OpenMutex] and the like), or each in a small segment
+// of its own ([CreateNamedMutex], ...). Section 8 of docs/ipc-layout.md
+// lays them out, and C and Python programs take part.
+//
+//	m, err := ipc.CreateNamedMutex("accounts")
+//	err = m.Lock()
+//	if errors.Is(err, ipc.ErrOwnerDead) {
+//		repair()             // the last holder died half-way
+//		m.MarkConsistent()
+//	} else if err != nil {
+//		return err
+//	}
+//	defer m.Unlock()
+//
+// Each handle (a *Mutex, *Semaphore or *Event) is one participant,
+// holding one of the object's slots (up to [MaxParticipants]) for its
+// liveness: the owner of a locked Mutex, and the holder of a Semaphore's
+// permits, is a handle, not a goroutine or a thread. The death of its
+// process, however it dies, is seen as for the ends of a pipe: the Mutex
+// is taken by the next Lock with [ErrOwnerDead], as robust pthread
+// mutexes do, and a Semaphore's permits come back. An uncontended Lock
+// and Unlock make no system call: one compare-and-swap each.
+//
 // # Platforms
 //
-// Linux and Windows, little-endian. Elsewhere every function returns an
-// error wrapping [ErrUnsupported].
+// Pipes: Linux and Windows, little-endian. Mutex, Semaphore and Event:
+// Linux, little-endian; on Windows their constructors return an error
+// wrapping [ErrUnsupported], since their many waiters need shared
+// futexes. Elsewhere every constructor, of pipes and of the objects
+// alike, returns an error wrapping [ErrUnsupported].
 //
-// On Windows (section 8 of docs/ipc-layout.md) the futexes are named
+// On Windows (section 9 of docs/ipc-layout.md) the futexes are named
 // auto-reset events, Local\mmapkit-ipc-<wait_id>-<offset>, one for each
 // wait word, which every end opens when it attaches: the participants
 // of a pipe must share a session, as package shm's default Local\

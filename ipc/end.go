@@ -23,6 +23,8 @@ import (
 // guarded by mu, so that calls allocate nothing. Sleeps happen outside
 // Access, so that closing the Region never waits for a sleeper.
 type end struct {
+	member // our slot, its lock, our owner word
+
 	p    *Pipe
 	acc  accessor
 	name string
@@ -35,15 +37,12 @@ type end struct {
 	need     int // bytes the memory must hold: header and ring
 
 	// Offsets of the words of each side (see setup).
-	slot, peerSlot           int
+	peerSlot                 int
 	ownState, peerState      int
 	ownPos, peerPos          int
 	ownSeq, ownSleepers      int
 	peerSeq, peerSleepers    int
-	lockFile                 *os.File // our own description of the lock file; nil without flagLocks
-	waits                    *waits   // the wait words' objects, from attach to detach
-	fileSize                 int64    // the lock file's size when attached
-	word                     uint64   // our owner word, as attached
+	waits                    *waits // the wait words' objects, from attach to detach
 	closed                   atomic.Bool
 	deadline                 atomic.Int64  // absolute, on the sys.Now clock; 0: none
 	gone                     atomic.Uint64 // a peer owner word whose process the watcher saw exit
@@ -91,6 +90,7 @@ func (e *end) setup(p *Pipe, role uint32, mode WaitMode) {
 		e.ownSeq, e.ownSleepers = offDataSeq, offDataSleepers
 		e.peerSeq, e.peerSleepers = offSpaceSeq, offSpaceSleepers
 	}
+	e.at = slotOff(e.slot)
 	e.fnCond = e.opCond
 	e.fnSpin = e.opSpin
 	e.fnPrep = e.opPrepare
@@ -644,10 +644,7 @@ func (e *end) detach() error {
 	err := e.access("close", e.fnClose)
 	e.waits.close()
 	e.stopWatch()
-	if e.lockFile != nil {
-		e.lockFile.Close() // releases the slot's lock
-		e.lockFile = nil
-	}
+	e.unlockSlot()
 	e.p.forget(e)
 	return err
 }
@@ -662,8 +659,7 @@ func (e *end) opClose(b []byte) error {
 	}
 	atomic.StoreUint32(u32(b, e.ownState), roleClosed)
 	e.wakeAll(b)
-	so := slotOff(e.slot)
-	atomic.CompareAndSwapUint64(u64(b, so+offSlotOwner), e.word, owner(slotFree, ownerEpoch(e.word), 0))
+	e.leave(b)
 	if atomic.LoadUint32(u32(b, e.peerState)) == roleClosed {
 		atomic.CompareAndSwapUint32(u32(b, offState), stateReady, stateClosed)
 	}

@@ -47,6 +47,24 @@ var (
 	// [Pipe.MaxMessage].
 	ErrTooLarge = errors.New("message too large")
 
+	// ErrOwnerDead is returned by the Lock calls of a [Mutex] that
+	// acquired the mutex from a holder that can no longer release it:
+	// its process died while holding it, or closed its handle. The
+	// caller holds the mutex: it repairs the data the mutex guards, then
+	// calls [Mutex.MarkConsistent] and Unlock. Acquiring it again from a
+	// dead holder before MarkConsistent returns it again.
+	ErrOwnerDead = errors.New("mutex owner died")
+
+	// ErrNotRecoverable is returned by every Lock call of a [Mutex]
+	// after a holder that got [ErrOwnerDead] unlocked it without
+	// [Mutex.MarkConsistent]: the data it guards is given up for lost.
+	ErrNotRecoverable = errors.New("mutex not recoverable")
+
+	// ErrNotOwner is returned by [Mutex.Unlock] and
+	// [Mutex.MarkConsistent] from a handle that does not hold the mutex.
+	// The message says who does.
+	ErrNotOwner = errors.New("mutex not held by this handle")
+
 	// ErrClosed is [fs.ErrClosed]: every method returns it after Close.
 	ErrClosed = fs.ErrClosed
 

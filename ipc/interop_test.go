@@ -23,16 +23,19 @@ type peer struct {
 	argv []string // the command, before its arguments
 }
 
-// interopPeers builds the C peer and finds Python; a peer whose tool is
-// missing is skipped, saying so.
-func interopPeers(t *testing.T) []peer {
+// interopPeers builds the C pipe peer and finds Python.
+func interopPeers(t *testing.T) []peer { return buildPeers(t, "peer") }
+
+// buildPeers builds testdata/NAME.c and finds Python for
+// testdata/NAME.py; a peer whose tool is missing is skipped, saying so.
+func buildPeers(t *testing.T, name string) []peer {
 	t.Helper()
 	var peers []peer
 	if gcc, err := exec.LookPath("gcc"); err != nil {
 		t.Log("no gcc on this machine: the C peer is not run")
 	} else {
-		bin := filepath.Join(t.TempDir(), "peer")
-		out, err := exec.Command(gcc, "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-o", bin, "testdata/peer.c").CombinedOutput()
+		bin := filepath.Join(t.TempDir(), name)
+		out, err := exec.Command(gcc, "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-o", bin, "testdata/"+name+".c").CombinedOutput()
 		if err != nil {
 			t.Fatalf("building the C peer: %v\n%s", err, out)
 		}
@@ -41,7 +44,7 @@ func interopPeers(t *testing.T) []peer {
 	if py, err := exec.LookPath("python3"); err != nil {
 		t.Log("no python3 on this machine: the Python peer is not run")
 	} else {
-		peers = append(peers, peer{"Python", []string{py, "testdata/peer.py"}})
+		peers = append(peers, peer{"Python", []string{py, "testdata/" + name + ".py"}})
 	}
 	if len(peers) == 0 {
 		t.Skip("needs gcc or python3 for the peers in other languages")

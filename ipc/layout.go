@@ -3,6 +3,7 @@ package ipc
 import (
 	"encoding/binary"
 	"math/bits"
+	"strconv"
 	"sync/atomic"
 	"unsafe"
 )
@@ -66,10 +67,64 @@ var magic = binary.LittleEndian.Uint64([]byte("MMKITIPC"))
 
 // Kinds of object.
 const (
-	kindBytes    = 1
-	kindMessages = 2
-	// 3-5 are reserved for the mutex, semaphore and event.
+	kindBytes     = 1
+	kindMessages  = 2
+	kindMutex     = 3
+	kindSemaphore = 4
+	kindEvent     = 5
 )
+
+// The layout of a Mutex, a Semaphore and an Event (section 8 of the doc):
+// the header line, one line of the object's words, then the slots, one
+// line each, since each is written by its own participant.
+const (
+	offObjSlots    = 2 * lineSize // the first slot
+	objSlotStride  = lineSize
+	offSlotPermits = 64 // in a semaphore's slot: held and in-flight permits
+	// MaxParticipants is the most handles a Mutex, Semaphore or Event
+	// can have attached at once: each has a bit in the 32-bit words that
+	// record sleepers and transfers in flight.
+	MaxParticipants = 32
+
+	// Line 1 of a mutex.
+	offMutexLock     = 128
+	offMutexSeq      = 136
+	offMutexSleepers = 140
+
+	// Line 1 of a semaphore.
+	offSemCount    = 128
+	offSemMax      = 136
+	offSemSeq      = 140
+	offSemSleepers = 144
+
+	// Line 1 of an event.
+	offEventState    = 128
+	offEventMode     = 132
+	offEventSeq      = 136
+	offEventSleepers = 140
+)
+
+// The mutex's lock word: 0 when free; else a state in its low byte and
+// the holder's slot epoch and index above, as a slot's owner word holds
+// a state, an epoch and a pid.
+const (
+	lockHeld          = 1 // held, the data consistent
+	lockInconsistent  = 2 // held by a process that took it from a dead owner, before MarkConsistent
+	lockUnrecoverable = 3 // released inconsistent: nobody can take it again
+)
+
+// objSize is the bytes of a Mutex, Semaphore or Event with n slots.
+func objSize(n int) int { return offObjSlots + n*objSlotStride }
+
+// objSlotOff is the offset of slot i of a Mutex, Semaphore or Event.
+func objSlotOff(i int) int { return offObjSlots + i*objSlotStride }
+
+// lockWord packs the mutex's lock word.
+func lockWord(state uint8, epoch uint32, slot int) uint64 {
+	return uint64(state) | uint64(epoch&0xffffff)<<8 | uint64(uint32(slot))<<32
+}
+
+func lockSlot(w uint64) int { return int(uint32(w >> 32)) }
 
 // Header flags.
 const (
@@ -209,14 +264,11 @@ func checkRegion(b []byte) error {
 // layout and a region of size bytes, in the order of section 2.2 of the
 // doc. The error names the field and the value found.
 func (h *header) validate(size int64) error {
+	if err := h.validateVersion(); err != nil {
+		return err
+	}
 	bad := func(format string, args ...any) error {
 		return detail(ErrInvalidHeader, format, args...)
-	}
-	if h.magic != magic {
-		return bad("magic %q is not %q: the region holds no mmapkit ipc object", magicString(h.magic), "MMKITIPC")
-	}
-	if h.major != versionMajor {
-		return bad("version_major %d (version %d.%d): this package reads version %d.x", h.major, h.major, h.minor, versionMajor)
 	}
 	if h.kind != kindBytes && h.kind != kindMessages {
 		return bad("kind %d is not a pipe (1: bytes, 2: messages)", h.kind)
@@ -230,8 +282,8 @@ func (h *header) validate(size int64) error {
 	if h.slotCount != pipeSlots {
 		return bad("slot_count %d, want %d for a pipe", h.slotCount, pipeSlots)
 	}
-	if u := h.flags &^ knownFlags; u != 0 {
-		return bad("flags %#x has unknown bits %#x", h.flags, u)
+	if err := h.validateFlags(); err != nil {
+		return err
 	}
 	if h.capacity < minCapacity || h.capacity > maxCapacity || bits.OnesCount64(h.capacity) != 1 {
 		return bad("capacity %d is not a power of two from %d to %d", h.capacity, minCapacity, uint64(maxCapacity))
@@ -242,10 +294,82 @@ func (h *header) validate(size int64) error {
 	if end := h.dataOffset + h.capacity; size < 0 || end > uint64(size) {
 		return bad("data_offset %d + capacity %d = %d runs past the end of the %d-byte region", h.dataOffset, h.capacity, end, size)
 	}
-	if h.flags&flagLocks != 0 && (h.lockBase < 1<<62 || h.lockBase > 1<<63-1-256) {
-		return bad("lock_base %#x is not in [2^62, 2^63-256)", h.lockBase)
+	return h.validateLockBase()
+}
+
+// validateObject checks the header of a Mutex, Semaphore or Event (kind)
+// in the size bytes from the object's start to the end of its Region, in
+// the order of section 8.1 of the doc.
+func (h *header) validateObject(kind uint32, size int64) error {
+	if err := h.validateVersion(); err != nil {
+		return err
+	}
+	bad := func(format string, args ...any) error {
+		return detail(ErrInvalidHeader, format, args...)
+	}
+	if h.kind != kind {
+		return bad("kind %d is not a %s (%d)", h.kind, kindName(kind), kind)
+	}
+	if h.slotCount < 1 || h.slotCount > MaxParticipants {
+		return bad("slot_count %d is not from 1 to %d", h.slotCount, MaxParticipants)
+	}
+	if want := objSize(int(h.slotCount)); h.headerSize != uint32(want) {
+		return bad("header_size %d, want %d for a %s of %d slots", h.headerSize, want, kindName(kind), h.slotCount)
+	}
+	if h.lineSize != lineSize {
+		return bad("line_size %d, want %d", h.lineSize, lineSize)
+	}
+	if err := h.validateFlags(); err != nil {
+		return err
+	}
+	if h.capacity != 0 || h.dataOffset != 0 {
+		return bad("capacity %d and data_offset %d, want 0 and 0: a %s has no ring", h.capacity, h.dataOffset, kindName(kind))
+	}
+	if size < 0 || uint64(h.headerSize) > uint64(size) {
+		return bad("header_size %d runs past the end of the region (%d bytes from the %s)", h.headerSize, size, kindName(kind))
+	}
+	return h.validateLockBase()
+}
+
+// validateVersion is the first check of every kind: the magic, then the
+// major version.
+func (h *header) validateVersion() error {
+	if h.magic != magic {
+		return detail(ErrInvalidHeader, "magic %q is not %q: the region holds no mmapkit ipc object", magicString(h.magic), "MMKITIPC")
+	}
+	if h.major != versionMajor {
+		return detail(ErrInvalidHeader, "version_major %d (version %d.%d): this package reads version %d.x", h.major, h.major, h.minor, versionMajor)
 	}
 	return nil
+}
+
+func (h *header) validateFlags() error {
+	if u := h.flags &^ knownFlags; u != 0 {
+		return detail(ErrInvalidHeader, "flags %#x has unknown bits %#x", h.flags, u)
+	}
+	return nil
+}
+
+func (h *header) validateLockBase() error {
+	if h.flags&flagLocks != 0 && (h.lockBase < 1<<62 || h.lockBase > 1<<63-1-256) {
+		return detail(ErrInvalidHeader, "lock_base %#x is not in [2^62, 2^63-256)", h.lockBase)
+	}
+	return nil
+}
+
+// kindName names a kind of object in messages.
+func kindName(kind uint32) string {
+	switch kind {
+	case kindBytes, kindMessages:
+		return "pipe"
+	case kindMutex:
+		return "mutex"
+	case kindSemaphore:
+		return "semaphore"
+	case kindEvent:
+		return "event"
+	}
+	return "kind " + strconv.Itoa(int(kind))
 }
 
 func magicString(m uint64) string {

@@ -26,8 +26,9 @@ type docField struct {
 }
 
 // docTables reads the tables of the layout doc, by the heading they sit
-// under: "2." (the header), "3." (the control lines), "4." (a slot) and
-// "6.4" (a message frame).
+// under: "2." (the header), "3." (the control lines), "4." (a slot),
+// "6.4" (a message frame), "8.4" to "8.6" (the mutex, semaphore and
+// event).
 func docTables(t *testing.T) map[string][]docField {
 	t.Helper()
 	f, err := os.Open("../docs/ipc-layout.md")
@@ -44,8 +45,10 @@ func docTables(t *testing.T) map[string][]docField {
 			section = strings.Fields(h)[0]
 			continue
 		}
-		if h, ok := strings.CutPrefix(line, "### "); ok && strings.HasPrefix(h, "6.4") {
-			section = "6.4"
+		if h, ok := strings.CutPrefix(line, "### "); ok {
+			if f := strings.Fields(h)[0]; f == "6.4" || strings.HasPrefix(f, "8.") {
+				section = f
+			}
 			continue
 		}
 		cells := strings.Split(line, "|")
@@ -95,8 +98,17 @@ func TestLayoutMatchesDoc(t *testing.T) {
 			"start_time": {offSlotStart, 8}, "pid_ns": {offSlotPidNS, 8},
 		},
 		"6.4": {"length": {0, 4}, "type": {4, 2}, "flags": {6, 2}},
+		"8.4": {"lock": {offMutexLock, 8}, "mutex_seq": {offMutexSeq, 4}, "mutex_sleepers": {offMutexSleepers, 4}},
+		"8.5": {"count": {offSemCount, 8}, "sem_max": {offSemMax, 4}, "sem_seq": {offSemSeq, 4}, "sem_sleepers": {offSemSleepers, 4},
+			"permits": {offSlotPermits, 8}},
+		"8.6": {"event_state": {offEventState, 4}, "event_mode": {offEventMode, 4}, "event_seq": {offEventSeq, 4},
+			"event_sleepers": {offEventSleepers, 4}},
 	}
-	spans := map[string][2]int{"2.": {0, lineSize}, "3.": {lineSize, offSlots}, "4.": {0, slotSize}}
+	// The byte ranges each section's tables tile, one table after another:
+	// an object's line 1, and a semaphore's part of a slot.
+	line1, slotPart := [2]int{lineSize, offObjSlots}, [2]int{slotSize, objSlotStride}
+	spans := map[string][][2]int{"2.": {{0, lineSize}}, "3.": {{lineSize, offSlots}}, "4.": {{0, slotSize}},
+		"8.4": {line1}, "8.5": {line1, slotPart}, "8.6": {line1}}
 	for section, want := range goFields {
 		rows := tables[section]
 		if len(rows) == 0 {
@@ -125,16 +137,19 @@ func TestLayoutMatchesDoc(t *testing.T) {
 				t.Errorf("section %s: Go has field %s, the doc does not", section, name)
 			}
 		}
-		if span, ok := spans[section]; ok {
-			next := span[0]
+		if ranges, ok := spans[section]; ok {
+			i, next := 0, ranges[0][0]
 			for _, r := range rows {
+				if next == ranges[i][1] && i+1 < len(ranges) {
+					i, next = i+1, ranges[i+1][0] // the next table
+				}
 				if r.off != next {
 					t.Errorf("section %s: %s starts at %d, the row before ends at %d", section, r.name, r.off, next)
 				}
 				next = r.off + r.size
 			}
-			if next != span[1] {
-				t.Errorf("section %s: the table ends at %d, want %d", section, next, span[1])
+			if i != len(ranges)-1 || next != ranges[i][1] {
+				t.Errorf("section %s: table %d ends at %d, want %d", section, i+1, next, ranges[len(ranges)-1][1])
 			}
 		}
 	}

@@ -94,7 +94,7 @@ func TestSlotStartTime(t *testing.T) {
 }
 
 // TestForeignWaker wakes a blocked reader as a peer written from
-// docs/ipc-layout.md (section 8) would: it names the data event from the
+// docs/ipc-layout.md (section 9) would: it names the data event from the
 // header's wait_id, puts bytes in the ring, stores tail, and, seeing a
 // sleeper, bumps data_seq and sets the event. The reader must get the
 // bytes long before its re-check would find them.

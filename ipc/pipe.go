@@ -156,7 +156,7 @@ func createPipe(r ioadapt.Region, c config) (*Pipe, error) {
 		waitID: 1 + rand.Uint64N(1<<64-1), // never 0, which names nothing
 	}
 	p.waitID = h.waitID
-	if err := p.findLockFile(op, r, c); err != nil {
+	if p.lockFile, err = findLockFile(op, name, r, c.lockFile); err != nil {
 		return nil, err
 	}
 	if p.lockFile != nil {
@@ -172,24 +172,7 @@ func createPipe(r ioadapt.Region, c config) (*Pipe, error) {
 		h.lockBase, h.lockDev, h.lockIno = p.lockBase, dev, ino
 	}
 	p.flags = h.flags
-	err = acc.Access(func(b []byte) error {
-		if err := checkRegion(b); err != nil {
-			return err
-		}
-		st := u32(b, offState)
-		if !atomic.CompareAndSwapUint32(st, stateEmpty, stateInit) {
-			s := atomic.LoadUint32(st)
-			if atomic.LoadUint64(u64(b, offMagic)) == magic {
-				return detail(fs.ErrExist, "region already holds an ipc object (state %d, %s)", s, stateName(s))
-			}
-			return detail(fs.ErrExist, "region is not zeroed: its state word (offset %d) holds %#x", offState, s)
-		}
-		clear(b[offState+4 : pipeDataOffset])
-		encodeHeader(b, &h)
-		atomic.StoreUint64(u64(b, offMagic), magic)
-		atomic.StoreUint32(st, stateReady)
-		return nil
-	})
+	err = acc.Access(func(b []byte) error { return layOut(b, &h, pipeDataOffset, nil) })
 	if err != nil {
 		p.closeLockFile()
 		return nil, opErr(op, name, err)
@@ -197,42 +180,93 @@ func createPipe(r ioadapt.Region, c config) (*Pipe, error) {
 	return p, nil
 }
 
-// findLockFile sets p.lockFile from the LockFile option or the Region's
-// own file, if any.
-func (p *Pipe) findLockFile(op string, r ioadapt.Region, c config) error {
-	if c.lockFile != nil {
-		sc, err := c.lockFile.SyscallConn()
+// findLockFile returns a descriptor of the file whose lock bytes record
+// the participants of an object in r: the given lockFile (a LockFile
+// option), reopened, or the Region's own file, if any; nil for neither.
+func findLockFile(op, name string, r ioadapt.Region, lockFile *os.File) (*os.File, error) {
+	if lockFile != nil {
+		sc, err := lockFile.SyscallConn()
 		if err != nil {
-			return pathErr(op, p.name, err)
+			return nil, pathErr(op, name, err)
 		}
 		var fd int
 		var rerr error
 		if err := sc.Control(func(f uintptr) { fd, rerr = sys.Reopen(int(f)) }); err != nil {
-			return pathErr(op, p.name, err)
+			return nil, pathErr(op, name, err)
 		}
 		if rerr != nil {
-			return pathErr(op, p.name, rerr)
+			return nil, pathErr(op, name, rerr)
 		}
-		p.lockFile = os.NewFile(uintptr(fd), c.lockFile.Name())
-		return nil
+		return os.NewFile(uintptr(fd), lockFile.Name()), nil
 	}
 	if f, ok := r.(filer); ok {
 		lf, err := f.File()
 		if err != nil {
 			if errors.Is(err, ErrUnsupported) {
-				return nil
+				return nil, nil
 			}
-			return pathErr(op, p.name, err)
+			return nil, pathErr(op, name, err)
 		}
-		p.lockFile = lf
+		return lf, nil
 	}
-	return nil
+	return nil, nil
 }
 
 func (p *Pipe) closeLockFile() {
 	if p.lockFile != nil {
 		p.lockFile.Close()
 		p.lockFile = nil
+	}
+}
+
+// layOut makes the header h in b (section 2.1 of the layout): it claims
+// the state word, writes the fields, zeroes the rest of the first end
+// bytes, has init (if any) write the object's own words, and publishes
+// the header: magic, then state ready.
+func layOut(b []byte, h *header, end int, init func()) error {
+	if err := checkRegion(b); err != nil {
+		return err
+	}
+	st := u32(b, offState)
+	if !atomic.CompareAndSwapUint32(st, stateEmpty, stateInit) {
+		s := atomic.LoadUint32(st)
+		if atomic.LoadUint64(u64(b, offMagic)) == magic {
+			return detail(fs.ErrExist, "region already holds an ipc object (state %d, %s)", s, stateName(s))
+		}
+		return detail(fs.ErrExist, "region is not zeroed: its state word (offset %d) holds %#x", offState, s)
+	}
+	clear(b[offState+4 : end])
+	encodeHeader(b, h)
+	if init != nil {
+		init()
+	}
+	atomic.StoreUint64(u64(b, offMagic), magic)
+	atomic.StoreUint32(st, stateReady)
+	return nil
+}
+
+// awaitReady calls look until it no longer finds the header pending
+// (being made), and gives up after timeout with an error wrapping
+// [ErrInvalidHeader] that tells the state word (which state reads). what
+// names the object in the error.
+func awaitReady(op, name, what string, timeout time.Duration, look func() (pending bool, err error), state func() uint32) error {
+	start := time.Now()
+	pause := 100 * time.Microsecond
+	for {
+		pending, err := look()
+		if err != nil || !pending {
+			return err
+		}
+		if waited := time.Since(start); waited >= timeout {
+			if s := state(); s == stateEmpty {
+				return pathErr(op, name, detail(ErrInvalidHeader,
+					"state %d (empty) after waiting %v: no %s was created in this region", s, waited.Round(time.Millisecond), what))
+			}
+			return pathErr(op, name, detail(ErrInvalidHeader,
+				"state %d (init) after waiting %v: the header is half-made; its creator may have died", stateInit, waited.Round(time.Millisecond)))
+		}
+		time.Sleep(pause)
+		pause = min(2*pause, 10*time.Millisecond)
 	}
 }
 
@@ -259,11 +293,8 @@ func openPipe(r ioadapt.Region, c config) (*Pipe, error) {
 		return nil, err
 	}
 	var h header
-	start := time.Now()
-	pause := 100 * time.Microsecond
-	for {
-		var pending bool
-		err := acc.Access(func(b []byte) error {
+	look := func() (pending bool, err error) {
+		err = acc.Access(func(b []byte) error {
 			if err := checkRegion(b); err != nil {
 				return err
 			}
@@ -298,27 +329,20 @@ func openPipe(r ioadapt.Region, c config) (*Pipe, error) {
 			return nil
 		})
 		if err != nil {
-			return nil, opErr(op, name, err)
+			return false, opErr(op, name, err)
 		}
-		if !pending {
-			break
-		}
-		if waited := time.Since(start); waited >= c.readyTimeout {
-			var s uint32
-			_ = acc.Access(func(b []byte) error { s = atomic.LoadUint32(u32(b, offState)); return nil })
-			if s == stateEmpty {
-				return nil, pathErr(op, name, detail(ErrInvalidHeader,
-					"state %d (empty) after waiting %v: no pipe was created in this region", s, waited.Round(time.Millisecond)))
-			}
-			return nil, pathErr(op, name, detail(ErrInvalidHeader,
-				"state %d (init) after waiting %v: the header is half-made; its creator may have died", s, waited.Round(time.Millisecond)))
-		}
-		time.Sleep(pause)
-		pause = min(2*pause, 10*time.Millisecond)
+		return pending, nil
+	}
+	state := func() (s uint32) {
+		_ = acc.Access(func(b []byte) error { s = atomic.LoadUint32(u32(b, offState)); return nil })
+		return s
+	}
+	if err := awaitReady(op, name, "pipe", c.readyTimeout, look, state); err != nil {
+		return nil, err
 	}
 	p := &Pipe{acc: acc, name: name, kind: h.kind, capacity: h.capacity, flags: h.flags, lockBase: h.lockBase, waitID: h.waitID, wait: c.wait}
 	if h.flags&flagLocks != 0 {
-		if err := p.findLockFile(op, r, c); err != nil {
+		if p.lockFile, err = findLockFile(op, name, r, c.lockFile); err != nil {
 			return nil, err
 		}
 		if p.lockFile == nil {
@@ -355,15 +379,13 @@ func CreateNamedPipe(name string, capacity int64, opts ...Option) (*Pipe, error)
 	if err := checkCapacity(capacity); err != nil {
 		return nil, pathErr("createpipe", name, err)
 	}
-	s, err := shm.Create(name, PipeSize(capacity))
-	if err != nil {
-		return nil, err
-	}
 	c.capacity, c.lockFile = capacity, nil
-	p, err := createPipe(s, c)
+	var p *Pipe
+	s, err := inSegment(name, PipeSize(capacity), func(s *shm.Segment) (err error) {
+		p, err = createPipe(s, c)
+		return err
+	})
 	if err != nil {
-		s.Unlink()
-		s.Close()
 		return nil, err
 	}
 	p.owned, p.unlink = s, s.Unlink
@@ -379,18 +401,59 @@ func OpenNamedPipe(name string, opts ...Option) (*Pipe, error) {
 	if err := platformErr(); err != nil {
 		return nil, pathErr("openpipe", name, err)
 	}
-	s, err := shm.Open(name)
-	if err != nil {
-		return nil, err
-	}
 	c.lockFile = nil
-	p, err := openPipe(s, c)
+	var p *Pipe
+	s, err := inSegment(name, 0, func(s *shm.Segment) (err error) {
+		p, err = openPipe(s, c)
+		return err
+	})
 	if err != nil {
-		s.Close()
 		return nil, err
 	}
 	p.owned = s
 	return p, nil
+}
+
+// inSegment creates the POSIX segment name of size bytes (or, for size
+// 0, opens it) and calls lay with it. When lay fails, it closes the
+// segment again, and removes a segment it created.
+func inSegment(name string, size int64, lay func(s *shm.Segment) error) (*shm.Segment, error) {
+	var s *shm.Segment
+	var err error
+	if size > 0 {
+		s, err = shm.Create(name, size)
+	} else {
+		s, err = shm.Open(name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := lay(s); err != nil {
+		if size > 0 {
+			s.Unlink()
+		}
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// closeSegment closes the segment of a named object, after unlinking its
+// name when unlink is set (the creator's), and returns the errors.
+func closeSegment(owned io.Closer, unlink func() error) []error {
+	var errs []error
+	if unlink != nil {
+		// Windows has no unlink: the segment goes with its last handle.
+		if err := unlink(); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, ErrUnsupported) {
+			errs = append(errs, err)
+		}
+	}
+	if owned != nil {
+		if err := owned.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
 }
 
 // Name returns the name of the Region, as errors use it.
@@ -449,17 +512,7 @@ func (p *Pipe) Close() error {
 		}
 	}
 	p.closeLockFile()
-	if p.unlink != nil {
-		// Windows has no unlink: the segment goes with its last handle.
-		if err := p.unlink(); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, ErrUnsupported) {
-			errs = append(errs, err)
-		}
-	}
-	if p.owned != nil {
-		if err := p.owned.Close(); err != nil {
-			errs = append(errs, err)
-		}
-	}
+	errs = append(errs, closeSegment(p.owned, p.unlink)...)
 	return errors.Join(errs...)
 }
 

@@ -10,3 +10,6 @@ import "runtime"
 func platformErr() error {
 	return detail(ErrUnsupported, "ipc on %s: pipes need Linux (futexes, pidfds) or Windows (named events, process handles)", runtime.GOOS)
 }
+
+// objectsErr is platformErr: the objects wait as the pipes do.
+func objectsErr() error { return platformErr() }

@@ -14,7 +14,7 @@ import (
 )
 
 // waits holds, for each wait word of an object, a named auto-reset event
-// (section 8 of the layout). Windows has no wait on a shared address
+// (section 9 of the layout). Windows has no wait on a shared address
 // (WaitOnAddress is private to a process), so a word's sleeper waits on
 // its event and a waker sets it after changing the word. An auto-reset
 // event is a semaphore that counts to one: a wake that finds no sleeper

@@ -32,6 +32,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#define PEER_NAME "peer"
+#include "ipcpeer.h"
+
 // Offsets of docs/ipc-layout.md.
 enum {
 	OFF_MAGIC = 0, OFF_MAJOR = 8, OFF_HEADER_SIZE = 12, OFF_KIND = 16, OFF_FLAGS = 20,
@@ -51,46 +54,14 @@ static uint64_t pos;                    // own position: tail (writer) or head (
 #define U32(off) ((_Atomic uint32_t *)(mem + (off)))
 #define U64(off) ((_Atomic uint64_t *)(mem + (off)))
 
-static void die(const char *what) {
-	fprintf(stderr, "peer: %s: %s\n", what, errno ? strerror(errno) : "failed");
-	exit(1);
-}
-
-static long futex(_Atomic uint32_t *addr, int op, uint32_t val, const struct timespec *ts) {
-	return syscall(SYS_futex, (uint32_t *)addr, op, val, ts, NULL, 0);
-}
-
 static void wake(int seq_off) {
 	atomic_fetch_add(U32(seq_off), 1);
 	futex(U32(seq_off), FUTEX_WAKE, INT_MAX, NULL);
 }
 
-static uint64_t field22(void) {
-	char buf[1024];
-	FILE *f = fopen("/proc/self/stat", "r");
-	if (!f || !fgets(buf, sizeof buf, f)) die("read /proc/self/stat");
-	fclose(f);
-	char *p = strrchr(buf, ')');
-	if (!p) die("parse /proc/self/stat");
-	// Fields after the name: 3 (state) is the first; 22 is the 20th.
-	p++;
-	for (int field = 3; field < 22; field++) {
-		p = strchr(p + 1, ' ');
-		if (!p) die("parse /proc/self/stat");
-	}
-	return strtoull(p + 1, NULL, 10);
-}
-
 // lock takes (cmd F_OFD_SETLK) or tests (F_OFD_GETLK) the lock byte of
 // slot i; it returns 1 when the lock is taken or held by another.
-static int lock(int cmd, int slot) {
-	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = (off_t)(lock_base + slot), .l_len = 1};
-	if (fcntl(lockfd, cmd, &fl) < 0) {
-		if (cmd == F_OFD_SETLK && (errno == EAGAIN || errno == EACCES)) return 0;
-		die("fcntl");
-	}
-	return cmd == F_OFD_SETLK ? 1 : fl.l_type != F_UNLCK;
-}
+static int lock(int cmd, int slot) { return lock_byte(lockfd, lock_base, cmd, (uint32_t)slot); }
 
 static void join(const char *path) {
 	int fd = open(path, O_RDWR | O_CLOEXEC);

@@ -29,12 +29,12 @@ Exit status: 0 done, 1 error, 3 the peer died.
 
 import ctypes
 import fcntl
-import mmap
 import os
-import platform
 import struct
 import sys
 import time
+
+from ipcpeer import Mapping, Timespec, fail
 
 OFF_MAGIC, OFF_MAJOR, OFF_HEADER_SIZE, OFF_KIND, OFF_FLAGS = 0, 8, 12, 16, 20
 OFF_LINE_SIZE, OFF_SLOT_COUNT, OFF_CAPACITY, OFF_DATA_OFFSET = 24, 28, 32, 40
@@ -45,43 +45,13 @@ OFF_SLOTS, SLOT_SIZE, SLOT_OWNER, SLOT_ROLE, SLOT_START, SLOT_PIDNS = 1024, 64, 
 
 FUTEX_WAIT, FUTEX_WAKE, FUTEX_WAKE_OP = 0, 1, 5
 FUTEX_OP_ADD, FUTEX_OP_CMP_EQ = 1, 0
-SYS_FUTEX = {"x86_64": 202, "aarch64": 98}[platform.machine()]
-
-libc = ctypes.CDLL(None, use_errno=True)
-libc.syscall.restype = ctypes.c_long
 
 
-class Timespec(ctypes.Structure):
-    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
-
-
-def fail(msg, code=1):
-    sys.stderr.write("peer.py: %s\n" % msg)
-    sys.exit(code)
-
-
-class Pipe:
+class Pipe(Mapping):
     def __init__(self, path, role):
         self.role = role  # 1 writer, 2 reader
-        self.fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)  # a fresh description
-        st = os.fstat(self.fd)
-        if st.st_size < 128:
-            fail("region too small")
-        self.mm = mmap.mmap(self.fd, st.st_size, mmap.MAP_SHARED)
-        self.size = st.st_size
-        # Section 2.2: magic, then the state, waiting (bounded) for ready.
-        for _ in range(2000):
-            magic, state = self.mm[0:8], self.u32(OFF_STATE).value
-            if magic not in (b"\0" * 8, b"MMKITIPC"):
-                fail("foreign magic %r" % magic)
-            if magic == b"MMKITIPC" and state == 2:
-                break
-            if state > 2:
-                fail("state %d" % state)
-            time.sleep(0.001)
-        else:
-            fail("header never ready")
-        h = struct.unpack_from("<8sHHIIIIIQQQQQI", self.mm, 0)
+        Mapping.__init__(self, path)
+        h = self.header
         _, major, _, header_size, kind, flags, line_size, slots, cap, data_off, lock_base, lock_dev, lock_ino, _ = h
         if (major != 1 or kind not in (1, 2) or header_size != 1152 or line_size != 128 or slots != 2
                 or flags & ~1 or cap < 64 or cap & (cap - 1) or data_off % 128 or data_off < 1152
@@ -89,7 +59,7 @@ class Pipe:
             fail("header refused: %r" % (h,))
         if not flags & 1:
             fail("this peer joins only pipes with LOCKS")
-        if (st.st_dev, st.st_ino) != (lock_dev, lock_ino):
+        if not self.same_file:
             fail("the file is not the pipe's lock file")
         self.cap, self.data, self.lock_base, self.messages = cap, data_off, lock_base, kind == 2
         self.slot = 0 if role == 1 else 1
@@ -99,23 +69,6 @@ class Pipe:
         self.seq = OFF_SPACE_SEQ if role == 1 else OFF_DATA_SEQ
         self.sleepers = OFF_SPACE_SLEEPERS if role == 1 else OFF_DATA_SLEEPERS
         self.claim()
-
-    # Words of the mapping, as ctypes views: a load or a store of one is a
-    # single aligned access.
-    def u32(self, off):
-        return ctypes.c_uint32.from_buffer(self.mm, off)
-
-    def u64(self, off):
-        return ctypes.c_uint64.from_buffer(self.mm, off)
-
-    def addr(self, off):
-        return ctypes.addressof(self.u32(off))
-
-    def futex(self, off, op, val, ts=None, off2=None, val3=0):
-        uaddr2 = self.addr(off2) if off2 is not None else None
-        return libc.syscall(ctypes.c_long(SYS_FUTEX), ctypes.c_void_p(self.addr(off)), ctypes.c_long(op),
-                            ctypes.c_long(val), ctypes.byref(ts) if ts is not None else None,
-                            ctypes.c_void_p(uaddr2), ctypes.c_long(val3))
 
     def add(self, off, n, wake_also=False):
         """Adds n to the u32 at off, atomically, with a full barrier
@@ -127,14 +80,6 @@ class Pipe:
 
     def wake(self, off):
         self.add(off, 1, wake_also=True)
-
-    def flock(self, cmd, slot):
-        arg = struct.pack("hhxxxxqqixxxx", fcntl.F_WRLCK, os.SEEK_SET, self.lock_base + slot, 1, 0)
-        try:
-            res = fcntl.fcntl(self.fd, cmd, arg)
-        except OSError:
-            return False  # F_OFD_SETLK: another description holds it
-        return True if cmd == fcntl.F_OFD_SETLK else struct.unpack("hh", res[:4])[0] != fcntl.F_UNLCK
 
     def claim(self):  # section 4.1
         if not self.flock(fcntl.F_OFD_SETLK, self.slot):

@@ -1,0 +1,594 @@
+package ipc
+
+import (
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/mmapkit/mmapkit/internal/sys"
+	"github.com/mmapkit/mmapkit/ioadapt"
+	"github.com/mmapkit/mmapkit/shm"
+)
+
+// object is what a Mutex, a Semaphore and an Event share: the header and
+// the slots of section 8 of the layout at an offset of a Region, this
+// handle's slot in it, sleeping on and waking the object's futex word,
+// and Close.
+//
+// The fast paths (an uncontended Lock, Unlock, TryAcquire, Set) touch
+// the shared words directly, through mem, without the Region's Access:
+// its read lock and fault guard cost more than the compare-and-swap they
+// would guard. They run with the runtime's panic-on-fault on instead
+// (guard), so that a segment truncated under the object is an error, not
+// a SIGBUS.
+type object struct {
+	member // our slot, its lock byte, our owner word
+
+	acc   accessor
+	name  string
+	kind  uint32
+	off   int    // the object's offset in the Region
+	slots int    // slot_count
+	mem   []byte // the object's bytes, from the Region's Bytes; valid while it is open
+	bit   uint32 // our slot's bit in the sleepers word
+
+	seqAddr, sleepersAddr *uint32
+
+	closed atomic.Bool
+	// waiting is read-locked by the calls in await, for as long as they
+	// wait; Close, once it has woken them, write-locks it to wait until
+	// they have left.
+	waiting sync.RWMutex
+
+	mu       sync.Mutex // guards sleeping and watch
+	sleeping int        // our goroutines in await: our bit is set while it is not 0
+	// watch follows the process that the sleepers wait for (a mutex's
+	// holder), from one wait to the next, so that a contended Lock does
+	// not open a pidfd each time; it ends at Close.
+	watch watcher
+	gone  atomic.Uint64 // an owner word whose process the watch saw exit
+
+	owned  io.Closer    // the segment that a named object made or opened
+	unlink func() error // the creator's unlink of that segment's name
+}
+
+// objConfig is what the constructors of the objects take.
+type objConfig struct {
+	participants int
+	lockFile     *os.File
+	readyTimeout time.Duration
+}
+
+// ObjectOption changes how a [Mutex], [Semaphore] or [Event] is created
+// or opened. Each constructor says which ones it uses.
+type ObjectOption interface {
+	applyObject(*objConfig)
+}
+
+type objOptionFunc func(*objConfig)
+
+func (f objOptionFunc) applyObject(c *objConfig) { f(c) }
+
+func newObjConfig(opts []ObjectOption) objConfig {
+	c := objConfig{participants: MaxParticipants, readyTimeout: 2 * time.Second}
+	for _, o := range opts {
+		if o != nil {
+			o.applyObject(&c)
+		}
+	}
+	return c
+}
+
+// Participants sets how many handles a new Mutex, Semaphore or Event
+// can have attached at once, from 1 to [MaxParticipants] (the default):
+// each takes a 128-byte slot (see [ObjectSize]).
+func Participants(n int) ObjectOption {
+	return objOptionFunc(func(c *objConfig) { c.participants = n })
+}
+
+// ObjectLockFile is [LockFile] for a Mutex, Semaphore or Event: the file
+// whose byte-range locks record which processes are attached, for a
+// Region that cannot give its own (a file mapping, a System V segment).
+func ObjectLockFile(f *os.File) ObjectOption {
+	return objOptionFunc(func(c *objConfig) { c.lockFile = f })
+}
+
+// ObjectReadyTimeout is [ReadyTimeout] for the Open functions of a
+// Mutex, Semaphore or Event: how long they wait for an object that
+// another process is still creating (2 s by default).
+func ObjectReadyTimeout(d time.Duration) ObjectOption {
+	return objOptionFunc(func(c *objConfig) { c.readyTimeout = d })
+}
+
+// ObjectSize returns the bytes that a Mutex, Semaphore or Event with
+// room for participants handles takes in a Region: a 128-byte header
+// line, a line of its own words, and a 128-byte slot per participant;
+// 4352 for [MaxParticipants].
+func ObjectSize(participants int) int64 { return int64(objSize(participants)) }
+
+// bytesOf is a Region's memory, which every accessor here has.
+type bytesOf interface{ Bytes() []byte }
+
+// placement checks that an object of kind fits at off of r and returns
+// the access to r's memory and the object's bytes. size is the object's
+// size when known (creating), 0 when the header will tell (opening).
+func placement(op string, r ioadapt.Region, kind uint32, off int64, size int) (accessor, []byte, error) {
+	name := r.Name()
+	acc, err := regionFor(op, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	what := kindName(kind)
+	if off < 0 || off%8 != 0 {
+		return nil, nil, pathErr(op, name, detail(fs.ErrInvalid, "offset %d of the %s is not a non-negative multiple of 8", off, what))
+	}
+	bo, ok := acc.(bytesOf)
+	if !ok {
+		return nil, nil, pathErr(op, name, detail(ErrUnsupported, "a %s needs a Region whose memory it can address", what))
+	}
+	b := bo.Bytes()
+	need := int64(max(size, lineSize))
+	if int64(len(b)) < need || off > int64(len(b))-need {
+		return nil, nil, pathErr(op, name, detail(fs.ErrInvalid,
+			"region of %d bytes is too small for a %s of %d bytes at offset %d", len(b), what, need, off))
+	}
+	mem := b[off:]
+	if err := checkRegion(mem); err != nil {
+		return nil, nil, pathErr(op, name, err)
+	}
+	return acc, mem, nil
+}
+
+// createObject lays out the header of an object of kind at off of r and
+// attaches this process to a slot; init writes the object's own words
+// (line 1) before the header is published as ready.
+func createObject(op string, r ioadapt.Region, off int64, kind uint32, c objConfig, init func(b []byte)) (*object, error) {
+	name := r.Name()
+	if err := objectsErr(); err != nil {
+		return nil, pathErr(op, name, err)
+	}
+	if c.participants < 1 || c.participants > MaxParticipants {
+		return nil, pathErr(op, name, detail(fs.ErrInvalid, "participants %d is not from 1 to %d", c.participants, MaxParticipants))
+	}
+	size := objSize(c.participants)
+	acc, mem, err := placement(op, r, kind, off, size)
+	if err != nil {
+		return nil, err
+	}
+	o := &object{acc: acc, name: name, kind: kind, off: int(off), slots: c.participants, mem: mem[:size:size]}
+	h := header{major: versionMajor, minor: versionMinor, headerSize: uint32(size), kind: kind,
+		lineSize: lineSize, slotCount: uint32(c.participants)}
+	lf, err := findLockFile(op, name, r, c.lockFile)
+	if err != nil {
+		return nil, err
+	}
+	if lf != nil {
+		defer lf.Close()
+		dev, ino, err := sys.FileID(int(lf.Fd()))
+		if err != nil {
+			return nil, pathErr(op, name, err)
+		}
+		h.flags |= flagLocks
+		h.lockBase, h.lockDev, h.lockIno = 1<<62|rand.Uint64N(1<<52)<<8, dev, ino
+	}
+	err = o.run(op, func(b []byte) error {
+		return layOut(b, &h, size, func() { init(b) })
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := o.attach(op, lf, h.lockBase); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// openObject joins the object of kind at off of r.
+func openObject(op string, r ioadapt.Region, off int64, kind uint32, c objConfig) (*object, error) {
+	name := r.Name()
+	if err := objectsErr(); err != nil {
+		return nil, pathErr(op, name, err)
+	}
+	acc, mem, err := placement(op, r, kind, off, 0)
+	if err != nil {
+		return nil, err
+	}
+	o := &object{acc: acc, name: name, kind: kind, off: int(off), mem: mem}
+	var h header
+	err = awaitReady(op, name, kindName(kind), c.readyTimeout, func() (pending bool, err error) {
+		err = o.run(op, func(b []byte) error {
+			m := atomic.LoadUint64(u64(b, offMagic))
+			s := atomic.LoadUint32(u32(b, offState))
+			switch {
+			case m == magic && (s == stateEmpty || s == stateInit), m == 0 && (s == stateEmpty || s == stateInit):
+				pending = true
+				return nil
+			case m == magic && s != stateReady:
+				return detail(ErrInvalidHeader, "state %d (%s) of a %s, want 2 (ready)", s, stateName(s), kindName(kind))
+			}
+			h = decodeHeader(b)
+			return h.validateObject(kind, int64(len(b)))
+		})
+		return pending, err
+	}, func() (s uint32) {
+		_ = o.run(op, func(b []byte) error { s = atomic.LoadUint32(u32(b, offState)); return nil })
+		return s
+	})
+	if err != nil {
+		return nil, err
+	}
+	o.slots = int(h.slotCount)
+	o.mem = mem[:h.headerSize:h.headerSize]
+	var lf *os.File
+	if h.flags&flagLocks != 0 {
+		if lf, err = findLockFile(op, name, r, c.lockFile); err != nil {
+			return nil, err
+		}
+		if lf == nil {
+			return nil, pathErr(op, name, detail(ErrInvalidHeader,
+				"flags %#x: the %s's participants lock its file, and this region has no file: pass ObjectLockFile", h.flags, kindName(kind)))
+		}
+		defer lf.Close()
+		dev, ino, err := sys.FileID(int(lf.Fd()))
+		if err != nil {
+			return nil, pathErr(op, name, err)
+		}
+		if dev != h.lockDev || ino != h.lockIno {
+			return nil, pathErr(op, name, detail(ErrInvalidHeader,
+				"lock_dev %d lock_ino %d: the lock file given is device %d inode %d, another file", h.lockDev, h.lockIno, dev, ino))
+		}
+	}
+	if err := o.attach(op, lf, h.lockBase); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// attach claims a slot for this handle (section 8.2): the first one that
+// no live process holds.
+func (o *object) attach(op string, lf *os.File, lockBase uint64) error {
+	id, err := self()
+	if err != nil {
+		return pathErr(op, o.name, err)
+	}
+	o.seqAddr, o.sleepersAddr = o.words()
+	for i := range o.slots {
+		o.slot, o.at, o.bit = i, objSlotOff(i), 1<<i
+		if lf != nil {
+			busy, err := o.lockSlot(lf, lockBase, i)
+			if err != nil {
+				return pathErr(op, o.name, err)
+			}
+			if busy {
+				continue
+			}
+		}
+		err := o.run(op, func(b []byte) error {
+			if err := o.claim(b, id, 0, func(pid int) error { return detail(ErrInUse, "slot %d: pid %d", i, pid) }); err != nil {
+				return err
+			}
+			// A dead predecessor may have left its bit raised, and (in
+			// a semaphore) permits to give back.
+			atomic.AndUint32(o.sleepersAddr, ^o.bit)
+			if o.kind == kindSemaphore {
+				semRecover(b, i)
+			}
+			return nil
+		})
+		if err == nil {
+			return nil
+		}
+		o.unlockSlot()
+		if !errors.Is(err, ErrInUse) {
+			return err
+		}
+	}
+	return pathErr(op, o.name, detail(ErrInUse, "all %d participant slots of the %s are attached by live processes", o.slots, kindName(o.kind)))
+}
+
+// words returns the object's futex word and sleepers word.
+func (o *object) words() (seq, sleepers *uint32) {
+	switch o.kind {
+	case kindMutex:
+		return u32(o.mem, offMutexSeq), u32(o.mem, offMutexSleepers)
+	case kindSemaphore:
+		return u32(o.mem, offSemSeq), u32(o.mem, offSemSleepers)
+	}
+	return u32(o.mem, offEventSeq), u32(o.mem, offEventSleepers)
+}
+
+// run calls fn with the object's bytes inside the Region's Access, so
+// that a fault is an error, and names op in the error.
+func (o *object) run(op string, fn func(b []byte) error) error {
+	err := o.acc.Access(func(b []byte) error {
+		if len(b) < o.off+len(o.mem) {
+			return detail(ioadapt.ErrFault, "region shrank to %d bytes; the %s at offset %d needs %d", len(b), kindName(o.kind), o.off, len(o.mem))
+		}
+		return fn(b[o.off : o.off+len(o.mem)])
+	})
+	if err != nil {
+		return opErr(op, o.name, err)
+	}
+	return nil
+}
+
+// guard is deferred by the fast paths, which touch o.mem directly after
+// debug.SetPanicOnFault(true): it restores old and turns a fault inside
+// the object into an error wrapping [ioadapt.ErrFault]. Other panics go
+// on.
+func (o *object) guard(op string, old bool, err *error) {
+	debug.SetPanicOnFault(old)
+	r := recover()
+	if r == nil {
+		return
+	}
+	if f, ok := r.(interface{ Addr() uintptr }); ok {
+		base := uintptr(unsafe.Pointer(unsafe.SliceData(o.mem)))
+		if a := f.Addr(); a >= base && a < base+uintptr(len(o.mem)) {
+			*err = pathErr(op, o.name, detail(ioadapt.ErrFault,
+				"memory fault at offset %d of the %s: its segment was truncated or unmapped", a-base, kindName(o.kind)))
+			return
+		}
+	}
+	panic(r)
+}
+
+// closedErr is the error of a call after Close.
+func (o *object) closedErr(op string) error { return pathErr(op, o.name, ErrClosed) }
+
+// kick wakes every sleeper on the object's futex word, so that each
+// re-checks what it waits for: after a Close, a holder's death, a
+// context's end.
+func (o *object) kick() {
+	atomic.AddUint32(o.seqAddr, 1)
+	_, _ = sys.FutexWake(o.seqAddr, -1)
+}
+
+// wakeOne wakes one sleeper, if any process has one (section 8.3): the
+// half of the Dekker pair that follows a release.
+func (o *object) wakeOne() {
+	if atomic.LoadUint32(o.sleepersAddr) != 0 {
+		atomic.AddUint32(o.seqAddr, 1)
+		_, _ = sys.FutexWake(o.seqAddr, 1)
+	}
+}
+
+// wakeAll is wakeOne for every sleeper.
+func (o *object) wakeAll() {
+	if atomic.LoadUint32(o.sleepersAddr) != 0 {
+		o.kick()
+	}
+}
+
+func (o *object) register() {
+	o.mu.Lock()
+	if o.sleeping == 0 {
+		atomic.OrUint32(o.sleepersAddr, o.bit)
+	}
+	o.sleeping++
+	o.mu.Unlock()
+}
+
+func (o *object) unregister() {
+	o.mu.Lock()
+	if o.sleeping--; o.sleeping == 0 {
+		atomic.AndUint32(o.sleepersAddr, ^o.bit)
+	}
+	o.mu.Unlock()
+}
+
+// A try is one attempt of a blocking call, made with the object's
+// memory after the sleeper has announced itself. It returns done when
+// the call is over (with its result in err); otherwise watch is the slot
+// whose owner's death would let it go on, watchNone when no death can,
+// or watchPoll when deaths are found by polling. force asks it to
+// check the liveness of the processes it waits for, which costs system
+// calls: after a timed-out sleep, or when a watched process exited.
+type try func(b []byte, force bool) (done bool, watch int, err error)
+
+const (
+	watchNone = -1
+	watchPoll = -2
+)
+
+// How long a sleep lasts at most before the sleeper re-checks: with a
+// pidfd on the process it waits for, the pidfd wakes it and the re-check
+// is a safety net; without one, it is how a death is found.
+const (
+	objRecheckWatched   = time.Second
+	objRecheckUnwatched = 50 * time.Millisecond
+)
+
+// await sleeps on the object's futex word (section 8.3) until attempt
+// says done, or fails: the handle closed, the deadline dl (on the
+// sys.Now clock; 0: none) or ctx expired. Its memory accesses run in
+// Access, so that a fault is an error.
+func (o *object) await(ctx context.Context, dl int64, op string, attempt try) (err error) {
+	o.waiting.RLock()
+	defer o.waiting.RUnlock()
+	var (
+		stop    func() bool
+		seq     uint32
+		done    bool
+		watch   int
+		force   bool
+		ctxErr  = os.ErrDeadlineExceeded
+		success bool
+	)
+	if ctx != nil {
+		if d, ok := ctx.Deadline(); ok {
+			if cd := max(sys.Now()+int64(time.Until(d)), 1); dl == 0 || cd < dl {
+				dl, ctxErr = cd, context.DeadlineExceeded
+			}
+		}
+		if ctx.Done() != nil {
+			stop = context.AfterFunc(ctx, o.kick)
+		}
+	}
+	o.register()
+	defer func() {
+		if stop != nil {
+			stop()
+		}
+		o.unregister()
+		if !success {
+			// A wake-up meant for a sleeper that leaves empty-handed
+			// goes on to the next.
+			_ = o.run(op, func([]byte) error { o.wakeOne(); return nil })
+		}
+	}()
+	again := false // the holder turned out gone already: try again at once
+	step := func(b []byte) error {
+		seq = atomic.LoadUint32(o.seqAddr)
+		var err error
+		done, watch, err = attempt(b, force)
+		if done || watch < 0 {
+			return err
+		}
+		if s := readSlot(b, objSlotOff(watch)); ownerState(s.word) != slotFree {
+			again = o.follow(s)
+		}
+		return err
+	}
+	for {
+		if o.closed.Load() {
+			return o.closedErr(op)
+		}
+		if g := o.gone.Load(); g != 0 && g == o.watched() {
+			force = true
+		}
+		err := o.run(op, step)
+		if done {
+			success = err == nil || errors.Is(err, ErrOwnerDead)
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		force, again = again, false
+		if force {
+			continue
+		}
+		if ctx != nil {
+			if err := ctx.Err(); err != nil {
+				return pathErr(op, o.name, err)
+			}
+		}
+		now := sys.Now()
+		if dl != 0 && now >= dl {
+			return pathErr(op, o.name, ctxErr)
+		}
+		interval := objRecheckWatched
+		if watch == watchPoll || watch >= 0 && !o.watching() {
+			interval = objRecheckUnwatched
+		}
+		until := now + int64(interval)
+		if dl != 0 && dl < until {
+			until = dl
+		}
+		timedOut, err := sys.FutexWait(o.seqAddr, seq, until)
+		if err != nil {
+			if rerr := o.run(op, func([]byte) error { return nil }); rerr != nil {
+				return rerr
+			}
+			return pathErr(op, o.name, err)
+		}
+		force = timedOut
+	}
+}
+
+// follow points the handle's watch at the owner of the slot read in s,
+// unless it watches it already. It returns true when that process is
+// gone already.
+func (o *object) follow(s peerSnap) (gone bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if s.word == o.watch.word {
+		return false
+	}
+	return o.watch.watch(s, func(word uint64) { o.gone.Store(word); o.kick() })
+}
+
+// watched is the owner word the watch follows; watching tells whether it
+// has a pidfd on its process.
+func (o *object) watched() uint64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.watch.word
+}
+
+func (o *object) watching() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.watch.pidfd != nil
+}
+
+// close detaches the handle (section 8.2): it wakes its own sleepers,
+// which return fs.ErrClosed, waits for them, runs leave on the memory
+// (the kind's own release), frees the slot and drops its lock byte,
+// then closes the segment of a named object.
+func (o *object) close(leave func(b []byte)) error {
+	if !o.closed.CompareAndSwap(false, true) {
+		return o.closedErr("close")
+	}
+	_ = o.run("close", func([]byte) error { o.kick(); return nil })
+	// Held to the end: a call that comes meanwhile waits, then sees
+	// closed.
+	o.waiting.Lock()
+	defer o.waiting.Unlock()
+	o.mu.Lock()
+	o.watch.stop()
+	o.mu.Unlock()
+	err := o.run("close", func(b []byte) error {
+		if leave != nil {
+			leave(b)
+		}
+		o.leave(b)
+		return nil
+	})
+	o.unlockSlot()
+	return errors.Join(append([]error{err}, closeSegment(o.owned, o.unlink)...)...)
+}
+
+// namedObject makes (init not nil: it writes the object's own words) or
+// opens the object of kind alone in the POSIX shared-memory segment
+// name, which the object then owns.
+func namedObject(op, name string, kind uint32, opts []ObjectOption, init func(b []byte)) (*object, error) {
+	if err := objectsErr(); err != nil {
+		return nil, pathErr(op, name, err)
+	}
+	c := newObjConfig(opts)
+	c.lockFile = nil
+	var size int64
+	if init != nil {
+		if c.participants < 1 || c.participants > MaxParticipants {
+			return nil, pathErr(op, name, detail(fs.ErrInvalid, "participants %d is not from 1 to %d", c.participants, MaxParticipants))
+		}
+		size = ObjectSize(c.participants)
+	}
+	var o *object
+	s, err := inSegment(name, size, func(s *shm.Segment) (err error) {
+		if init != nil {
+			o, err = createObject(op, s, 0, kind, c, init)
+		} else {
+			o, err = openObject(op, s, 0, kind, c)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	o.owned = s
+	if init != nil {
+		o.unlink = s.Unlink
+	}
+	return o, nil
+}
