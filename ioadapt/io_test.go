@@ -513,44 +513,52 @@ func TestSectionFollowsShrink(t *testing.T) {
 // TestAfterClose calls every method after Close: each returns an error
 // matching fs.ErrClosed.
 func TestAfterClose(t *testing.T) {
+	afterClose(t, func(t *testing.T, c *ioadapt.IO) map[string]error {
+		p := make([]byte, 10)
+		calls := map[string]error{}
+		_, calls["ReadAt"] = c.ReadAt(p, 0)
+		_, calls["Read"] = c.Read(p)
+		_, calls["ReadByte"] = c.ReadByte()
+		calls["UnreadByte"] = c.UnreadByte()
+		_, calls["WriteAt"] = c.WriteAt(p, 0)
+		_, calls["Write"] = c.Write(p)
+		_, calls["WriteString"] = c.WriteString("x")
+		calls["WriteByte"] = c.WriteByte('x')
+		_, calls["WriteTo"] = c.WriteTo(io.Discard)
+		_, calls["ReadFrom"] = c.ReadFrom(strings.NewReader("x"))
+		_, calls["Seek"] = c.Seek(0, io.SeekStart)
+		calls["Truncate"] = c.Truncate(1)
+		calls["Truncate(-1)"] = c.Truncate(-1)
+		_, calls["ReadAt(-1)"] = c.ReadAt(p, -1)
+		_, calls["WriteAt(-1)"] = c.WriteAt(p, -1)
+		_, calls["Seek(-1)"] = c.Seek(-1, io.SeekStart)
+		_, calls["Section"] = c.Section(0, 1)
+		calls["Access"] = c.Access(func([]byte) error { return nil })
+		calls["Sync"] = c.Sync()
+		calls["Close"] = c.Close()
+		if b := c.Bytes(); b != nil {
+			t.Errorf("Bytes after Close = %d bytes; want nil", len(b))
+		}
+		if n := c.Size(); n != 0 {
+			t.Errorf("Size after Close = %d; want 0", n)
+		}
+		return calls
+	})
+}
+
+// afterClose closes an IO of every kind of Region and checks that every
+// error of the calls that calls makes on it matches fs.ErrClosed.
+func afterClose(t *testing.T, calls func(t *testing.T, c *ioadapt.IO) map[string]error) {
 	for _, kind := range regionKinds {
 		t.Run(kind.name, func(t *testing.T) {
 			c := kind.make(t, testkit.Pattern(100))
 			if err := c.Close(); err != nil {
 				t.Fatal(err)
 			}
-			p := make([]byte, 10)
-			calls := map[string]error{}
-			_, calls["ReadAt"] = c.ReadAt(p, 0)
-			_, calls["Read"] = c.Read(p)
-			_, calls["ReadByte"] = c.ReadByte()
-			calls["UnreadByte"] = c.UnreadByte()
-			_, calls["WriteAt"] = c.WriteAt(p, 0)
-			_, calls["Write"] = c.Write(p)
-			_, calls["WriteString"] = c.WriteString("x")
-			calls["WriteByte"] = c.WriteByte('x')
-			_, calls["WriteTo"] = c.WriteTo(io.Discard)
-			_, calls["ReadFrom"] = c.ReadFrom(strings.NewReader("x"))
-			_, calls["Seek"] = c.Seek(0, io.SeekStart)
-			calls["Truncate"] = c.Truncate(1)
-			calls["Truncate(-1)"] = c.Truncate(-1)
-			_, calls["ReadAt(-1)"] = c.ReadAt(p, -1)
-			_, calls["WriteAt(-1)"] = c.WriteAt(p, -1)
-			_, calls["Seek(-1)"] = c.Seek(-1, io.SeekStart)
-			_, calls["Section"] = c.Section(0, 1)
-			calls["Access"] = c.Access(func([]byte) error { return nil })
-			calls["Sync"] = c.Sync()
-			calls["Close"] = c.Close()
-			for name, err := range calls {
+			for name, err := range calls(t, c) {
 				if !errors.Is(err, fs.ErrClosed) {
 					t.Errorf("%s after Close = %v; want fs.ErrClosed", name, err)
 				}
-			}
-			if b := c.Bytes(); b != nil {
-				t.Errorf("Bytes after Close = %d bytes; want nil", len(b))
-			}
-			if n := c.Size(); n != 0 {
-				t.Errorf("Size after Close = %d; want 0", n)
 			}
 		})
 	}

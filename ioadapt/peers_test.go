@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math"
 	"strings"
 	"testing"
@@ -238,28 +237,18 @@ func TestSelfCopyCore(t *testing.T) {
 // arguments that are wrong on an open one too: the closing is what every
 // error reports.
 func TestAfterCloseBadArgumentsCore(t *testing.T) {
-	for _, kind := range regionKinds {
-		t.Run(kind.name, func(t *testing.T) {
-			c := kind.make(t, testkit.Pattern(100))
-			if err := c.Close(); err != nil {
-				t.Fatal(err)
-			}
-			p := make([]byte, 10)
-			calls := map[string]error{}
-			calls["Truncate(-1)"] = c.Truncate(-1)
-			calls["Truncate(MaxInt64)"] = c.Truncate(math.MaxInt64)
-			_, calls["ReadAt(p, -1)"] = c.ReadAt(p, -1)
-			_, calls["WriteAt(p, -1)"] = c.WriteAt(p, -1)
-			_, calls["WriteAt(p, MaxInt64)"] = c.WriteAt(p, math.MaxInt64)
-			_, calls["Seek(-1, SeekStart)"] = c.Seek(-1, io.SeekStart)
-			_, calls["Seek(0, 42)"] = c.Seek(0, 42)
-			_, calls["Section(-1, 1)"] = c.Section(-1, 1)
-			_, calls["ReadFrom"] = c.ReadFrom(strings.NewReader(""))
-			for name, err := range calls {
-				if !errors.Is(err, fs.ErrClosed) {
-					t.Errorf("%s after Close = %v; want fs.ErrClosed", name, err)
-				}
-			}
-		})
-	}
+	afterClose(t, func(t *testing.T, c *ioadapt.IO) map[string]error {
+		p := make([]byte, 10)
+		calls := map[string]error{}
+		calls["Truncate(-1)"] = c.Truncate(-1)
+		calls["Truncate(MaxInt64)"] = c.Truncate(math.MaxInt64)
+		_, calls["ReadAt(p, -1)"] = c.ReadAt(p, -1)
+		_, calls["WriteAt(p, -1)"] = c.WriteAt(p, -1)
+		_, calls["WriteAt(p, MaxInt64)"] = c.WriteAt(p, math.MaxInt64)
+		_, calls["Seek(-1, SeekStart)"] = c.Seek(-1, io.SeekStart)
+		_, calls["Seek(0, 42)"] = c.Seek(0, 42)
+		_, calls["Section(-1, 1)"] = c.Section(-1, 1)
+		_, calls["ReadFrom"] = c.ReadFrom(strings.NewReader(""))
+		return calls
+	})
 }

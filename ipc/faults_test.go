@@ -78,6 +78,18 @@ func readyChild(t *testing.T, job, region, args string) (*child, error) {
 	return c, nil
 }
 
+// received returns what done delivers, or an error saying that who is
+// still blocked, hang after what should have ended its call.
+func received[T any](done <-chan T, who, what string) (T, error) {
+	select {
+	case v := <-done:
+		return v, nil
+	case <-time.After(hang):
+		var zero T
+		return zero, fmt.Errorf("%s still blocked %v after %s", who, hang, what)
+	}
+}
+
 // positions reads the ring's tail and head from the shared memory.
 func positions(p *Pipe) (tail, head uint64) {
 	p.acc.Access(func(b []byte) error {
@@ -173,11 +185,9 @@ func killWriterRound(t *testing.T, round int, lat *latencies) error {
 	time.Sleep(time.Duration(rand.IntN(3000)) * time.Microsecond)
 	killed := time.Now()
 	c.kill()
-	var res result
-	select {
-	case res = <-done:
-	case <-time.After(hang):
-		return fmt.Errorf("reader still blocked %v after the writer's SIGKILL", hang)
+	res, err := received(done, "reader", "the writer's SIGKILL")
+	if err != nil {
+		return err
 	}
 	d := time.Since(killed)
 	*lat = append(*lat, d)
@@ -237,10 +247,9 @@ func killReaderRound(t *testing.T, round int, lat *latencies) error {
 	time.Sleep(time.Duration(rand.IntN(3000)) * time.Microsecond)
 	killed := time.Now()
 	c.kill()
-	select {
-	case err = <-done:
-	case <-time.After(hang):
-		return fmt.Errorf("writer still blocked %v after the reader's SIGKILL", hang)
+	var err2 error
+	if err, err2 = received(done, "writer", "the reader's SIGKILL"); err2 != nil {
+		return err2
 	}
 	d := time.Since(killed)
 	*lat = append(*lat, d)
@@ -353,10 +362,9 @@ func truncateRound(t *testing.T, round int) error {
 		if err := os.Truncate(path, size); err != nil {
 			return err
 		}
-		select {
-		case err = <-done:
-		case <-time.After(hang):
-			return fmt.Errorf("reader still blocked %v after the truncation to %d", hang, size)
+		var err2 error
+		if err, err2 = received(done, "reader", fmt.Sprintf("the truncation to %d", size)); err2 != nil {
+			return err2
 		}
 		if d := time.Since(cut); d > livenessBound {
 			return fmt.Errorf("the reader learned of the truncation after %v", d)
@@ -387,10 +395,9 @@ func truncateRound(t *testing.T, round int) error {
 	if err := os.Truncate(path, size); err != nil {
 		return err
 	}
-	select {
-	case err = <-done:
-	case <-time.After(hang):
-		return fmt.Errorf("writer still blocked %v after the truncation", hang)
+	var err2 error
+	if err, err2 = received(done, "writer", "the truncation"); err2 != nil {
+		return err2
 	}
 	c.kill()
 	if !errors.Is(err, ioadapt.ErrFault) && !errors.Is(err, ErrPeerDead) {

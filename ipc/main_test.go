@@ -27,8 +27,9 @@ var testPrefix = func() string {
 }()
 
 // childEnv switches the test binary into a peer process: its value names
-// the job (see children_test.go).
-const childEnv = "MMAPKIT_IPC_CHILD"
+// the job (see children_test.go). It is testkit's switch, so that tools
+// that know testkit's jobs (testkit.Command) start ipc's peers too.
+const childEnv = testkit.JobEnv
 
 // TestMain lets the test binary serve as the peer process of the
 // cross-process tests; otherwise it runs the tests, then fails the run if
@@ -130,21 +131,7 @@ func ends(t testing.TB, p *Pipe, opts ...Option) (*Writer, *Reader) {
 // every fragment of want.
 func wantErr(t testing.TB, err, target error, want ...string) {
 	t.Helper()
-	if err == nil {
-		t.Fatalf("got no error, want one wrapping %v", target)
-	}
-	if !errors.Is(err, target) {
-		t.Errorf("error %q does not wrap %v", err, target)
-	}
-	var pe *fs.PathError
-	if !errors.As(err, &pe) {
-		t.Errorf("error %q is a %T, not an *fs.PathError", err, err)
-	}
-	for _, w := range want {
-		if !strings.Contains(err.Error(), w) {
-			t.Errorf("error %q does not say %q", err, w)
-		}
-	}
+	testkit.WantPathError(t, err, target, want...)
 }
 
 // pattern returns n bytes that differ at every offset for a long while,

@@ -55,14 +55,9 @@ func truncateRound(path string, data []byte, page, round int) error {
 		return err
 	}
 	defer f.Close()
-	stop := faulttest.Hammer(f, data, path)
 	size := (round * 997) % (len(data) / 2)
-	out, err := child("truncate", path, "MMAPKIT_TEST_SIZE="+strconv.Itoa(size)).CombinedOutput()
-	if herr := stop(); herr != nil {
-		return herr
-	}
-	if err != nil {
-		return fmt.Errorf("child: %v: %s", err, out)
+	if err := faulttest.HammerDuring(f, data, path, child("truncate", path, "MMAPKIT_TEST_SIZE="+strconv.Itoa(size))); err != nil {
+		return err
 	}
 	// The writers went on after the truncation, and a write that lands
 	// past the new end extends the file again, by pwrite, as an os.File

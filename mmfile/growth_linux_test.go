@@ -59,10 +59,10 @@ func slotRound(dir, impl, source string, round int) error {
 		return err
 	}
 	defer os.Remove(path)
-	var procs []*talker
+	var procs []*testkit.Talker
 	defer func() {
 		for _, p := range procs {
-			p.stop()
+			p.Stop()
 		}
 	}()
 	for slot := range slotWriters {
@@ -80,15 +80,15 @@ func slotRound(dir, impl, source string, round int) error {
 		go func() {
 			defer wg.Done()
 			if source == "pipe" {
-				_, _ = p.stdin.Write(slotBytes(slot, round))
+				_, _ = p.Stdin.Write(slotBytes(slot, round))
 			}
-			_ = p.stdin.Close()
+			_ = p.Stdin.Close()
 		}()
 	}
 	wg.Wait()
 	for slot, p := range procs {
-		if err := p.cmd.Wait(); err != nil {
-			return fmt.Errorf("process %d: %v: %s", slot, err, p.crash())
+		if err := p.Cmd.Wait(); err != nil {
+			return fmt.Errorf("process %d: %v: %s", slot, err, p.Stderr())
 		}
 	}
 	got, err := os.ReadFile(path)
@@ -138,13 +138,13 @@ func killedCopyRound(path, impl string, round int, rng *rand.Rand) error {
 	if err != nil {
 		return err
 	}
-	defer p.stop()
+	defer p.Stop()
 	stream := testkit.TextPattern(1<<16, round)
 	sent := 0
 	chunks := 1 + rng.IntN(8)
 	for i := range chunks {
 		k := 1 + rng.IntN(1500)
-		if _, err := p.stdin.Write(stream[sent : sent+k]); err != nil {
+		if _, err := p.Stdin.Write(stream[sent : sent+k]); err != nil {
 			return fmt.Errorf("feeding the child: %v", err)
 		}
 		sent += k
@@ -164,7 +164,7 @@ func killedCopyRound(path, impl string, round int, rng *rand.Rand) error {
 			}
 		}
 	}
-	p.stop() // SIGKILL
+	p.Stop() // SIGKILL
 	if _, err := prefixOf(path, stream[:sent]); err != nil {
 		return fmt.Errorf("after the kill, %d bytes sent: %v", sent, err)
 	}

@@ -27,52 +27,17 @@ import (
 	"github.com/mmapkit/mmapkit/mmfile"
 )
 
-// talker is a child process that the parent talks to: its stdin, its
-// stdout line by line, and its stderr, kept for the messages.
-type talker struct {
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	out    *bufio.Reader
-	stderr bytes.Buffer
-}
-
-// talk starts cmd with pipes to talk to it and waits for its first line,
-// which must be first.
-func talk(cmd *exec.Cmd, first string) (*talker, error) {
-	p := &talker{cmd: cmd}
-	cmd.Stderr = &p.stderr
-	var err error
-	if p.stdin, err = cmd.StdinPipe(); err != nil {
-		return nil, err
-	}
-	out, err := cmd.StdoutPipe()
+// talk starts cmd, a child process to talk to, and waits for its first
+// line, which must be first.
+func talk(cmd *exec.Cmd, first string) (*testkit.Talker, error) {
+	p, err := testkit.Talk(cmd)
 	if err != nil {
 		return nil, err
 	}
-	p.out = bufio.NewReader(out)
-	if err := cmd.Start(); err != nil {
+	if err := p.Expect(first); err != nil {
 		return nil, err
 	}
-	if line, err := p.out.ReadString('\n'); line != first+"\n" {
-		p.stop()
-		return nil, fmt.Errorf("child said %q (%v), not %q: %s", line, err, first, p.crash())
-	}
 	return p, nil
-}
-
-// stop kills the child if it still runs, and waits for it.
-func (p *talker) stop() {
-	if p.cmd.ProcessState == nil {
-		_ = p.cmd.Process.Kill()
-		_ = p.cmd.Wait()
-	}
-}
-
-// crash returns what the child said on stderr, without the goroutine
-// dumps of a crash. The child must have been waited for.
-func (p *talker) crash() string {
-	head, _, _ := strings.Cut(p.stderr.String(), "\n\n")
-	return head
 }
 
 // writerFile is what the copying jobs write through: an *mmfile.File, or

@@ -3,38 +3,17 @@ package mmfile
 import (
 	"os"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/mmapkit/mmapkit/internal/errs"
+	"github.com/mmapkit/mmapkit/internal/sys"
 )
 
-// generatedFS names the file systems, by statfs(2) magic, whose regular
+// checkMappable refuses a file of one of the kernel's attribute file
+// systems (procfs, sysfs and the like: [sys.KernelFS]), whose regular
 // files the kernel makes up when they are read: their size is 0 (procfs)
 // or a page (sysfs) whatever they hold, and mmap of them maps nothing or
-// fails with ENODEV.
-var generatedFS = map[uint32]string{
-	unix.PROC_SUPER_MAGIC:    "procfs",
-	unix.SYSFS_MAGIC:         "sysfs",
-	unix.CGROUP_SUPER_MAGIC:  "cgroupfs",
-	unix.CGROUP2_SUPER_MAGIC: "cgroup2fs",
-	unix.DEBUGFS_MAGIC:       "debugfs",
-	unix.TRACEFS_MAGIC:       "tracefs",
-	unix.SECURITYFS_MAGIC:    "securityfs",
-	configfsMagic:            "configfs",
-}
-
-// configfsMagic is CONFIGFS_MAGIC of include/uapi/linux/magic.h, which
-// golang.org/x/sys/unix lacks.
-const configfsMagic = 0x62656570
-
-// checkMappable refuses a file of a file system in generatedFS. Where
-// fstatfs fails, it lets mmap decide.
+// fails with ENODEV. Where fstatfs fails, it lets mmap decide.
 func checkMappable(f *os.File) error {
-	var st unix.Statfs_t
-	if unix.Fstatfs(int(f.Fd()), &st) != nil {
-		return nil
-	}
-	if fs, ok := generatedFS[uint32(st.Type)]; ok {
+	if fs := sys.KernelFS(int(f.Fd())); fs != "" {
 		return errs.Detail(ErrNotMappable, "file cannot be mapped: a file of %s, made up when read (read it with os.ReadFile)", fs)
 	}
 	return nil

@@ -62,19 +62,22 @@ func pipeRound(path string, size, cut, chunk int) error {
 	if err != nil {
 		return fmt.Errorf("before the truncation: %v", err)
 	}
-	defer p.stop()
+	defer p.Stop()
 	if err := os.Truncate(path, int64(cut)); err != nil {
 		return err
 	}
-	_, _ = io.WriteString(p.stdin, "go\n")
-	line, _ := p.out.ReadString('\n')
+	_ = p.Say("go")
+	line, err := p.Line()
 	var res pipeResult
-	if err := json.Unmarshal([]byte(line), &res); err != nil {
-		p.stop()
-		return fmt.Errorf("after the truncation the copying process died: %v\n%s", p.cmd.ProcessState, p.crash())
+	if err == nil {
+		err = json.Unmarshal([]byte(line), &res)
 	}
-	if err := p.cmd.Wait(); err != nil {
-		return fmt.Errorf("the copying process: %v: %s", err, p.crash())
+	if err != nil {
+		p.Stop()
+		return fmt.Errorf("after the truncation the copying process died: %v\n%s", p.Cmd.ProcessState, p.Stderr())
+	}
+	if err := p.Cmd.Wait(); err != nil {
+		return fmt.Errorf("the copying process: %v: %s", err, p.Stderr())
 	}
 	switch {
 	case !res.Fault || !strings.Contains(res.Err, path):

@@ -3,12 +3,8 @@
 package mmfile_test
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,31 +13,29 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/mmfile"
 )
 
-// holder is a child process with a Pending open.
+// holder is a child process with a Pending open; temp is the temporary
+// file it writes, which it says first. A line "commit" commits it.
 type holder struct {
-	cmd  *exec.Cmd
-	in   io.WriteCloser
+	*testkit.Talker
 	temp string
 }
 
 func startHolder(t *testing.T, path string) *holder {
 	t.Helper()
-	cmd := child("pending-hold", path)
-	cmd.Stderr = os.Stderr
-	in, errIn := cmd.StdinPipe()
-	out, errOut := cmd.StdoutPipe()
-	if err := errors.Join(errIn, errOut, cmd.Start()); err != nil {
+	p, err := testkit.Talk(child("pending-hold", path))
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	line, err := bufio.NewReader(out).ReadString('\n')
+	t.Cleanup(p.Stop)
+	temp, err := p.Line()
 	if err != nil {
-		t.Fatalf("holder did not start: %v", err)
+		t.Fatalf("the writer did not start: %v", err)
 	}
-	return &holder{cmd: cmd, in: in, temp: strings.TrimSuffix(line, "\n")}
+	return &holder{p, temp}
 }
 
 // TestRemoveLeftoversOnlyLeftovers puts, beside a target, the temporary
@@ -57,10 +51,10 @@ func TestRemoveLeftoversOnlyLeftovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	killed := startHolder(t, path)
-	if err := killed.cmd.Process.Kill(); err != nil {
+	if err := killed.Cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	_ = killed.cmd.Wait()
+	_ = killed.Cmd.Wait()
 	live := startHolder(t, path)
 	if !strings.HasPrefix(filepath.Base(live.temp), ".v.mmfile-pending-") || filepath.Dir(live.temp) != dir {
 		t.Errorf("temporary file %s is not named after the target with the marker", live.temp)
@@ -126,10 +120,10 @@ func TestRemoveLeftoversOnlyLeftovers(t *testing.T) {
 		t.Errorf("the symbolic link's target holds %q, %v", b, err)
 	}
 
-	if _, err := io.WriteString(live.in, "commit\n"); err != nil {
+	if err := live.Say("commit"); err != nil {
 		t.Fatal(err)
 	}
-	if err := live.cmd.Wait(); err != nil {
+	if err := live.Close(); err != nil {
 		t.Fatalf("the live writer's Commit: %v", err)
 	}
 	if b, _ := os.ReadFile(path); string(b) != "from the child" {

@@ -40,14 +40,10 @@ func truncateSegmentRound(t *testing.T, data []byte, round int) error {
 	if _, err := s.WriteAt(data, 0); err != nil {
 		return err
 	}
-	stop := faulttest.Hammer(s, data, name)
 	size := (round * 997) % (len(data) / 2)
-	out, err := testkit.Command("truncate", nameEnv+"="+filepath.Join(shmDir(""), name), dataEnv+"="+strconv.Itoa(size)).CombinedOutput()
-	if herr := stop(); herr != nil {
-		return herr
-	}
-	if err != nil {
-		return fmt.Errorf("child: %v: %s", err, out)
+	cut := testkit.Command("truncate", nameEnv+"="+filepath.Join(shmDir(""), name), dataEnv+"="+strconv.Itoa(size))
+	if err := faulttest.HammerDuring(s, data, name, cut); err != nil {
+		return err
 	}
 	if _, err := s.ReadAt(make([]byte, 1), int64(len(data)-1)); !errors.Is(err, ioadapt.ErrFault) {
 		return fmt.Errorf("read past the truncation: %v", err)

@@ -3,10 +3,7 @@
 package shm
 
 import (
-	"errors"
-	"io/fs"
 	"os"
-	"strings"
 	"testing"
 
 	"github.com/mmapkit/mmapkit/internal/testkit"
@@ -21,23 +18,9 @@ func runChild(t *testing.T, job string, extra []*os.File, env ...string) string 
 	return testkit.Output(t, cmd)
 }
 
-// wantErr checks that err matches target and reads as it should: every
-// fragment of want appears in its message.
+// wantErr checks that err matches target, is an *fs.PathError, and says
+// every fragment of want.
 func wantErr(t testing.TB, err, target error, want ...string) {
 	t.Helper()
-	if err == nil {
-		t.Fatalf("got no error, want one wrapping %v", target)
-	}
-	if !errors.Is(err, target) {
-		t.Errorf("error %q does not wrap %v", err, target)
-	}
-	var pe *fs.PathError
-	if !errors.As(err, &pe) {
-		t.Errorf("error %q is a %T, not an *fs.PathError", err, err)
-	}
-	for _, w := range want {
-		if !strings.Contains(err.Error(), w) {
-			t.Errorf("error %q does not say %q", err, w)
-		}
-	}
+	testkit.WantPathError(t, err, target, want...)
 }

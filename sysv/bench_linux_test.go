@@ -2,8 +2,10 @@ package sysv
 
 import (
 	"bytes"
+	"errors"
 	"testing"
 
+	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/ioadapt"
 )
 
@@ -11,29 +13,17 @@ import (
 // attach, detach, remove. Pages are never touched, so the size costs
 // little: System V memory is allocated on first touch.
 func BenchmarkLifecycle(b *testing.B) {
-	for _, bc := range []struct {
-		name string
-		size int64
-	}{{"4KiB", 4 << 10}, {"64MiB", 64 << 20}} {
-		b.Run(bc.name, func(b *testing.B) {
-			key := newKey(b)
-			b.SetBytes(bc.size)
-			b.ReportAllocs()
-			for b.Loop() {
-				s, err := Create(key, bc.size)
-				if err != nil {
-					b.Fatal(err)
-				}
-				track(s.ID())
-				if err := s.Close(); err != nil {
-					b.Fatal(err)
-				}
-				if err := s.Remove(); err != nil {
-					b.Fatal(err)
-				}
+	testkit.BenchLifecycle(b, func(b *testing.B) func(int64) error {
+		key := newKey(b)
+		return func(size int64) error {
+			s, err := Create(key, size)
+			if err != nil {
+				return err
 			}
-		})
-	}
+			track(s.ID())
+			return errors.Join(s.Close(), s.Remove())
+		}
+	})
 }
 
 // BenchmarkReadAt64 reads 64 bytes from a segment, beside the same read
@@ -43,18 +33,8 @@ func BenchmarkLifecycle(b *testing.B) {
 // guard this package keeps (see region).
 func BenchmarkReadAt64(b *testing.B) {
 	const size = 1 << 20
-	buf := make([]byte, 64)
 	b.Run("segment", func(b *testing.B) {
-		s := mustCreate(b, size)
-		b.SetBytes(64)
-		b.ReportAllocs()
-		off := int64(0)
-		for b.Loop() {
-			if _, err := s.ReadAt(buf, off); err != nil {
-				b.Fatal(err)
-			}
-			off = (off + 4096) % (size - 64)
-		}
+		testkit.BenchReadAt64(b, mustCreate(b, size), size)
 	})
 	b.Run("ioadapt.Anonymous", func(b *testing.B) {
 		a, err := ioadapt.NewAnonymous(size)
@@ -63,26 +43,9 @@ func BenchmarkReadAt64(b *testing.B) {
 		}
 		r := ioadapt.New(a)
 		defer r.Close()
-		b.SetBytes(64)
-		b.ReportAllocs()
-		off := int64(0)
-		for b.Loop() {
-			if _, err := r.ReadAt(buf, off); err != nil {
-				b.Fatal(err)
-			}
-			off = (off + 4096) % (size - 64)
-		}
+		testkit.BenchReadAt64(b, r, size)
 	})
 	b.Run("bytes.Reader", func(b *testing.B) {
-		r := bytes.NewReader(make([]byte, size))
-		b.SetBytes(64)
-		b.ReportAllocs()
-		off := int64(0)
-		for b.Loop() {
-			if _, err := r.ReadAt(buf, off); err != nil {
-				b.Fatal(err)
-			}
-			off = (off + 4096) % (size - 64)
-		}
+		testkit.BenchReadAt64(b, bytes.NewReader(make([]byte, size)), size)
 	})
 }

@@ -1,7 +1,6 @@
 package sysv
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -30,28 +29,15 @@ func child(t *testing.T, role string, key Key, id int, flags string) *exec.Cmd {
 }
 
 // holder is a child process that keeps a segment attached until release.
-type holder struct {
-	cmd *exec.Cmd
-	in  io.WriteCloser
-	out *bufio.Scanner
-}
+type holder struct{ *testkit.Talker }
 
 func startHolder(t *testing.T, key Key, id int) *holder {
 	t.Helper()
-	cmd := child(t, "hold", key, id, "")
-	in, err := cmd.StdinPipe()
+	p, err := testkit.Talk(child(t, "hold", key, id, ""))
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	h := &holder{cmd: cmd, in: in, out: bufio.NewScanner(out)}
+	h := &holder{p}
 	t.Cleanup(func() { h.release(t) })
 	h.expect(t, "attached")
 	return h
@@ -59,28 +45,22 @@ func startHolder(t *testing.T, key Key, id int) *holder {
 
 func (h *holder) expect(t *testing.T, want string) {
 	t.Helper()
-	if !h.out.Scan() {
-		t.Fatalf("child: no output, want %q: %v", want, h.out.Err())
-	}
-	if got := h.out.Text(); got != want {
-		t.Fatalf("child said %q, want %q", got, want)
+	if err := h.Expect(want); err != nil {
+		t.Fatal(err)
 	}
 }
 
 func (h *holder) write(t *testing.T, off int64, text string) {
 	t.Helper()
-	fmt.Fprintf(h.in, "W %d %s\n", off, text)
+	if err := h.Say("W %d %s", off, text); err != nil {
+		t.Fatal(err)
+	}
 	h.expect(t, "ok")
 }
 
 // release ends the child, which detaches; it is safe to call twice.
 func (h *holder) release(t *testing.T) {
-	if h.in == nil {
-		return
-	}
-	h.in.Close()
-	h.in = nil
-	if err := h.cmd.Wait(); err != nil {
+	if err := h.Close(); err != nil {
 		t.Errorf("child holding the segment: %v", err)
 	}
 }
@@ -128,8 +108,8 @@ func TestCrossProcess(t *testing.T) {
 	}
 
 	h := startHolder(t, s.Key(), 0)
-	if info := stat(t, s); info.Attaches != 2 || info.LastPID != h.cmd.Process.Pid {
-		t.Errorf("with a child attached: attaches %d, last pid %d; want 2, %d", info.Attaches, info.LastPID, h.cmd.Process.Pid)
+	if info := stat(t, s); info.Attaches != 2 || info.LastPID != h.Cmd.Process.Pid {
+		t.Errorf("with a child attached: attaches %d, last pid %d; want 2, %d", info.Attaches, info.LastPID, h.Cmd.Process.Pid)
 	}
 	s2, err := Open(s.Key(), ExpectSize(4096))
 	if err != nil {

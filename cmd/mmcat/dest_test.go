@@ -16,6 +16,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mmapkit/mmapkit/internal/testkit"
 )
 
 // runAs is who runs a command: root, or the unprivileged user nobody.
@@ -33,7 +35,7 @@ var (
 // of the test binary runs as mmcat.
 func (u runAs) command(name string, args ...string) *exec.Cmd {
 	cmd := exec.Command(name, args...)
-	cmd.Env = append(os.Environ(), "LC_ALL=C", asCommandEnv+"=1")
+	cmd.Env = append(os.Environ(), "LC_ALL=C", asMmcat)
 	cmd.Dir = "/"
 	if u.uid != 0 {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{
@@ -62,18 +64,6 @@ func requireTools(t *testing.T, names ...string) {
 	}
 }
 
-// sharedDir returns a temporary directory that every user can enter.
-func sharedDir(t *testing.T) string {
-	t.Helper()
-	d := t.TempDir()
-	for _, p := range []string{d, filepath.Dir(d)} {
-		if err := os.Chmod(p, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return d
-}
-
 // binFor returns a copy of the command under test that u can run (the
 // test binary sits in a directory only its owner can enter).
 func binFor(t *testing.T, u runAs) string {
@@ -85,7 +75,7 @@ func binFor(t *testing.T, u runAs) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := filepath.Join(sharedDir(t), "mmcat")
+	p := filepath.Join(testkit.SharedDir(t), "mmcat")
 	if err := os.WriteFile(p, b, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -358,7 +348,7 @@ func (c *destCase) run(t *testing.T, base string, u runAs, name string, argv ...
 func TestOutputLikeCat(t *testing.T) {
 	requireRoot(t)
 	requireTools(t, "getfattr", "setfattr", "setfacl", "setcap", "lsattr", "chattr", "unshare", "setpriv", "mount")
-	base := sharedDir(t)
+	base := testkit.SharedDir(t)
 	a := writeFile(t, base, "a", append([]byte("first source\n"), randomBytes(70000)...))
 	b := writeFile(t, base, "b", []byte("second source\n"))
 	for _, p := range []string{a, b} {
@@ -545,7 +535,7 @@ func TestOutputLikeCat(t *testing.T) {
 		for _, u := range users {
 			t.Run(c.name+" as "+u.name, func(t *testing.T) {
 				bin := binFor(t, u)
-				dir := sharedDir(t)
+				dir := testkit.SharedDir(t)
 				catRun := c.run(t, dir, u, "cat", "sh", "-c", `dest=$1; shift; exec cat "$@" > "$dest"`, "sh", "DEST", a, b)
 				if !refuses(c.refuse, u) {
 					mm := c.run(t, dir, u, "mmcat", bin, "-o", "DEST", a, b)

@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mmapkit/mmapkit/internal/sys"
 )
 
 // createTemp creates the new file for a replace in dir. It has no name
@@ -66,34 +68,11 @@ func isProcfs(dir string) bool {
 	return unix.Statfs(dir, &st) == nil && st.Type == unix.PROC_SUPER_MAGIC
 }
 
-// pseudoFileSystems are the kernel's attribute file systems: their regular
-// files are written in place (echo 1 > /proc/sys/...), and nothing can be
-// created or renamed there.
-var pseudoFileSystems = map[int64]string{
-	unix.PROC_SUPER_MAGIC:    "procfs",
-	unix.SYSFS_MAGIC:         "sysfs",
-	unix.CGROUP_SUPER_MAGIC:  "cgroupfs",
-	unix.CGROUP2_SUPER_MAGIC: "cgroup2fs",
-	unix.DEBUGFS_MAGIC:       "debugfs",
-	unix.TRACEFS_MAGIC:       "tracefs",
-	unix.SECURITYFS_MAGIC:    "securityfs",
-	unix.SELINUX_MAGIC:       "selinuxfs",
-	unix.SMACK_MAGIC:         "smackfs",
-	unix.BPF_FS_MAGIC:        "bpffs",
-	unix.EFIVARFS_MAGIC:      "efivarfs",
-	unix.PSTOREFS_MAGIC:      "pstore",
-	unix.BINFMTFS_MAGIC:      "binfmt_misc",
-	0x62656570:               "configfs", // CONFIGFS_MAGIC, not in x/sys
-}
-
-// pseudoFS names the file system of f if it is one of pseudoFileSystems.
-func pseudoFS(f *os.File) string {
-	var st unix.Statfs_t
-	if unix.Fstatfs(int(f.Fd()), &st) != nil {
-		return ""
-	}
-	return pseudoFileSystems[int64(st.Type)]
-}
+// pseudoFS names the file system of f if it is one of the kernel's
+// attribute file systems ([sys.KernelFS]): their regular files are written
+// in place (echo 1 > /proc/sys/...), and nothing can be created or renamed
+// there.
+func pseudoFS(f *os.File) string { return sys.KernelFS(int(f.Fd())) }
 
 // isMountPoint reports whether the file f is mounted on its name in dir,
 // as a container's /etc/hosts is: its mount ID differs from the

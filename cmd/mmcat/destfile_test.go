@@ -19,21 +19,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/shm"
 )
-
-// smallTmpfs mounts a tmpfs of the size in a temporary directory that
-// every user can enter, so that a test writes only what fits.
-func smallTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	requireRoot(t)
-	dir := sharedDir(t)
-	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "mode=0755,size="+size); err != nil {
-		t.Fatalf("mount tmpfs: %v", err)
-	}
-	t.Cleanup(func() { _ = unix.Unmount(dir, unix.MNT_DETACH) })
-	return dir
-}
 
 // withoutTmpfile runs cmd as on a file system without O_TMPFILE, where a
 // replace has a named temporary file all along.
@@ -87,17 +75,6 @@ func startFed(t *testing.T, cmd *exec.Cmd, first []byte) (stdin io.WriteCloser, 
 	return w, stderr
 }
 
-// waitFor polls until cond holds; a generous limit turns a hang into a
-// failure.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(60 * time.Second); !cond(); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-	}
-}
-
 // TestOutputModeRace is the attack on --mode: in a directory another user
 // can write, the temporary file is swapped for a symbolic link to a file
 // of root's while mmcat, run by root, copies into it. The victim must keep
@@ -109,7 +86,7 @@ func TestOutputModeRace(t *testing.T) {
 	requireRoot(t)
 	for _, tm := range tempModes {
 		t.Run(tm.name, func(t *testing.T) {
-			base := smallTmpfs(t, "64m")
+			base := testkit.SharedTmpfs(t, 64<<20)
 			victim := filepath.Join(base, "victim")
 			secret := []byte("root's secret\n")
 			if err := os.WriteFile(victim, secret, 0o600); err != nil {
@@ -151,7 +128,7 @@ func TestOutputModeRace(t *testing.T) {
 				if tm.name != "O_TMPFILE" {
 					// The named file exists from the start: swap it now.
 					var name string
-					waitFor(t, "the temporary file", func() bool {
+					testkit.WaitFor(t, "the temporary file", func() bool {
 						names := hiddenFiles(t, dir)
 						for _, n := range names {
 							if !strings.HasPrefix(n, ".swap") {
@@ -238,7 +215,7 @@ func TestOutputManySources(t *testing.T) {
 	name, key := shmName(t), sysvKey(t)
 	for _, d := range []string{filepath.Join(dir, "out"), "shm:" + name, "sysv:" + key.String()} {
 		cmd := limited(append([]string{mmcatBin, "-o", d}, args...)...)
-		cmd.Env = append(cmd.Env, asCommandEnv+"=1")
+		cmd.Env = append(cmd.Env, asMmcat)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Errorf("-o %s under ulimit -n 48: %v: %s", d, err, out)
 			continue
@@ -255,7 +232,7 @@ func TestOutputManySources(t *testing.T) {
 // a SIGKILL's leftovers are removed by the next -o to the same DEST. A
 // signal ignored from the start (nohup) stays ignored.
 func TestOutputSignals(t *testing.T) {
-	base := smallTmpfs(t, "64m")
+	base := testkit.SharedTmpfs(t, 64<<20)
 	chunk := randomBytes(256 << 10)
 	for _, u := range []runAs{asRoot, asNobody} {
 		bin := binFor(t, u)
@@ -275,7 +252,7 @@ func TestOutputSignals(t *testing.T) {
 					cmd := tm.apply(u.command(bin, "-o", dest, "-"))
 					stdin, stderr := startFed(t, cmd, chunk)
 					if tm.name != "O_TMPFILE" {
-						waitFor(t, "the temporary file", func() bool { return len(hiddenFiles(t, dir)) > 0 })
+						testkit.WaitFor(t, "the temporary file", func() bool { return len(hiddenFiles(t, dir)) > 0 })
 					}
 					if err := cmd.Process.Signal(sig); err != nil {
 						t.Fatal(err)
@@ -320,7 +297,7 @@ func TestOutputSignals(t *testing.T) {
 		dir := t.TempDir()
 		dest := filepath.Join(dir, "out")
 		cmd := withoutTmpfile(command("timeout", "0.5", mmcatBin, "-o", dest, "-"))
-		cmd.Env = append(cmd.Env, asCommandEnv+"=1")
+		cmd.Env = append(cmd.Env, asMmcat)
 		stdin, stderr := startFed(t, cmd, chunk)
 		err := cmd.Wait()
 		_ = stdin.Close()
@@ -336,7 +313,7 @@ func TestOutputSignals(t *testing.T) {
 		name := shmName(t)
 		cmd := command(mmcatBin, "-o", "shm:"+name, "-")
 		stdin, _ := startFed(t, cmd, chunk)
-		waitFor(t, "the segment", func() bool {
+		testkit.WaitFor(t, "the segment", func() bool {
 			seg, err := shm.Open(name, shm.ReadOnly())
 			if err == nil {
 				_ = seg.Close()
@@ -358,9 +335,9 @@ func TestOutputSignals(t *testing.T) {
 		dir := t.TempDir()
 		dest := filepath.Join(dir, "out")
 		cmd := withoutTmpfile(command("sh", "-c", `trap "" HUP; exec "$@"`, "sh", mmcatBin, "-o", dest, "-"))
-		cmd.Env = append(cmd.Env, asCommandEnv+"=1")
+		cmd.Env = append(cmd.Env, asMmcat)
 		stdin, stderr := startFed(t, cmd, chunk)
-		waitFor(t, "the temporary file", func() bool { return len(hiddenFiles(t, dir)) > 0 })
+		testkit.WaitFor(t, "the temporary file", func() bool { return len(hiddenFiles(t, dir)) > 0 })
 		if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
 			t.Fatal(err)
 		}
@@ -534,7 +511,7 @@ func TestOutputKernelAttribute(t *testing.T) {
 // program is refused as cat refuses.
 func TestOutputRunningProgram(t *testing.T) {
 	requireRoot(t)
-	dir := sharedDir(t)
+	dir := testkit.SharedDir(t)
 	prog := filepath.Join(dir, "prog")
 	sleep, err := exec.LookPath("sleep")
 	if err != nil {
@@ -613,7 +590,7 @@ func TestOutputBrokenFIFO(t *testing.T) {
 			t.Fatal(err)
 		}
 		cmd := command("sh", "-c", script, "sh", mmcatBin, src, fifo)
-		cmd.Env = append(cmd.Env, asCommandEnv+"=1")
+		cmd.Env = append(cmd.Env, asMmcat)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		_ = cmd.Run()

@@ -5,13 +5,15 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/mmapkit/mmapkit/internal/testkit"
 )
 
 // invocation says how to start a command beyond its arguments.
@@ -220,49 +222,49 @@ func TestClosedStandardStreams(t *testing.T) {
 		t.Skip("no sh:", err)
 	}
 	f := writeFile(t, t.TempDir(), "f", []byte("data\n"))
-	shell := func(env, script string, args ...string) result {
+	shell := func(env []string, script string, args ...string) result {
 		cmd := exec.Command(sh, append([]string{"-c", script}, args...)...)
-		cmd.Env = append(os.Environ(), "LC_ALL=C", env)
+		cmd.Env = append(append(os.Environ(), "LC_ALL=C"), env...)
 		var out, errb bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errb
 		_ = cmd.Run()
 		return result{stdout: out.Bytes(), stderr: errb.Bytes(), code: cmd.ProcessState.ExitCode()}
 	}
 	for _, c := range []struct {
-		fd             string
+		fd             int
 		closed, devRW  string // redirections of the probed descriptor
 		cat            []string
 		catStderr      string
 		mmcatStdoutLen int
 	}{
-		{"0", "<&-", "<>/dev/null", []string{"-"}, "cat: -: Bad file descriptor\ncat: closing standard input: Bad file descriptor\n", 0},
-		{"1", ">&-", "1<>/dev/null", []string{f}, "cat: standard output: Bad file descriptor\n", 0},
+		{0, "<&-", "<>/dev/null", []string{"-"}, "cat: -: Bad file descriptor\ncat: closing standard input: Bad file descriptor\n", 0},
+		{1, ">&-", "1<>/dev/null", []string{f}, "cat: standard output: Bad file descriptor\n", 0},
 	} {
 		probe := func(redir string) string {
-			r := shell(probeFDEnv+"="+c.fd, `exec "$0" `+redir, mmcatBin)
+			r := shell(testkit.ProbeFDEnv(c.fd), `exec "$0" `+redir, mmcatBin)
 			if r.code != 0 || len(r.stderr) == 0 {
-				t.Fatalf("probe of fd %s with %s: exit %d, %q", c.fd, redir, r.code, r.stderr)
+				t.Fatalf("probe of fd %d with %s: exit %d, %q", c.fd, redir, r.code, r.stderr)
 			}
 			return string(r.stderr)
 		}
 		closed, devRW := probe(c.closed), probe(c.devRW)
 		if closed != devRW {
-			t.Errorf("fd %s: closed and open on /dev/null read-write now differ:\n%s\n%s\nmmcat can detect a closed stream and should report EBADF as cat does", c.fd, closed, devRW)
+			t.Errorf("fd %d: closed and open on /dev/null read-write now differ:\n%s\n%s\nmmcat can detect a closed stream and should report EBADF as cat does", c.fd, closed, devRW)
 		}
 		if !strings.Contains(closed, `"/dev/null"`) {
-			t.Errorf("fd %s closed at exec: %s; want the runtime's /dev/null", c.fd, closed)
+			t.Errorf("fd %d closed at exec: %s; want the runtime's /dev/null", c.fd, closed)
 		}
 
 		// GNU cat, for the record of what mmcat cannot match, and its
 		// agreement with mmcat on the descriptor open read-write.
 		args := strings.Join(c.cat, " ")
-		if r := shell("", `exec "$0" `+args+" "+c.closed, gnuCatPath); r.code != 1 ||
+		if r := shell(nil, `exec "$0" `+args+" "+c.closed, gnuCatPath); r.code != 1 ||
 			strings.ReplaceAll(string(r.stderr), gnuCatPath+": ", "cat: ") != c.catStderr {
 			t.Errorf("GNU cat %s %s: exit %d, stderr %q; want 1, %q", args, c.closed, r.code, r.stderr, c.catStderr)
 		}
 		for _, redir := range []string{c.closed, c.devRW} {
-			r := shell(asCommandEnv+"=1", `exec "$0" `+args+" "+redir, mmcatBin)
-			g := shell("", `exec "$0" `+args+" "+c.devRW, gnuCatPath)
+			r := shell([]string{asMmcat}, `exec "$0" `+args+" "+redir, mmcatBin)
+			g := shell(nil, `exec "$0" `+args+" "+c.devRW, gnuCatPath)
 			if r.code != 0 || len(r.stderr) != 0 || g.code != 0 || len(g.stderr) != 0 || len(r.stdout) != c.mmcatStdoutLen {
 				t.Errorf("%s %s: mmcat exit %d, stderr %q, %d bytes out; GNU cat with %s: exit %d, %q",
 					args, redir, r.code, r.stderr, len(r.stdout), c.devRW, g.code, g.stderr)
@@ -292,22 +294,14 @@ func TestStreamNotHeld(t *testing.T) {
 		if _, err := in.Write([]byte("x\x01\n")); err != nil {
 			t.Fatal(err)
 		}
-		got := make(chan []byte, 1)
-		go func() {
-			b := make([]byte, 64)
-			n, _ := out.Read(b)
-			got <- b[:n]
-		}()
-		select {
-		case b := <-got:
-			if len(b) == 0 {
-				t.Errorf("%q: no output before the input ended", opts)
-			}
-		case <-time.After(time.Minute):
-			t.Errorf("%q: nothing written a minute after a line was read", opts)
+		var n int
+		if testkit.Finishes(t, fmt.Sprintf("%q: the first read of the output, after a line was written", opts), func() {
+			n, _ = out.Read(make([]byte, 64))
+		}) && n == 0 {
+			t.Errorf("%q: no output before the input ended", opts)
 		}
 		in.Close()
-		_ = cmd.Wait()
+		_ = testkit.Wait(t, cmd)
 	}
 }
 
@@ -340,7 +334,7 @@ func TestCatSelf(t *testing.T) {
 			cmd.Dir = dir
 			cmd.Env = append(os.Environ(), "LC_ALL=C")
 			if prog == mmcatBin {
-				cmd.Env = append(cmd.Env, asCommandEnv+"=1")
+				cmd.Env = append(cmd.Env, asMmcat)
 			}
 			var errb bytes.Buffer
 			cmd.Stderr = &errb

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/mmapkit/mmapkit/internal/faulttest"
+	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/shm"
 )
 
@@ -92,7 +93,7 @@ func TestFaultTruncatedSource(t *testing.T) {
 // temporary file that SIGKILL left is gone after the next -o to DEST.
 func TestFaultKilledOutput(t *testing.T) {
 	ty := faulttest.New(t)
-	base := smallTmpfs(t, "96m")
+	base := testkit.SharedTmpfs(t, 96<<20)
 	src := writeFile(t, base, "src", randomBytes(6<<20))
 	want := readFile(t, src)
 	old := randomBytes(4096)
@@ -121,7 +122,7 @@ func TestFaultKilledOutput(t *testing.T) {
 			var cmd *exec.Cmd
 			if sig == 0 {
 				cmd = command("timeout", fmt.Sprintf("%.4f", delay.Seconds()), mmcatBin, "-o", target, src)
-				cmd.Env = append(cmd.Env, asCommandEnv+"=1")
+				cmd.Env = append(cmd.Env, asMmcat)
 			} else {
 				cmd = command(mmcatBin, "-o", target, src)
 			}

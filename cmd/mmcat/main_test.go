@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -12,64 +11,52 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/mmapkit/mmapkit/internal/testkit"
 )
 
 // mmcatBin is the command under test: this test binary, which runs as
-// mmcat when asCommandEnv is set, so the tests need no toolchain at run
-// time (and run under Wine, which has none).
+// mmcat when testkit.JobEnv names mmcatJob, so the tests need no toolchain
+// at run time (and run under Wine, which has none).
 var mmcatBin string
 
-const asCommandEnv = "MMCAT_TEST_AS_COMMAND"
+// asMmcat, in a command's environment, makes the test binary run as mmcat.
+const asMmcat = testkit.JobEnv + "=" + mmcatJob
+
+const mmcatJob = "mmcat"
 
 // shrinkBeforeMapEnv, set to a size for a command run as mmcat, truncates
 // each file to that size between mmcat's size check and its mapping.
 const shrinkBeforeMapEnv = "MMCAT_TEST_SHRINK_BEFORE_MAP"
 
-// probeFDEnv, set to a descriptor number, makes the test binary describe
-// that descriptor as it sees it at start, on stderr, and exit.
-const probeFDEnv = "MMCAT_TEST_PROBE_FD"
+// jobs are what the test binary does as another process: run as mmcat.
+// testkit.FDProbe describes a descriptor as a program finds it at start.
+var jobs = testkit.Jobs{mmcatJob: testkit.MainJob(mmcatMain)}
 
 func TestMain(m *testing.M) {
-	if fd := os.Getenv(probeFDEnv); fd != "" {
-		fmt.Fprint(os.Stderr, describeFD(fd))
-		os.Exit(0)
-	}
-	if os.Getenv(asCommandEnv) == "1" {
-		if err := commandSetup(); err != nil {
-			os.Stderr.WriteString("mmcat test setup: " + err.Error() + "\n")
-			os.Exit(125)
-		}
-		if v := os.Getenv(shrinkBeforeMapEnv); v != "" {
-			size, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				panic(err)
-			}
-			beforeMap = func(path string) {
-				if err := os.Truncate(path, size); err != nil {
-					panic(err)
-				}
-			}
-		}
-		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
-	}
+	testkit.Serve(jobs, testkit.FDProbe)
 	mmcatBin = os.Args[0]
 	os.Exit(m.Run())
 }
 
-// describeFD describes this process's descriptor fd by what the kernel
-// tells about it: what it is open on, its status flags with the
-// close-on-exec bit and inode (/proc/self/fdinfo), and fstat's mode and
-// size (not its times, which other processes change).
-func describeFD(fd string) string {
-	link, err := os.Readlink("/proc/self/fd/" + fd)
-	info, ierr := os.ReadFile("/proc/self/fdinfo/" + fd)
-	n, _ := strconv.Atoi(fd)
-	fi, serr := os.NewFile(uintptr(n), "fd").Stat()
-	var st string
-	if serr == nil {
-		st = fmt.Sprintf("%v size %d", fi.Mode(), fi.Size())
+// mmcatMain is mmcat's main, with the switches of the tests applied.
+func mmcatMain() int {
+	if err := commandSetup(); err != nil {
+		os.Stderr.WriteString("mmcat test setup: " + err.Error() + "\n")
+		return 125
 	}
-	return fmt.Sprintf("link %q %v\nfdinfo %q %v\nfstat %s %v\n", link, err, info, ierr, st, serr)
+	if v := os.Getenv(shrinkBeforeMapEnv); v != "" {
+		size, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			panic(err)
+		}
+		beforeMap = func(path string) {
+			if err := os.Truncate(path, size); err != nil {
+				panic(err)
+			}
+		}
+	}
+	return run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 }
 
 // command returns the command that runs name with args in the C locale;
@@ -81,7 +68,7 @@ func command(name string, args ...string) *exec.Cmd {
 	cmd := exec.Command(name, args...)
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
 	if name == mmcatBin {
-		cmd.Env = append(cmd.Env, asCommandEnv+"=1")
+		cmd.Env = append(cmd.Env, asMmcat)
 		cmd.Args[0] = "mmcat"
 	}
 	return cmd
@@ -100,7 +87,7 @@ func runCmd(tb testing.TB, stdin io.Reader, name string, args ...string) result 
 	cmd.Stdin = stdin
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
+	err := testkit.Run(tb, cmd)
 	code := 0
 	var ee *exec.ExitError
 	switch {

@@ -59,7 +59,7 @@ func testCgroup(t *testing.T, limit int64) memCgroup {
 // itself into it, then becomes the command.
 func (c memCgroup) command(argv ...string) *exec.Cmd {
 	cmd := command("sh", append([]string{"-c", `echo $$ > "$1/cgroup.procs" || exit 125; shift; exec "$@"`, "sh", c.dir}, argv...)...)
-	cmd.Env = append(cmd.Env, asCommandEnv+"=1")
+	cmd.Env = append(cmd.Env, asMmcat)
 	return cmd
 }
 

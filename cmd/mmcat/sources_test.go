@@ -12,9 +12,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mmapkit/mmapkit/internal/testkit"
 )
 
 // blockingPipe returns a pipe whose ends are in blocking mode, so that a
@@ -63,19 +64,11 @@ func (s *started) readN(t *testing.T, n int) []byte {
 	return b
 }
 
-// wait waits for the command's exit, failing the test if that takes more
-// than a minute (a command that cannot finish, not a slow one).
+// wait waits for the command's exit; testkit.Wait kills one that cannot
+// finish (not a slow one) and fails the test.
 func (s *started) wait(t *testing.T) int {
 	t.Helper()
-	done := make(chan struct{})
-	go func() { _ = s.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(time.Minute):
-		_ = s.cmd.Process.Kill()
-		<-done
-		t.Fatalf("%q did not exit within a minute", s.cmd.Args)
-	}
+	_ = testkit.Wait(t, s.cmd)
 	return s.cmd.ProcessState.ExitCode()
 }
 

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -104,4 +105,19 @@ func Hammer(r Region, data []byte, name string) (stop func() error) {
 		close(errs)
 		return <-errs
 	}
+}
+
+// HammerDuring hammers r as [Hammer] does while cmd, another process that
+// makes r fault (a truncation), runs to its end. It returns the first
+// failure: a call of the hammer's, or cmd's, with what cmd said.
+func HammerDuring(r Region, data []byte, name string, cmd *exec.Cmd) error {
+	stop := Hammer(r, data, name)
+	out, err := cmd.CombinedOutput()
+	if herr := stop(); herr != nil {
+		return herr
+	}
+	if err != nil {
+		return fmt.Errorf("child: %v: %s", err, out)
+	}
+	return nil
 }

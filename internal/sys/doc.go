@@ -13,10 +13,14 @@
 //     its own open file description so that its locks are its own;
 //   - process liveness: [OpenPidfd] to wait for a process's exit without
 //     holding a thread, [ProcStat] for a process's start time and state,
-//     [PidNamespace] for the namespace its PIDs are in.
+//     [PidNamespace] for the namespace its PIDs are in;
+//   - the kernel's attribute file systems (procfs, sysfs and the like),
+//     told apart by fstatfs(2) ([KernelFS]): their files are made up when
+//     read, cannot be mapped, and are written in place.
 //
 // Everything is Linux-only. On other systems every function returns an
 // error wrapping [errors.ErrUnsupported] (and [Now] reads the runtime's
-// monotonic clock), so that callers build everywhere and decide once, at
-// their entry points, what to tell their users.
+// monotonic clock, [KernelFS] names no file system), so that callers
+// build everywhere and decide once, at their entry points, what to tell
+// their users.
 package sys

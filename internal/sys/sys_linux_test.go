@@ -87,3 +87,27 @@ func TestFallocateErrors(t *testing.T) {
 		t.Errorf("Reserve of a pipe = %v; want fallocate's ESPIPE", err)
 	}
 }
+
+// TestKernelFS names the file systems of files that every Linux machine
+// has, and none for an ordinary file.
+func TestKernelFS(t *testing.T) {
+	plain := filepath.Join(t.TempDir(), "plain")
+	if err := os.WriteFile(plain, []byte("data"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{
+		"/proc/self/status":         "procfs",
+		"/proc/sys/kernel":          "procfs",
+		"/sys/kernel/uevent_seqnum": "sysfs",
+		plain:                       "",
+	} {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := sys.KernelFS(int(f.Fd())); got != want {
+			t.Errorf("KernelFS(%s) = %q; want %q", path, got, want)
+		}
+		f.Close()
+	}
+}

@@ -6,7 +6,9 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // JobEnv is the environment variable that names the job of a test binary
@@ -110,4 +112,42 @@ func RunAll(cmds []*exec.Cmd) error {
 		}
 	}
 	return first
+}
+
+// MainJob is the job of a test binary that stands in for a command: it
+// runs main, which returns the command's exit status, and exits with it,
+// so that the tests run the command without building it.
+func MainJob(main func() int) func() error {
+	return func() error {
+		os.Exit(main())
+		return nil
+	}
+}
+
+// Wait waits for cmd, which has started, and returns what [exec.Cmd.Wait]
+// returns. A child still running after [HangTimeout] is hung: Wait kills
+// it and fails t, naming the command.
+func Wait(t testing.TB, cmd *exec.Cmd) error {
+	t.Helper()
+	var hung atomic.Bool
+	timer := time.AfterFunc(HangTimeout, func() {
+		hung.Store(true)
+		_ = cmd.Process.Kill()
+	})
+	err := cmd.Wait()
+	timer.Stop()
+	if hung.Load() {
+		t.Fatalf("%s %q did not exit in %v: it hangs (killed)", jobName(cmd), cmd.Args[1:], HangTimeout)
+	}
+	return err
+}
+
+// Run starts cmd and waits for it as [Wait] does. An error starting it
+// fails t.
+func Run(t testing.TB, cmd *exec.Cmd) error {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("%s %q: %v", jobName(cmd), cmd.Args[1:], err)
+	}
+	return Wait(t, cmd)
 }

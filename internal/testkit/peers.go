@@ -63,3 +63,15 @@ func (p *Panicker) Write(b []byte) (int, error) {
 	p.Room -= len(b)
 	return len(b), nil
 }
+
+// WaitFor polls until cond holds, for what only shows from outside (a
+// file another process makes); after [HangTimeout] it fails t, saying what
+// it waited for.
+func WaitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(HangTimeout); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting %v for %s", HangTimeout, what)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package testkit_test
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -18,6 +19,24 @@ var jobs = testkit.Jobs{
 		return nil
 	},
 	"fail": func() error { return errors.New("asked to fail") },
+	// main stands in for a command that exits with status 3.
+	"main": testkit.MainJob(func() int {
+		fmt.Print(strings.Join(os.Args[1:], " "))
+		return 3
+	}),
+	// talk says ready, then answers every line it reads until the end of
+	// its input; "fail" makes it fail, saying why on stderr.
+	"talk": func() error {
+		fmt.Println("ready")
+		sc := bufio.NewScanner(os.Stdin)
+		for sc.Scan() {
+			if sc.Text() == "fail" {
+				return errors.New("asked to fail")
+			}
+			fmt.Println("got " + sc.Text())
+		}
+		return sc.Err()
+	},
 	// slot writes its slot of the file TESTKIT_PATH.
 	"slot": func() error {
 		slot, span, round, err := testkit.SlotFromEnv()
@@ -34,7 +53,7 @@ var jobs = testkit.Jobs{
 }
 
 func TestMain(m *testing.M) {
-	testkit.Serve(jobs)
+	testkit.Serve(jobs, testkit.FDProbe)
 	os.Exit(m.Run())
 }
 
@@ -109,5 +128,110 @@ func TestPatterns(t *testing.T) {
 	a, b := testkit.TextPattern(10000, 1), testkit.TextPattern(10000, 2)
 	if strings.ContainsRune(string(a), 0) || string(a) == string(b) {
 		t.Errorf("TextPattern holds a NUL or ignores its seed")
+	}
+}
+
+// TestMainJob runs a job that stands in for a command: its arguments and
+// exit status are the command's.
+func TestMainJob(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "a", "b")
+	cmd.Env = testkit.JobEnviron("main")
+	out, err := cmd.Output()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 || string(out) != "a b" {
+		t.Errorf("main job: %v, %q; want exit status 3 saying \"a b\"", err, out)
+	}
+	if err := testkit.Run(t, testkit.Command("echo")); err != nil {
+		t.Errorf("Run of a job that succeeds = %v", err)
+	}
+	if err := testkit.Run(t, testkit.Command("fail")); err == nil {
+		t.Error("Run of a job that fails = nil")
+	}
+}
+
+// TestTalker talks to a child line by line; its failure comes with what
+// it said on stderr.
+func TestTalker(t *testing.T) {
+	p, err := testkit.Talk(testkit.Command("talk"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	if err := p.Expect("ready"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Say("x %d", 1); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := p.Line(); line != "got x 1" || err != nil {
+		t.Errorf("answer %q, %v; want \"got x 1\"", line, err)
+	}
+	_ = p.Say("y")
+	if err := p.Expect("got z"); err == nil || !strings.Contains(err.Error(), `said "got y", not "got z"`) {
+		t.Errorf("Expect of the wrong line = %v", err)
+	}
+	if p.Cmd.ProcessState == nil {
+		t.Error("a child that said the wrong line still runs")
+	}
+
+	p, err = testkit.Talk(testkit.Command("talk"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = p.Expect("ready")
+	_ = p.Say("fail")
+	if _, err := p.Line(); err == nil || !strings.Contains(err.Error(), "job talk: asked to fail") {
+		t.Errorf("Line from a child that failed = %v; want its stderr", err)
+	}
+
+	p, err = testkit.Talk(testkit.Command("talk"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := errors.Join(p.Expect("ready"), p.Close(), p.Close()); err != nil {
+		t.Errorf("a child whose input ends: %v", err)
+	}
+}
+
+// TestFDProbe has the probe describe descriptors it inherited: a file
+// open for reading and one open for writing, as fd 0 and 1.
+func TestFDProbe(t *testing.T) {
+	if _, err := os.Stat("/proc/self/fdinfo"); err != nil {
+		t.Skipf("no /proc/self/fdinfo: %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(path, []byte("12345"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for fd, flag := range map[int]int{0: os.O_RDONLY, 1: os.O_WRONLY} {
+		f, err := os.OpenFile(path, flag, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(os.Args[0])
+		cmd.Env = append(os.Environ(), testkit.ProbeFDEnv(fd)...)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if fd == 0 {
+			cmd.Stdin = f
+		} else {
+			cmd.Stdout = f
+		}
+		err = cmd.Run()
+		f.Close()
+		if got := stderr.String(); err != nil || !strings.Contains(got, fmt.Sprintf("link %q", path)) ||
+			!strings.Contains(got, "flags:") || !strings.Contains(got, "size 5") {
+			t.Errorf("probe of fd %d: %v\n%s", fd, err, got)
+		}
+	}
+}
+
+// TestSharedDir checks the modes that let another user in.
+func TestSharedDir(t *testing.T) {
+	d := testkit.SharedDir(t)
+	for _, p := range []string{d, filepath.Dir(d)} {
+		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o755 {
+			t.Errorf("%s: %v, %v; want mode 0755", p, fi.Mode(), err)
+		}
 	}
 }

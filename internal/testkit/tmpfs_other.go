@@ -11,3 +11,9 @@ func SmallTmpfs(t testing.TB, size int64) string {
 	t.Skipf("mounting a tmpfs of %d bytes needs Linux", size)
 	return ""
 }
+
+// SharedTmpfs skips the test, as [SmallTmpfs] does.
+func SharedTmpfs(t testing.TB, size int64) string {
+	t.Helper()
+	return SmallTmpfs(t, size)
+}
