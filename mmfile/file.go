@@ -77,11 +77,16 @@ func OpenFile(path string, flag int, perm fs.FileMode, opts ...Option) (*File, e
 	if c.readWrite {
 		return nil, &fs.PathError{Op: op, Path: path, Err: errs.Detail(ErrBadFlag, "ReadWrite is for Map; use O_RDWR")}
 	}
-	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
-		return nil, &fs.PathError{Op: op, Path: path, Err: notRegular(fi.Mode())}
-	}
+	// The regular-file check follows the open, on its descriptor (openFlags
+	// keep a FIFO from blocking it): a stat before would cost a system call
+	// on every open and still race with a rename. Only an open that fails
+	// asks the path, so that a directory is refused for what it is, not
+	// for EISDIR.
 	f, err := os.OpenFile(path, flag|openFlags, perm)
 	if err != nil {
+		if fi, serr := os.Stat(path); serr == nil && !fi.Mode().IsRegular() {
+			return nil, &fs.PathError{Op: op, Path: path, Err: notRegular(fi.Mode())}
+		}
 		return nil, err
 	}
 	m, err := newMapping(op, f, path, flag&os.O_RDWR != 0, c)
@@ -140,7 +145,7 @@ func newMapping(op string, f *os.File, name string, writable bool, c config) (*m
 	if !fi.Mode().IsRegular() {
 		return fail(notRegular(fi.Mode()))
 	}
-	if err := checkMappable(f); err != nil {
+	if err := checkMappable(f, fi); err != nil {
 		return fail(err)
 	}
 	off, n, fileSize := int64(0), fi.Size(), fi.Size()

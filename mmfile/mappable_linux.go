@@ -1,7 +1,9 @@
 package mmfile
 
 import (
+	"io/fs"
 	"os"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -27,15 +29,21 @@ var generatedFS = map[uint32]string{
 // golang.org/x/sys/unix lacks.
 const configfsMagic = 0x62656570
 
-// checkMappable refuses a file of a file system in generatedFS. Where
-// fstatfs fails, it lets mmap decide.
-func checkMappable(f *os.File) error {
+// checkMappable refuses a file of a file system in generatedFS; fi is the
+// file's. Those file systems never count blocks for a file (their inodes
+// keep i_blocks 0, whatever the size says), so a file with blocks is none
+// of theirs and needs no fstatfs: only an empty or sparse file pays for
+// the question. Where fstatfs fails, it lets mmap decide.
+func checkMappable(f *os.File, fi fs.FileInfo) error {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Blocks > 0 {
+		return nil
+	}
 	var st unix.Statfs_t
 	if unix.Fstatfs(int(f.Fd()), &st) != nil {
 		return nil
 	}
-	if fs, ok := generatedFS[uint32(st.Type)]; ok {
-		return errs.Detail(ErrNotMappable, "file cannot be mapped: a file of %s, made up when read (read it with os.ReadFile)", fs)
+	if name, ok := generatedFS[uint32(st.Type)]; ok {
+		return errs.Detail(ErrNotMappable, "file cannot be mapped: a file of %s, made up when read (read it with os.ReadFile)", name)
 	}
 	return nil
 }
