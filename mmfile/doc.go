@@ -101,7 +101,11 @@
 // Sync writes the dirty pages back and waits (msync MS_SYNC), and fsyncs
 // when the size changed, so that data and size survive a crash.
 // [File.SyncRange] does the same for a range, and [File.SyncAsync] starts
-// the write-back without waiting. Close unmaps, leaves the file at its
+// the write-back without waiting. A store through the mapping dirties the
+// whole folio the page cache keeps its page in (up to 2 MiB for a file
+// written in large chunks), and write-back writes all of it: to make a few
+// bytes durable at once, [File.WriteAtSync] writes them by pwrite(2),
+// which dirties only their blocks, and syncs their pages. Close unmaps, leaves the file at its
 // logical size and closes the descriptor; like [os.File.Close] it does
 // not sync, but what was written before it is in the page cache, visible
 // to every reader, and the kernel writes it back in its own time. A File
