@@ -61,12 +61,14 @@
 // extends the file exactly to the last byte written: the file's size is
 // never ahead of its data, not while io.Copy runs, not after a write that
 // failed, not after the writer was killed, and nothing but Truncate ever
-// shortens the file, so bytes that other processes appended are kept. A
-// gap left by a write past the end, and the growth by Truncate, have
-// their blocks reserved first (fallocate, keeping the size), so a full
-// disk is an error from the write that needed the space, never a SIGBUS
-// at a later store; unlike an [os.File], a file grown far past its data
-// is therefore not sparse, and needs the space. The mapping's capacity is
+// shortens the file, so bytes that other processes appended are kept.
+// Nothing is reserved ahead of an append. A gap left by a write past the
+// end has its blocks reserved once the write has landed, and the growth
+// by Truncate before the size changes (fallocate, keeping the size), so a
+// full disk is an error from the write that needed the space, never a
+// SIGBUS at a later store; unlike an [os.File], a file grown far past its
+// data is therefore not sparse, and needs the space. A write that fails
+// for want of space leaves no blocks reserved past the end. The mapping's capacity is
 // not the file's size: it runs ahead of it (doubling up to 1 GiB, then in
 // whole GiB), so that appends rarely remap, and falls back to the size
 // alone where the address space is limited (ulimit -v). Remapping waits

@@ -96,10 +96,19 @@ func (m wholeMapping) Refresh() error {
 // file exactly to the last byte it wrote, so the file's size is never
 // ahead of its data, whether the write succeeds, stops short on a full
 // disk, or the process dies, and never cut back, so bytes that another
-// process appended meanwhile are kept. The mapping's capacity is made to
-// cover the new end first, and a gap between the end and off is reserved
-// (without changing the size) so that a store into it later cannot fault
-// for want of space.
+// process appended meanwhile are kept. An append is that one system call
+// (and a remap when the capacity runs out): nothing is reserved ahead of
+// the data, since blocks reserved past the end stay allocated after Close
+// and after a crash (ext4 frees them only at a truncate; fallocate
+// PUNCH_HOLE does nothing past the end there), and trimming them would
+// race with another process's append. The mapping's capacity is made to
+// cover the new end first. A gap between the end and off is reserved
+// (fallocate, keeping the size) once the write has landed, when it lies
+// inside the file, so that a store into it later cannot fault for want of
+// space: a reservation that fails on a full disk leaves its blocks, if
+// any, inside the file, never past its end, and a write that fails leaves
+// none at all. A full disk at that step is this write's error, with
+// n == len(p): the bytes are in the file, the gap is sparse.
 func (m directGrowingMapping) Grow(p []byte, off int64) (int, error) {
 	const op = "write"
 	end := off + int64(len(p))
@@ -109,15 +118,16 @@ func (m directGrowingMapping) Grow(p []byte, off int64) (int, error) {
 	if err := m.fit(op, end); err != nil {
 		return 0, err
 	}
-	if off > m.size {
-		if err := reserve(m.f, m.size, off-m.size); err != nil {
-			return 0, m.err(op, err)
-		}
-	}
+	gap := m.size
 	n, err := m.writeDirect(p, off)
 	if n > 0 && off+int64(n) > m.size {
 		m.size = off + int64(n)
 		m.grown.Store(true)
+	}
+	if err == nil && off > gap {
+		if rerr := reserve(m.f, gap, off-gap); rerr != nil {
+			err = m.err(op, fmt.Errorf("the %d bytes were written at offset %d, but the gap [%d, %d) before them could not be reserved: %w", n, off, gap, off, rerr))
+		}
 	}
 	return n, err
 }

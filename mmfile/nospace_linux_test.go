@@ -57,3 +57,86 @@ func TestFullDisk(t *testing.T) {
 		t.Fatalf("Truncate past the free space = %v; want ENOSPC", err)
 	}
 }
+
+// TestFullDiskGapLeavesNoReservation writes past the end of a 1 MiB file on
+// a 4 MiB tmpfs, leaving gaps of about the free space: the gap alone
+// fills the disk, and the gap fits but not with the bytes after it. Each
+// write is an error wrapping ENOSPC, and afterwards the file holds no
+// block past the bytes written (st_blocks) and the free space (statfs) is
+// what it was less those bytes: a failed growth leaves nothing reserved.
+func TestFullDiskGapLeavesNoReservation(t *testing.T) {
+	const page = 4096
+	for _, c := range []struct {
+		name string
+		gap  func(free int64) int64 // the gap, from the free space
+	}{
+		{"gap of the free space", func(free int64) int64 { return free }},
+		{"gap of the free space less the bytes", func(free int64) int64 { return free - 32*page }},
+		{"gap of twice the free space", func(free int64) int64 { return 2 * free }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := testkit.SmallTmpfs(t, 4<<20)
+			path := filepath.Join(dir, "file")
+			head := testkit.Pattern(1 << 20)
+			f := openWith(t, path, head)
+			free0 := freeBytes(t, dir)
+			off := int64(len(head)) + c.gap(free0)
+			p := bytes.Repeat([]byte("z"), 64*page)
+			n, err := f.WriteAt(p, off)
+			if !errors.Is(err, unix.ENOSPC) {
+				t.Fatalf("WriteAt of %d bytes at %d with %d free = %d, %v; want ENOSPC", len(p), off, free0, n, err)
+			}
+			t.Logf("%d bytes free; WriteAt at %d: %d, %v", free0, off, n, err)
+			var st unix.Stat_t
+			if err := unix.Stat(path, &st); err != nil {
+				t.Fatal(err)
+			}
+			wantSize := int64(len(head))
+			if n > 0 {
+				wantSize = off + int64(n)
+			}
+			if st.Size != wantSize {
+				t.Errorf("size %d after the write; want %d", st.Size, wantSize)
+			}
+			data := int64(len(head)) + (int64(n)+page-1)/page*page
+			if held := st.Blocks * 512; held > data {
+				t.Errorf("the file holds %d bytes of blocks, %d more than its data", held, held-data)
+			}
+			if free := freeBytes(t, dir); free < free0-(data-int64(len(head))) {
+				t.Errorf("%d bytes free after the write; want %d less the %d bytes written", free, free0, n)
+			}
+			got, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got[:len(head)], head) || (n > 0 && !bytes.Equal(got[off:], p[:n])) {
+				t.Errorf("the file's %d bytes are not the head and the bytes written", len(got))
+			}
+		})
+	}
+}
+
+// freeBytes returns the space free on the file system of dir.
+func freeBytes(t *testing.T, dir string) int64 {
+	t.Helper()
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		t.Fatal(err)
+	}
+	return int64(st.Bavail) * st.Bsize
+}
+
+// openWith writes head into a new file at path and opens it for writing;
+// the File is closed at the end of the test.
+func openWith(t *testing.T, path string, head []byte) *mmfile.File {
+	t.Helper()
+	if err := os.WriteFile(path, head, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := mmfile.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
