@@ -43,8 +43,12 @@ func Create(path string, size int64, opts ...Option) (*File, error) {
 		return nil, &fs.PathError{Op: "create", Path: path, Err: errs.Detail(ioadapt.ErrInvalidSize, "negative size %d", size)}
 	}
 	f, err := OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o666, opts...)
-	if err != nil {
-		return nil, err
+	if err != nil || size == 0 {
+		// O_TRUNC made the file empty. A truncate to 0 on top would also
+		// tell ext4 that the file is being replaced (auto_da_alloc), and
+		// Close would then wait for all of its blocks to be allocated and
+		// written, as os.Create of a new file never does.
+		return f, err
 	}
 	if err := f.Truncate(size); err != nil {
 		return nil, errs.Rollback(err, f.Close())
