@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/mmapkit/mmapkit/internal/errs"
 	"github.com/mmapkit/mmapkit/internal/sys"
@@ -105,10 +106,10 @@ func (m wholeMapping) Refresh() error {
 // cover the new end first. A gap between the end and off is reserved
 // (fallocate, keeping the size) once the write has landed, when it lies
 // inside the file, so that a store into it later cannot fault for want of
-// space: a reservation that fails on a full disk leaves its blocks, if
-// any, inside the file, never past its end, and a write that fails leaves
-// none at all. A full disk at that step is this write's error, with
-// n == len(p): the bytes are in the file, the gap is sparse.
+// space: a write that fails reserves nothing, and a gap larger than the
+// free space is refused before any block is taken (see reserve). A full
+// disk at that step is this write's error, with n == len(p): the bytes
+// are in the file, the gap is sparse.
 func (m directGrowingMapping) Grow(p []byte, off int64) (int, error) {
 	const op = "write"
 	end := off + int64(len(p))
@@ -297,7 +298,18 @@ func (m growingMapping) resizeUnmapped(size int64) error {
 // system has no fallocate it reserves nothing, and a full disk shows at
 // write-back; on Windows a view never reaches past the end of the file,
 // and extending the file allocates its clusters.
+//
+// A reservation that fails for want of space keeps the blocks it got on
+// ext4 (past the end of the file, where only a truncate frees them, so
+// the disk stays full after the failed call), so reserve first asks the
+// file system (fstatfs) and refuses, reserving nothing, what is more than
+// its free space. Blocks of the range that are allocated already count
+// against it too, so on a nearly full disk a range that another process
+// has written meanwhile may be refused.
 func reserve(f *os.File, off, n int64) error {
+	if free, _, ok := freeSpace(f); ok && n > free {
+		return errs.Detail(syscall.ENOSPC, "reserving %d bytes at offset %d with %d free: %v", n, off, free, syscall.ENOSPC)
+	}
 	err := sys.Reserve(int(f.Fd()), off, n)
 	if errors.Is(err, errors.ErrUnsupported) {
 		return nil
