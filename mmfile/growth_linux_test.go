@@ -165,8 +165,18 @@ func killedCopyRound(path, impl string, round int, rng *rand.Rand) error {
 		}
 	}
 	p.stop() // SIGKILL
-	if _, err := prefixOf(path, stream[:sent]); err != nil {
+	n, err := prefixOf(path, stream[:sent])
+	if err != nil {
 		return fmt.Errorf("after the kill, %d bytes sent: %v", sent, err)
+	}
+	// Nothing is reserved ahead of an append: the file holds no block
+	// past the pages of its data.
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return err
+	}
+	if held, data := st.Blocks*512, (int64(n)+4095)/4096*4096; held > data {
+		return fmt.Errorf("after the kill the file of %d bytes holds %d bytes of blocks", n, held)
 	}
 	return nil
 }
