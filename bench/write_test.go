@@ -188,30 +188,14 @@ const appendSize = 64 * mib
 // appendSize bytes, then closes it (without sync, as os.File.Close does not
 // sync).
 func BenchmarkAppend(b *testing.B) {
-	for _, chunk := range []int64{4 * kib, 64 * kib} {
-		for _, c := range appendCreators {
-			b.Run(fmt.Sprintf("size=%s/chunk=%s/impl=%s", sizeName(appendSize), sizeName(chunk), c.name), func(b *testing.B) {
-				path := filepath.Join(b.TempDir(), "append")
-				p := make([]byte, chunk)
-				fill(p, 0)
-				b.SetBytes(appendSize)
-				b.ReportAllocs()
-				for b.Loop() {
-					f, err := c.create(path)
-					check(b, err)
-					for n := int64(0); n < appendSize; n += chunk {
-						if _, err := f.Write(p); err != nil {
-							b.Fatal(err)
-						}
-					}
-					check(b, f.Close())
-					b.StopTimer()
-					check(b, os.Remove(path))
-					b.StartTimer()
-				}
-			})
+	benchAppend(b, func(f appender, p []byte) error {
+		for n := int64(0); n < appendSize; n += int64(len(p)) {
+			if _, err := f.Write(p); err != nil {
+				return err
+			}
 		}
-	}
+		return nil
+	})
 }
 
 // chunkReader returns n bytes in reads of chunk bytes, and is no
@@ -233,6 +217,16 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 // BenchmarkAppendCopy is BenchmarkAppend by io.Copy from a reader that
 // returns one chunk per Read: the file's ReadFrom does the appending.
 func BenchmarkAppendCopy(b *testing.B) {
+	benchAppend(b, func(f appender, p []byte) error {
+		_, err := io.Copy(f, &chunkReader{p: p, left: appendSize})
+		return err
+	})
+}
+
+// benchAppend times, for each chunk size and each of appendCreators,
+// creating a file, growing it to appendSize bytes with grow (which writes
+// chunks of p) and closing it.
+func benchAppend(b *testing.B, grow func(f appender, p []byte) error) {
 	for _, chunk := range []int64{4 * kib, 64 * kib} {
 		for _, c := range appendCreators {
 			b.Run(fmt.Sprintf("size=%s/chunk=%s/impl=%s", sizeName(appendSize), sizeName(chunk), c.name), func(b *testing.B) {
@@ -244,7 +238,7 @@ func BenchmarkAppendCopy(b *testing.B) {
 				for b.Loop() {
 					f, err := c.create(path)
 					check(b, err)
-					if _, err := io.Copy(f, &chunkReader{p: p, left: appendSize}); err != nil {
+					if err := grow(f, p); err != nil {
 						b.Fatal(err)
 					}
 					check(b, f.Close())
@@ -279,12 +273,25 @@ var syncers = []syncer{
 		check(tb, err)
 		return f, func(int64, int64) error { return f.Sync() }, func() { check(tb, f.Close()) }
 	}},
+	{"mmfile-WriteAtSync", func(tb testing.TB, path string) (io.WriterAt, func(off, n int64) error, func()) {
+		f, err := mmfile.OpenFile(path, os.O_RDWR, 0)
+		check(tb, err)
+		return writerAtFunc(f.WriteAtSync), func(int64, int64) error { return nil }, func() { check(tb, f.Close()) }
+	}},
 }
+
+// writerAtFunc is a WriteAt method as an io.WriterAt.
+type writerAtFunc func(p []byte, off int64) (int, error)
+
+func (w writerAtFunc) WriteAt(p []byte, off int64) (int, error) { return w(p, off) }
 
 // BenchmarkSync writes one page (4 KiB) into a 64 MiB file and makes it
 // durable: os.File with pwrite and fdatasync, mmfile with WriteAt and
-// SyncRange of the page (msync MS_SYNC), and mmfile-Sync with WriteAt and
-// Sync of the whole file.
+// SyncRange of the page (msync MS_SYNC), mmfile-Sync with WriteAt and
+// Sync of the whole file, and mmfile-WriteAtSync with WriteAtSync (pwrite
+// and msync of the page). The fixture is written in large chunks, so its
+// page cache holds large folios: a store dirties a whole one, a pwrite
+// only the blocks it writes.
 func BenchmarkSync(b *testing.B) { benchSync(b, 4*kib) }
 
 // BenchmarkSyncBulk is BenchmarkSync with 64 MiB, the whole file, written

@@ -61,12 +61,14 @@
 // extends the file exactly to the last byte written: the file's size is
 // never ahead of its data, not while io.Copy runs, not after a write that
 // failed, not after the writer was killed, and nothing but Truncate ever
-// shortens the file, so bytes that other processes appended are kept. A
-// gap left by a write past the end, and the growth by Truncate, have
-// their blocks reserved first (fallocate, keeping the size), so a full
-// disk is an error from the write that needed the space, never a SIGBUS
-// at a later store; unlike an [os.File], a file grown far past its data
-// is therefore not sparse, and needs the space. The mapping's capacity is
+// shortens the file, so bytes that other processes appended are kept.
+// Nothing is reserved ahead of an append. A gap left by a write past the
+// end has its blocks reserved once the write has landed, and the growth
+// by Truncate before the size changes (fallocate, keeping the size), so a
+// full disk is an error from the write that needed the space, never a
+// SIGBUS at a later store; unlike an [os.File], a file grown far past its
+// data is therefore not sparse, and needs the space. A write that fails
+// for want of space leaves no blocks reserved past the end. The mapping's capacity is
 // not the file's size: it runs ahead of it (doubling up to 1 GiB, then in
 // whole GiB), so that appends rarely remap, and falls back to the size
 // alone where the address space is limited (ulimit -v). Remapping waits
@@ -101,7 +103,11 @@
 // Sync writes the dirty pages back and waits (msync MS_SYNC), and fsyncs
 // when the size changed, so that data and size survive a crash.
 // [File.SyncRange] does the same for a range, and [File.SyncAsync] starts
-// the write-back without waiting. Close unmaps, leaves the file at its
+// the write-back without waiting. A store through the mapping dirties the
+// whole folio the page cache keeps its page in (up to 2 MiB for a file
+// written in large chunks), and write-back writes all of it: to make a few
+// bytes durable at once, [File.WriteAtSync] writes them by pwrite(2),
+// which dirties only their blocks, and syncs their pages. Close unmaps, leaves the file at its
 // logical size and closes the descriptor; like [os.File.Close] it does
 // not sync, but what was written before it is in the page cache, visible
 // to every reader, and the kernel writes it back in its own time. A File

@@ -43,8 +43,12 @@ func Create(path string, size int64, opts ...Option) (*File, error) {
 		return nil, &fs.PathError{Op: "create", Path: path, Err: errs.Detail(ioadapt.ErrInvalidSize, "negative size %d", size)}
 	}
 	f, err := OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o666, opts...)
-	if err != nil {
-		return nil, err
+	if err != nil || size == 0 {
+		// O_TRUNC made the file empty. A truncate to 0 on top would also
+		// tell ext4 that the file is being replaced (auto_da_alloc), and
+		// Close would then wait for all of its blocks to be allocated and
+		// written, as os.Create of a new file never does.
+		return f, err
 	}
 	if err := f.Truncate(size); err != nil {
 		return nil, errs.Rollback(err, f.Close())
@@ -77,11 +81,16 @@ func OpenFile(path string, flag int, perm fs.FileMode, opts ...Option) (*File, e
 	if c.readWrite {
 		return nil, &fs.PathError{Op: op, Path: path, Err: errs.Detail(ErrBadFlag, "ReadWrite is for Map; use O_RDWR")}
 	}
-	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
-		return nil, &fs.PathError{Op: op, Path: path, Err: notRegular(fi.Mode())}
-	}
+	// The regular-file check follows the open, on its descriptor (openFlags
+	// keep a FIFO from blocking it): a stat before would cost a system call
+	// on every open and still race with a rename. Only an open that fails
+	// asks the path, so that a directory is refused for what it is, not
+	// for EISDIR.
 	f, err := os.OpenFile(path, flag|openFlags, perm)
 	if err != nil {
+		if fi, serr := os.Stat(path); serr == nil && !fi.Mode().IsRegular() {
+			return nil, &fs.PathError{Op: op, Path: path, Err: notRegular(fi.Mode())}
+		}
 		return nil, err
 	}
 	m, err := newMapping(op, f, path, flag&os.O_RDWR != 0, c)
@@ -140,7 +149,7 @@ func newMapping(op string, f *os.File, name string, writable bool, c config) (*m
 	if !fi.Mode().IsRegular() {
 		return fail(notRegular(fi.Mode()))
 	}
-	if err := checkMappable(f); err != nil {
+	if err := checkMappable(f, fi); err != nil {
 		return fail(err)
 	}
 	off, n, fileSize := int64(0), fi.Size(), fi.Size()
@@ -248,6 +257,63 @@ func (f *File) SyncRange(off, n int64) error {
 		}
 		return f.m.SyncRange(off, n)
 	})
+}
+
+// WriteAtSync writes p at off, as [File.WriteAt] does (growing the file
+// past its end), and makes those bytes durable before it returns, as a
+// WriteAt of an [os.File] opened with O_DSYNC would: the same as WriteAt
+// then [File.SyncRange], and [File.Sync] where the file grew, but faster
+// where the platform writes a mapped file coherently through pwrite(2)
+// (Linux). There a store into the mapping dirties the whole folio that
+// the page cache keeps the page in (up to 2 MiB for a file written in
+// large chunks), and the sync writes all of it; a pwrite dirties only the
+// blocks it writes. It returns n < len(p) only with an error; it runs in
+// parallel with other calls, never moves the position, and after Close
+// returns an error matching [fs.ErrClosed].
+func (f *File) WriteAtSync(p []byte, off int64) (int, error) {
+	if f == nil {
+		return 0, errNil("write")
+	}
+	n, done, err := f.writeDirectSync(p, off)
+	if done {
+		return n, err
+	}
+	n, err = f.WriteAt(p, off)
+	if n == 0 {
+		return n, err
+	}
+	serr := f.SyncRange(off, int64(n))
+	if serr == nil && f.m.grown.Load() {
+		serr = f.Sync()
+	}
+	if err == nil {
+		err = serr
+	}
+	return n, err
+}
+
+// writeDirectSync is WriteAtSync's fast path: a write within the size of
+// a mapping that takes direct writes goes by pwrite, then the pages that
+// hold it are synced, all under the shared lock, so that Close cannot
+// take the descriptor meanwhile. done is false where it does not apply
+// (growth, a private or read-only mapping, an offset WriteAt refuses):
+// WriteAt then says what it does with the write.
+func (f *File) writeDirectSync(p []byte, off int64) (n int, done bool, err error) {
+	err = f.access("write", func([]byte) error {
+		m := f.m
+		if !directWrites || m.private || !m.writable || len(p) == 0 || off < 0 || int64(len(p)) > m.size-off {
+			return nil
+		}
+		done = true
+		if n, err = m.writeDirect(p, off); err != nil {
+			return err
+		}
+		return m.SyncRange(off, int64(n))
+	})
+	if !done && err == nil {
+		return 0, false, nil
+	}
+	return n, true, err
 }
 
 // SyncAsync starts writing the dirty pages back without waiting for them

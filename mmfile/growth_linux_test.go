@@ -165,8 +165,18 @@ func killedCopyRound(path, impl string, round int, rng *rand.Rand) error {
 		}
 	}
 	p.Stop() // SIGKILL
-	if _, err := prefixOf(path, stream[:sent]); err != nil {
+	n, err := prefixOf(path, stream[:sent])
+	if err != nil {
 		return fmt.Errorf("after the kill, %d bytes sent: %v", sent, err)
+	}
+	// Nothing is reserved ahead of an append: the file holds no block
+	// past the pages of its data.
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return err
+	}
+	if held, data := st.Blocks*512, (int64(n)+4095)/4096*4096; held > data {
+		return fmt.Errorf("after the kill the file of %d bytes holds %d bytes of blocks", n, held)
 	}
 	return nil
 }
@@ -368,19 +378,15 @@ func TestGrowthNoSpaceKeepsOthersData(t *testing.T) {
 		t.Run(how, func(t *testing.T) {
 			path := filepath.Join(testkit.SmallTmpfs(t, 4<<20), "shared")
 			head := testkit.TextPattern(1<<20, 1)
-			if err := os.WriteFile(path, head, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			f, err := mmfile.OpenFile(path, os.O_RDWR, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
+			f := openWith(t, path, head)
 			appendByChild(t, 2<<20, 2, path)
 			want := append(bytes.Clone(head), testkit.TextPattern(2<<20, 2)...)
 			p := testkit.TextPattern(2<<20, 3)
 			off := int64(64 << 20)
-			var n int
+			var (
+				n   int
+				err error
+			)
 			if how == "Write at the end" {
 				if off, err = f.Seek(0, io.SeekEnd); err != nil || off != int64(len(want)) {
 					t.Fatalf("Seek to the end = %d, %v; want %d, where the other process left it", off, err, len(want))

@@ -2,8 +2,11 @@
 
 package mmfile
 
-import "os"
+import (
+	"io/fs"
+	"os"
+)
 
 // checkMappable lets mmap decide: only Linux is known to show files of
 // made-up contents as regular ones that map as empty.
-func checkMappable(*os.File) error { return nil }
+func checkMappable(*os.File, fs.FileInfo) error { return nil }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/mmapkit/mmapkit/internal/errs"
 	"github.com/mmapkit/mmapkit/internal/sys"
@@ -96,10 +97,19 @@ func (m wholeMapping) Refresh() error {
 // file exactly to the last byte it wrote, so the file's size is never
 // ahead of its data, whether the write succeeds, stops short on a full
 // disk, or the process dies, and never cut back, so bytes that another
-// process appended meanwhile are kept. The mapping's capacity is made to
-// cover the new end first, and a gap between the end and off is reserved
-// (without changing the size) so that a store into it later cannot fault
-// for want of space.
+// process appended meanwhile are kept. An append is that one system call
+// (and a remap when the capacity runs out): nothing is reserved ahead of
+// the data, since blocks reserved past the end stay allocated after Close
+// and after a crash (ext4 frees them only at a truncate; fallocate
+// PUNCH_HOLE does nothing past the end there), and trimming them would
+// race with another process's append. The mapping's capacity is made to
+// cover the new end first. A gap between the end and off is reserved
+// (fallocate, keeping the size) once the write has landed, when it lies
+// inside the file, so that a store into it later cannot fault for want of
+// space: a write that fails reserves nothing, and a gap larger than the
+// free space is refused before any block is taken (see reserve). A full
+// disk at that step is this write's error, with n == len(p): the bytes
+// are in the file, the gap is sparse.
 func (m directGrowingMapping) Grow(p []byte, off int64) (int, error) {
 	const op = "write"
 	end := off + int64(len(p))
@@ -109,15 +119,16 @@ func (m directGrowingMapping) Grow(p []byte, off int64) (int, error) {
 	if err := m.fit(op, end); err != nil {
 		return 0, err
 	}
-	if off > m.size {
-		if err := reserve(m.f, m.size, off-m.size); err != nil {
-			return 0, m.err(op, err)
-		}
-	}
+	gap := m.size
 	n, err := m.writeDirect(p, off)
 	if n > 0 && off+int64(n) > m.size {
 		m.size = off + int64(n)
 		m.grown.Store(true)
+	}
+	if err == nil && off > gap {
+		if rerr := reserve(m.f, gap, off-gap); rerr != nil {
+			err = m.err(op, fmt.Errorf("the %d bytes were written at offset %d, but the gap [%d, %d) before them could not be reserved: %w", n, off, gap, off, rerr))
+		}
 	}
 	return n, err
 }
@@ -287,7 +298,18 @@ func (m growingMapping) resizeUnmapped(size int64) error {
 // system has no fallocate it reserves nothing, and a full disk shows at
 // write-back; on Windows a view never reaches past the end of the file,
 // and extending the file allocates its clusters.
+//
+// A reservation that fails for want of space keeps the blocks it got on
+// ext4 (past the end of the file, where only a truncate frees them, so
+// the disk stays full after the failed call), so reserve first asks the
+// file system (fstatfs) and refuses, reserving nothing, what is more than
+// its free space. Blocks of the range that are allocated already count
+// against it too, so on a nearly full disk a range that another process
+// has written meanwhile may be refused.
 func reserve(f *os.File, off, n int64) error {
+	if free, _, ok := freeSpace(f); ok && n > free {
+		return errs.Detail(syscall.ENOSPC, "reserving %d bytes at offset %d with %d free: %v", n, off, free, syscall.ENOSPC)
+	}
 	err := sys.Reserve(int(f.Fd()), off, n)
 	if errors.Is(err, errors.ErrUnsupported) {
 		return nil

@@ -30,7 +30,16 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 // newConfig applies opts and refuses what this platform cannot honour.
+// Without options it returns the defaults without touching the heap: the
+// config that options write through a pointer escapes (applyOptions).
 func newConfig(opts []Option) (config, error) {
+	if len(opts) == 0 {
+		return config{n: -1}, nil
+	}
+	return applyOptions(opts)
+}
+
+func applyOptions(opts []Option) (config, error) {
 	c := config{n: -1}
 	for _, o := range opts {
 		if o != nil {

@@ -17,3 +17,10 @@ func SharedTmpfs(t testing.TB, size int64) string {
 	t.Helper()
 	return SmallTmpfs(t, size)
 }
+
+// SmallExt4 skips the test: ext4 through a loop device is Linux's.
+func SmallExt4(t testing.TB, size int64) string {
+	t.Helper()
+	t.Skipf("mounting an ext4 image of %d bytes needs Linux", size)
+	return ""
+}

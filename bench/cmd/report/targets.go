@@ -90,18 +90,41 @@ func evaluate(res *results) []check {
 		speed("Random WriteAt 64 B: ≥20× faster than os.File.WriteAt",
 			"WriteAt 64 B vs os.File", "WriteAt/size=64B", "mmfile", osFile, 20),
 	)
-	// Durability: the time of SyncRange over the time of pwrite+fdatasync.
-	key := "Sync/size=4KiB"
-	out = append(out, check{
-		Name:   "One dirty 4 KiB page made durable (WriteAt+SyncRange): within 1.1× of pwrite+fdatasync",
-		Short:  "SyncRange 4 KiB time / fdatasync",
-		Goal:   1.1,
-		AtMost: true,
-		Value:  res.stat(key, "mmfile", ns) / res.stat(key, osFile, ns),
-		Evidence: fmt.Sprintf("`%s`: mmfile %s vs os.File %s", key,
-			fmtTime(res.stat(key, "mmfile", ns)), fmtTime(res.stat(key, osFile, ns))),
-		P: fmtP(res.pValue(key, "mmfile", osFile)),
-	})
+	// Appending: by Write of each chunk, and by io.Copy (ReadFrom).
+	for _, w := range []struct{ workload, by string }{{"Append", "Write of"}, {"AppendCopy", "io.Copy in"}} {
+		for _, chunk := range []string{"4 KiB", "64 KiB"} {
+			key := w.workload + "/size=64MiB/chunk=" + strings.ReplaceAll(chunk, " ", "")
+			out = append(out, speed(fmt.Sprintf("Append to 64 MiB by %s %s chunks: ≥1.0× os.File", w.by, chunk),
+				fmt.Sprintf("%s %s vs os.File", w.workload, chunk), key, "mmfile", osFile, 1))
+		}
+	}
+	out = append(out,
+		speed("Open, read and close a cached 4 KiB file: ≥0.5× os.File",
+			"OpenRead 4 KiB vs os.File", "OpenRead/size=4KiB", "mmfile", osFile, 0.5),
+		speed("Open and close a cached 4 KiB file: ≥0.5× os.File",
+			"OpenClose 4 KiB vs os.File", "OpenClose/size=4KiB", "mmfile", osFile, 0.5),
+	)
+	// Durability: the time of making a page durable over the time of
+	// pwrite+fdatasync.
+	durable := func(name, short, impl string) check {
+		key := "Sync/size=4KiB"
+		return check{
+			Name:   name,
+			Short:  short,
+			Goal:   1.1,
+			AtMost: true,
+			Value:  res.stat(key, impl, ns) / res.stat(key, osFile, ns),
+			Evidence: fmt.Sprintf("`%s`: %s %s vs os.File %s", key,
+				impl, fmtTime(res.stat(key, impl, ns)), fmtTime(res.stat(key, osFile, ns))),
+			P: fmtP(res.pValue(key, impl, osFile)),
+		}
+	}
+	out = append(out,
+		durable("One dirty 4 KiB page made durable (WriteAt+SyncRange): within 1.1× of pwrite+fdatasync",
+			"SyncRange 4 KiB time / fdatasync", "mmfile"),
+		durable("One 4 KiB page written and made durable by WriteAtSync: within 1.1× of pwrite+fdatasync",
+			"WriteAtSync 4 KiB time / fdatasync", "mmfile-WriteAtSync"),
+	)
 	out = append(out, allocCheck(res))
 	return out
 }
