@@ -142,6 +142,9 @@ func (r *runner) toStdout() {
 		// readahead does as well (scripts/bench-cli.sh), and output
 		// starts at once.
 		o.populate = mode.IsRegular()
+		// Into a regular file, GNU cat copies with copy_file_range(2),
+		// and so does mmcat, unless an option formats.
+		o.ranged = haveCopyFileRange && mode.IsRegular() && !r.cfg.opts.needsFormatting()
 	}
 	var bar *progressbar.ProgressBar
 	if r.cfg.progress == progressOn || r.cfg.output != "" && r.cfg.progress == progressAuto && isTerminal(r.stderr) {

@@ -50,6 +50,7 @@ func TestMain(m *testing.M) {
 				}
 			}
 		}
+		setRangeSeam()
 		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
 	mmcatBin = os.Args[0]

@@ -3,6 +3,8 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"runtime"
 
@@ -20,4 +22,12 @@ func mapOptions(bool) []mmfile.Option {
 		return nil
 	}
 	return []mmfile.Option{mmfile.WithAdvice(mmfile.Sequential)}
+}
+
+// haveCopyFileRange is false: copyFileRange is for Linux.
+const haveCopyFileRange = false
+
+// copyFileRange reports that copy_file_range(2) is not used here.
+func copyFileRange(*os.File, *int64, *os.File, int64, int64) (int64, error) {
+	return 0, fmt.Errorf("copy_file_range on %s: %w", runtime.GOOS, errors.ErrUnsupported)
 }
