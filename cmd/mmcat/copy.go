@@ -31,8 +31,11 @@ type copier struct {
 	w     io.Writer     // the output
 	f     *catFormatter // nil: bytes go to w unchanged
 	chunk int           // largest write of mapped bytes
-	buf   []byte        // read buffer for streams, made on first use
-	bar   *progressbar.ProgressBar
+	// toPipe says that w is a pipe, which a file whose pages cannot
+	// change may be spliced into (copySpliced).
+	toPipe bool
+	buf    []byte // read buffer for streams, made on first use
+	bar    *progressbar.ProgressBar
 }
 
 func newCopier(w io.Writer, opts catOptions, chunk int, bar *progressbar.ProgressBar) *copier {
@@ -57,9 +60,12 @@ func (c *copier) copy(s *source) error {
 	}
 	if s.mem != nil {
 		var err error
-		if c.f != nil {
+		switch w, ok := c.w.(pipeWriter); {
+		case c.f != nil:
 			err = c.copyFormatted(s)
-		} else {
+		case ok && c.toPipe && s.file != nil && spliceSafe(s.file):
+			err = c.copySpliced(s, w)
+		default:
 			err = c.copyMapped(s.mem)
 		}
 		if err != nil || s.rest == nil {
@@ -176,6 +182,37 @@ type errShrank struct{ was, now int64 }
 
 func (e *errShrank) Error() string {
 	return fmt.Sprintf("the file shrank from %d to %d bytes while it was being copied", e.was, e.now)
+}
+
+// pipeWriter is an output that splice(2) can fill: a pipe.
+type pipeWriter interface {
+	// splice moves up to n bytes of src from offset off into the pipe
+	// by reference, and returns the count moved.
+	splice(src *os.File, off, n int64) (int64, error)
+}
+
+// copySpliced moves a mapped file whose pages can never change
+// (spliceSafe: a sealed memfd) into the pipe with splice(2): the pipe
+// holds references to its pages, not copies, which only such a file
+// allows (doc.go). After an error, what is left goes the mapped way, which
+// reports it as such.
+func (c *copier) copySpliced(s *source, w pipeWriter) error {
+	size := s.mem.Size()
+	for done := int64(0); done < size; {
+		n, err := w.splice(s.file, s.base+done, min(size-done, int64(c.chunk)))
+		if n > 0 && c.bar != nil {
+			_ = c.bar.Add64(n)
+		}
+		done += n
+		if err != nil || n == 0 {
+			rest, serr := s.mem.Section(done, size-done)
+			if serr != nil {
+				return serr
+			}
+			return c.copyMapped(rest)
+		}
+	}
+	return nil
 }
 
 // copyMapped writes the mapping to the output as it is, in chunks: one

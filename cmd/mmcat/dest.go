@@ -65,6 +65,11 @@ func (d stdoutDest) copyRange(src *os.File, off, n int64) (int64, error) {
 	return copyFileRange(d.File, nil, src, off, n)
 }
 
+// splice moves bytes of src into standard output, a pipe, by reference.
+func (d stdoutDest) splice(src *os.File, off, n int64) (int64, error) {
+	return spliceToPipe(d.File, src, off, n)
+}
+
 func (stdoutDest) commit() error { return nil }
 func (stdoutDest) abort()        {}
 

@@ -225,6 +225,17 @@
 // mmcat's sight for as long as it likes. So the rule is the one write(2)
 // gives: the reader gets the bytes as they were when mmcat wrote them.
 //
+// One kind of file keeps that rule with references too, and only it is
+// spliced into a pipe: a memfd (memfd_create(2), as /dev/fd/N or
+// /proc/PID/fd/N) sealed with both F_SEAL_WRITE and F_SEAL_SHRINK. Its
+// pages can never change again: the seals forbid writes and shared
+// writable mappings, truncation (which would zero the tail of its last
+// page in place) and punched holes, and cannot be removed. Nothing else
+// qualifies: a read-only mount can be remounted writable, an immutable
+// file (chattr +i) made mutable again, a file sealed with
+// F_SEAL_FUTURE_WRITE alone still written through a mapping made before,
+// and a change after mmcat exited would then reach the reader.
+//
 // # Platforms
 //
 // Linux is the reference. On Windows, files and shm: work through the
