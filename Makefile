@@ -92,9 +92,10 @@ test-faults: deps
 test-windows:
 	@./scripts/windows/test.sh
 
-# mmcat against GNU cat on a page-cached 1 GiB file, with hyperfine.
+# mmcat against GNU cat on page-cached 1 GiB files, with hyperfine; the
+# report goes to docs/bench/cli.txt. BASE_REV=main times main's mmcat too.
 bench-cli:
-	@./scripts/bench-cli.sh
+	@CLI_REPORT=docs/bench/cli.txt ./scripts/bench-cli.sh
 
 # bin/, what go build ./cmd/mmcat and ./internal/demo leave at the root,
 # and .cache/: the Wine prefix, MinGW build and test logs of make

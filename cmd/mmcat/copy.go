@@ -2,7 +2,9 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
+	"math"
 	"os"
 	"syscall"
 
@@ -29,8 +31,11 @@ type copier struct {
 	w     io.Writer     // the output
 	f     *catFormatter // nil: bytes go to w unchanged
 	chunk int           // largest write of mapped bytes
-	buf   []byte        // read buffer for streams, made on first use
-	bar   *progressbar.ProgressBar
+	// toPipe says that w is a pipe, which a file whose pages cannot
+	// change may be spliced into (copySpliced).
+	toPipe bool
+	buf    []byte // read buffer for streams, made on first use
+	bar    *progressbar.ProgressBar
 }
 
 func newCopier(w io.Writer, opts catOptions, chunk int, bar *progressbar.ProgressBar) *copier {
@@ -47,11 +52,20 @@ func newCopier(w io.Writer, opts catOptions, chunk int, bar *progressbar.Progres
 // (its file shrank under the mapping, or its storage failed) has all its
 // bytes before the fault written out first.
 func (c *copier) copy(s *source) error {
+	if s.ranged {
+		if w, ok := c.w.(rangeWriter); ok && c.f == nil {
+			return c.copyRange(s, w)
+		}
+		return c.copyRest(s, s.base)
+	}
 	if s.mem != nil {
 		var err error
-		if c.f != nil {
+		switch w, ok := c.w.(pipeWriter); {
+		case c.f != nil:
 			err = c.copyFormatted(s)
-		} else {
+		case ok && c.toPipe && s.file != nil && spliceSafe(s.file):
+			err = c.copySpliced(s, w)
+		default:
 			err = c.copyMapped(s.mem)
 		}
 		if err != nil || s.rest == nil {
@@ -63,6 +77,142 @@ func (c *copier) copy(s *source) error {
 		return err
 	}
 	return c.stream(s.r)
+}
+
+// rangeWriter is an output that copy_file_range(2) can fill: a regular
+// file.
+type rangeWriter interface {
+	// copyRange copies up to n bytes of src from offset off to the
+	// output, after what it holds, and returns the count copied: 0 at
+	// the end of src.
+	copyRange(src *os.File, off, n int64) (int64, error)
+}
+
+// rangeChunk is the most one copy_file_range(2) call is asked to copy: a
+// call copies inside the kernel, from page cache to page cache, and this
+// only keeps a progress bar moving; GNU cat asks for everything at once.
+const rangeChunk = 64 << 20
+
+// betweenRanges, when set, is called after each copy_file_range(2) call
+// that copied bytes: a seam for tests to change the file there.
+var betweenRanges func(path string)
+
+// copyRange copies a ranged source with copy_file_range(2), as GNU cat 9
+// copies a file into a regular file: to the end of its range, or with
+// follow to the end of the file as it is when the copy gets there, so
+// that growth is copied. The bytes never reach user memory: for a file in
+// the page cache this is what costs least, and what cat does.
+//
+// Where the call cannot serve (another file system before Linux 5.3 or
+// since 5.19: EXDEV; an output opened with O_APPEND: EBADF; a file system
+// without it; any error, after a partial copy too), what is left goes the
+// mapped way (copyRest), which says whose fault an error is. A file that
+// ends before the size it had at open shrank while it was copied: that
+// is an error for the source, after all its bytes before the cut.
+func (c *copier) copyRange(s *source, w rangeWriter) error {
+	pos, want := s.base, s.base+s.want
+	end := want
+	if s.from.follow {
+		end = math.MaxInt64
+		if l := s.from.rng.length; l >= 0 {
+			end = s.base + l
+		}
+	}
+	for pos < end {
+		n, err := w.copyRange(s.file, pos, min(end-pos, rangeChunk))
+		pos += n
+		if c.bar != nil {
+			_ = c.bar.Add64(n)
+		}
+		if err != nil {
+			return c.copyRest(s, pos)
+		}
+		if n == 0 {
+			break
+		}
+		if betweenRanges != nil {
+			betweenRanges(s.arg)
+		}
+	}
+	if pos >= want {
+		return nil
+	}
+	fi, err := s.file.Stat()
+	if err != nil {
+		return err
+	}
+	if fi.Size() <= pos {
+		return &errShrank{was: s.opened, now: fi.Size()}
+	}
+	// The file goes on, but the call says it ended: procfs did that
+	// before Linux 5.7 (GNU cat then reads).
+	return c.copyRest(s, pos)
+}
+
+// copyRest copies a ranged source from offset pos of its file the way a
+// mapped one is copied: what is left of its range from a mapping, and with
+// follow its growth, or by read(2) where it cannot be mapped.
+func (c *copier) copyRest(s *source, pos int64) error {
+	o := s.from
+	limit := o.rng.length // bytes the range still takes from pos, -1: all
+	if limit >= 0 {
+		limit = max(0, limit-(pos-s.base))
+	}
+	n := max(0, s.base+s.want-pos)
+	if limit >= 0 {
+		n = min(n, limit)
+	}
+	if !o.follow {
+		limit = n
+	}
+	t, err := o.mapAt(s.arg, s.file, pos, n, limit)
+	if err != nil {
+		if limit < 0 {
+			limit = math.MaxInt64 - pos
+		}
+		return c.stream(io.NewSectionReader(s.file, pos, limit))
+	}
+	defer t.close()
+	return c.copy(t)
+}
+
+// errShrank says that a file ended, while it was copied, before the size
+// it had when it was opened.
+type errShrank struct{ was, now int64 }
+
+func (e *errShrank) Error() string {
+	return fmt.Sprintf("the file shrank from %d to %d bytes while it was being copied", e.was, e.now)
+}
+
+// pipeWriter is an output that splice(2) can fill: a pipe.
+type pipeWriter interface {
+	// splice moves up to n bytes of src from offset off into the pipe
+	// by reference, and returns the count moved.
+	splice(src *os.File, off, n int64) (int64, error)
+}
+
+// copySpliced moves a mapped file whose pages can never change
+// (spliceSafe: a sealed memfd) into the pipe with splice(2): the pipe
+// holds references to its pages, not copies, which only such a file
+// allows (doc.go). After an error, what is left goes the mapped way, which
+// reports it as such.
+func (c *copier) copySpliced(s *source, w pipeWriter) error {
+	size := s.mem.Size()
+	for done := int64(0); done < size; {
+		n, err := w.splice(s.file, s.base+done, min(size-done, int64(c.chunk)))
+		if n > 0 && c.bar != nil {
+			_ = c.bar.Add64(n)
+		}
+		done += n
+		if err != nil || n == 0 {
+			rest, serr := s.mem.Section(done, size-done)
+			if serr != nil {
+				return serr
+			}
+			return c.copyMapped(rest)
+		}
+	}
+	return nil
 }
 
 // copyMapped writes the mapping to the output as it is, in chunks: one

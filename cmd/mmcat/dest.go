@@ -59,6 +59,17 @@ func (d stdoutDest) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// copyRange copies from src at the file position, as GNU cat does when
+// standard output is a regular file.
+func (d stdoutDest) copyRange(src *os.File, off, n int64) (int64, error) {
+	return copyFileRange(d.File, nil, src, off, n)
+}
+
+// splice moves bytes of src into standard output, a pipe, by reference.
+func (d stdoutDest) splice(src *os.File, off, n int64) (int64, error) {
+	return spliceToPipe(d.File, src, off, n)
+}
+
 func (stdoutDest) commit() error { return nil }
 func (stdoutDest) abort()        {}
 

@@ -5,6 +5,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -245,29 +246,17 @@ func (r *runner) replace(t *target, sig *signalCleanup) {
 	}
 	// A growing SOURCE is copied as cat copies it: to its end as it is
 	// when its turn is done.
-	o := &opener{rng: r.cfg.rng, stdin: r.stdin, populate: true, follow: true}
+	o := &opener{rng: r.cfg.rng, stdin: r.stdin, populate: true, follow: true,
+		ranged: haveCopyFileRange && !r.cfg.opts.needsFormatting()}
 	total := o.measure(r.cfg.sources, r.cfg.opts, false)
-	m, err := mmfile.Map(rp.tmp, mmfile.ReadWrite())
-	if err != nil {
-		fail(err)
-		return
-	}
-	// The sources' mappings hold the old file: DEST can be a SOURCE.
-	d := &fileDest{m: m}
-	if err := m.Truncate(max(total, 0)); err != nil {
-		_ = m.Close()
-		fail(err)
-		return
-	}
+	// The sources' descriptors and mappings hold the old file: DEST can
+	// be a SOURCE.
+	d := &fileDest{f: rp.tmp}
 	if !r.copyAll(d, o, total) {
-		_ = m.Close()
 		fail(nil)
 		return
 	}
-	if err := d.finish(r.cfg.sync); err != nil {
-		fail(err)
-		return
-	}
+	// With --sync, publish makes the file durable before the rename.
 	if err := sig.publish(func() error { return rp.publish(r.cfg.sync) }); err != nil {
 		fail(err)
 		return
@@ -275,31 +264,38 @@ func (r *runner) replace(t *target, sig *signalCleanup) {
 	rp.close()
 }
 
-// fileDest writes the new version of a file through its mapping, which
-// writes large chunks to the file with pwrite(2) from the source's
-// mapping, and grows as needed.
+// fileDest writes the new version of a file through its descriptor: what
+// copy_file_range(2) can copy from a file, by it (the kernel copies from
+// page cache to page cache), and the rest by pwrite(2), which writes mapped
+// sources straight from their mappings.
 type fileDest struct {
-	m *mmfile.File
+	f *os.File
 	n int64 // bytes written
 }
 
 func (d *fileDest) Write(b []byte) (int, error) {
-	n, err := d.m.Write(b)
-	d.n += int64(n)
-	return n, err
+	n := 0
+	for n < len(b) {
+		k, err := unix.Pwrite(int(d.f.Fd()), b[n:], d.n)
+		if err == unix.EINTR {
+			continue
+		}
+		if k > 0 {
+			n += k
+			d.n += int64(k)
+		}
+		if err != nil {
+			return n, &fs.PathError{Op: "write", Path: d.f.Name(), Err: err}
+		}
+		if k == 0 {
+			return n, io.ErrUnexpectedEOF
+		}
+	}
+	return n, nil
 }
 
-// finish cuts the file to what was written and unmaps it; with durable,
-// after writing it back.
-func (d *fileDest) finish(durable bool) error {
-	var err error
-	if d.m.Size() != d.n {
-		err = d.m.Truncate(d.n)
-	}
-	if err == nil && durable {
-		err = d.m.Sync()
-	}
-	return errors.Join(err, d.m.Close())
+func (d *fileDest) copyRange(src *os.File, off, n int64) (int64, error) {
+	return copyFileRange(d.f, &d.n, src, off, n)
 }
 
 // replacement is the new file that replaces DEST: made in DEST's

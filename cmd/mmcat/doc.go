@@ -11,7 +11,8 @@
 // System V segment by key (decimal, or hexadecimal after 0x, as ipcs -m
 // prints it) or sysv-id:ID for one by id. Files are mapped read-only with
 // package mmfile and written out straight from the mapping, so the bytes are
-// copied once. Standard input, pipes, FIFOs, devices, files that report a
+// copied once; into a regular file, a file is not even mapped (see Speed).
+// Standard input, pipes, FIFOs, devices, files that report a
 // size of 0, every file of the kernel's own filesystems (/proc, /sys,
 // debugfs and the like, whose contents are made as they are read) and any
 // file whose mapping fails are read instead, with the same output.
@@ -62,7 +63,9 @@
 // output then ends exactly where the file now ends; without one, write(2)
 // copies straight from the mapping, and a cut in the middle of a page can
 // leave zeros up to the end of that page in the output, one more reason
-// for the message.
+// for the message. A file copied into a regular file by copy_file_range(2)
+// (see Speed) is copied exactly up to where it now ends, and reported as
+// "the file shrank from N to M bytes while it was being copied".
 //
 // # Ranges
 //
@@ -190,9 +193,21 @@
 //
 // # Speed
 //
-// Mapped bytes reach the output with at most one copy, never through a
-// buffer of mmcat's: write(2) copies them straight from the mapping (into
-// a file DEST, into its mapping). When standard output is a pipe, mmcat
+// Into a regular file (the new file of -o DEST, a DEST written in place,
+// or standard output) and with no formatting option, a file is copied as
+// GNU cat 9 copies it: by copy_file_range(2) from its descriptor, which
+// copies inside the kernel, from page cache to page cache, until the file
+// ends (its growth included, or the end of --length). It is not mapped:
+// writing from a fresh mapping makes the kernel map every page on its
+// first touch, most of the time of such a copy. Where copy_file_range
+// cannot serve (across file systems: EXDEV; standard output opened to
+// append: EBADF; and any other error, after a partial copy too), the rest
+// goes the mapped way below. Holes of a sparse file come out as the zeros
+// they read as, as from cat, which keeps no holes either.
+//
+// Other mapped bytes reach the output with at most one copy, never through
+// a buffer of mmcat's: write(2) copies them straight from the mapping (into
+// a file DEST, pwrite(2) through its descriptor). When standard output is a pipe, mmcat
 // raises its capacity on Linux (F_SETPIPE_SZ, up to
 // /proc/sys/fs/pipe-max-size) and writes a pipe's capacity at a time,
 // which halves the wake-ups between writer and reader against GNU cat's
@@ -209,6 +224,17 @@
 // passes the pages on with splice(2) (as pv does) keeps them out of
 // mmcat's sight for as long as it likes. So the rule is the one write(2)
 // gives: the reader gets the bytes as they were when mmcat wrote them.
+//
+// One kind of file keeps that rule with references too, and only it is
+// spliced into a pipe: a memfd (memfd_create(2), as /dev/fd/N or
+// /proc/PID/fd/N) sealed with both F_SEAL_WRITE and F_SEAL_SHRINK. Its
+// pages can never change again: the seals forbid writes and shared
+// writable mappings, truncation (which would zero the tail of its last
+// page in place) and punched holes, and cannot be removed. Nothing else
+// qualifies: a read-only mount can be remounted writable, an immutable
+// file (chattr +i) made mutable again, a file sealed with
+// F_SEAL_FUTURE_WRITE alone still written through a mapping made before,
+// and a change after mmcat exited would then reach the reader.
 //
 // # Platforms
 //

@@ -125,13 +125,14 @@ func asWriteError(err error) error {
 // place and a failure is reported between the outputs around it.
 func (r *runner) toStdout() {
 	o := &opener{rng: r.cfg.rng, stdin: r.stdin, follow: true}
-	chunk := defaultChunk
+	chunk, toPipe := defaultChunk, false
 	if fi, err := r.stdout.Stat(); err == nil {
 		mode := fi.Mode()
 		switch {
 		case mode.IsRegular():
 			o.outInfo = fi
 		case mode&os.ModeNamedPipe != 0:
+			toPipe = true
 			if n := growPipe(r.stdout); n > 0 {
 				chunk = n
 			}
@@ -142,6 +143,9 @@ func (r *runner) toStdout() {
 		// readahead does as well (scripts/bench-cli.sh), and output
 		// starts at once.
 		o.populate = mode.IsRegular()
+		// Into a regular file, GNU cat copies with copy_file_range(2),
+		// and so does mmcat, unless an option formats.
+		o.ranged = haveCopyFileRange && mode.IsRegular() && !r.cfg.opts.needsFormatting()
 	}
 	var bar *progressbar.ProgressBar
 	if r.cfg.progress == progressOn || r.cfg.output != "" && r.cfg.progress == progressAuto && isTerminal(r.stderr) {
@@ -149,6 +153,7 @@ func (r *runner) toStdout() {
 		bar = r.progressBar(-1, r.cfg.output)
 	}
 	c := newCopier(stdoutDest{r.stdout}, r.cfg.opts, chunk, bar)
+	c.toPipe = toPipe
 	for _, arg := range r.cfg.sources {
 		s, err := o.open(arg)
 		if err != nil {

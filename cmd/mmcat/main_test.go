@@ -56,6 +56,7 @@ func mmcatMain() int {
 			}
 		}
 	}
+	setRangeSeam()
 	return run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 }
 

@@ -28,7 +28,15 @@ type source struct {
 	rest io.Reader
 	// file is the open file of a mapped file source, nil for shared
 	// memory; after a fault, its size says where the file now ends.
-	file   *os.File
+	file *os.File
+	// ranged marks a regular file left unmapped: the copier copies it
+	// from file with copy_file_range(2) (copier.copyRange), want bytes
+	// from base as measured at open and what it gains past them, and
+	// maps what is left only if that call cannot serve it.
+	ranged bool
+	want   int64
+	opened int64     // the size of a ranged source's file at open
+	from   *opener   // the opener of a ranged source, to map what is left
 	r      io.Reader // a streamed source, already past --offset
 	skip   int64     // for streams: bytes to skip before r's data
 	closer io.Closer // releases the mapping and the descriptor; may be nil
@@ -37,8 +45,11 @@ type source struct {
 // size returns the number of bytes the source will deliver, or -1 when it
 // is a stream.
 func (s *source) size() int64 {
-	if s.mem != nil {
+	switch {
+	case s.mem != nil:
 		return s.mem.Size()
+	case s.ranged:
+		return s.want
 	}
 	return -1
 }
@@ -75,6 +86,10 @@ type opener struct {
 	// populate asks file mappings to be prefaulted: worth it when the
 	// whole mapping is about to be read by write(2) or a copy.
 	populate bool
+	// ranged leaves regular files unmapped, for the copier to copy with
+	// copy_file_range(2): set when the output is a regular file and no
+	// option formats, and only with follow.
+	ranged bool
 }
 
 // open opens the SOURCE operand arg.
@@ -174,20 +189,26 @@ func (o *opener) fromFile(path string, f *os.File) (*source, error) {
 		return o.limit(streamed), nil
 	}
 	off, n, cerr := o.rng.clip(fi.Size())
-	opts := []mmfile.Option{mmfile.Range(off, n)}
-	switch {
-	case cerr != nil:
+	if cerr != nil {
 		// Past the end of the size the file reports, but that says
 		// nothing of a file that the kernel makes up when it is read:
 		// map nothing, to learn which it is.
-		opts = []mmfile.Option{mmfile.Range(0, 0)}
-	case n > 0:
-		opts = append(mapOptions(o.populate && n <= maxPopulate), opts...)
-		if beforeMap != nil {
-			beforeMap(path)
+		m, err := mmfile.Map(f, mmfile.Range(0, 0))
+		if err != nil {
+			return o.limit(streamed), nil
 		}
+		_ = m.Close()
+		return nil, cerr
 	}
-	m, err := mmfile.Map(f, opts...)
+	if o.ranged && n > 0 {
+		// Not even mapped: the page cache copies itself into the output,
+		// and a mapping would only be read through on its first touch.
+		return &source{arg: path, file: f, base: off, want: n, opened: fi.Size(), ranged: true, from: o, closer: f}, nil
+	}
+	if n > 0 && beforeMap != nil {
+		beforeMap(path)
+	}
+	s, err := o.mapAt(path, f, off, n, o.rng.length)
 	if err != nil {
 		// A file of procfs, sysfs and the like (ErrNotMappable), one
 		// that shrank since the Stat, or one that cannot be mapped
@@ -195,13 +216,26 @@ func (o *opener) fromFile(path string, f *os.File) (*source, error) {
 		// gives what cat gives.
 		return o.limit(streamed), nil
 	}
-	if cerr != nil {
-		_ = m.Close()
-		return nil, cerr
+	s.closer = closers{s.closer, f}
+	return s, nil
+}
+
+// mapAt makes the source of n bytes of the open file f from off, mapped,
+// and with o.follow what the file holds past them, up to limit bytes from
+// off in all (-1: up to its end). The source's closer unmaps; f stays
+// open.
+func (o *opener) mapAt(path string, f *os.File, off, n, limit int64) (*source, error) {
+	opts := []mmfile.Option{mmfile.Range(off, n)}
+	if n > 0 {
+		opts = append(mapOptions(o.populate && n <= maxPopulate), opts...)
 	}
-	s := &source{arg: path, mem: m.IO, base: off, file: f, closer: closers{m, f}}
-	if rest := o.rng.length - n; o.follow && (o.rng.length < 0 || rest > 0) {
-		if o.rng.length < 0 {
+	m, err := mmfile.Map(f, opts...)
+	if err != nil {
+		return nil, err
+	}
+	s := &source{arg: path, mem: m.IO, base: off, file: f, closer: m}
+	if rest := limit - n; o.follow && (limit < 0 || rest > 0) {
+		if limit < 0 {
 			rest = math.MaxInt64 - (off + n)
 		}
 		s.rest = io.NewSectionReader(f, off+n, rest)

@@ -51,3 +51,55 @@ func mapOptions(populate bool) []mmfile.Option {
 	}
 	return []mmfile.Option{mmfile.WithAdvice(mmfile.Sequential)}
 }
+
+// haveCopyFileRange says that copyFileRange can be tried: Linux has
+// copy_file_range(2) since 4.5.
+const haveCopyFileRange = true
+
+// copyFileRange copies up to n bytes of src from offset off into dst, at
+// *at, which it advances, or at dst's file position when at is nil, with
+// copy_file_range(2), and returns the count copied: 0 at the end of src.
+func copyFileRange(dst *os.File, at *int64, src *os.File, off, n int64) (int64, error) {
+	for {
+		k, err := unix.CopyFileRange(int(src.Fd()), &off, int(dst.Fd()), at, int(n), 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, os.NewSyscallError("copy_file_range", err)
+		}
+		return int64(k), nil
+	}
+}
+
+// requiredSeals are the seals (fcntl(2) F_ADD_SEALS) that make a memfd's
+// pages unchangeable for good: no write(2), no shared writable mapping,
+// none before the seal either (F_SEAL_WRITE fails while one exists), no
+// truncation, which zeroes the tail of the last page in place, and no
+// hole punched. A seal cannot be removed.
+const requiredSeals = unix.F_SEAL_WRITE | unix.F_SEAL_SHRINK
+
+// spliceSafe reports whether the pages of f can be handed to a pipe by
+// reference: f is a memfd (or a hugetlbfs file) with requiredSeals. No
+// other file qualifies: a read-only mount can be made writable again, an
+// immutable file mutable again, and any change then reaches a reader
+// that still holds the pages.
+func spliceSafe(f *os.File) bool {
+	seals, err := unix.FcntlInt(f.Fd(), unix.F_GET_SEALS, 0)
+	return err == nil && seals&requiredSeals == requiredSeals
+}
+
+// spliceToPipe moves up to n bytes of src from offset off into the pipe
+// dst with splice(2), by reference, and returns the count moved.
+func spliceToPipe(dst, src *os.File, off, n int64) (int64, error) {
+	for {
+		k, err := unix.Splice(int(src.Fd()), &off, int(dst.Fd()), nil, int(n), unix.SPLICE_F_MORE)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, os.NewSyscallError("splice", err)
+		}
+		return k, nil
+	}
+}
