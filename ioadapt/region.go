@@ -93,3 +93,40 @@ const DirectWriteMin = 64 << 10
 type FaultFree interface {
 	FaultFree()
 }
+
+// Retirer is implemented by a Region that never unmaps memory a call of
+// [IO] may still be copying from. Where such a Region's Close or Resize
+// (or Refresh, or Grow) drops memory, it retires it instead: it replaces
+// the range, in one system call, by an inaccessible reservation of the
+// same addresses (mmap MAP_FIXED with PROT_NONE), so that the addresses
+// cannot be taken by another mapping, and a copy still running there
+// faults rather than reading or writing someone else's bytes. Retired
+// returns the reservations made since its last call and forgets them; IO
+// calls it with its exclusive lock held, after every call that may have
+// changed the memory, and unmaps each reservation once no call holds the
+// memory any longer ([runtime.AddCleanup] on the view it belonged to).
+//
+// Implementing Retirer takes the lock off ReadAt, WriteAt, Read and Write:
+// they load the memory through an atomic pointer instead of holding the
+// IO's read lock, so they never wait for Close or a resize, nor make them
+// wait, and parallel readers write no shared cache line. A fault on a
+// retired range is told apart from a real one: the call returns
+// [ErrClosed] if the Region was closed, or runs again on the memory the
+// Region has now. A Region without Retirer (Windows views, System V
+// segments, whose memory cannot be retired in one call) keeps the read
+// lock on every call, so that its Close and resizes wait for the calls in
+// flight before unmapping.
+//
+// A Region that is [FaultFree] as well must never retire memory (Retired
+// returns nothing): its memory stays readable while a call may hold it,
+// as heap memory does, kept by the garbage collector.
+type Retirer interface {
+	Retired() [][]byte
+	// StopRetiring makes the Region unmap and move memory again, as one
+	// without Retirer does. IO calls it at most once, with its exclusive
+	// lock held, when retiring left a resize short of address space
+	// (ENOMEM: the old and new ranges at once, under RLIMIT_AS), after it
+	// has made every call take the lock and seen that no call holds the
+	// memory without it.
+	StopRetiring()
+}

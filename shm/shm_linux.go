@@ -29,21 +29,23 @@ import (
 // no backing store.
 type segment struct {
 	region.Fixed
-	dir string // shared-memory directory of a named segment
-	fd  int
+	dir     string // shared-memory directory of a named segment
+	fd      int
+	retired region.Retired // the memory Close dropped
 }
 
 func newRegion(name, dir string, fd int, c *config) *segment {
 	return &segment{Fixed: region.Fixed{Label: name, CanWrite: !c.readOnly}, dir: dir, fd: fd}
 }
 
-// Close unmaps the segment and closes its descriptor, which it closes
-// whether or not the unmap failed.
+// Close retires the segment's memory ([sys.Retire]: a reservation takes
+// its place, which the io core unmaps once no call holds it) and closes
+// its descriptor, which it closes whether or not that failed.
 func (r *segment) Close() error {
 	var err error
 	if r.Mem != nil {
-		if e := unix.Munmap(r.Mem); e != nil {
-			err = pathErr("close", r.Label, os.NewSyscallError("munmap", e))
+		if e := r.retired.Drop(r.Mem); e != nil {
+			err = pathErr("close", r.Label, e)
 		}
 		r.Mem = nil
 	}
@@ -55,6 +57,11 @@ func (r *segment) Close() error {
 	}
 	return err
 }
+
+// Retired and StopRetiring make a segment an [ioadapt.Retirer], which
+// takes the lock off the io core's reads and writes.
+func (r *segment) Retired() [][]byte { return r.retired.Take() }
+func (r *segment) StopRetiring()     { r.retired.Stop() }
 
 // checkOptionsOS refuses Global, which names a Windows namespace: Linux
 // has one.
@@ -310,7 +317,7 @@ func (r *segment) mmap(op string, size int64) error {
 	if r.CanWrite {
 		prot |= unix.PROT_WRITE
 	}
-	b, err := unix.Mmap(r.fd, 0, int(size), prot, unix.MAP_SHARED)
+	b, err := sys.Map(r.fd, 0, int(size), prot, unix.MAP_SHARED)
 	if err != nil {
 		return pathErr(op, r.Label, os.NewSyscallError("mmap", err))
 	}
