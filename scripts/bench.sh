@@ -55,7 +55,7 @@ phase() {
 		-test.count "$count" -test.benchmem -test.timeout 0) | tee -a "$raw"
 }
 
-micro='^Benchmark(ReadAt|ReadAtParallel|Core|WriteAt|WriteAtClean|OpenClose|OpenRead|Sync)$'
+micro='^Benchmark(ReadAt|ReadAtParallel|Core|CoreWrite|WriteAt|WriteAtClean|OpenClose|OpenRead|Sync)$'
 big='^Benchmark(Read|Copy|ReadFresh|ReadCold|Append|SyncBulk)$'
 cold='^BenchmarkReadAtCold$'
 for r in $(seq "$rounds"); do

@@ -89,7 +89,29 @@ func evaluate(res *results) []check {
 			"io.Copy vs memory", "Copy/size=1GiB/sink=buffer", "mmfile", "bytes.Reader", 0.85),
 		speed("Random WriteAt 64 B: ≥20× faster than os.File.WriteAt",
 			"WriteAt 64 B vs os.File", "WriteAt/size=64B", "mmfile", osFile, 20),
+		speed("Random ReadAt 64 B over a 16 MiB file: ≥0.8× the speed of x/exp/mmap",
+			"ReadAt 64 B 16 MiB vs x/exp/mmap", "Core/size=64B/window=16MiB", "mmfile", "exp-mmap", 0.8),
+		speed("Random ReadAt 4 KiB, cached: ≥0.95× the speed of x/exp/mmap",
+			"ReadAt 4 KiB vs x/exp/mmap", "ReadAt/size=4KiB", "mmfile", "exp-mmap", 0.95),
+		speed("The fault guard of one call alone, no lock, 64 B over 1 GiB (the floor of a guarded ReadAt): ≥0.8× x/exp/mmap",
+			"guard alone vs x/exp/mmap", "Core/size=64B/window=1GiB", "guard", "exp-mmap", 0.8),
+		speed("Random reads of 64 B, 64 inside one Access, over 1 GiB: ≥0.8× x/exp/mmap's ReadAt",
+			"Access ×64 vs x/exp/mmap", "Core/size=64B/window=1GiB", "access-batch", "exp-mmap", 0.8),
 	)
+	out = append(out, scaling(res, "size=64B"), scaling(res, "size=4KiB"))
+	// A store through WriteAt: its time over that of a plain store into
+	// the same mapping.
+	wkey := "CoreWrite/size=64B"
+	out = append(out, check{
+		Name:   "Random WriteAt 64 B: within 1.5× the time of a plain store into the mapping",
+		Short:  "WriteAt 64 B time / store",
+		Goal:   1.5,
+		AtMost: true,
+		Value:  res.stat(wkey, "mmfile", ns) / res.stat(wkey, "store", ns),
+		Evidence: fmt.Sprintf("`%s`: mmfile %s vs store %s", wkey,
+			fmtTime(res.stat(wkey, "mmfile", ns)), fmtTime(res.stat(wkey, "store", ns))),
+		P: fmtP(res.pValue(wkey, "mmfile", "store")),
+	})
 	// Durability: the time of SyncRange over the time of pwrite+fdatasync.
 	key := "Sync/size=4KiB"
 	out = append(out, check{
@@ -104,6 +126,24 @@ func evaluate(res *results) []check {
 	})
 	out = append(out, allocCheck(res))
 	return out
+}
+
+// scaling is the target for parallel ReadAt of one size: mmfile's speedup
+// from one goroutine to two (one per CPU of the reference machine), over
+// x/exp/mmap's, so that 1× means it scales as well.
+func scaling(res *results, size string) check {
+	one, two := "ReadAtParallel/"+size+"/g=1", "ReadAtParallel/"+size+"/g=2"
+	up := func(impl string) float64 { return res.stat(one, impl, ns) / res.stat(two, impl, ns) }
+	return check{
+		Name:  fmt.Sprintf("Parallel ReadAt %s from 2 goroutines: speeds up from 1 at least 0.9× as much as x/exp/mmap does", strings.TrimPrefix(size, "size=")),
+		Short: "parallel " + strings.TrimPrefix(size, "size=") + " scaling vs x/exp/mmap",
+		Goal:  0.9,
+		Value: up("mmfile") / up("exp-mmap"),
+		Evidence: fmt.Sprintf("`%s` over `%s`: mmfile %s → %s (%.2f×), exp-mmap %s → %s (%.2f×)", two, one,
+			fmtTime(res.stat(one, "mmfile", ns)), fmtTime(res.stat(two, "mmfile", ns)), up("mmfile"),
+			fmtTime(res.stat(one, "exp-mmap", ns)), fmtTime(res.stat(two, "exp-mmap", ns)), up("exp-mmap")),
+		P: fmtP(res.pValue(two, "mmfile", "exp-mmap")),
+	}
 }
 
 // allocCheck finds the most allocations per io call of mmfile in the
