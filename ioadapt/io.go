@@ -867,7 +867,8 @@ func (c *IO) Seek(offset int64, whence int) (int64, error) {
 // Truncate changes the Region's size, as [os.File.Truncate] does: growing
 // adds zeros, shrinking drops the tail. The seek position is unchanged. It
 // works only on a whole Region that implements [Resizer]; on any other it
-// returns an error wrapping [ErrFixedSize]. It waits for calls in flight.
+// returns an error wrapping [ErrFixedSize]. It waits for calls in flight,
+// but for the lock-free ReadAt and WriteAt of a [Retirer] (see there).
 func (c *IO) Truncate(size int64) error {
 	c.s.mu.Lock()
 	defer c.s.mu.Unlock()
@@ -967,9 +968,10 @@ func (c *IO) Sync() error {
 }
 
 // Close releases the IO. On the IO returned by [New] it closes the Region
-// too, after waiting for the calls in flight, and every section becomes
-// closed; on a section it only closes that view. It does not sync. A
-// second Close returns an error wrapping [ErrClosed].
+// too, after waiting for the calls in flight (but for the lock-free ones
+// of a [Retirer], which complete or return [ErrClosed]), and every
+// section becomes closed; on a section it only closes that view. It does
+// not sync. A second Close returns an error wrapping [ErrClosed].
 func (c *IO) Close() error {
 	c.s.mu.Lock()
 	defer c.s.mu.Unlock()

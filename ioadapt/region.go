@@ -5,7 +5,9 @@ package ioadapt
 // satisfy it, and so does [IO] itself, so a section of a Region is a Region.
 //
 // A Region need not be safe for concurrent use: [IO] serialises Resize and
-// Close against every other call.
+// Close against every other call of the Region. Its memory is another
+// matter: on a [Retirer], ReadAt and WriteAt copy without a lock, so
+// Close and Resize must retire memory rather than unmap it.
 type Region interface {
 	// Bytes returns the Region's memory, len(Bytes()) == Size(). The slice
 	// aliases the mapping: it is valid only until Close or a resize.
@@ -27,7 +29,8 @@ type Region interface {
 // writable file mapping. Resize sets the size, as [os.File.Truncate] does:
 // [IO] calls it for Truncate, and for a write past the end of a Region
 // that has no [Grower]. It is called with the IO's exclusive lock held, so
-// no other call is touching the memory; after Resize returns, Bytes and
+// no other call of the Region runs and no call touches the memory, except
+// the lock-free copies on a [Retirer]; after Resize returns, Bytes and
 // Size describe the size the Region has, whether or not it succeeded. A
 // Region without Resizer has a fixed size.
 type Resizer interface {
