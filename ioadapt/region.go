@@ -120,9 +120,12 @@ type FaultFree interface {
 // lock on every call, so that its Close and resizes wait for the calls in
 // flight before unmapping.
 //
-// A Region that is [FaultFree] as well must never retire memory (Retired
-// returns nothing): its memory stays readable while a call may hold it,
-// as heap memory does, kept by the garbage collector.
+// A Region that is [FaultFree] as well is copied without a fault guard,
+// so it must never leave a reservation where a call may copy: it hands
+// its memory to Retired still mapped as it was, for IO to unmap once no
+// call holds it (a sealed memfd segment), or never retires anything (heap
+// memory, which the garbage collector keeps while a call holds it). A
+// call in flight at Close then completes on that memory.
 type Retirer interface {
 	Retired() [][]byte
 	// StopRetiring makes the Region unmap and move memory again, as one

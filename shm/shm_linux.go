@@ -32,6 +32,31 @@ type segment struct {
 	dir     string // shared-memory directory of a named segment
 	fd      int
 	retired region.Retired // the memory Close dropped
+	sealed  bool           // a memfd sealed against shrinking: see sealedSegment
+}
+
+// sealedSegment is the Region of an anonymous segment: a memfd sealed
+// against shrinking (F_SEAL_SHRINK, which CreateAnonymous adds and
+// FromFile requires), whose pages are there for as long as it is mapped,
+// so its memory cannot fault (a hole that another process punched reads
+// as zeros, and a store there allocates a page or meets the OOM killer,
+// never SIGBUS). The io core then copies without the fault guard. Close
+// leaves the memory mapped for the io core to unmap once no call holds it
+// (region.Retired.Keep), so the memfd's pages live until a collection
+// after Close.
+type sealedSegment struct{ *segment }
+
+// FaultFree marks the sealed memfd as unable to fault.
+func (sealedSegment) FaultFree() {}
+
+// region returns the Region that the io core gets for r: a sealedSegment
+// for an anonymous segment.
+func (r *segment) region(anon bool) ioadapt.Region {
+	if !anon {
+		return r
+	}
+	r.sealed = true
+	return sealedSegment{r}
 }
 
 func newRegion(name, dir string, fd int, c *config) *segment {
@@ -44,7 +69,11 @@ func newRegion(name, dir string, fd int, c *config) *segment {
 func (r *segment) Close() error {
 	var err error
 	if r.Mem != nil {
-		if e := r.retired.Drop(r.Mem); e != nil {
+		drop := r.retired.Drop
+		if r.sealed {
+			drop = r.retired.Keep
+		}
+		if e := drop(r.Mem); e != nil {
 			err = pathErr("close", r.Label, e)
 		}
 		r.Mem = nil

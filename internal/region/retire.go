@@ -36,6 +36,18 @@ func (r *Retired) Take() [][]byte {
 	return gone
 }
 
+// Keep hands b to the io core as it is, still mapped, for it to unmap
+// once no call holds it: the Drop of a [ioadapt.FaultFree] Region, whose
+// calls copy without a fault guard and so must never meet a reservation.
+// After Stop it unmaps b at once, as Drop does.
+func (r *Retired) Keep(b []byte) error {
+	if r.unmaps {
+		return os.NewSyscallError("munmap", sys.Unmap(b))
+	}
+	r.gone = append(r.gone, b)
+	return nil
+}
+
 // Stop makes Drop unmap from now on: the StopRetiring method of
 // [ioadapt.Retirer].
 func (r *Retired) Stop() { r.unmaps = true }
