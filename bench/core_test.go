@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/mmapkit/mmapkit/ioadapt"
 	"github.com/mmapkit/mmapkit/mmfile"
 	expmmap "golang.org/x/exp/mmap"
+	"golang.org/x/sys/unix"
 )
 
 // rawRegion is a Region over a mapping that the io core must treat as able
@@ -201,6 +203,7 @@ func benchCore(b *testing.B, path string, window int64) {
 			p := make([]byte, size)
 			b.SetBytes(size)
 			b.ReportAllocs()
+			defer cpuPerOp(b)()
 			i := 0
 			for b.Loop() {
 				s.op(p, offs[i&(offsetTableSize-1)])
@@ -213,6 +216,7 @@ func benchCore(b *testing.B, path string, window int64) {
 		p := make([]byte, size)
 		b.SetBytes(size)
 		b.ReportAllocs()
+		defer cpuPerOp(b)()
 		for i := 0; i < b.N; i += batch {
 			err := mf.Access(func(m []byte) error {
 				for j := i; j < min(i+batch, b.N); j++ {
@@ -281,6 +285,7 @@ func BenchmarkCoreWrite(b *testing.B) {
 			fill(p, 0)
 			b.SetBytes(size)
 			b.ReportAllocs()
+			defer cpuPerOp(b)()
 			i := 0
 			for b.Loop() {
 				s.op(p, offs[i&(offsetTableSize-1)])
@@ -288,4 +293,24 @@ func BenchmarkCoreWrite(b *testing.B) {
 			}
 		})
 	}
+}
+
+// cpuPerOp locks the benchmark to its thread and returns a function that
+// reports the thread's CPU time (user and system, getrusage
+// RUSAGE_THREAD) per operation as cpu-ns/op: on a machine that others
+// load, wall time per operation counts the time the thread waited for a
+// CPU, and CPU time does not. Defer the function it returns.
+func cpuPerOp(b *testing.B) func() {
+	runtime.LockOSThread()
+	start := threadCPU(b)
+	return func() {
+		b.ReportMetric(float64(threadCPU(b)-start)/float64(b.N), "cpu-ns/op")
+		runtime.UnlockOSThread()
+	}
+}
+
+func threadCPU(b *testing.B) int64 {
+	var ru unix.Rusage
+	check(b, unix.Getrusage(unix.RUSAGE_THREAD, &ru))
+	return ru.Utime.Nano() + ru.Stime.Nano()
 }
