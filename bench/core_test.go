@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/mmapkit/mmapkit/ioadapt"
 	"github.com/mmapkit/mmapkit/mmfile"
 	expmmap "golang.org/x/exp/mmap"
+	"golang.org/x/sys/unix"
 )
 
 // rawRegion is a Region over a mapping that the io core must treat as able
@@ -88,6 +90,16 @@ func oneDefer(mu *sync.RWMutex, p, src []byte) (n int, err error) {
 	return copy(p, src), nil
 }
 
+// guardedCopy is the fault guard alone, as the core's lock-free ReadAt
+// arms it: one deferred call that restores the setting and recovers. It is
+// the floor of a single guarded ReadAt.
+//
+//go:noinline
+func guardedCopy(p, src []byte) (n int, err error) {
+	defer recoverInto(debug.SetPanicOnFault(true), &err)
+	return copy(p, src), nil
+}
+
 //go:noinline
 func lockCopy(mu *sync.RWMutex, p, src []byte) int {
 	mu.RLock()
@@ -108,16 +120,22 @@ func guardCopy(p, src []byte) int {
 // window=64KiB the reads stay in a 64 KiB window that the CPU caches hold,
 // so that the fixed costs show: impl=copy is the bare copy out of the
 // mapping, the next ones add one safety measure each (or are the measure
-// alone), and the last ones are the whole ReadAt of the core, mmfile and
-// x/exp/mmap. With window=1GiB the reads are random over the page-cached
-// 1 GiB file, as in BenchmarkReadAt, where every copy misses the caches:
-// there the question is which measure stops the CPU from overlapping one
-// read's cache miss with the next (an atomic read-modify-write is a full
-// barrier on x86).
+// alone: impl=guard is the fault guard of one call and nothing else, the
+// floor of a guarded ReadAt), and the last ones are the whole ReadAt of
+// the core, mmfile and x/exp/mmap; impl=access-batch is mmfile's reads
+// made 64 at a time inside one Access, one guard for all. With
+// window=16MiB and window=1GiB the reads are random over a 16 MiB file
+// and over the page-cached 1 GiB file, as in BenchmarkReadAt, where
+// copies miss the caches: there the question is which measure stops the
+// CPU from overlapping one read's cache miss with the next (an atomic
+// read-modify-write is a full barrier on x86).
 func BenchmarkCore(b *testing.B) {
-	for _, window := range []int64{64 * kib, bigSize} {
+	for _, window := range []int64{64 * kib, 16 * mib, bigSize} {
 		path := plainFile(b, "core.1m", mib)
-		if window == bigSize {
+		switch window {
+		case 16 * mib:
+			path = plainFile(b, "core.16m", 16*mib)
+		case bigSize:
 			path = cachedFile(b, readahead)
 		}
 		benchCore(b, path, window)
@@ -169,6 +187,7 @@ func benchCore(b *testing.B, path string, window int64) {
 		{"SetPanicOnFault", func([]byte, int64) { debug.SetPanicOnFault(debug.SetPanicOnFault(true)) }, true},
 		{"SetPanicOnFault+copy", func(p []byte, off int64) { guardCopy(p, m[off:off+size]) }, false},
 		{"defer+recover+copy", func(p []byte, off int64) { deferRecoverCopy(p, m[off:off+size]) }, false},
+		{"guard", func(p []byte, off int64) { guardedCopy(p, m[off:off+size]) }, false},
 		{"all-by-hand", func(p []byte, off int64) { byHand(&mu, p, m[off:off+size]) }, false},
 		{"one-defer", func(p []byte, off int64) { oneDefer(&mu, p, m[off:off+size]) }, false},
 		{"ioadapt-faultfree", readAt(lockOnly), false},
@@ -184,6 +203,7 @@ func benchCore(b *testing.B, path string, window int64) {
 			p := make([]byte, size)
 			b.SetBytes(size)
 			b.ReportAllocs()
+			defer cpuPerOp(b)()
 			i := 0
 			for b.Loop() {
 				s.op(p, offs[i&(offsetTableSize-1)])
@@ -191,6 +211,25 @@ func benchCore(b *testing.B, path string, window int64) {
 			}
 		})
 	}
+	b.Run(fmt.Sprintf("size=64B/window=%s/impl=access-batch", sizeName(window)), func(b *testing.B) {
+		const batch = 64
+		p := make([]byte, size)
+		b.SetBytes(size)
+		b.ReportAllocs()
+		defer cpuPerOp(b)()
+		for i := 0; i < b.N; i += batch {
+			err := mf.Access(func(m []byte) error {
+				for j := i; j < min(i+batch, b.N); j++ {
+					off := offs[j&(offsetTableSize-1)]
+					copy(p, m[off:off+size])
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	if !hot {
 		return
 	}
@@ -213,4 +252,65 @@ type rawWriterAtReader []byte
 
 func (r rawWriterAtReader) ReadAt(p []byte, off int64) (int, error) {
 	return copy(p, r[off:]), nil
+}
+
+// BenchmarkCoreWrite writes 64 bytes at random offsets of a 64 MiB file
+// whose pages are all dirty and mapped: impl=store is a plain store into
+// the mapping (the File's own Bytes), impl=mmfile its WriteAt.
+func BenchmarkCoreWrite(b *testing.B) {
+	const fileSize, size = 64 * mib, 64
+	path := plainFile(b, "corewrite.64m", fileSize)
+	f, err := mmfile.OpenFile(path, os.O_RDWR, 0)
+	check(b, err)
+	defer f.Close()
+	m := f.Bytes()
+	for i := 0; i < len(m); i += 4 * kib {
+		m[i]++ // dirty and map every page before timing
+	}
+	offs := offsets(fileSize, size, size, offsetTableSize)
+	steps := []struct {
+		name string
+		op   func(p []byte, off int64)
+	}{
+		{"store", func(p []byte, off int64) { copy(m[off:off+size], p) }},
+		{mmFile, func(p []byte, off int64) {
+			if _, err := f.WriteAt(p, off); err != nil {
+				panic(err)
+			}
+		}},
+	}
+	for _, s := range steps {
+		b.Run(fmt.Sprintf("size=64B/impl=%s", s.name), func(b *testing.B) {
+			p := make([]byte, size)
+			fill(p, 0)
+			b.SetBytes(size)
+			b.ReportAllocs()
+			defer cpuPerOp(b)()
+			i := 0
+			for b.Loop() {
+				s.op(p, offs[i&(offsetTableSize-1)])
+				i++
+			}
+		})
+	}
+}
+
+// cpuPerOp locks the benchmark to its thread and returns a function that
+// reports the thread's CPU time (user and system, getrusage
+// RUSAGE_THREAD) per operation as cpu-ns/op: on a machine that others
+// load, wall time per operation counts the time the thread waited for a
+// CPU, and CPU time does not. Defer the function it returns.
+func cpuPerOp(b *testing.B) func() {
+	runtime.LockOSThread()
+	start := threadCPU(b)
+	return func() {
+		b.ReportMetric(float64(threadCPU(b)-start)/float64(b.N), "cpu-ns/op")
+		runtime.UnlockOSThread()
+	}
+}
+
+func threadCPU(b *testing.B) int64 {
+	var ru unix.Rusage
+	check(b, unix.Getrusage(unix.RUSAGE_THREAD, &ru))
+	return ru.Utime.Nano() + ru.Stime.Nano()
 }

@@ -32,8 +32,13 @@
 //
 // # Close
 //
-// Close waits for the calls in flight to return, then releases the Region.
-// Every later call returns an error for which errors.Is(err, fs.ErrClosed)
+// Close waits for the calls in flight to return, then releases the Region;
+// on a Region that implements [Retirer] (file mappings and POSIX segments
+// on Unix, heap memory), ReadAt, WriteAt, Read and Write are not waited
+// for: they hold no lock, and each completes on the memory it started
+// with or returns an error matching fs.ErrClosed, since the memory they
+// may be copying from is retired, never unmapped under them. Every later
+// call returns an error for which errors.Is(err, fs.ErrClosed)
 // holds, and so does a second Close. The slice returned by [IO.Bytes] is the
 // one exception: it aliases the mapping, and touching it after Close (or
 // after a call that resized the Region) may crash the process with SIGSEGV.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -27,9 +28,9 @@ type IO struct {
 	off  int64 // a section's start within the Region
 	n    int64 // a section's length
 
-	// closed marks a closed section. It is written with s.mu held
-	// exclusively and read with it held shared.
-	closed bool
+	// closed marks a closed section. It is set with s.mu held
+	// exclusively; the lock-free paths read it too.
+	closed atomic.Bool
 
 	pmu sync.Mutex // serialises the methods that use pos
 	pos int64
@@ -51,12 +52,20 @@ type shared struct {
 	grower    Grower       // nil where growth is Resize, then a write
 	refresher Refresher    // nil where nothing else changes the size
 	direct    DirectWriter // nil where writes go into the memory
+	retirer   Retirer      // nil where calls hold mu shared: see [Retirer]
 	buf       []byte       // region.Bytes(), refreshed after every resize
 	closed    bool
-	name      string
-	writable  bool
-	faults    bool // the memory may fault: see fault.go
-	cleanup   runtime.Cleanup
+	locked    bool // every call holds mu: no Retirer, or it stopped retiring
+	// cur is buf and closed as the lock-free paths see them: published
+	// (view.go) after every change, with mu held exclusively.
+	cur atomic.Pointer[view]
+	// retiring counts the sets of retired memory that wait for their
+	// cleanup (view.go).
+	retiring *atomic.Int64
+	name     string
+	writable bool
+	faults   bool // the memory may fault: see fault.go
+	cleanup  runtime.Cleanup
 }
 
 // chunkSize is the size of the buffers through which WriteTo and ReadFrom
@@ -90,11 +99,18 @@ func New(r Region) *IO {
 	s.grower, _ = r.(Grower)
 	s.refresher, _ = r.(Refresher)
 	s.direct, _ = r.(DirectWriter)
+	s.retirer, _ = r.(Retirer)
+	s.locked = s.retirer == nil
+	s.retiring = new(atomic.Int64)
 	_, faultFree := r.(FaultFree)
 	s.faults = !faultFree
+	s.publish()
 	s.cleanup = runtime.AddCleanup(s, func(r Region) {
 		_ = r.Sync()
 		_ = r.Close()
+		if rt, ok := r.(Retirer); ok {
+			unmapAll(rt.Retired()) // no call can hold the memory: s is gone
+		}
 	}, r)
 	return &IO{s: s, root: true}
 }
@@ -104,26 +120,13 @@ func New(r Region) *IO {
 func (c *IO) core() *IO { return c }
 
 // view returns the bytes this IO sees. The caller holds s.mu.
-func (c *IO) view() []byte {
-	b := c.s.buf
-	if c.root {
-		return b
-	}
-	if c.off >= int64(len(b)) {
-		return nil
-	}
-	end := int64(len(b))
-	if c.n < end-c.off {
-		end = c.off + c.n
-	}
-	return b[c.off:end:end]
-}
+func (c *IO) view() []byte { return c.sub(c.s.buf) }
 
 // pin takes s.mu shared and checks that the view is open. When it returns
 // nil, the caller must release s.mu with RUnlock.
 func (c *IO) pin(op string) error {
 	c.s.mu.RLock()
-	if c.closed || c.s.closed {
+	if c.closed.Load() || c.s.closed {
 		c.s.mu.RUnlock()
 		return c.pathErr(op, ErrClosed)
 	}
@@ -156,13 +159,61 @@ func (c *IO) ReadAt(p []byte, off int64) (n int, err error) {
 	return n, err
 }
 
-// readAt is ReadAt within the size the Region has.
+// readAt is ReadAt within the size the Region has. On a [Retirer] it
+// takes no lock: it copies from the view it loaded, and a fault there
+// that a resize or Close caused sends it to the newer view, or returns
+// ErrClosed.
 func (c *IO) readAt(p []byte, off int64) (n int, err error) {
 	s := c.s
-	s.mu.RLock()
-	if c.closed || s.closed || off < 0 {
+	for {
+		v := s.cur.Load()
+		if v.locked {
+			return c.readAtLocked(p, off)
+		}
+		if v.closed || c.closed.Load() {
+			return 0, c.pathErr("read", ErrClosed)
+		}
+		if off < 0 {
+			return 0, c.negativeErr("read", "offset", off)
+		}
+		b := c.sub(v.buf)
+		if off >= int64(len(b)) {
+			return 0, io.EOF
+		}
+		n, fault := s.copyView(v, p, b[off:])
+		runtime.KeepAlive(v) // its cleanup unmaps the memory just read
+		if fault < 0 {
+			if n < len(p) {
+				return n, io.EOF
+			}
+			return n, nil
+		}
+		seq := v.seq // v goes: the wait for the lock must not hold it
+		s.mu.RLock()
+		retry, err := c.settle(seq, "read")
+		closed := err != nil
+		if !retry && !closed {
+			err = c.faultAt("read", fault)
+		}
 		s.mu.RUnlock()
-		if off < 0 && !c.closed && !s.closed {
+		switch {
+		case retry:
+			continue
+		case closed:
+			return 0, err
+		}
+		return c.copyBeforeFault(p, off), err
+	}
+}
+
+// readAtLocked is readAt for a Region that is not a [Retirer]: the
+// shared lock holds Close and resizes off while it copies.
+func (c *IO) readAtLocked(p []byte, off int64) (n int, err error) {
+	s := c.s
+	s.mu.RLock()
+	if c.closed.Load() || s.closed || off < 0 {
+		s.mu.RUnlock()
+		if off < 0 && !c.closed.Load() && !s.closed {
 			return 0, c.negativeErr("read", "offset", off)
 		}
 		return 0, c.pathErr("read", ErrClosed)
@@ -254,8 +305,7 @@ func (c *IO) refresh() (grew bool, err error) {
 		return false, nil
 	}
 	known = int64(len(s.buf))
-	err = s.refresher.Refresh()
-	s.buf = s.region.Bytes()
+	err = s.remap(s.refresher.Refresh)
 	return int64(len(s.buf)) > known, err
 }
 
@@ -287,6 +337,14 @@ func (c *IO) Read(p []byte) (n int, err error) {
 func (c *IO) read(p []byte) (n int, err error) {
 	c.pmu.Lock()
 	defer c.pmu.Unlock()
+	if !c.s.cur.Load().locked {
+		n, err = c.readAt(p, c.pos)
+		if n > 0 && err == io.EOF {
+			err = nil // as bytes.Reader: a short read is no end yet
+		}
+		c.pos += int64(n)
+		return n, err
+	}
 	if err := c.pin("read"); err != nil {
 		return 0, err
 	}
@@ -530,9 +588,56 @@ func (c *IO) writeAt(op string, p []byte, off int64) (int, error) {
 	return n, err
 }
 
-// writeInPlace writes p at off under the shared lock. It reports grow when
-// the write needs a larger Region and the Region can grow.
+// writeInPlace writes p at off within the Region's size. It reports grow
+// when the write needs a larger Region and the Region can grow. On a
+// [Retirer], a store into memory takes no lock, as readAt does: a store
+// into a view that is still mapped lands where the Region's readers see
+// it (a shared mapping's page cache), and one that faults on memory a
+// resize retired runs again on the newer view. What calls into the Region
+// (a [DirectWriter], growth) or fails runs under the lock.
 func (c *IO) writeInPlace(op string, p []byte, off int64) (n int, grow bool, err error) {
+	s := c.s
+	if len(p) >= DirectWriteMin {
+		return c.writeInPlaceLocked(op, p, off)
+	}
+	for {
+		v := s.cur.Load()
+		if v.locked {
+			return c.writeInPlaceLocked(op, p, off)
+		}
+		if v.closed || c.closed.Load() {
+			return 0, false, c.pathErr(op, ErrClosed)
+		}
+		b := c.sub(v.buf)
+		if !s.writable || off < 0 || len(p) == 0 || off > int64(len(b))-int64(len(p)) {
+			return c.writeInPlaceLocked(op, p, off) // its errors, or growth
+		}
+		_, fault := s.copyView(v, b[off:off+int64(len(p))], p)
+		runtime.KeepAlive(v) // its cleanup unmaps the memory just written
+		if fault < 0 {
+			return len(p), false, nil
+		}
+		seq := v.seq
+		s.mu.RLock()
+		retry, err := c.settle(seq, op)
+		if !retry && err == nil {
+			// A real fault: the file shrank under the mapping, as store
+			// takes it.
+			if d := s.direct; d != nil {
+				n, err = d.WriteDirect(p, c.off+off)
+			} else {
+				err = c.faultAt(op, fault)
+			}
+		}
+		s.mu.RUnlock()
+		if !retry {
+			return n, false, err
+		}
+	}
+}
+
+// writeInPlaceLocked is writeInPlace under the shared lock.
+func (c *IO) writeInPlaceLocked(op string, p []byte, off int64) (n int, grow bool, err error) {
 	if err := c.pin(op); err != nil {
 		return 0, false, err
 	}
@@ -594,21 +699,26 @@ func (c *IO) writeGrowing(op string, p []byte, off int64) (int, error) {
 	s := c.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if c.closed || s.closed {
+	if c.closed.Load() || s.closed {
 		return 0, c.pathErr(op, ErrClosed)
 	}
 	end := off + int64(len(p))
 	if s.grower != nil && end > int64(len(s.buf)) {
-		n, err := s.grower.Grow(p, off)
-		s.buf = s.region.Bytes()
+		var n int
+		var err error
+		_ = s.remap(func() error {
+			n, err = s.grower.Grow(p, off)
+			if n > 0 {
+				return nil // bytes went out: no second Grow
+			}
+			return err
+		})
 		return n, err
 	}
 	if s.refresher != nil && end > int64(len(s.buf)) {
 		// Resize sets the size: learn first whether another process grew
 		// the file past end, so as not to cut it back.
-		err := s.refresher.Refresh()
-		s.buf = s.region.Bytes()
-		if err != nil {
+		if err := s.remap(s.refresher.Refresh); err != nil {
 			return 0, err
 		}
 	}
@@ -627,9 +737,7 @@ func (c *IO) writeGrowing(op string, p []byte, off int64) (int, error) {
 
 // resize changes the Region's size. The caller holds s.mu exclusively.
 func (c *IO) resize(size int64) error {
-	err := c.s.resizer.Resize(size)
-	c.s.buf = c.s.region.Bytes()
-	return err
+	return c.s.remap(func() error { return c.s.resizer.Resize(size) })
 }
 
 func (c *IO) copyIn(op string, dst, src []byte) (n int, err error) {
@@ -759,12 +867,13 @@ func (c *IO) Seek(offset int64, whence int) (int64, error) {
 // Truncate changes the Region's size, as [os.File.Truncate] does: growing
 // adds zeros, shrinking drops the tail. The seek position is unchanged. It
 // works only on a whole Region that implements [Resizer]; on any other it
-// returns an error wrapping [ErrFixedSize]. It waits for calls in flight.
+// returns an error wrapping [ErrFixedSize]. It waits for calls in flight,
+// but for the lock-free ReadAt and WriteAt of a [Retirer] (see there).
 func (c *IO) Truncate(size int64) error {
 	c.s.mu.Lock()
 	defer c.s.mu.Unlock()
 	switch {
-	case c.closed || c.s.closed:
+	case c.closed.Load() || c.s.closed:
 		return c.pathErr("truncate", ErrClosed)
 	case size < 0:
 		return c.pathErr("truncate", errs.Detail(ErrInvalidSize, "negative size %d", size))
@@ -816,7 +925,7 @@ func (c *IO) Access(fn func(b []byte) error) (err error) {
 func (c *IO) Bytes() []byte {
 	c.s.mu.RLock()
 	defer c.s.mu.RUnlock()
-	if c.closed || c.s.closed {
+	if c.closed.Load() || c.s.closed {
 		return nil
 	}
 	return c.view()
@@ -830,7 +939,7 @@ func (c *IO) Size() int64 {
 	_, _ = c.refresh() // on an error, the size the Region has
 	c.s.mu.RLock()
 	defer c.s.mu.RUnlock()
-	if c.closed || c.s.closed {
+	if c.closed.Load() || c.s.closed {
 		return 0
 	}
 	return int64(len(c.view()))
@@ -859,23 +968,26 @@ func (c *IO) Sync() error {
 }
 
 // Close releases the IO. On the IO returned by [New] it closes the Region
-// too, after waiting for the calls in flight, and every section becomes
-// closed; on a section it only closes that view. It does not sync. A
-// second Close returns an error wrapping [ErrClosed].
+// too, after waiting for the calls in flight (but for the lock-free ones
+// of a [Retirer], which complete or return [ErrClosed]), and every
+// section becomes closed; on a section it only closes that view. It does
+// not sync. A second Close returns an error wrapping [ErrClosed].
 func (c *IO) Close() error {
 	c.s.mu.Lock()
 	defer c.s.mu.Unlock()
-	if c.closed || c.s.closed {
+	if c.closed.Load() || c.s.closed {
 		return c.pathErr("close", ErrClosed)
 	}
-	c.closed = true
+	c.closed.Store(true)
 	if !c.root {
 		return nil
 	}
 	c.s.closed = true
 	c.s.cleanup.Stop()
 	c.s.buf = nil
-	return c.s.region.Close()
+	err := c.s.region.Close()
+	c.s.publish()
+	return err
 }
 
 // Interface checks.

@@ -98,3 +98,11 @@ func (a *Anonymous) Close() error {
 // FaultFree marks anonymous memory as unable to fault: it has no file that
 // could shrink under it.
 func (a *Anonymous) FaultFree() {}
+
+// Retired returns nothing: heap memory is never unmapped, and the garbage
+// collector keeps it while a call holds it. Being a [Retirer], Memory is
+// read and written without a lock.
+func (m *Memory) Retired() [][]byte { return nil }
+
+// StopRetiring does nothing: Memory never retires.
+func (m *Memory) StopRetiring() {}

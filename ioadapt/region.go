@@ -5,7 +5,9 @@ package ioadapt
 // satisfy it, and so does [IO] itself, so a section of a Region is a Region.
 //
 // A Region need not be safe for concurrent use: [IO] serialises Resize and
-// Close against every other call.
+// Close against every other call of the Region. Its memory is another
+// matter: on a [Retirer], ReadAt and WriteAt copy without a lock, so
+// Close and Resize must retire memory rather than unmap it.
 type Region interface {
 	// Bytes returns the Region's memory, len(Bytes()) == Size(). The slice
 	// aliases the mapping: it is valid only until Close or a resize.
@@ -27,7 +29,8 @@ type Region interface {
 // writable file mapping. Resize sets the size, as [os.File.Truncate] does:
 // [IO] calls it for Truncate, and for a write past the end of a Region
 // that has no [Grower]. It is called with the IO's exclusive lock held, so
-// no other call is touching the memory; after Resize returns, Bytes and
+// no other call of the Region runs and no call touches the memory, except
+// the lock-free copies on a [Retirer]; after Resize returns, Bytes and
 // Size describe the size the Region has, whether or not it succeeded. A
 // Region without Resizer has a fixed size.
 type Resizer interface {
@@ -92,4 +95,44 @@ const DirectWriteMin = 64 << 10
 // path.
 type FaultFree interface {
 	FaultFree()
+}
+
+// Retirer is implemented by a Region that never unmaps memory a call of
+// [IO] may still be copying from. Where such a Region's Close or Resize
+// (or Refresh, or Grow) drops memory, it retires it instead: it replaces
+// the range, in one system call, by an inaccessible reservation of the
+// same addresses (mmap MAP_FIXED with PROT_NONE), so that the addresses
+// cannot be taken by another mapping, and a copy still running there
+// faults rather than reading or writing someone else's bytes. Retired
+// returns the reservations made since its last call and forgets them; IO
+// calls it with its exclusive lock held, after every call that may have
+// changed the memory, and unmaps each reservation once no call holds the
+// memory any longer ([runtime.AddCleanup] on the view it belonged to).
+//
+// Implementing Retirer takes the lock off ReadAt, WriteAt, Read and Write:
+// they load the memory through an atomic pointer instead of holding the
+// IO's read lock, so they never wait for Close or a resize, nor make them
+// wait, and parallel readers write no shared cache line. A fault on a
+// retired range is told apart from a real one: the call returns
+// [ErrClosed] if the Region was closed, or runs again on the memory the
+// Region has now. A Region without Retirer (Windows views, System V
+// segments, whose memory cannot be retired in one call) keeps the read
+// lock on every call, so that its Close and resizes wait for the calls in
+// flight before unmapping.
+//
+// A Region that is [FaultFree] as well is copied without a fault guard,
+// so it must never leave a reservation where a call may copy: it hands
+// its memory to Retired still mapped as it was, for IO to unmap once no
+// call holds it (a sealed memfd segment), or never retires anything (heap
+// memory, which the garbage collector keeps while a call holds it). A
+// call in flight at Close then completes on that memory.
+type Retirer interface {
+	Retired() [][]byte
+	// StopRetiring makes the Region unmap and move memory again, as one
+	// without Retirer does. IO calls it at most once, with its exclusive
+	// lock held, when retiring left a resize short of address space
+	// (ENOMEM: the old and new ranges at once, under RLIMIT_AS), after it
+	// has made every call take the lock and seen that no call holds the
+	// memory without it.
+	StopRetiring()
 }

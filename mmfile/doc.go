@@ -71,9 +71,18 @@
 // for want of space leaves no blocks reserved past the end. The mapping's capacity is
 // not the file's size: it runs ahead of it (doubling up to 1 GiB, then in
 // whole GiB), so that appends rarely remap, and falls back to the size
-// alone where the address space is limited (ulimit -v). Remapping waits
-// for calls in flight, and concurrent ReadAts never see a torn or
-// unmapped slice. A [Range] or [Private] mapping, and a read-only one,
+// alone where the address space is limited (ulimit -v). ReadAt, WriteAt,
+// Read and Write take no lock (on Unix): a remap or Close never waits for
+// them, nor they for it, and never unmaps memory they may be copying from;
+// it retires it (a PROT_NONE reservation of the same addresses, unmapped
+// once no call holds it: [ioadapt.Retirer]), so a call in flight completes
+// on the memory it started with, or runs again on the new mapping, or
+// returns [fs.ErrClosed]. A remap grows the mapping in place where the
+// addresses after it are free (mremap), and otherwise maps the file
+// afresh; where that finds no address space for both ranges at once, the
+// File goes back to a read lock on every call and moves the mapping
+// (MREMAP_MAYMOVE), as it did before. On Windows every call takes the
+// read lock, and a remap waits for the calls in flight. A [Range] or [Private] mapping, and a read-only one,
 // never grows: writes past its end return an error wrapping
 // [ioadapt.ErrFixedSize] or [ioadapt.ErrReadOnly].
 //

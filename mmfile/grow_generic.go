@@ -2,23 +2,11 @@
 
 package mmfile
 
-import (
-	"errors"
-	"os"
-)
+import "errors"
 
-// remap maps the new length afresh and unmaps the old; the io core holds
-// its exclusive lock, so nothing touches the range in between.
-func remap(f *os.File, b []byte, length int, writable bool) ([]byte, error) {
-	nb, err := mapFile(f, 0, length, writable, false, false)
-	if err != nil {
-		return nil, err
-	}
-	return nb, unmap(b)
-}
-
-// errSplitMapping is never returned here: remap maps afresh anyway.
-var errSplitMapping = errors.New("split mapping")
+// remap cannot grow a mapping in place without mremap: the caller maps
+// the file afresh and drops the old range.
+func remap([]byte, int, bool) ([]byte, error) { return nil, errors.ErrUnsupported }
 
 // directWrites is off: only Linux is measured and tested for pwrite(2)
 // coherent with a shared mapping here.

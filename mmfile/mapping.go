@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/mmapkit/mmapkit/internal/errs"
+	"github.com/mmapkit/mmapkit/internal/region"
 	"github.com/mmapkit/mmapkit/internal/sys"
 	"github.com/mmapkit/mmapkit/ioadapt"
 )
@@ -34,6 +35,8 @@ type mapping struct {
 	// Sync must make the size durable too.
 	// It is written by Sync, which runs in parallel with other calls.
 	grown atomic.Bool
+	// retired is the memory that Close and growth dropped (see drop).
+	retired region.Retired
 }
 
 // The kinds of mapping, each a type with the optional powers it has, so
@@ -215,13 +218,13 @@ func (m *mapping) held() []byte {
 	return m.data[:end]
 }
 
-// Close unmaps, leaves the file at its logical size and closes the
-// descriptor, which it closes whether or not the unmap failed. It does
-// not sync.
+// Close unmaps (drops, see drop), leaves the file at its logical size and
+// closes the descriptor, which it closes whether or not the unmap failed.
+// It does not sync.
 func (m *mapping) Close() error {
 	var err error
 	if m.data != nil {
-		if uerr := unmap(m.data); uerr != nil {
+		if uerr := m.drop(m.data); uerr != nil {
 			err = m.err("close", uerr)
 		}
 		m.data = nil
@@ -343,20 +346,19 @@ func (m *mapping) fit(op string, size int64) error {
 }
 
 // mapCapacity returns a mapping of the file's first n bytes that replaces
-// data. mremap (Linux) grows a mapping in place or moves it, but only a
-// single kernel mapping, and it would extend a memory lock to the whole
-// capacity; so a locked mapping, or one that mlock or madvise split, is
-// mapped afresh, the old one unmapped, and the lock taken again over the
-// bytes it covered.
+// data. mremap (Linux) grows a mapping in place, but only a single kernel
+// mapping with free addresses after it, and it would extend a memory lock
+// to the whole capacity; so a locked mapping, or one that cannot grow in
+// place, is mapped afresh, the old one dropped (see drop), and the lock
+// taken again over the bytes it covered.
 func (m *mapping) mapCapacity(n int64) ([]byte, error) {
 	if m.data == nil {
 		return mapFile(m.f, 0, int(n), m.writable, false, false)
 	}
 	locked := m.locked.Load()
 	if locked == 0 {
-		b, err := remap(m.f, m.data, int(n), m.writable)
-		if err == nil || !errors.Is(err, errSplitMapping) {
-			return b, err
+		if b, err := remap(m.data, int(n), m.retired.Stopped()); err == nil {
+			return b, nil
 		}
 	}
 	b, err := mapFile(m.f, 0, int(n), m.writable, false, false)
@@ -377,7 +379,7 @@ func (m *mapping) mapCapacity(n int64) ([]byte, error) {
 			return nil, errs.Rollback(err, unmap(b))
 		}
 	}
-	if err := unmap(m.data); err != nil {
+	if err := m.drop(m.data); err != nil {
 		return nil, errs.Rollback(err, unmap(b))
 	}
 	return b, nil

@@ -203,7 +203,9 @@ func (f *File) Writable() bool {
 
 // Truncate changes the file's size, as [os.File.Truncate] does: growing
 // adds zeros, shrinking drops the tail; the seek position is unchanged. It
-// waits for calls in flight. A read-only File returns an error wrapping
+// waits for the calls that hold the mapping (Access, Sync, WriteTo), not
+// for ReadAt, WriteAt, Read and Write, which a remap never blocks (see
+// the package documentation). A read-only File returns an error wrapping
 // [ioadapt.ErrReadOnly], a [Range] or [Private] one an error wrapping
 // [ioadapt.ErrFixedSize].
 func (f *File) Truncate(size int64) error {
@@ -223,9 +225,12 @@ func (f *File) Sync() error {
 	return f.IO.Sync()
 }
 
-// Close waits for the calls in flight, unmaps the file and closes its
-// descriptor, leaving the file at its logical size. It does not sync. A
-// second Close returns an error wrapping [fs.ErrClosed].
+// Close waits for the calls that hold the mapping (Access, Sync,
+// WriteTo), unmaps the file and closes its descriptor, leaving the file at
+// its logical size. It does not sync. A ReadAt, WriteAt, Read or Write in
+// flight is not waited for: it completes, or returns an error wrapping
+// [fs.ErrClosed]. A second Close returns an error wrapping
+// [fs.ErrClosed].
 func (f *File) Close() error {
 	if f == nil {
 		return errNil("close")

@@ -3,7 +3,6 @@
 package mmfile
 
 import (
-	"errors"
 	"os"
 
 	"github.com/mmapkit/mmapkit/internal/errs"
@@ -26,12 +25,11 @@ var errNoMapping = errs.Unsupported("memory mapping")
 func granularity() int64 { return int64(os.Getpagesize()) }
 
 func mapFile(*os.File, int64, int, bool, bool, bool) ([]byte, error) { return nil, errNoMapping }
-func remap(*os.File, []byte, int, bool) ([]byte, error)              { return nil, errNoMapping }
+func remap([]byte, int, bool) ([]byte, error)                        { return nil, errNoMapping }
 func unmap([]byte) error                                             { return errNoMapping }
 func flush([]byte) error                                             { return errNoMapping }
 func flushAsync(*os.File, []byte, int64, int64) error                { return errNoMapping }
 func advise([]byte, Advice) error                                    { return errNoMapping }
 func lockMem([]byte) error                                           { return errNoMapping }
 func unlockMem([]byte) error                                         { return errNoMapping }
-
-var errSplitMapping = errors.New("split mapping")
+func (*mapping) drop([]byte) error                                   { return errNoMapping }

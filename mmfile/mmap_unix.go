@@ -6,6 +6,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mmapkit/mmapkit/internal/sys"
 )
 
 // mapPastEOF: a Unix mapping may extend past the end of the file (touching
@@ -34,10 +36,20 @@ func mapFile(f *os.File, off int64, length int, writable, private, populate bool
 	if populate {
 		flags |= populateFlag
 	}
-	return unix.Mmap(int(f.Fd()), off, length, prot, flags)
+	return sys.Map(int(f.Fd()), off, length, prot, flags)
 }
 
-func unmap(b []byte) error { return unix.Munmap(b) }
+func unmap(b []byte) error { return sys.Unmap(b) }
+
+// drop retires b, memory that the mapping no longer uses: a reservation
+// takes its place, which the io core unmaps once no call can be copying
+// from b any longer ([ioadapt.Retirer]).
+func (m *mapping) drop(b []byte) error { return m.retired.Drop(b) }
+
+// Retired and StopRetiring make a mapping an [ioadapt.Retirer], which
+// takes the lock off the io core's reads and writes.
+func (m *mapping) Retired() [][]byte { return m.retired.Take() }
+func (m *mapping) StopRetiring()     { m.retired.Stop() }
 
 func flush(b []byte) error { return unix.Msync(b, unix.MS_SYNC) }
 

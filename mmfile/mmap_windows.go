@@ -45,6 +45,11 @@ func mapFile(f *os.File, off int64, length int, writable, private, _ bool) ([]by
 
 func unmap(b []byte) error { return sys.Unview(b) }
 
+// drop unmaps b: a view cannot be retired in one call here, so the io core
+// holds its read lock over every call, and Close and growth, which drop
+// views, wait for the calls in flight.
+func (m *mapping) drop(b []byte) error { return unmap(b) }
+
 func flush(b []byte) error {
 	return os.NewSyscallError("FlushViewOfFile", windows.FlushViewOfFile(sys.Addr(b), uintptr(len(b))))
 }

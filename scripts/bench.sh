@@ -92,7 +92,7 @@ ipc_phase() {
 	run "$ipcraw" 1 '^BenchmarkIPCIdle$' 1x
 }
 
-micro='^Benchmark(ReadAt|ReadAtParallel|Core|WriteAt|WriteAtClean|OpenClose|OpenRead|Sync)$'
+micro='^Benchmark(ReadAt|ReadAtParallel|Core|CoreWrite|WriteAt|WriteAtClean|OpenClose|OpenRead|Sync)$'
 big='^Benchmark(Read|Copy|ReadFresh|ReadCold|Append|SyncBulk)$'
 cold='^BenchmarkReadAtCold$'
 for r in $(seq "$rounds"); do

@@ -52,7 +52,7 @@ type Segment struct {
 }
 
 func newSegment(r *segment, anon bool) *Segment {
-	return &Segment{IO: ioadapt.New(r), r: r, anon: anon}
+	return &Segment{IO: ioadapt.New(r.region(anon)), r: r, anon: anon}
 }
 
 // how tells openNamed what to do with the name.

@@ -29,21 +29,52 @@ import (
 // no backing store.
 type segment struct {
 	region.Fixed
-	dir string // shared-memory directory of a named segment
-	fd  int
+	dir     string // shared-memory directory of a named segment
+	fd      int
+	retired region.Retired // the memory Close dropped
+	sealed  bool           // a memfd sealed against shrinking: see sealedSegment
+}
+
+// sealedSegment is the Region of an anonymous segment: a memfd sealed
+// against shrinking (F_SEAL_SHRINK, which CreateAnonymous adds and
+// FromFile requires), whose pages are there for as long as it is mapped,
+// so its memory cannot fault (a hole that another process punched reads
+// as zeros, and a store there allocates a page or meets the OOM killer,
+// never SIGBUS). The io core then copies without the fault guard. Close
+// leaves the memory mapped for the io core to unmap once no call holds it
+// (region.Retired.Keep), so the memfd's pages live until a collection
+// after Close.
+type sealedSegment struct{ *segment }
+
+// FaultFree marks the sealed memfd as unable to fault.
+func (sealedSegment) FaultFree() {}
+
+// region returns the Region that the io core gets for r: a sealedSegment
+// for an anonymous segment.
+func (r *segment) region(anon bool) ioadapt.Region {
+	if !anon {
+		return r
+	}
+	r.sealed = true
+	return sealedSegment{r}
 }
 
 func newRegion(name, dir string, fd int, c *config) *segment {
 	return &segment{Fixed: region.Fixed{Label: name, CanWrite: !c.readOnly}, dir: dir, fd: fd}
 }
 
-// Close unmaps the segment and closes its descriptor, which it closes
-// whether or not the unmap failed.
+// Close retires the segment's memory ([sys.Retire]: a reservation takes
+// its place, which the io core unmaps once no call holds it) and closes
+// its descriptor, which it closes whether or not that failed.
 func (r *segment) Close() error {
 	var err error
 	if r.Mem != nil {
-		if e := unix.Munmap(r.Mem); e != nil {
-			err = pathErr("close", r.Label, os.NewSyscallError("munmap", e))
+		drop := r.retired.Drop
+		if r.sealed {
+			drop = r.retired.Keep
+		}
+		if e := drop(r.Mem); e != nil {
+			err = pathErr("close", r.Label, e)
 		}
 		r.Mem = nil
 	}
@@ -55,6 +86,11 @@ func (r *segment) Close() error {
 	}
 	return err
 }
+
+// Retired and StopRetiring make a segment an [ioadapt.Retirer], which
+// takes the lock off the io core's reads and writes.
+func (r *segment) Retired() [][]byte { return r.retired.Take() }
+func (r *segment) StopRetiring()     { r.retired.Stop() }
 
 // checkOptionsOS refuses Global, which names a Windows namespace: Linux
 // has one.
@@ -310,7 +346,7 @@ func (r *segment) mmap(op string, size int64) error {
 	if r.CanWrite {
 		prot |= unix.PROT_WRITE
 	}
-	b, err := unix.Mmap(r.fd, 0, int(size), prot, unix.MAP_SHARED)
+	b, err := sys.Map(r.fd, 0, int(size), prot, unix.MAP_SHARED)
 	if err != nil {
 		return pathErr(op, r.Label, os.NewSyscallError("mmap", err))
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mmapkit/mmapkit/internal/errs"
 	"github.com/mmapkit/mmapkit/internal/region"
+	"github.com/mmapkit/mmapkit/ioadapt"
 )
 
 // On the BSDs and macOS shm_open(2) is reached through libc or a raw
@@ -47,3 +48,6 @@ func (r *segment) dup() (*os.File, error)   { return nil, unsupported("file", r.
 func (r *segment) stat() (Info, error)      { return Info{}, unsupported("stat", r.Label) }
 func listDir(string) ([]Info, error)        { return nil, unsupported("list", "") }
 func inUse(string) (map[string]bool, error) { return nil, unsupported("removestale", "") }
+
+// region returns r.
+func (r *segment) region(bool) ioadapt.Region { return r }

@@ -324,7 +324,12 @@ var descriptions = map[string]string{
 		"call around it, each safety measure alone (`RWMutex` = `RLock`+`RUnlock`, `SetPanicOnFault` = the on/off pair, " +
 		"`defer+recover+copy` = the deferred recovery around the copy), `all-by-hand` = all of them with two deferred calls, `one-defer` = with one, " +
 		"then the real thing: `ioadapt` over a region that may fault, `ioadapt-faultfree` over one that may not " +
-		"(lock only), `mmfile`, and `x/exp/mmap`. `RWMutex-parallel` is the read lock taken by both CPUs at once.",
+		"(lock only), `mmfile`, and `x/exp/mmap`. `RWMutex-parallel` is the read lock taken by both CPUs at once. " +
+		"`guard` is the fault guard of one call alone (one deferred call that recovers and restores, no lock): the floor of a guarded `ReadAt`; " +
+		"`access-batch` is 64 reads inside one `mmfile` `Access`, one guard for all. `window=16MiB` and `window=1GiB` read at random " +
+		"over a 16 MiB file and the page-cached 1 GiB file, where the copies miss the caches.",
+	"CoreWrite": "`WriteAt` of 64 bytes at random offsets of a 64 MiB file whose pages are dirty and mapped: `store` is a plain " +
+		"store into the same mapping (the File's `Bytes`), `mmfile` its `WriteAt`.",
 	"WriteAt": "`WriteAt` of 64 bytes at random offsets of a 64 MiB file (or segment, or heap buffer) whose pages are " +
 		"already dirty: the steady state of updating records in place.",
 	"WriteAtClean": "`WriteAt` of 64 bytes into a page that was just written back (clean): a shared mapping takes a write " +

@@ -89,6 +89,14 @@ func evaluate(res *results) []check {
 			"io.Copy vs memory", "Copy/size=1GiB/sink=buffer", "mmfile", "bytes.Reader", 0.85),
 		speed("Random WriteAt 64 B: ≥20× faster than os.File.WriteAt",
 			"WriteAt 64 B vs os.File", "WriteAt/size=64B", "mmfile", osFile, 20),
+		speed("Random ReadAt 64 B over a 16 MiB file: ≥0.8× the speed of x/exp/mmap",
+			"ReadAt 64 B 16 MiB vs x/exp/mmap", "Core/size=64B/window=16MiB", "mmfile", "exp-mmap", 0.8),
+		speed("Random ReadAt 4 KiB, cached: ≥0.95× the speed of x/exp/mmap",
+			"ReadAt 4 KiB vs x/exp/mmap", "ReadAt/size=4KiB", "mmfile", "exp-mmap", 0.95),
+		speed("The fault guard of one call alone, no lock, 64 B over 1 GiB (the floor of a guarded ReadAt): ≥0.8× x/exp/mmap",
+			"guard alone vs x/exp/mmap", "Core/size=64B/window=1GiB", "guard", "exp-mmap", 0.8),
+		speed("Random reads of 64 B, 64 inside one Access, over 1 GiB: ≥0.8× x/exp/mmap's ReadAt",
+			"Access ×64 vs x/exp/mmap", "Core/size=64B/window=1GiB", "access-batch", "exp-mmap", 0.8),
 	)
 	// Appending: by Write of each chunk, and by io.Copy (ReadFrom).
 	for _, w := range []struct{ workload, by string }{{"Append", "Write of"}, {"AppendCopy", "io.Copy in"}} {
@@ -104,29 +112,37 @@ func evaluate(res *results) []check {
 		speed("Open and close a cached 4 KiB file: ≥0.5× os.File",
 			"OpenClose 4 KiB vs os.File", "OpenClose/size=4KiB", "mmfile", osFile, 0.5),
 	)
-	// Durability: the time of making a page durable over the time of
-	// pwrite+fdatasync.
-	durable := func(name, short, impl string) check {
-		key := "Sync/size=4KiB"
-		return check{
-			Name:   name,
-			Short:  short,
-			Goal:   1.1,
-			AtMost: true,
-			Value:  res.stat(key, impl, ns) / res.stat(key, osFile, ns),
-			Evidence: fmt.Sprintf("`%s`: %s %s vs os.File %s", key,
-				impl, fmtTime(res.stat(key, impl, ns)), fmtTime(res.stat(key, osFile, ns))),
-			P: fmtP(res.pValue(key, impl, osFile)),
-		}
-	}
+	out = append(out, scaling(res, "size=64B"), scaling(res, "size=4KiB"))
 	out = append(out,
-		durable("One dirty 4 KiB page made durable (WriteAt+SyncRange): within 1.1× of pwrite+fdatasync",
-			"SyncRange 4 KiB time / fdatasync", "mmfile"),
-		durable("One 4 KiB page written and made durable by WriteAtSync: within 1.1× of pwrite+fdatasync",
-			"WriteAtSync 4 KiB time / fdatasync", "mmfile-WriteAtSync"),
+		timeRatio(res, "Random WriteAt 64 B: within 1.5× the time of a plain store into the mapping",
+			"WriteAt 64 B time / store", "CoreWrite/size=64B", "mmfile", "store", 1.5),
+		// Durability: the time of making a page durable over the time
+		// of pwrite+fdatasync.
+		timeRatio(res, "One dirty 4 KiB page made durable (WriteAt+SyncRange): within 1.1× of pwrite+fdatasync",
+			"SyncRange 4 KiB time / fdatasync", "Sync/size=4KiB", "mmfile", osFile, 1.1),
+		timeRatio(res, "One 4 KiB page written and made durable by WriteAtSync: within 1.1× of pwrite+fdatasync",
+			"WriteAtSync 4 KiB time / fdatasync", "Sync/size=4KiB", "mmfile-WriteAtSync", osFile, 1.1),
 	)
 	out = append(out, allocCheck(res))
 	return out
+}
+
+// scaling is the target for parallel ReadAt of one size: mmfile's speedup
+// from one goroutine to two (one per CPU of the reference machine), over
+// x/exp/mmap's, so that 1× means it scales as well.
+func scaling(res *results, size string) check {
+	one, two := "ReadAtParallel/"+size+"/g=1", "ReadAtParallel/"+size+"/g=2"
+	up := func(impl string) float64 { return res.stat(one, impl, ns) / res.stat(two, impl, ns) }
+	return check{
+		Name:  fmt.Sprintf("Parallel ReadAt %s from 2 goroutines: speeds up from 1 at least 0.9× as much as x/exp/mmap does", strings.TrimPrefix(size, "size=")),
+		Short: "parallel " + strings.TrimPrefix(size, "size=") + " scaling vs x/exp/mmap",
+		Goal:  0.9,
+		Value: up("mmfile") / up("exp-mmap"),
+		Evidence: fmt.Sprintf("`%s` over `%s`: mmfile %s → %s (%.2f×), exp-mmap %s → %s (%.2f×)", two, one,
+			fmtTime(res.stat(one, "mmfile", ns)), fmtTime(res.stat(two, "mmfile", ns)), up("mmfile"),
+			fmtTime(res.stat(one, "exp-mmap", ns)), fmtTime(res.stat(two, "exp-mmap", ns)), up("exp-mmap")),
+		P: fmtP(res.pValue(two, "mmfile", "exp-mmap")),
+	}
 }
 
 // allocCheck finds the most allocations per io call of mmfile in the
@@ -272,4 +288,19 @@ func chart(checks []check, title, legend string) string {
 
 func escape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// timeRatio is a check that impl's time for key is at most goal times
+// base's, both medians of the same run.
+func timeRatio(res *results, name, short, key, impl, base string, goal float64) check {
+	return check{
+		Name:   name,
+		Short:  short,
+		Goal:   goal,
+		AtMost: true,
+		Value:  res.stat(key, impl, ns) / res.stat(key, base, ns),
+		Evidence: fmt.Sprintf("`%s`: %s %s vs %s %s", key,
+			impl, fmtTime(res.stat(key, impl, ns)), base, fmtTime(res.stat(key, base, ns))),
+		P: fmtP(res.pValue(key, impl, base)),
+	}
 }

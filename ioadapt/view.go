@@ -1,0 +1,211 @@
+package ioadapt
+
+import (
+	"errors"
+	"runtime"
+	"runtime/debug"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+	"weak"
+
+	"github.com/mmapkit/mmapkit/internal/sys"
+)
+
+// view is the memory of a Region as one call under the exclusive lock
+// left it: the slice and whether the Region is closed. It is published
+// through shared.cur and never changed afterwards (next excepted, which
+// no call reads), so that ReadAt and WriteAt on a [Retirer] can work on
+// it without a lock.
+//
+// The lifecycle of memory that a resize or Close drops:
+//  1. Under the exclusive lock, the Region retires the memory: a
+//     PROT_NONE reservation takes its place in one call ([Retirer]).
+//  2. publish stores the next view in shared.cur and hands the
+//     reservation to the view it replaced, by a cleanup on that view.
+//  3. A call in flight still holds the old view on its stack (until its
+//     runtime.KeepAlive): it either finished its copy before step 1, or
+//     faults on the reservation and, seeing a newer view, returns
+//     [ErrClosed] or runs again on the newer memory.
+//  4. Once no call holds the old view, nor any older one (each view
+//     keeps its successor reachable through next, so an older view holds
+//     back the cleanups of every newer one), the cleanup unmaps the
+//     reservation, and only then can the addresses be mapped again.
+type view struct {
+	buf    []byte
+	closed bool
+	locked bool   // calls must hold s.mu shared: no lock-free path
+	seq    uint64 // counts the views of the Region
+	next   *view  // the view that replaced this one; set under the exclusive lock
+}
+
+// publish makes s.buf and s.closed the view that the lock-free paths see,
+// and gives what the Region retired since the last publish to the view it
+// replaces. The caller holds s.mu exclusively.
+func (s *shared) publish() {
+	v := &view{buf: s.buf, closed: s.closed, locked: s.locked}
+	old := s.cur.Load()
+	if old != nil {
+		v.seq = old.seq + 1
+	}
+	s.cur.Store(v)
+	if old == nil {
+		return
+	}
+	old.next = v
+	if s.retirer == nil {
+		return
+	}
+	if gone := s.retirer.Retired(); len(gone) > 0 {
+		r := retired{gone: gone, pending: s.retiring}
+		for _, b := range gone {
+			r.bytes += int64(len(b))
+		}
+		s.retiring.Add(r.bytes)
+		runtime.AddCleanup(old, release, r)
+	}
+}
+
+// retired is memory that a [Retirer] retired, waiting for its cleanup.
+type retired struct {
+	gone    [][]byte
+	bytes   int64         // their total length
+	pending *atomic.Int64 // shared.retiring
+}
+
+// release unmaps reservations that a [Retirer] left, once nothing can
+// touch them. An error cannot be reported to anyone: the addresses then
+// stay reserved, inaccessible, which is safe.
+func release(r retired) {
+	unmapAll(r.gone)
+	r.pending.Add(-r.bytes)
+}
+
+func unmapAll(gone [][]byte) {
+	for _, b := range gone {
+		_ = sys.Unmap(b)
+	}
+}
+
+// retireCollect is how much retired memory may wait for a collection
+// before a remap asks for one.
+const retireCollect = 64 << 20
+
+// remap runs f, a call of the Region that may change its memory (Resize,
+// Refresh, Grow), and publishes what it left. Retired memory keeps its
+// addresses until a collection finds that no call holds it, and mapping
+// afresh needs the old range and the new one at once, so a Region that
+// grows can run out of address space (ENOMEM under RLIMIT_AS) where an
+// unmapping Region would not: remap runs a collection first when much is
+// waiting, and after an ENOMEM stops the retiring (stopRetiring) and runs
+// f once more. f must fail with ENOMEM only where it changed nothing. The
+// caller holds s.mu exclusively.
+func (s *shared) remap(f func() error) error {
+	if s.retiring.Load() >= retireCollect {
+		runtime.GC()
+	}
+	err := f()
+	if errors.Is(err, syscall.ENOMEM) && s.stopRetiring() {
+		err = f()
+	}
+	s.buf = s.region.Bytes()
+	s.publish()
+	return err
+}
+
+// stopRetiring turns the Region into one whose every call holds s.mu
+// shared, as a Region without [Retirer] is, and reports whether it did:
+// it publishes a view that sends every new call to the lock, waits until
+// no call holds an older view and every retired range is unmapped (a
+// collection finds both), then tells the Region ([Retirer.StopRetiring])
+// that it may unmap and move memory again. A call in flight holds a view
+// only for one copy, so the wait is short; it gives up after about a
+// second, and the IO then stays with the lock, still retiring. The
+// caller holds s.mu exclusively.
+func (s *shared) stopRetiring() bool {
+	if s.locked {
+		return false
+	}
+	s.locked = true
+	last := weak.Make(s.cur.Load())
+	s.publish()
+	for i := 0; i < 50 && (last.Value() != nil || s.retiring.Load() > 0); i++ {
+		// A collection finds the views that no call holds; their
+		// cleanups then run on a goroutine of the runtime's, which the
+		// sleep lets run.
+		runtime.GC()
+		time.Sleep(time.Duration(min(i+1, 20)) * time.Millisecond)
+	}
+	if last.Value() != nil || s.retiring.Load() > 0 {
+		return false
+	}
+	s.retirer.StopRetiring()
+	return true
+}
+
+// sub returns the part of the Region's memory b that this IO sees.
+func (c *IO) sub(b []byte) []byte {
+	if c.root {
+		return b
+	}
+	if c.off >= int64(len(b)) {
+		return nil
+	}
+	end := int64(len(b))
+	if c.n < end-c.off {
+		end = c.off + c.n
+	}
+	return b[c.off:end:end]
+}
+
+// copyView copies src to dst, one of which lies in the memory of v, with
+// a fault there caught: it returns the count and the offset of the fault
+// in v's memory, or -1. It takes no lock; the caller keeps v alive until
+// it returns.
+func (s *shared) copyView(v *view, dst, src []byte) (n int, fault int64) {
+	if !s.faults {
+		return copy(dst, src), -1
+	}
+	fault = -1
+	defer recoverView(debug.SetPanicOnFault(true), v, &fault)
+	return copy(dst, src), -1
+}
+
+// recoverView is the deferred end of copyView: it restores the
+// goroutine's fault setting and turns a fault inside v's memory into its
+// offset. Any other panic is raised again, unchanged.
+func recoverView(old bool, v *view, fault *int64) {
+	debug.SetPanicOnFault(old)
+	r := recover()
+	if r == nil {
+		return
+	}
+	f, ok := r.(interface{ Addr() uintptr })
+	b := v.buf
+	if !ok || cap(b) == 0 {
+		panic(r)
+	}
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	addr := f.Addr()
+	if addr < base || addr-base >= uintptr(cap(b)) {
+		panic(r)
+	}
+	*fault = int64(addr - base)
+}
+
+// settle tells apart a fault on the view numbered seq, with s.mu held
+// shared (which waits for a resize or Close that was retiring the
+// memory): it returns retry when a newer view has taken its place, so
+// the call runs again on that; an error matching [ErrClosed] when the
+// Region or this section was closed meanwhile; and otherwise nil: the
+// view is the current one, s.buf its memory, and the fault a real one.
+// The caller holds s.mu shared and no longer holds the view, so that a
+// cleanup never waits for the lock.
+func (c *IO) settle(seq uint64, op string) (retry bool, err error) {
+	cur := c.s.cur.Load()
+	if cur.closed || c.closed.Load() {
+		return false, c.pathErr(op, ErrClosed)
+	}
+	return cur.seq != seq, nil
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package mmfile_test
+
+const raceEnabled = false
