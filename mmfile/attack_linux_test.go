@@ -10,8 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -131,18 +129,9 @@ func TestAttackReopenUnderAddressSpaceLimit(t *testing.T) {
 var attackJobs = testkit.Jobs{
 	"as-reopen": func() error {
 		path := os.Getenv(pathEnv)
-		status, err := os.ReadFile("/proc/self/status")
+		vm, err := vmSize()
 		if err != nil {
 			return err
-		}
-		var vm int64 // kB
-		for _, line := range strings.Split(string(status), "\n") {
-			if rest, ok := strings.CutPrefix(line, "VmSize:"); ok {
-				vm, _ = strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			}
-		}
-		if vm == 0 {
-			return errors.New("no VmSize in /proc/self/status")
 		}
 		limit := uint64(vm)<<10 + 768<<20
 		if err := unix.Setrlimit(unix.RLIMIT_AS, &unix.Rlimit{Cur: limit, Max: limit}); err != nil {
