@@ -42,13 +42,7 @@ func TestAttackShrinkPartialPage(t *testing.T) {
 	path := filepath.Join(dir, "file")
 	var zeros, whole, short, closed atomic.Int64
 	for round := range rounds(t, 500) {
-		if err := os.WriteFile(path, want, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		f, err := mmfile.OpenFile(path, os.O_RDWR, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
+		f := openRound(t, path, want)
 		var wg sync.WaitGroup
 		var started sync.WaitGroup
 		errc := make(chan error, 2)
@@ -86,19 +80,110 @@ func TestAttackShrinkPartialPage(t *testing.T) {
 			})
 		}
 		started.Wait()
-		if err := f.Truncate(cut); err != nil {
-			t.Fatal(err)
-		}
-		wg.Wait()
-		if err := f.Close(); err != nil {
-			t.Fatal(err)
-		}
-		close(errc)
-		for err := range errc {
-			t.Fatal(err)
-		}
+		cutRound(t, f, cut, &wg, errc)
 	}
 	t.Logf("reads: %d whole, %d short, %d closed", whole.Load(), short.Load(), closed.Load())
+}
+
+// TestAttackShrinkLosesWrite races WriteAt with this File's own Truncate
+// to a size inside a page. A writer that saw, by stat(2), the file cut
+// already and then got success from a WriteAt past the new end wrote
+// after the cut, so the file must hold its bytes, as with an os.File.
+// Without a lock, a writer that loaded the view before the Truncate
+// published the shorter one stores into the page past the new end after
+// ftruncate, where the bytes are never part of the file.
+func TestAttackShrinkLosesWrite(t *testing.T) {
+	dir := testkit.SmallTmpfs(t, 16<<20)
+	page := int64(os.Getpagesize())
+	size := 4 * page
+	cut := 2*page + 100
+	off := cut + 50 // past the new end, in the page that holds it
+	p := make([]byte, 100)
+	for i := range p {
+		p[i] = byte(i%251) + 1
+	}
+	path := filepath.Join(dir, "file")
+	var late atomic.Int64
+	for round := range rounds(t, 500) {
+		f := openRound(t, path, make([]byte, size))
+		var wg sync.WaitGroup
+		var started sync.WaitGroup
+		started.Add(1)
+		errc := make(chan error, 1)
+		wrote := make(chan bool, 1)
+		spawn(&wg, func() {
+			first := true
+			for {
+				fi, err := os.Stat(path)
+				if err != nil {
+					errc <- err
+					return
+				}
+				cutAlready := fi.Size() == cut
+				n, err := f.WriteAt(p, off)
+				if first {
+					started.Done()
+					first = false
+				}
+				if err != nil || n != len(p) {
+					errc <- fmt.Errorf("round %d: WriteAt(%d, %d) = %d, %v", round, len(p), off, n, err)
+					return
+				}
+				if cutAlready {
+					wrote <- true
+					return
+				}
+				if fi.Size() != size {
+					return // the cut, then a write that grew the file again
+				}
+			}
+		})
+		started.Wait()
+		cutRound(t, f, cut, &wg, errc)
+		if len(wrote) == 0 {
+			continue
+		}
+		late.Add(1)
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if int64(len(got)) < off+int64(len(p)) || string(got[off:off+int64(len(p))]) != string(p) {
+			t.Fatalf("round %d: WriteAt(%d, %d) after the cut to %d returned success, but the file is %d bytes and does not hold the bytes written",
+				round, len(p), off, cut, len(got))
+		}
+	}
+	t.Logf("%d rounds with a write after the cut", late.Load())
+}
+
+// openRound writes data to path and opens it for writing.
+func openRound(t *testing.T, path string, data []byte) *mmfile.File {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := mmfile.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// cutRound truncates f to cut while the round's goroutines run, waits
+// for them, closes f and fails on the first error they sent.
+func cutRound(t *testing.T, f *mmfile.File, cut int64, wg *sync.WaitGroup, errc chan error) {
+	t.Helper()
+	if err := f.Truncate(cut); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	close(errc)
+	for err := range errc {
+		t.Fatal(err)
+	}
 }
 
 // TestAttackReopenUnderAddressSpaceLimit opens, reads and closes a
