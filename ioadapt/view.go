@@ -84,7 +84,7 @@ func release(r retired) {
 
 func unmapAll(gone [][]byte) {
 	for _, b := range gone {
-		_ = sys.Unmap(b)
+		_ = sys.Release(b)
 	}
 }
 

@@ -351,18 +351,9 @@ func lockGrowJob(path string) error {
 // 1.5 GiB, checks that the limit bites, and appends size bytes to the
 // file, 1 MiB at a time.
 func addressSpaceJob(path string, size int64) error {
-	status, err := os.ReadFile("/proc/self/status")
+	vm, err := vmSize()
 	if err != nil {
 		return err
-	}
-	var vm int64 // kB
-	for _, line := range strings.Split(string(status), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmSize:"); ok {
-			vm, _ = strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-		}
-	}
-	if vm == 0 {
-		return errors.New("no VmSize in /proc/self/status")
 	}
 	limit := uint64(vm)<<10 + 3<<29
 	if err := unix.Setrlimit(unix.RLIMIT_AS, &unix.Rlimit{Cur: limit, Max: limit}); err != nil {
@@ -385,4 +376,19 @@ func addressSpaceJob(path string, size int64) error {
 	}
 	fmt.Printf("appended %d bytes in %v\n", size, time.Since(start))
 	return f.Close()
+}
+
+// vmSize returns what this process has mapped, in kB (VmSize in
+// /proc/self/status).
+func vmSize() (int64, error) {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmSize:"); ok {
+			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+		}
+	}
+	return 0, errors.New("no VmSize in /proc/self/status")
 }

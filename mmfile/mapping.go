@@ -259,11 +259,33 @@ func (m growingMapping) Resize(size int64) error {
 			return m.err(op, err)
 		}
 	}
+	if size < m.size && !m.retired.Stopped() {
+		if err := m.moveBeforeShrink(size); err != nil {
+			return m.err(op, err)
+		}
+	}
 	if err := m.f.Truncate(size); err != nil {
 		return err
 	}
 	m.size = size
 	m.grown.Store(true)
+	return nil
+}
+
+// moveBeforeShrink maps the file afresh and retires the old range
+// before a shrink to size cuts the file. ftruncate zeroes the tail of the
+// page that holds the new end, and that page stays mapped: a call of the
+// io core that loaded the old view without a lock ([ioadapt.Retirer])
+// would copy those zeros as data, or store bytes there that the cut then
+// loses while WriteAt reports success. With the old range retired first,
+// such a call faults, waits for the shrink and runs again on the new
+// view, where it sees the new end.
+func (m *mapping) moveBeforeShrink(size int64) error {
+	b, err := m.mapAfresh(int64(len(m.data)), size)
+	if err != nil {
+		return fmt.Errorf("mapping %d bytes: %w", len(m.data), err)
+	}
+	m.data = b
 	return nil
 }
 
@@ -361,18 +383,30 @@ func (m *mapping) mapCapacity(n int64) ([]byte, error) {
 			return b, nil
 		}
 	}
+	size := int64(-1)
+	if locked > 0 {
+		if fi, err := m.f.Stat(); err == nil {
+			size = fi.Size()
+		}
+	}
+	return m.mapAfresh(n, size)
+}
+
+// mapAfresh returns a new mapping of the file's first n bytes that
+// replaces data, which it drops, with the memory lock taken again over
+// the bytes it covered, up to size, the file's size (if not negative).
+func (m *mapping) mapAfresh(n, size int64) ([]byte, error) {
 	b, err := mapFile(m.f, 0, int(n), m.writable, false, false)
 	if err != nil {
 		return nil, err
 	}
-	if locked > 0 {
+	locked := m.locked.Load()
+	if locked > 0 && size >= 0 {
 		// The lock is taken again only over pages the file still has: a
 		// page past its end (it shrank since) cannot be faulted in.
-		if fi, err := m.f.Stat(); err == nil {
-			g := granularity()
-			locked = min(locked, (fi.Size()+g-1)/g*g)
-			m.locked.Store(locked)
-		}
+		g := granularity()
+		locked = min(locked, (size+g-1)/g*g)
+		m.locked.Store(locked)
 	}
 	if locked > 0 {
 		if err := lockMem(b[:min(locked, n)]); err != nil {

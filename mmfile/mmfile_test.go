@@ -31,7 +31,7 @@ const pathEnv = "MMAPKIT_TEST_PATH"
 // cross-process tests: with a job named it does that job and exits
 // instead of running tests.
 func TestMain(m *testing.M) {
-	testkit.Serve(jobs, growthJobs)
+	testkit.Serve(jobs, growthJobs, attackJobs)
 	os.Exit(m.Run())
 }
 

@@ -44,6 +44,7 @@ func (r *Retired) Keep(b []byte) error {
 	if r.unmaps {
 		return os.NewSyscallError("munmap", sys.Unmap(b))
 	}
+	sys.Pend(b)
 	r.gone = append(r.gone, b)
 	return nil
 }
