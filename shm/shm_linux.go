@@ -203,7 +203,7 @@ func openNamed(op, dir, name string, h how, size int64, c *config) (*segment, er
 			// Between the two calls another process unlinked the name:
 			// create it again.
 			continue
-		case errors.Is(err, ioadapt.ErrSizeMismatch) && size > 0 && beingCreated(dir, name, &waited):
+		case errors.Is(err, ioadapt.ErrSizeMismatch) && size > 0 && attempt < 100 && beingCreated(dir, name, size, &waited):
 			// Another process has just created the name and is reserving
 			// its pages: the size stays 0 until fallocate is done.
 			continue
@@ -239,13 +239,17 @@ func createNamed(op, dir, name string, size int64, c *config) (*segment, error) 
 // process is still creating (reserving 1 GiB of tmpfs takes about 0.1 s).
 const creatingWait = 2 * time.Second
 
-// beingCreated reports whether the name holds a zero-size segment that may
-// still be growing, after sleeping a little; it gives up once *waited
-// reaches creatingWait.
-func beingCreated(dir, name string, waited *time.Duration) bool {
+// beingCreated reports whether the name holds a segment that may still be
+// growing to size: one of size 0, after sleeping a little (it gives up
+// once *waited reaches creatingWait), or one that has reached size since
+// the open that found it empty, so that opening again finds it whole.
+func beingCreated(dir, name string, size int64, waited *time.Duration) bool {
 	var st unix.Stat_t
-	if *waited >= creatingWait || unix.Lstat(filepath.Join(dir, name), &st) != nil || st.Size != 0 {
+	if *waited >= creatingWait || unix.Lstat(filepath.Join(dir, name), &st) != nil {
 		return false
+	}
+	if st.Size != 0 {
+		return st.Size == size
 	}
 	step := min(time.Millisecond+*waited/2, 50*time.Millisecond) // backing off
 	time.Sleep(step)
