@@ -20,10 +20,6 @@ var (
 	released   = make(chan struct{})
 )
 
-// reclaimAhead is how much retired memory may wait before [Map] reclaims
-// it.
-const reclaimAhead = 64 << 20
-
 // reclaimWait bounds how long Reclaim waits for the cleanups to unmap.
 const reclaimWait = 100 * time.Millisecond
 

@@ -8,6 +8,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// reclaimAhead is how much retired memory may wait before [Map] reclaims
+// it.
+const reclaimAhead = 64 << 20
+
 // Map maps length bytes of fd from offset off (mmap) with the given
 // protection and flags. Unlike [unix.Mmap] it keeps no table of the
 // mappings it made, so that a range can be retired ([Retire]) and later
