@@ -31,12 +31,6 @@ import (
 	"github.com/mmapkit/mmapkit/sysv"
 )
 
-// livenessBound is the longest a survivor may stay blocked after its
-// peer's death: the re-check of a watched sleeper (recheckWatched) and a
-// margin for a busy machine. Deaths are normally seen within milliseconds
-// (the pidfd); the scenarios log the distribution.
-const livenessBound = recheckWatched + time.Second
-
 // roundPipe makes a pipe for one round, in a POSIX segment ("shm") or a
 // System V one ("sysv"), and a cleanup that removes it at once (rounds
 // are too many to leave their segments until the test ends).

@@ -8,11 +8,11 @@ import (
 	"unsafe"
 )
 
-// The layout of docs/ipc-layout.md, version 1.1: offsets from the start of
+// The layout of docs/ipc-layout.md, version 1.2: offsets from the start of
 // the object. layout_test.go checks them against the tables of the doc.
 const (
 	versionMajor = 1
-	versionMinor = 1
+	versionMinor = 2
 	lineSize     = 128
 
 	// Line 0: the header.

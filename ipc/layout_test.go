@@ -206,7 +206,7 @@ func TestHeaderBytes(t *testing.T) {
 		t.Errorf("magic %q", got)
 	}
 	for name, want := range map[string]uint64{
-		"version_major": 1, "version_minor": 1, "header_size": 1152, "kind": 2, "flags": 0,
+		"version_major": 1, "version_minor": 2, "header_size": 1152, "kind": 2, "flags": 0,
 		"line_size": 128, "slot_count": 2, "capacity": 4096, "data_offset": 4096,
 		"lock_base": 0, "lock_dev": 0, "lock_ino": 0, "state": 2,
 	} {

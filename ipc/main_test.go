@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/ioadapt"
@@ -34,6 +35,12 @@ const childEnv = testkit.JobEnv
 // TestMain lets the test binary serve as the peer process of the
 // cross-process tests; otherwise it runs the tests, then fails the run if
 // they left a segment behind.
+// livenessBound is the longest a survivor may stay blocked after its
+// peer's death: the re-check of a watched sleeper (recheckWatched) and a
+// margin for a busy machine. Deaths are normally seen within milliseconds
+// (the pidfd, the process handle); the scenarios log the distribution.
+const livenessBound = recheckWatched + time.Second
+
 func TestMain(m *testing.M) {
 	if job := os.Getenv(childEnv); job != "" {
 		if _, ok := lockJobs[job]; ok {

@@ -41,6 +41,7 @@ type object struct {
 	bit   uint32 // our slot's bit in the sleepers word
 
 	seqAddr, sleepersAddr *uint32
+	wt                    *objWait // sleeping on seq and waking the other slots
 
 	closed atomic.Bool
 	// waiting is read-locked by the calls in await, for as long as they
@@ -165,7 +166,9 @@ func createObject(op string, r ioadapt.Region, off int64, kind uint32, c objConf
 	}
 	o := &object{acc: acc, name: name, kind: kind, off: int(off), slots: c.participants, mem: mem[:size:size]}
 	h := header{major: versionMajor, minor: versionMinor, headerSize: uint32(size), kind: kind,
-		lineSize: lineSize, slotCount: uint32(c.participants)}
+		lineSize: lineSize, slotCount: uint32(c.participants),
+		waitID: 1 + rand.Uint64N(1<<64-1), // never 0, which names nothing
+	}
 	lf, err := findLockFile(op, name, r, c.lockFile)
 	if err != nil {
 		return nil, err
@@ -185,7 +188,7 @@ func createObject(op string, r ioadapt.Region, off int64, kind uint32, c objConf
 	if err != nil {
 		return nil, err
 	}
-	if err := o.attach(op, lf, h.lockBase); err != nil {
+	if err := o.attach(op, lf, h.lockBase, h.waitID); err != nil {
 		return nil, err
 	}
 	return o, nil
@@ -246,20 +249,23 @@ func openObject(op string, r ioadapt.Region, off int64, kind uint32, c objConfig
 				"lock_dev %d lock_ino %d: the lock file given is device %d inode %d, another file", h.lockDev, h.lockIno, dev, ino))
 		}
 	}
-	if err := o.attach(op, lf, h.lockBase); err != nil {
+	if err := o.attach(op, lf, h.lockBase, h.waitID); err != nil {
 		return nil, err
 	}
 	return o, nil
 }
 
 // attach claims a slot for this handle (section 8.2): the first one that
-// no live process holds.
-func (o *object) attach(op string, lf *os.File, lockBase uint64) error {
+// no live process holds. waitID is the header's wait_id.
+func (o *object) attach(op string, lf *os.File, lockBase, waitID uint64) error {
 	id, err := self()
 	if err != nil {
 		return pathErr(op, o.name, err)
 	}
 	o.seqAddr, o.sleepersAddr = o.words()
+	if o.wt, err = openObjWait(waitID); err != nil {
+		return pathErr(op, o.name, err)
+	}
 	for i := range o.slots {
 		o.slot, o.at, o.bit = i, objSlotOff(i), 1<<i
 		if lf != nil {
@@ -279,18 +285,24 @@ func (o *object) attach(op string, lf *os.File, lockBase uint64) error {
 			// a semaphore) permits to give back.
 			atomic.AndUint32(o.sleepersAddr, ^o.bit)
 			if o.kind == kindSemaphore {
-				semRecover(b, i)
+				o.semRecover(b, i)
 			}
 			return nil
 		})
 		if err == nil {
-			return nil
+			if err = o.wt.attach(i); err == nil {
+				return nil
+			}
+			_ = o.run(op, func(b []byte) error { o.leave(b); return nil })
+			err = pathErr(op, o.name, err)
 		}
 		o.unlockSlot()
 		if !errors.Is(err, ErrInUse) {
+			o.wt.close()
 			return err
 		}
 	}
+	o.wt.close()
 	return pathErr(op, o.name, detail(ErrInUse, "all %d participant slots of the %s are attached by live processes", o.slots, kindName(o.kind)))
 }
 
@@ -349,15 +361,15 @@ func (o *object) closedErr(op string) error { return pathErr(op, o.name, ErrClos
 // context's end.
 func (o *object) kick() {
 	atomic.AddUint32(o.seqAddr, 1)
-	_, _ = sys.FutexWake(o.seqAddr, -1)
+	o.wt.wake(o.seqAddr, atomic.LoadUint32(o.sleepersAddr), -1)
 }
 
 // wakeOne wakes one sleeper, if any process has one (section 8.3): the
 // half of the Dekker pair that follows a release.
 func (o *object) wakeOne() {
-	if atomic.LoadUint32(o.sleepersAddr) != 0 {
+	if s := atomic.LoadUint32(o.sleepersAddr); s != 0 {
 		atomic.AddUint32(o.seqAddr, 1)
-		_, _ = sys.FutexWake(o.seqAddr, 1)
+		o.wt.wake(o.seqAddr, s, 1)
 	}
 }
 
@@ -417,6 +429,7 @@ func (o *object) await(ctx context.Context, dl int64, op string, attempt try) (e
 	var (
 		stop    func() bool
 		seq     uint32
+		armed   uint64
 		done    bool
 		watch   int
 		force   bool
@@ -447,7 +460,7 @@ func (o *object) await(ctx context.Context, dl int64, op string, attempt try) (e
 	}()
 	again := false // the holder turned out gone already: try again at once
 	step := func(b []byte) error {
-		seq = atomic.LoadUint32(o.seqAddr)
+		seq, armed = atomic.LoadUint32(o.seqAddr), o.wt.arm()
 		var err error
 		done, watch, err = attempt(b, force)
 		if done || watch < 0 {
@@ -494,7 +507,7 @@ func (o *object) await(ctx context.Context, dl int64, op string, attempt try) (e
 		if dl != 0 && dl < until {
 			until = dl
 		}
-		timedOut, err := sys.FutexWait(o.seqAddr, seq, until)
+		timedOut, err := o.wt.sleep(o.seqAddr, seq, armed, until)
 		if err != nil {
 			if rerr := o.run(op, func([]byte) error { return nil }); rerr != nil {
 				return rerr
@@ -555,6 +568,7 @@ func (o *object) close(leave func(b []byte)) error {
 		return nil
 	})
 	o.unlockSlot()
+	o.wt.close()
 	return errors.Join(append([]error{err}, closeSegment(o.owned, o.unlink)...)...)
 }
 

@@ -2,10 +2,7 @@
 
 package ipc
 
-import (
-	"runtime"
-	"unsafe"
-)
+import "unsafe"
 
 // platformErr reports why this machine cannot join a pipe: the layout is
 // little-endian and is accessed with native atomics.
@@ -18,12 +15,6 @@ func platformErr() error {
 }
 
 // objectsErr reports why this machine cannot hold a [Mutex], [Semaphore]
-// or [Event]: their waiters sleep on shared futexes and watch holders
-// through pidfds, which Windows lacks, and its named events hold one wake
-// (enough for a pipe's one sleeper per word, not for many waiters).
-func objectsErr() error {
-	if runtime.GOOS == "windows" {
-		return detail(ErrUnsupported, "ipc's Mutex, Semaphore and Event on windows: their waiters need shared futexes and pidfds")
-	}
-	return platformErr()
-}
+// or [Event]: they wait as the pipes do (futexes on Linux, named events
+// on Windows), so for the same reasons.
+func objectsErr() error { return platformErr() }

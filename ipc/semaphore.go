@@ -290,7 +290,7 @@ func (s *Semaphore) give(b []byte, n uint32) error {
 // of section 8.5), then releases what the slot holds as its owner would,
 // step by step, so that a death during the recovery leaves a state that
 // the next recovery reads the same way.
-func semRecover(b []byte, i int) {
+func (o *object) semRecover(b []byte, i int) {
 	cw, pw := u64(b, offSemCount), u64(b, objSlotOff(i)+offSlotPermits)
 	flight := uint64(1) << (32 + i)
 	p := atomic.LoadUint64(pw)
@@ -327,10 +327,10 @@ func semRecover(b []byte, i int) {
 	}
 	atomic.StoreUint64(pw, 0)
 	atomic.AndUint64(cw, ^flight)
-	if atomic.LoadUint32(u32(b, offSemSleepers)) != 0 {
+	if sl := atomic.LoadUint32(u32(b, offSemSleepers)); sl != 0 {
 		seq := u32(b, offSemSeq)
 		atomic.AddUint32(seq, 1)
-		_, _ = sys.FutexWake(seq, -1)
+		o.wt.wake(seq, sl, -1)
 	}
 }
 
@@ -384,7 +384,7 @@ func (s *Semaphore) rescue(b []byte, j int, snap peerSnap) {
 	atomic.StoreUint64(u64(b, objSlotOff(j)+offSlotStart), id.start)
 	atomic.StoreUint64(u64(b, objSlotOff(j)+offSlotPidNS), id.pidNS)
 	atomic.AndUint32(u32(b, offSemSleepers), ^uint32(1<<j))
-	semRecover(b, j)
+	o.semRecover(b, j)
 	atomic.StoreUint64(ow, owner(slotFree, ownerEpoch(claiming), 0))
 }
 
@@ -395,7 +395,7 @@ func (s *Semaphore) Close() error {
 	return s.o.close(func(b []byte) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		semRecover(b, s.o.slot)
+		s.o.semRecover(b, s.o.slot)
 		s.held = 0
 	})
 }
