@@ -141,22 +141,29 @@
 //
 // # Platforms
 //
-// Pipes: Linux and Windows, little-endian. Mutex, Semaphore and Event:
-// Linux, little-endian; on Windows their constructors return an error
-// wrapping [ErrUnsupported], since their many waiters need shared
-// futexes. Elsewhere every constructor, of pipes and of the objects
-// alike, returns an error wrapping [ErrUnsupported].
+// Pipes, Mutex, Semaphore and Event: Linux and Windows, little-endian.
+// Elsewhere every constructor, of pipes and of the objects alike,
+// returns an error wrapping [ErrUnsupported].
 //
 // On Windows (section 9 of docs/ipc-layout.md) the futexes are named
-// auto-reset events, Local\mmapkit-ipc-<wait_id>-<offset>, one for each
-// wait word, which every end opens when it attaches: the participants
-// of a pipe must share a session, as package shm's default Local\
-// segments do (a pipe in a [shm.Global] segment across sessions would
-// not wake). There are no file locks: liveness rests on the pid and the
-// process's creation time (GetProcessTimes), which a reused pid does not
-// share, and a blocked end watches its peer's process handle, which is
-// signalled when the process exits however it dies: the survivor learns
-// within milliseconds. Each such watch holds an OS thread while the
-// peer is attached. [LockFile] is refused, and a named pipe's Close
-// leaves no name to unlink: the segment goes with its last handle.
+// auto-reset events, Local\mmapkit-ipc-<wait_id>-<offset>: for a pipe one
+// for each wait word, which every end opens when it attaches; for a
+// Mutex, Semaphore or Event one for each participant slot, which its
+// handle opens when it attaches and which a waker sets for every slot
+// whose sleepers bit is raised (one slot after an Unlock). In a handle,
+// while any of its goroutines waits, one goroutine waits on the slot's
+// event (holding an OS thread) and passes each wake on to all of them.
+// The participants must share a session, as package shm's default
+// Local\ segments do (an object in a [shm.Global] segment across
+// sessions would not wake). An object made by a creator of layout 1.1
+// or older (wait_id 0: a C or Python peer) cannot be joined there.
+// There are no file locks: liveness rests on the pid and the process's
+// creation time (GetProcessTimes), which a reused pid does not share,
+// and a blocked call watches the process it waits for (a pipe's peer, a
+// Mutex's holder) through its process handle, which is signalled when
+// the process exits however it dies: the survivor learns within
+// milliseconds. Each such watch holds an OS thread while it lasts.
+// [LockFile] and [ObjectLockFile] are refused, and a named pipe's or
+// object's Close leaves no name to unlink: the segment goes with its
+// last handle.
 package ipc

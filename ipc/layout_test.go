@@ -306,7 +306,7 @@ func TestOpenHostileHeaders(t *testing.T) {
 		want   []string
 	}{
 		{"foreign magic", func(b []byte) []byte { copy(b, "NOTMMKIT"); return b }, ErrInvalidHeader, []string{`magic "NOTMMKIT"`, "MMKITIPC"}},
-		{"other major version", func(b []byte) []byte { le.PutUint16(b[offMajor:], 2); return b }, ErrInvalidHeader, []string{"version_major 2", "version 2.1"}},
+		{"other major version", func(b []byte) []byte { le.PutUint16(b[offMajor:], 2); return b }, ErrInvalidHeader, []string{"version_major 2", "version 2.2"}},
 		{"other kind", func(b []byte) []byte { le.PutUint32(b[offKind:], 9); return b }, ErrInvalidHeader, []string{"kind 9"}},
 		{"header size", func(b []byte) []byte { le.PutUint32(b[offHeaderSize:], 1000); return b }, ErrInvalidHeader, []string{"header_size 1000", "1152"}},
 		{"line size", func(b []byte) []byte { le.PutUint32(b[offLineSize:], 64); return b }, ErrInvalidHeader, []string{"line_size 64"}},

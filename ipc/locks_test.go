@@ -182,6 +182,59 @@ func TestObjectSizes(t *testing.T) {
 	}
 }
 
+// TestObjectWaitID: every kind of object gets a wait_id of its own, never
+// 0, in a header of version 1.2 (section 2 of the layout): on Windows it
+// names the slots' wait events, and objects that shared one would wake
+// each other's sleepers.
+func TestObjectWaitID(t *testing.T) {
+	size := ObjectSize(2)
+	mem := memRegion(6 * size)
+	b := mem.Bytes()
+	var closers []func() error
+	defer func() {
+		for _, c := range closers {
+			c()
+		}
+	}()
+	for i := range int64(6) {
+		var err error
+		var c func() error
+		switch i % 3 {
+		case 0:
+			var m *Mutex
+			m, err = CreateMutex(mem, i*size, Participants(2))
+			c = func() error { return m.Close() }
+		case 1:
+			var s *Semaphore
+			s, err = CreateSemaphore(mem, i*size, 1, 1, Participants(2))
+			c = func() error { return s.Close() }
+		case 2:
+			var e *Event
+			e, err = CreateEvent(mem, i*size, false, Participants(2))
+			c = func() error { return e.Close() }
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		closers = append(closers, c)
+	}
+	seen := map[uint64]int64{}
+	for i := range int64(6) {
+		h := b[i*size:]
+		if minor := binary.LittleEndian.Uint16(h[10:]); minor != 2 {
+			t.Errorf("object %d: version_minor %d, want 2", i, minor)
+		}
+		id := binary.LittleEndian.Uint64(h[80:])
+		if id == 0 {
+			t.Errorf("object %d (kind %d): wait_id 0", i, binary.LittleEndian.Uint32(h[16:]))
+		}
+		if j, ok := seen[id]; ok {
+			t.Errorf("objects %d and %d share the wait_id %#x", j, i, id)
+		}
+		seen[id] = i
+	}
+}
+
 func memSemaphore(t testing.TB, initial, max, handles int) []*Semaphore {
 	t.Helper()
 	mem := memRegion(ObjectSize(MaxParticipants))
