@@ -3,7 +3,6 @@ package ipc
 import (
 	"context"
 	"encoding/binary"
-	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -46,15 +45,7 @@ func TestObjectWaitEventNames(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	id := binary.LittleEndian.Uint64(buf[80:])
-	name, err := windows.UTF16PtrFromString(fmt.Sprintf(`Local\mmapkit-ipc-%016x-%d`, id, 256+128*1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev, err := windows.OpenEvent(windows.EVENT_MODIFY_STATE, false, name)
-	if err != nil {
-		t.Fatalf("the event of slot 1, by its name in the layout: %v", err)
-	}
-	defer windows.CloseHandle(ev)
+	ev := openWaitEvent(t, id, 256+128*1, "the event of slot 1")
 	// What a peer does: the state first, then the event. Only slot 1's:
 	// the handle must pass the one wake of its event on to all three of
 	// its goroutines.

@@ -110,15 +110,7 @@ func TestForeignWaker(t *testing.T) {
 	if id == 0 {
 		t.Fatal("wait_id is 0")
 	}
-	name, err := windows.UTF16PtrFromString(fmt.Sprintf(`Local\mmapkit-ipc-%016x-%d`, id, 512))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev, err := windows.OpenEvent(windows.EVENT_MODIFY_STATE, false, name)
-	if err != nil {
-		t.Fatalf("the reader's data event is not there under its documented name: %v", err)
-	}
-	defer windows.CloseHandle(ev)
+	ev := openWaitEvent(t, id, 512, "the reader's data event")
 	// The writer's slot, as a peer claims it: without a writer the
 	// reader would not watch for one.
 	me, err := self()
@@ -180,4 +172,21 @@ func TestLockFileRefused(t *testing.T) {
 	defer f.Close()
 	_, err = CreatePipe(ioadapt.NewMemory(make([]byte, PipeSize(4096))), LockFile(f))
 	wantErr(t, err, ErrUnsupported)
+}
+
+// openWaitEvent opens, for setting it, the wait event that section 9 of
+// the layout names after the wait_id id and the offset off, and closes
+// it at the end of the test; what says what the event is for.
+func openWaitEvent(t *testing.T, id uint64, off int, what string) windows.Handle {
+	t.Helper()
+	name, err := windows.UTF16PtrFromString(fmt.Sprintf(`Local\mmapkit-ipc-%016x-%d`, id, off))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := windows.OpenEvent(windows.EVENT_MODIFY_STATE, false, name)
+	if err != nil {
+		t.Fatalf("%s is not there under its name in the layout: %v", what, err)
+	}
+	t.Cleanup(func() { windows.CloseHandle(ev) })
+	return ev
 }
