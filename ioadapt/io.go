@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -148,6 +149,17 @@ func (c *IO) negativeErr(op, what string, v int64) error {
 // reads and writes. A read that reaches the end looks again at the size of
 // a Region whose backing store can grow behind it (see [Refresher]).
 func (c *IO) ReadAt(p []byte, off int64) (n int, err error) {
+	// The common call, written out in one frame: a read that lies
+	// wholly inside the current view of a root IO over memory that can
+	// fault. Few instructions between one read's copy and the next let
+	// the CPU overlap their cache misses. Everything else, and a fault
+	// here, goes through readAt.
+	if v := c.s.cur.Load(); v.guarded && c.root && off >= 0 && off <= int64(len(v.buf))-int64(len(p)) && !c.closed.Load() {
+		defer c.recoverReadAt(debug.SetPanicOnFault(true), v, p, off, &n, &err)
+		n = copy(p, v.buf[off:])
+		runtime.KeepAlive(v) // its cleanup unmaps the memory just read
+		return n, nil
+	}
 	n, err = c.readAt(p, off)
 	if err == io.EOF && c.s.refresher != nil {
 		if grew, rerr := c.refresh(); rerr != nil {
@@ -188,22 +200,50 @@ func (c *IO) readAt(p []byte, off int64) (n int, err error) {
 			}
 			return n, nil
 		}
-		seq := v.seq // v goes: the wait for the lock must not hold it
-		s.mu.RLock()
-		retry, err := c.settle(seq, "read")
-		closed := err != nil
-		if !retry && !closed {
-			err = c.faultAt("read", fault)
+		if n, err, retry := c.readFault(v.seq, fault, p, off); !retry {
+			return n, err
 		}
-		s.mu.RUnlock()
-		switch {
-		case retry:
-			continue
-		case closed:
-			return 0, err
-		}
-		return c.copyBeforeFault(p, off), err
 	}
+}
+
+// readFault is the end of a lock-free read at off that faulted at offset
+// fault of the view numbered seq: unless a newer view has taken its
+// place (retry: read again), it returns ErrClosed, or the bytes before
+// the hole with an error that explains the fault. The caller no longer
+// holds the view: the wait for the lock must not hold it.
+func (c *IO) readFault(seq uint64, fault int64, p []byte, off int64) (n int, err error, retry bool) {
+	c.s.mu.RLock()
+	retry, err = c.settle(seq, "read")
+	closed := err != nil
+	if !retry && !closed {
+		err = c.faultAt("read", fault)
+	}
+	c.s.mu.RUnlock()
+	switch {
+	case retry:
+		return 0, nil, true
+	case closed:
+		return 0, err, false
+	}
+	return c.copyBeforeFault(p, off), err, false
+}
+
+// recoverReadAt is the deferred end of ReadAt's written-out path: it
+// restores the goroutine's fault setting and, after a fault inside v's
+// memory, sets ReadAt's results as readAt would have (any other panic is
+// raised again).
+func (c *IO) recoverReadAt(old bool, v *view, p []byte, off int64, n *int, err *error) {
+	debug.SetPanicOnFault(old)
+	r := recover()
+	if r == nil {
+		return
+	}
+	fault := faultIn(r, v)
+	if nv, nerr, retry := c.readFault(v.seq, fault, p, off); !retry {
+		*n, *err = nv, nerr
+		return
+	}
+	*n, *err = c.ReadAt(p, off)
 }
 
 // readAtLocked is readAt for a Region that is not a [Retirer]: the

@@ -35,16 +35,19 @@ import (
 type view struct {
 	buf    []byte
 	closed bool
-	locked bool   // calls must hold s.mu shared: no lock-free path
-	seq    uint64 // counts the views of the Region
-	next   *view  // the view that replaced this one; set under the exclusive lock
+	locked bool // calls must hold s.mu shared: no lock-free path
+	// guarded: the lock-free paths are open (neither locked nor closed)
+	// and the memory can fault, ReadAt's written-out case.
+	guarded bool
+	seq     uint64 // counts the views of the Region
+	next    *view  // the view that replaced this one; set under the exclusive lock
 }
 
 // publish makes s.buf and s.closed the view that the lock-free paths see,
 // and gives what the Region retired since the last publish to the view it
 // replaces. The caller holds s.mu exclusively.
 func (s *shared) publish() {
-	v := &view{buf: s.buf, closed: s.closed, locked: s.locked}
+	v := &view{buf: s.buf, closed: s.closed, locked: s.locked, guarded: s.faults && !s.closed && !s.locked}
 	old := s.cur.Load()
 	if old != nil {
 		v.seq = old.seq + 1
@@ -177,10 +180,15 @@ func (s *shared) copyView(v *view, dst, src []byte) (n int, fault int64) {
 // offset. Any other panic is raised again, unchanged.
 func recoverView(old bool, v *view, fault *int64) {
 	debug.SetPanicOnFault(old)
-	r := recover()
-	if r == nil {
-		return
+	if r := recover(); r != nil {
+		*fault = faultIn(r, v)
 	}
+}
+
+// faultIn returns the offset in v's memory of the fault that the
+// recovered panic value r reports; any other panic it raises again,
+// unchanged.
+func faultIn(r any, v *view) int64 {
 	f, ok := r.(interface{ Addr() uintptr })
 	b := v.buf
 	if !ok || cap(b) == 0 {
@@ -191,7 +199,7 @@ func recoverView(old bool, v *view, fault *int64) {
 	if addr < base || addr-base >= uintptr(cap(b)) {
 		panic(r)
 	}
-	*fault = int64(addr - base)
+	return int64(addr - base)
 }
 
 // settle tells apart a fault on the view numbered seq, with s.mu held
