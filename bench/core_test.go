@@ -256,7 +256,8 @@ func (r rawWriterAtReader) ReadAt(p []byte, off int64) (int, error) {
 
 // BenchmarkCoreWrite writes 64 bytes at random offsets of a 64 MiB file
 // whose pages are all dirty and mapped: impl=store is a plain store into
-// the mapping (the File's own Bytes), impl=mmfile its WriteAt.
+// the mapping (the File's own Bytes), impl=guard the same store inside
+// the fault guard alone, impl=mmfile its WriteAt.
 func BenchmarkCoreWrite(b *testing.B) {
 	const fileSize, size = 64 * mib, 64
 	path := plainFile(b, "corewrite.64m", fileSize)
@@ -273,6 +274,9 @@ func BenchmarkCoreWrite(b *testing.B) {
 		op   func(p []byte, off int64)
 	}{
 		{"store", func(p []byte, off int64) { copy(m[off:off+size], p) }},
+		// The fault guard alone around the store: the floor of a single
+		// guarded WriteAt.
+		{"guard", func(p []byte, off int64) { guardedCopy(m[off:off+size], p) }},
 		{mmFile, func(p []byte, off int64) {
 			if _, err := f.WriteAt(p, off); err != nil {
 				panic(err)

@@ -7,7 +7,6 @@ import (
 	"math"
 	"os"
 	"runtime"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -155,10 +154,14 @@ func (c *IO) ReadAt(p []byte, off int64) (n int, err error) {
 	// the CPU overlap their cache misses. Everything else, and a fault
 	// here, goes through readAt.
 	if v := c.s.cur.Load(); v.guarded && c.root && off >= 0 && off <= int64(len(v.buf))-int64(len(p)) && !c.closed.Load() {
-		defer c.recoverReadAt(debug.SetPanicOnFault(true), v, p, off, &n, &err)
-		n = copy(p, v.buf[off:])
+		r := guardedCopy(p, v.buf[off:])
 		runtime.KeepAlive(v) // its cleanup unmaps the memory just read
-		return n, nil
+		if r == nil {
+			return len(p), nil
+		}
+		if n, err, retry := c.readFault(v.seq, faultIn(r, v), p, off); !retry {
+			return n, err
+		}
 	}
 	n, err = c.readAt(p, off)
 	if err == io.EOF && c.s.refresher != nil {
@@ -226,24 +229,6 @@ func (c *IO) readFault(seq uint64, fault int64, p []byte, off int64) (n int, err
 		return 0, err, false
 	}
 	return c.copyBeforeFault(p, off), err, false
-}
-
-// recoverReadAt is the deferred end of ReadAt's written-out path: it
-// restores the goroutine's fault setting and, after a fault inside v's
-// memory, sets ReadAt's results as readAt would have (any other panic is
-// raised again).
-func (c *IO) recoverReadAt(old bool, v *view, p []byte, off int64, n *int, err *error) {
-	debug.SetPanicOnFault(old)
-	r := recover()
-	if r == nil {
-		return
-	}
-	fault := faultIn(r, v)
-	if nv, nerr, retry := c.readFault(v.seq, fault, p, off); !retry {
-		*n, *err = nv, nerr
-		return
-	}
-	*n, *err = c.ReadAt(p, off)
 }
 
 // readAtLocked is readAt for a Region that is not a [Retirer]: the
@@ -589,6 +574,21 @@ func (c *IO) setPos(pos int64) {
 // offset is an error wrapping [ErrInvalidOffset]; a read-only Region
 // returns [ErrReadOnly].
 func (c *IO) WriteAt(p []byte, off int64) (int, error) {
+	// The common small write, written out in one frame as ReadAt's read
+	// is: a store wholly inside the current view of a writable root IO
+	// over memory that can fault. Everything else, and a fault here,
+	// goes through writeAt.
+	if v := c.s.cur.Load(); v.guarded && c.root && c.s.writable && len(p) > 0 && len(p) < DirectWriteMin &&
+		off >= 0 && off <= int64(len(v.buf))-int64(len(p)) && !c.closed.Load() {
+		r := guardedCopy(v.buf[off:], p)
+		runtime.KeepAlive(v) // its cleanup unmaps the memory just written
+		if r == nil {
+			return len(p), nil
+		}
+		if n, err, retry := c.writeFault("write", v.seq, faultIn(r, v), p, off); !retry {
+			return n, err
+		}
+	}
 	return c.writeAt("write", p, off)
 }
 
@@ -657,23 +657,30 @@ func (c *IO) writeInPlace(op string, p []byte, off int64) (n int, grow bool, err
 		if fault < 0 {
 			return len(p), false, nil
 		}
-		seq := v.seq
-		s.mu.RLock()
-		retry, err := c.settle(seq, op)
-		if !retry && err == nil {
-			// A real fault: the file shrank under the mapping, as store
-			// takes it.
-			if d := s.direct; d != nil {
-				n, err = d.WriteDirect(p, c.off+off)
-			} else {
-				err = c.faultAt(op, fault)
-			}
-		}
-		s.mu.RUnlock()
-		if !retry {
+		if n, err, retry := c.writeFault(op, v.seq, fault, p, off); !retry {
 			return n, false, err
 		}
 	}
+}
+
+// writeFault is the end of a lock-free store of p at off that faulted at
+// offset fault of the view numbered seq: unless a newer view has taken
+// its place (retry: write again), it returns ErrClosed, or what writing
+// through the Region's [DirectWriter] gives (the file shrank under the
+// mapping, as store takes it), or an error that explains the fault.
+func (c *IO) writeFault(op string, seq uint64, fault int64, p []byte, off int64) (n int, err error, retry bool) {
+	s := c.s
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	retry, err = c.settle(seq, op)
+	if retry || err != nil {
+		return 0, err, retry
+	}
+	if d := s.direct; d != nil {
+		n, err = d.WriteDirect(p, c.off+off)
+		return n, err, false
+	}
+	return 0, c.faultAt(op, fault), false
 }
 
 // writeInPlaceLocked is writeInPlace under the shared lock.

@@ -175,6 +175,24 @@ func (s *shared) copyView(v *view, dst, src []byte) (n int, fault int64) {
 	return copy(dst, src), -1
 }
 
+// guardedCopy copies src to dst with a fault caught: it returns nil, or
+// the value that the fault's panic carried, for faultIn. It is the whole
+// guard of ReadAt's and WriteAt's written-out paths, kept to one deferred
+// call with two words of arguments: a store that misses the caches fills
+// the CPU's store buffer, and every store on the path waits behind it.
+func guardedCopy(dst, src []byte) (r any) {
+	defer recoverValue(debug.SetPanicOnFault(true), &r)
+	copy(dst, src)
+	return nil
+}
+
+// recoverValue is the deferred end of guardedCopy: it restores the
+// goroutine's fault setting and keeps what recover returns.
+func recoverValue(old bool, r *any) {
+	debug.SetPanicOnFault(old)
+	*r = recover()
+}
+
 // recoverView is the deferred end of copyView: it restores the
 // goroutine's fault setting and turns a fault inside v's memory into its
 // offset. Any other panic is raised again, unchanged.
