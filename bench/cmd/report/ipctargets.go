@@ -154,8 +154,9 @@ func param(params []string, key string) string {
 	return ""
 }
 
-// ipcChart draws the ratios of the ipc targets as chart does mmfile's;
-// the absolute figures (idle CPU, allocations) are left out.
+// ipcChart draws the ratios of the ipc targets (the pipe's and the
+// Mutex's) as chart does mmfile's; the absolute figures (idle CPU,
+// allocations, times) are left out.
 func ipcChart(checks []ipcCheck) string {
 	var bars []check
 	for _, c := range checks {
@@ -163,7 +164,7 @@ func ipcChart(checks []ipcCheck) string {
 			bars = append(bars, c.check)
 		}
 	}
-	return chart(bars, "ipc pipe against its targets (ratio of medians, same run; log scale)",
+	return chart(bars, "ipc pipe and Mutex against their targets (ratio of medians, same run; log scale)",
 		"bar: measured ratio (speed: higher is better; round-trip time ratios: lower); black tick: target")
 }
 
@@ -207,12 +208,12 @@ var ipcColumns = map[string][]ipcColumn{
 	"IPCIdle":      {figureOf("cpu-ms/s"), figureOf("cpu-ms/s-total"), nCol},
 }
 
-// ipcTables renders one table per ipc workload, each contender's medians
-// in the columns of ipcColumns.
-func ipcTables(res *results) []table {
+// columnTables renders one table per workload that columns names, each
+// contender's medians in the workload's columns.
+func columnTables(res *results, columns map[string][]ipcColumn) []table {
 	var out []table
 	for _, w := range res.workloads {
-		cols, ok := ipcColumns[w]
+		cols, ok := columns[w]
 		if !ok {
 			continue
 		}
@@ -269,6 +270,6 @@ func ipcSection(md *strings.Builder, res *results, checks []ipcCheck) error {
 	return t.Execute(md, map[string]any{
 		"Config":  res.config,
 		"Targets": checks,
-		"Tables":  ipcTables(res),
+		"Tables":  columnTables(res, ipcColumns),
 	})
 }

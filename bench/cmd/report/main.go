@@ -401,7 +401,13 @@ func main() {
 		if err := ipcSection(&md, ipcRes, ipcChecks); err != nil {
 			log.Fatal(err)
 		}
-		if err := os.WriteFile(*ipcSVGPath, []byte(ipcChart(ipcChecks)), 0o644); err != nil {
+		lockChecks := lockEvaluate(ipcRes)
+		if len(lockChecks) > 0 {
+			if err := lockSection(&md, ipcRes, lockChecks); err != nil {
+				log.Fatal(err)
+			}
+		}
+		if err := os.WriteFile(*ipcSVGPath, []byte(ipcChart(append(ipcChecks, lockChecks...))), 0o644); err != nil {
 			log.Fatal(err)
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
