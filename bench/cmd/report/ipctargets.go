@@ -57,19 +57,8 @@ func ipcEvaluate(res *results) []ipcCheck {
 			P: fmtP(res.pValue(key, impl, base)),
 		}}
 	}
-	// latency: impl's median of a latency metric over base's, at most goal.
 	latency := func(name, short, key, unit, impl, base string, goal float64) ipcCheck {
-		get := ns
-		if unit != "ns/op" {
-			get = metric(unit)
-		}
-		a, b := res.stat(key, impl, get), res.stat(key, base, get)
-		return ipcCheck{check: check{
-			Name: name, Short: short, Goal: goal, AtMost: true,
-			Value:    a / b,
-			Evidence: fmt.Sprintf("`%s` %s: %s %s vs %s %s", key, unit, impl, fmtTime(a), base, fmtTime(b)),
-			P:        fmtP(res.pValueOf(key, impl, base, get)),
-		}}
+		return latencyCheck(res, name, short, key, unit, impl, base, goal)
 	}
 	// idle: the CPU an idle end costs, beyond a sleeping process's.
 	idle := func(end string) ipcCheck {
@@ -103,6 +92,22 @@ func ipcEvaluate(res *results) []ipcCheck {
 		idle("write"),
 		ipcAllocCheck(res),
 	}
+}
+
+// latencyCheck is the target that impl's median of a latency metric (unit:
+// ns/op, or a custom metric) be at most goal times base's.
+func latencyCheck(res *results, name, short, key, unit, impl, base string, goal float64) ipcCheck {
+	get := ns
+	if unit != "ns/op" {
+		get = metric(unit)
+	}
+	a, b := res.stat(key, impl, get), res.stat(key, base, get)
+	return ipcCheck{check: check{
+		Name: name, Short: short, Goal: goal, AtMost: true,
+		Value:    a / b,
+		Evidence: fmt.Sprintf("`%s` %s: %s %s vs %s %s", key, unit, impl, fmtTime(a), base, fmtTime(b)),
+		P:        fmtP(res.pValueOf(key, impl, base, get)),
+	}}
 }
 
 // ipcAllocCheck finds the most allocations per call of the pipe's ends:

@@ -18,19 +18,8 @@ func lockEvaluate(res *results) []ipcCheck {
 	if _, ok := res.rows["MutexUncontended"]; !ok {
 		return nil
 	}
-	// latency: impl's median of a latency metric over base's, at most goal.
 	latency := func(name, short, key, unit, impl, base string, goal float64) ipcCheck {
-		get := ns
-		if unit != "ns/op" {
-			get = metric(unit)
-		}
-		a, b := res.stat(key, impl, get), res.stat(key, base, get)
-		return ipcCheck{check: check{
-			Name: name, Short: short, Goal: goal, AtMost: true,
-			Value:    a / b,
-			Evidence: fmt.Sprintf("`%s` %s: %s %s vs %s %s", key, unit, impl, fmtTime(a), base, fmtTime(b)),
-			P:        fmtP(res.pValueOf(key, impl, base, get)),
-		}}
+		return latencyCheck(res, name, short, key, unit, impl, base, goal)
 	}
 	// absolute: a median of impl's metric in unit (scale: ns per unit),
 	// at most goal.
