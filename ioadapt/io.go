@@ -153,8 +153,8 @@ func (c *IO) ReadAt(p []byte, off int64) (n int, err error) {
 	// fault. Few instructions between one read's copy and the next let
 	// the CPU overlap their cache misses. Everything else, and a fault
 	// here, goes through readAt.
-	if v := c.s.cur.Load(); v.guarded && c.root && off >= 0 && off <= int64(len(v.buf))-int64(len(p)) && !c.closed.Load() {
-		r := guardedCopy(p, v.buf[off:])
+	if v := c.s.cur.Load(); v.guarded && c.root && off >= 0 && off <= v.size.Load()-int64(len(p)) && !c.closed.Load() {
+		r := guardedCopy(p, v.bytes()[off:off+int64(len(p))])
 		runtime.KeepAlive(v) // its cleanup unmaps the memory just read
 		if r == nil {
 			return len(p), nil
@@ -191,7 +191,7 @@ func (c *IO) readAt(p []byte, off int64) (n int, err error) {
 		if off < 0 {
 			return 0, c.negativeErr("read", "offset", off)
 		}
-		b := c.sub(v.buf)
+		b := c.sub(v.bytes())
 		if off >= int64(len(b)) {
 			return 0, io.EOF
 		}
@@ -579,8 +579,8 @@ func (c *IO) WriteAt(p []byte, off int64) (int, error) {
 	// over memory that can fault. Everything else, and a fault here,
 	// goes through writeAt.
 	if v := c.s.cur.Load(); v.guarded && c.root && c.s.writable && len(p) > 0 && len(p) < DirectWriteMin &&
-		off >= 0 && off <= int64(len(v.buf))-int64(len(p)) && !c.closed.Load() {
-		r := guardedCopy(v.buf[off:], p)
+		off >= 0 && off <= v.size.Load()-int64(len(p)) && !c.closed.Load() {
+		r := guardedCopy(v.bytes()[off:off+int64(len(p))], p)
 		runtime.KeepAlive(v) // its cleanup unmaps the memory just written
 		if r == nil {
 			return len(p), nil
@@ -648,7 +648,7 @@ func (c *IO) writeInPlace(op string, p []byte, off int64) (n int, grow bool, err
 		if v.closed || c.closed.Load() {
 			return 0, false, c.pathErr(op, ErrClosed)
 		}
-		b := c.sub(v.buf)
+		b := c.sub(v.bytes())
 		if !s.writable || off < 0 || len(p) == 0 || off > int64(len(b))-int64(len(p)) {
 			return c.writeInPlaceLocked(op, p, off) // its errors, or growth
 		}

@@ -16,8 +16,9 @@ import (
 // view is the memory of a Region as one call under the exclusive lock
 // left it: the slice and whether the Region is closed. It is published
 // through shared.cur and never changed afterwards (next excepted, which
-// no call reads), so that ReadAt and WriteAt on a [Retirer] can work on
-// it without a lock.
+// no call reads, and size, which only grows over memory that stays
+// mapped), so that ReadAt and WriteAt on a [Retirer] can work on it
+// without a lock.
 //
 // The lifecycle of memory that a resize or Close drops:
 //  1. Under the exclusive lock, the Region retires the memory: a
@@ -33,7 +34,13 @@ import (
 //     back the cleanups of every newer one), the cleanup unmaps the
 //     reservation, and only then can the addresses be mapped again.
 type view struct {
-	buf    []byte
+	// base and size are the memory (bytes): a growth that keeps the
+	// memory where it was and retires nothing (the mapping had room, or
+	// grew in place) raises size rather than making a view, so that
+	// appending allocates nothing. size never falls: a shrink makes a
+	// new view.
+	base   *byte
+	size   atomic.Int64
 	closed bool
 	locked bool // calls must hold s.mu shared: no lock-free path
 	// guarded: the lock-free paths are open (neither locked nor closed)
@@ -47,8 +54,17 @@ type view struct {
 // and gives what the Region retired since the last publish to the view it
 // replaces. The caller holds s.mu exclusively.
 func (s *shared) publish() {
-	v := &view{buf: s.buf, closed: s.closed, locked: s.locked, guarded: s.faults && !s.closed && !s.locked}
 	old := s.cur.Load()
+	var gone [][]byte
+	if s.retirer != nil && old != nil {
+		gone = s.retirer.Retired()
+	}
+	if len(gone) == 0 && old.grownTo(s) {
+		old.size.Store(int64(len(s.buf)))
+		return
+	}
+	v := &view{base: unsafe.SliceData(s.buf), closed: s.closed, locked: s.locked, guarded: s.faults && !s.closed && !s.locked}
+	v.size.Store(int64(len(s.buf)))
 	if old != nil {
 		v.seq = old.seq + 1
 	}
@@ -57,10 +73,7 @@ func (s *shared) publish() {
 		return
 	}
 	old.next = v
-	if s.retirer == nil {
-		return
-	}
-	if gone := s.retirer.Retired(); len(gone) > 0 {
+	if len(gone) > 0 {
 		r := retired{gone: gone, pending: s.retiring}
 		for _, b := range gone {
 			r.bytes += int64(len(b))
@@ -69,6 +82,18 @@ func (s *shared) publish() {
 		runtime.AddCleanup(old, release, r)
 	}
 }
+
+// grownTo reports whether s.buf is the memory of v (a view that may be
+// nil), grown or as it was, with the same closed and locked states: then
+// raising v's size publishes it. The caller has found that nothing was
+// retired, so the memory at v's base is still the mapping it was.
+func (v *view) grownTo(s *shared) bool {
+	return v != nil && v.closed == s.closed && v.locked == s.locked &&
+		v.base == unsafe.SliceData(s.buf) && int64(len(s.buf)) >= v.size.Load()
+}
+
+// bytes is the view's memory.
+func (v *view) bytes() []byte { return unsafe.Slice(v.base, v.size.Load()) }
 
 // retired is memory that a [Retirer] retired, waiting for its cleanup.
 type retired struct {
@@ -208,7 +233,7 @@ func recoverView(old bool, v *view, fault *int64) {
 // unchanged.
 func faultIn(r any, v *view) int64 {
 	f, ok := r.(interface{ Addr() uintptr })
-	b := v.buf
+	b := v.bytes()
 	if !ok || cap(b) == 0 {
 		panic(r)
 	}

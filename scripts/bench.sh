@@ -102,7 +102,7 @@ ipc_phase() {
 }
 
 micro='^Benchmark(ReadAt|ReadAtParallel|Core|CoreWrite|WriteAt|WriteAtClean|OpenClose|OpenRead|Sync)$'
-big='^Benchmark(Read|Copy|ReadFresh|ReadCold|Append|SyncBulk)$'
+big='^Benchmark(Read|Copy|ReadFresh|ReadCold|Append|AppendCopy|SyncBulk)$'
 cold='^BenchmarkReadAtCold$'
 for r in $(seq "$rounds"); do
 	phase micro "$micro" "$micro_time"
