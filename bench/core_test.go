@@ -256,7 +256,9 @@ func (r rawWriterAtReader) ReadAt(p []byte, off int64) (int, error) {
 
 // BenchmarkCoreWrite writes 64 bytes at random offsets of a 64 MiB file
 // whose pages are all dirty and mapped: impl=store is a plain store into
-// the mapping (the File's own Bytes), impl=mmfile its WriteAt.
+// the mapping (the File's own Bytes), impl=guard the same store inside
+// the fault guard alone, impl=mmfile its WriteAt, impl=access-batch the
+// File's stores made 64 at a time inside one Access.
 func BenchmarkCoreWrite(b *testing.B) {
 	const fileSize, size = 64 * mib, 64
 	path := plainFile(b, "corewrite.64m", fileSize)
@@ -273,6 +275,9 @@ func BenchmarkCoreWrite(b *testing.B) {
 		op   func(p []byte, off int64)
 	}{
 		{"store", func(p []byte, off int64) { copy(m[off:off+size], p) }},
+		// The fault guard alone around the store: the floor of a single
+		// guarded WriteAt.
+		{"guard", func(p []byte, off int64) { guardedCopy(m[off:off+size], p) }},
 		{mmFile, func(p []byte, off int64) {
 			if _, err := f.WriteAt(p, off); err != nil {
 				panic(err)
@@ -293,6 +298,28 @@ func BenchmarkCoreWrite(b *testing.B) {
 			}
 		})
 	}
+	// The same stores made 64 at a time inside one Access: one guard for
+	// all of them.
+	b.Run("size=64B/impl=access-batch", func(b *testing.B) {
+		const batch = 64
+		p := make([]byte, size)
+		fill(p, 0)
+		b.SetBytes(size)
+		b.ReportAllocs()
+		defer cpuPerOp(b)()
+		for i := 0; i < b.N; i += batch {
+			err := f.Access(func(m []byte) error {
+				for j := i; j < min(i+batch, b.N); j++ {
+					off := offs[j&(offsetTableSize-1)]
+					copy(m[off:off+size], p)
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 // cpuPerOp locks the benchmark to its thread and returns a function that

@@ -148,6 +148,21 @@ func (c *IO) negativeErr(op, what string, v int64) error {
 // reads and writes. A read that reaches the end looks again at the size of
 // a Region whose backing store can grow behind it (see [Refresher]).
 func (c *IO) ReadAt(p []byte, off int64) (n int, err error) {
+	// The common call, written out in one frame: a read that lies
+	// wholly inside the current view of a root IO over memory that can
+	// fault. Few instructions between one read's copy and the next let
+	// the CPU overlap their cache misses. Everything else, and a fault
+	// here, goes through readAt.
+	if v := c.s.cur.Load(); v.guarded && c.root && off >= 0 && off <= v.size.Load()-int64(len(p)) && !c.closed.Load() {
+		r := guardedCopy(p, v.bytes()[off:off+int64(len(p))])
+		runtime.KeepAlive(v) // its cleanup unmaps the memory just read
+		if r == nil {
+			return len(p), nil
+		}
+		if n, err, retry := c.readFault(v.seq, faultIn(r, v), p, off); !retry {
+			return n, err
+		}
+	}
 	n, err = c.readAt(p, off)
 	if err == io.EOF && c.s.refresher != nil {
 		if grew, rerr := c.refresh(); rerr != nil {
@@ -176,7 +191,7 @@ func (c *IO) readAt(p []byte, off int64) (n int, err error) {
 		if off < 0 {
 			return 0, c.negativeErr("read", "offset", off)
 		}
-		b := c.sub(v.buf)
+		b := c.sub(v.bytes())
 		if off >= int64(len(b)) {
 			return 0, io.EOF
 		}
@@ -188,22 +203,32 @@ func (c *IO) readAt(p []byte, off int64) (n int, err error) {
 			}
 			return n, nil
 		}
-		seq := v.seq // v goes: the wait for the lock must not hold it
-		s.mu.RLock()
-		retry, err := c.settle(seq, "read")
-		closed := err != nil
-		if !retry && !closed {
-			err = c.faultAt("read", fault)
+		if n, err, retry := c.readFault(v.seq, fault, p, off); !retry {
+			return n, err
 		}
-		s.mu.RUnlock()
-		switch {
-		case retry:
-			continue
-		case closed:
-			return 0, err
-		}
-		return c.copyBeforeFault(p, off), err
 	}
+}
+
+// readFault is the end of a lock-free read at off that faulted at offset
+// fault of the view numbered seq: unless a newer view has taken its
+// place (retry: read again), it returns ErrClosed, or the bytes before
+// the hole with an error that explains the fault. The caller no longer
+// holds the view: the wait for the lock must not hold it.
+func (c *IO) readFault(seq uint64, fault int64, p []byte, off int64) (n int, err error, retry bool) {
+	c.s.mu.RLock()
+	retry, err = c.settle(seq, "read")
+	closed := err != nil
+	if !retry && !closed {
+		err = c.faultAt("read", fault)
+	}
+	c.s.mu.RUnlock()
+	switch {
+	case retry:
+		return 0, nil, true
+	case closed:
+		return 0, err, false
+	}
+	return c.copyBeforeFault(p, off), err, false
 }
 
 // readAtLocked is readAt for a Region that is not a [Retirer]: the
@@ -549,6 +574,21 @@ func (c *IO) setPos(pos int64) {
 // offset is an error wrapping [ErrInvalidOffset]; a read-only Region
 // returns [ErrReadOnly].
 func (c *IO) WriteAt(p []byte, off int64) (int, error) {
+	// The common small write, written out in one frame as ReadAt's read
+	// is: a store wholly inside the current view of a writable root IO
+	// over memory that can fault. Everything else, and a fault here,
+	// goes through writeAt.
+	if v := c.s.cur.Load(); v.guarded && c.root && c.s.writable && len(p) > 0 && len(p) < DirectWriteMin &&
+		off >= 0 && off <= v.size.Load()-int64(len(p)) && !c.closed.Load() {
+		r := guardedCopy(v.bytes()[off:off+int64(len(p))], p)
+		runtime.KeepAlive(v) // its cleanup unmaps the memory just written
+		if r == nil {
+			return len(p), nil
+		}
+		if n, err, retry := c.writeFault("write", v.seq, faultIn(r, v), p, off); !retry {
+			return n, err
+		}
+	}
 	return c.writeAt("write", p, off)
 }
 
@@ -608,7 +648,7 @@ func (c *IO) writeInPlace(op string, p []byte, off int64) (n int, grow bool, err
 		if v.closed || c.closed.Load() {
 			return 0, false, c.pathErr(op, ErrClosed)
 		}
-		b := c.sub(v.buf)
+		b := c.sub(v.bytes())
 		if !s.writable || off < 0 || len(p) == 0 || off > int64(len(b))-int64(len(p)) {
 			return c.writeInPlaceLocked(op, p, off) // its errors, or growth
 		}
@@ -617,23 +657,30 @@ func (c *IO) writeInPlace(op string, p []byte, off int64) (n int, grow bool, err
 		if fault < 0 {
 			return len(p), false, nil
 		}
-		seq := v.seq
-		s.mu.RLock()
-		retry, err := c.settle(seq, op)
-		if !retry && err == nil {
-			// A real fault: the file shrank under the mapping, as store
-			// takes it.
-			if d := s.direct; d != nil {
-				n, err = d.WriteDirect(p, c.off+off)
-			} else {
-				err = c.faultAt(op, fault)
-			}
-		}
-		s.mu.RUnlock()
-		if !retry {
+		if n, err, retry := c.writeFault(op, v.seq, fault, p, off); !retry {
 			return n, false, err
 		}
 	}
+}
+
+// writeFault is the end of a lock-free store of p at off that faulted at
+// offset fault of the view numbered seq: unless a newer view has taken
+// its place (retry: write again), it returns ErrClosed, or what writing
+// through the Region's [DirectWriter] gives (the file shrank under the
+// mapping, as store takes it), or an error that explains the fault.
+func (c *IO) writeFault(op string, seq uint64, fault int64, p []byte, off int64) (n int, err error, retry bool) {
+	s := c.s
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	retry, err = c.settle(seq, op)
+	if retry || err != nil {
+		return 0, err, retry
+	}
+	if d := s.direct; d != nil {
+		n, err = d.WriteDirect(p, c.off+off)
+		return n, err, false
+	}
+	return 0, c.faultAt(op, fault), false
 }
 
 // writeInPlaceLocked is writeInPlace under the shared lock.

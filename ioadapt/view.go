@@ -16,8 +16,9 @@ import (
 // view is the memory of a Region as one call under the exclusive lock
 // left it: the slice and whether the Region is closed. It is published
 // through shared.cur and never changed afterwards (next excepted, which
-// no call reads), so that ReadAt and WriteAt on a [Retirer] can work on
-// it without a lock.
+// no call reads, and size, which only grows over memory that stays
+// mapped), so that ReadAt and WriteAt on a [Retirer] can work on it
+// without a lock.
 //
 // The lifecycle of memory that a resize or Close drops:
 //  1. Under the exclusive lock, the Region retires the memory: a
@@ -33,19 +34,37 @@ import (
 //     back the cleanups of every newer one), the cleanup unmaps the
 //     reservation, and only then can the addresses be mapped again.
 type view struct {
-	buf    []byte
+	// base and size are the memory (bytes): a growth that keeps the
+	// memory where it was and retires nothing (the mapping had room, or
+	// grew in place) raises size rather than making a view, so that
+	// appending allocates nothing. size never falls: a shrink makes a
+	// new view.
+	base   *byte
+	size   atomic.Int64
 	closed bool
-	locked bool   // calls must hold s.mu shared: no lock-free path
-	seq    uint64 // counts the views of the Region
-	next   *view  // the view that replaced this one; set under the exclusive lock
+	locked bool // calls must hold s.mu shared: no lock-free path
+	// guarded: the lock-free paths are open (neither locked nor closed)
+	// and the memory can fault, ReadAt's written-out case.
+	guarded bool
+	seq     uint64 // counts the views of the Region
+	next    *view  // the view that replaced this one; set under the exclusive lock
 }
 
 // publish makes s.buf and s.closed the view that the lock-free paths see,
 // and gives what the Region retired since the last publish to the view it
 // replaces. The caller holds s.mu exclusively.
 func (s *shared) publish() {
-	v := &view{buf: s.buf, closed: s.closed, locked: s.locked}
 	old := s.cur.Load()
+	var gone [][]byte
+	if s.retirer != nil && old != nil {
+		gone = s.retirer.Retired()
+	}
+	if len(gone) == 0 && old.grownTo(s) {
+		old.size.Store(int64(len(s.buf)))
+		return
+	}
+	v := &view{base: unsafe.SliceData(s.buf), closed: s.closed, locked: s.locked, guarded: s.faults && !s.closed && !s.locked}
+	v.size.Store(int64(len(s.buf)))
 	if old != nil {
 		v.seq = old.seq + 1
 	}
@@ -54,10 +73,7 @@ func (s *shared) publish() {
 		return
 	}
 	old.next = v
-	if s.retirer == nil {
-		return
-	}
-	if gone := s.retirer.Retired(); len(gone) > 0 {
+	if len(gone) > 0 {
 		r := retired{gone: gone, pending: s.retiring}
 		for _, b := range gone {
 			r.bytes += int64(len(b))
@@ -66,6 +82,18 @@ func (s *shared) publish() {
 		runtime.AddCleanup(old, release, r)
 	}
 }
+
+// grownTo reports whether s.buf is the memory of v (a view that may be
+// nil), grown or as it was, with the same closed and locked states: then
+// raising v's size publishes it. The caller has found that nothing was
+// retired, so the memory at v's base is still the mapping it was.
+func (v *view) grownTo(s *shared) bool {
+	return v != nil && v.closed == s.closed && v.locked == s.locked &&
+		v.base == unsafe.SliceData(s.buf) && int64(len(s.buf)) >= v.size.Load()
+}
+
+// bytes is the view's memory.
+func (v *view) bytes() []byte { return unsafe.Slice(v.base, v.size.Load()) }
 
 // retired is memory that a [Retirer] retired, waiting for its cleanup.
 type retired struct {
@@ -172,17 +200,40 @@ func (s *shared) copyView(v *view, dst, src []byte) (n int, fault int64) {
 	return copy(dst, src), -1
 }
 
+// guardedCopy copies src to dst with a fault caught: it returns nil, or
+// the value that the fault's panic carried, for faultIn. It is the whole
+// guard of ReadAt's and WriteAt's written-out paths, kept to one deferred
+// call with two words of arguments: a store that misses the caches fills
+// the CPU's store buffer, and every store on the path waits behind it.
+func guardedCopy(dst, src []byte) (r any) {
+	defer recoverValue(debug.SetPanicOnFault(true), &r)
+	copy(dst, src)
+	return nil
+}
+
+// recoverValue is the deferred end of guardedCopy: it restores the
+// goroutine's fault setting and keeps what recover returns.
+func recoverValue(old bool, r *any) {
+	debug.SetPanicOnFault(old)
+	*r = recover()
+}
+
 // recoverView is the deferred end of copyView: it restores the
 // goroutine's fault setting and turns a fault inside v's memory into its
 // offset. Any other panic is raised again, unchanged.
 func recoverView(old bool, v *view, fault *int64) {
 	debug.SetPanicOnFault(old)
-	r := recover()
-	if r == nil {
-		return
+	if r := recover(); r != nil {
+		*fault = faultIn(r, v)
 	}
+}
+
+// faultIn returns the offset in v's memory of the fault that the
+// recovered panic value r reports; any other panic it raises again,
+// unchanged.
+func faultIn(r any, v *view) int64 {
 	f, ok := r.(interface{ Addr() uintptr })
-	b := v.buf
+	b := v.bytes()
 	if !ok || cap(b) == 0 {
 		panic(r)
 	}
@@ -191,7 +242,7 @@ func recoverView(old bool, v *view, fault *int64) {
 	if addr < base || addr-base >= uintptr(cap(b)) {
 		panic(r)
 	}
-	*fault = int64(addr - base)
+	return int64(addr - base)
 }
 
 // settle tells apart a fault on the view numbered seq, with s.mu held

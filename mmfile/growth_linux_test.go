@@ -792,3 +792,41 @@ func errKind(err error) string {
 	}
 	return "error"
 }
+
+// TestAppendAllocatesNothing appends 4 KiB at a time, by Write and by
+// WriteAt past the end, and reads each chunk back as it lands: a growth
+// that fits the mapping publishes the new size without allocating, as
+// os.File's write allocates nothing; only the occasional remap may.
+func TestAppendAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates on its own")
+	}
+	f, err := mmfile.Create(filepath.Join(t.TempDir(), "append"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	chunk, back := bytes.Repeat([]byte{'a'}, 4096), make([]byte, 4096)
+	var off int64
+	for name, write := range map[string]func() (int, error){
+		"Write":   func() (int, error) { return f.Write(chunk) },
+		"WriteAt": func() (int, error) { return f.WriteAt(chunk, off) },
+	} {
+		allocs := testing.AllocsPerRun(2000, func() {
+			chunk[0]++
+			if _, err := write(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.ReadAt(back, off); err != nil || back[0] != chunk[0] {
+				t.Fatalf("%s: read back %q at %d (%v), want %q", name, back[0], off, err, chunk[0])
+			}
+			off += int64(len(chunk))
+			if _, err := f.Seek(off, io.SeekStart); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs >= 1 {
+			t.Errorf("%s: %v allocations per 4 KiB append, want none but the remaps'", name, allocs)
+		}
+	}
+}

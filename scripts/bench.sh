@@ -14,7 +14,10 @@
 #   cold   random reads of an uncached file -benchtime COLD_N x
 #   ipc    two processes over the ipc pipe, os.Pipe and a socketpair:
 #          1 GiB streams (1x), IPC_TRIPS 64-byte round trips (x), the
-#          calls' allocations (MICRO_TIME), idle ends (1x, -count 1: 12 s)
+#          calls' allocations (MICRO_TIME), idle ends (1x, -count 1: 12 s);
+#          ipc.Mutex against sync.Mutex and a robust pthread mutex:
+#          uncontended (MICRO_TIME), LOCK_HANDOFFS hand-offs (x),
+#          LOCK_ROUNDS recoveries from a SIGKILLed holder (x)
 #
 # The file phases write docs/bench/raw.txt and the ipc phase
 # docs/bench/ipc-raw.txt: each file holds the whole of its phases' samples,
@@ -24,7 +27,8 @@
 #
 # Environment: BENCH_PHASES ("micro big cold ipc"), BENCH_ROUNDS (3),
 # BENCH_COUNT (2), BENCH_MICRO_TIME (50ms), BENCH_COLD_N (40),
-# BENCH_IPC_TRIPS (200000), MMAPKIT_BENCH_DIR (where the fixtures go; a
+# BENCH_IPC_TRIPS (200000), BENCH_LOCK_HANDOFFS (20000), BENCH_LOCK_ROUNDS
+# (50), MMAPKIT_BENCH_DIR (where the fixtures go; a
 # temporary directory on the same file system as TMPDIR by default, removed
 # at the end).
 # The file phases need about 6 GiB of free memory and 3.5 GiB of disk.
@@ -36,6 +40,8 @@ count=${BENCH_COUNT:-2}
 micro_time=${BENCH_MICRO_TIME:-50ms}
 cold_n=${BENCH_COLD_N:-40}
 ipc_trips=${BENCH_IPC_TRIPS:-200000}
+lock_handoffs=${BENCH_LOCK_HANDOFFS:-20000}
+lock_rounds=${BENCH_LOCK_ROUNDS:-50}
 phases=${BENCH_PHASES:-micro big cold ipc}
 benchstat_version=v0.0.0-20260908200009-22c9c6c9d4da
 
@@ -90,10 +96,13 @@ ipc_phase() {
 	run "$ipcraw" "$count" '^BenchmarkIPCCalls$' "$micro_time"
 	run "$ipcraw" "$count" '^BenchmarkIPCRoundTrip$' "${ipc_trips}x"
 	run "$ipcraw" 1 '^BenchmarkIPCIdle$' 1x
+	run "$ipcraw" "$count" '^BenchmarkMutexUncontended$' "$micro_time"
+	run "$ipcraw" "$count" '^BenchmarkMutexHandoff$' "${lock_handoffs}x"
+	run "$ipcraw" "$count" '^BenchmarkMutexRecovery$' "${lock_rounds}x"
 }
 
 micro='^Benchmark(ReadAt|ReadAtParallel|Core|CoreWrite|WriteAt|WriteAtClean|OpenClose|OpenRead|Sync)$'
-big='^Benchmark(Read|Copy|ReadFresh|ReadCold|Append|SyncBulk)$'
+big='^Benchmark(Read|Copy|ReadFresh|ReadCold|Append|AppendCopy|SyncBulk)$'
 cold='^BenchmarkReadAtCold$'
 for r in $(seq "$rounds"); do
 	phase micro "$micro" "$micro_time"

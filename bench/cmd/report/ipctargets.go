@@ -57,19 +57,8 @@ func ipcEvaluate(res *results) []ipcCheck {
 			P: fmtP(res.pValue(key, impl, base)),
 		}}
 	}
-	// latency: impl's median of a latency metric over base's, at most goal.
 	latency := func(name, short, key, unit, impl, base string, goal float64) ipcCheck {
-		get := ns
-		if unit != "ns/op" {
-			get = metric(unit)
-		}
-		a, b := res.stat(key, impl, get), res.stat(key, base, get)
-		return ipcCheck{check: check{
-			Name: name, Short: short, Goal: goal, AtMost: true,
-			Value:    a / b,
-			Evidence: fmt.Sprintf("`%s` %s: %s %s vs %s %s", key, unit, impl, fmtTime(a), base, fmtTime(b)),
-			P:        fmtP(res.pValueOf(key, impl, base, get)),
-		}}
+		return latencyCheck(res, name, short, key, unit, impl, base, goal)
 	}
 	// idle: the CPU an idle end costs, beyond a sleeping process's.
 	idle := func(end string) ipcCheck {
@@ -103,6 +92,22 @@ func ipcEvaluate(res *results) []ipcCheck {
 		idle("write"),
 		ipcAllocCheck(res),
 	}
+}
+
+// latencyCheck is the target that impl's median of a latency metric (unit:
+// ns/op, or a custom metric) be at most goal times base's.
+func latencyCheck(res *results, name, short, key, unit, impl, base string, goal float64) ipcCheck {
+	get := ns
+	if unit != "ns/op" {
+		get = metric(unit)
+	}
+	a, b := res.stat(key, impl, get), res.stat(key, base, get)
+	return ipcCheck{check: check{
+		Name: name, Short: short, Goal: goal, AtMost: true,
+		Value:    a / b,
+		Evidence: fmt.Sprintf("`%s` %s: %s %s vs %s %s", key, unit, impl, fmtTime(a), base, fmtTime(b)),
+		P:        fmtP(res.pValueOf(key, impl, base, get)),
+	}}
 }
 
 // ipcAllocCheck finds the most allocations per call of the pipe's ends:
@@ -154,8 +159,9 @@ func param(params []string, key string) string {
 	return ""
 }
 
-// ipcChart draws the ratios of the ipc targets as chart does mmfile's;
-// the absolute figures (idle CPU, allocations) are left out.
+// ipcChart draws the ratios of the ipc targets (the pipe's and the
+// Mutex's) as chart does mmfile's; the absolute figures (idle CPU,
+// allocations, times) are left out.
 func ipcChart(checks []ipcCheck) string {
 	var bars []check
 	for _, c := range checks {
@@ -163,7 +169,7 @@ func ipcChart(checks []ipcCheck) string {
 			bars = append(bars, c.check)
 		}
 	}
-	return chart(bars, "ipc pipe against its targets (ratio of medians, same run; log scale)",
+	return chart(bars, "ipc pipe and Mutex against their targets (ratio of medians, same run; log scale)",
 		"bar: measured ratio (speed: higher is better; round-trip time ratios: lower); black tick: target")
 }
 
@@ -207,12 +213,12 @@ var ipcColumns = map[string][]ipcColumn{
 	"IPCIdle":      {figureOf("cpu-ms/s"), figureOf("cpu-ms/s-total"), nCol},
 }
 
-// ipcTables renders one table per ipc workload, each contender's medians
-// in the columns of ipcColumns.
-func ipcTables(res *results) []table {
+// columnTables renders one table per workload that columns names, each
+// contender's medians in the workload's columns.
+func columnTables(res *results, columns map[string][]ipcColumn) []table {
 	var out []table
 	for _, w := range res.workloads {
-		cols, ok := ipcColumns[w]
+		cols, ok := columns[w]
 		if !ok {
 			continue
 		}
@@ -269,6 +275,6 @@ func ipcSection(md *strings.Builder, res *results, checks []ipcCheck) error {
 	return t.Execute(md, map[string]any{
 		"Config":  res.config,
 		"Targets": checks,
-		"Tables":  ipcTables(res),
+		"Tables":  columnTables(res, ipcColumns),
 	})
 }

@@ -329,7 +329,8 @@ var descriptions = map[string]string{
 		"`access-batch` is 64 reads inside one `mmfile` `Access`, one guard for all. `window=16MiB` and `window=1GiB` read at random " +
 		"over a 16 MiB file and the page-cached 1 GiB file, where the copies miss the caches.",
 	"CoreWrite": "`WriteAt` of 64 bytes at random offsets of a 64 MiB file whose pages are dirty and mapped: `store` is a plain " +
-		"store into the same mapping (the File's `Bytes`), `mmfile` its `WriteAt`.",
+		"store into the same mapping (the File's `Bytes`), `guard` the same store inside the fault guard of one call alone " +
+		"(the floor of a guarded `WriteAt`), `mmfile` its `WriteAt`, and `access-batch` the stores made 64 at a time inside one `Access`.",
 	"WriteAt": "`WriteAt` of 64 bytes at random offsets of a 64 MiB file (or segment, or heap buffer) whose pages are " +
 		"already dirty: the steady state of updating records in place.",
 	"WriteAtClean": "`WriteAt` of 64 bytes into a page that was just written back (clean): a shared mapping takes a write " +
@@ -400,7 +401,13 @@ func main() {
 		if err := ipcSection(&md, ipcRes, ipcChecks); err != nil {
 			log.Fatal(err)
 		}
-		if err := os.WriteFile(*ipcSVGPath, []byte(ipcChart(ipcChecks)), 0o644); err != nil {
+		lockChecks := lockEvaluate(ipcRes)
+		if len(lockChecks) > 0 {
+			if err := lockSection(&md, ipcRes, lockChecks); err != nil {
+				log.Fatal(err)
+			}
+		}
+		if err := os.WriteFile(*ipcSVGPath, []byte(ipcChart(append(ipcChecks, lockChecks...))), 0o644); err != nil {
 			log.Fatal(err)
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {

@@ -116,6 +116,10 @@ func evaluate(res *results) []check {
 	out = append(out,
 		timeRatio(res, "Random WriteAt 64 B: within 1.5× the time of a plain store into the mapping",
 			"WriteAt 64 B time / store", "CoreWrite/size=64B", "mmfile", "store", 1.5),
+		timeRatio(res, "The fault guard of one call alone around a 64 B store (the floor of a guarded WriteAt): within 1.5× a plain store",
+			"guarded store alone / store", "CoreWrite/size=64B", "guard", "store", 1.5),
+		timeRatio(res, "Random stores of 64 B, 64 inside one Access: within 1.5× the time of a plain store",
+			"Access ×64 store / store", "CoreWrite/size=64B", "access-batch", "store", 1.5),
 		// Durability: the time of making a page durable over the time
 		// of pwrite+fdatasync.
 		timeRatio(res, "One dirty 4 KiB page made durable (WriteAt+SyncRange): within 1.1× of pwrite+fdatasync",
