@@ -5,7 +5,9 @@ package bench
 // Benchmarks of ipc.Mutex against the baselines of the same run:
 //
 //	BenchmarkMutexUncontended  Lock+Unlock by one goroutine (impl=ipc, in
-//	                           a POSIX segment; impl=sync.Mutex)
+//	                           a POSIX segment; impl=ipc-heap, in heap
+//	                           memory, which needs no fault guard;
+//	                           impl=sync.Mutex)
 //	BenchmarkMutexHandoff      the hand-off of a contended mutex between
 //	                           two processes: the holder waits until the
 //	                           other is blocked in Lock, stores the time and
@@ -38,6 +40,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/mmapkit/mmapkit/ioadapt"
 	"github.com/mmapkit/mmapkit/ipc"
 	"github.com/mmapkit/mmapkit/shm"
 )
@@ -131,6 +134,20 @@ func mutexSeg(b *testing.B) (*shm.Segment, *ipc.Mutex, string) {
 func BenchmarkMutexUncontended(b *testing.B) {
 	b.Run("impl=ipc", func(b *testing.B) {
 		_, m, _ := mutexSeg(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			m.Lock()
+			m.Unlock()
+		}
+	})
+	// Over heap memory, which cannot fault, the fast path needs no
+	// fault guard: the floor of the API's cost (one process only).
+	b.Run("impl=ipc-heap", func(b *testing.B) {
+		m, err := ipc.CreateMutex(ioadapt.NewMemory(make([]byte, ipc.ObjectSize(ipc.MaxParticipants))), 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { m.Close() })
 		b.ReportAllocs()
 		for b.Loop() {
 			m.Lock()
