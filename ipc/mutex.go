@@ -142,14 +142,7 @@ func (m *Mutex) Name() string { return m.o.name }
 // errors, with the mutex not held, wrap [ErrNotRecoverable],
 // [fs.ErrClosed] (the handle was closed, even while Lock waited) or
 // [ioadapt.ErrFault] (the shared memory went away).
-func (m *Mutex) Lock() error {
-	// The fast path over heap memory: a load of fast (nil once closed)
-	// and a compare-and-swap, without the fault guard.
-	if w := m.fast.Load(); w != nil && atomic.CompareAndSwapUint64(w, 0, m.mine) {
-		return nil
-	}
-	return m.lock(context.Background(), 0)
-}
+func (m *Mutex) Lock() error { return m.lock(context.Background(), 0) }
 
 // LockContext is [Mutex.Lock] that gives up when ctx is done, with an
 // error matching ctx.Err(). It first tries once, so that a done context
@@ -166,6 +159,11 @@ func (m *Mutex) LockDeadline(t time.Time) error {
 // lock is the Lock calls: ctx and the deadline dl (sys.Now clock) may be
 // nil and 0.
 func (m *Mutex) lock(ctx context.Context, dl int64) (err error) {
+	// The fast path over heap memory: a load of fast (nil once closed)
+	// and a compare-and-swap, without the fault guard.
+	if w := m.fast.Load(); w != nil && atomic.CompareAndSwapUint64(w, 0, m.mine) {
+		return nil
+	}
 	if m.o.closed.Load() {
 		return m.o.closedErr("lock")
 	}
@@ -269,16 +267,12 @@ func (m *Mutex) unrecoverable() error {
 // [ErrNotRecoverable], as every later Lock does. Unlock through a handle
 // that does not hold the mutex fails with an error wrapping
 // [ErrNotOwner] and changes nothing.
-func (m *Mutex) Unlock() error {
-	// The fast path over heap memory, as in Lock.
+func (m *Mutex) Unlock() (err error) {
+	// The fast path over heap memory, as in lock.
 	if w := m.fast.Load(); w != nil && atomic.CompareAndSwapUint64(w, m.mine, 0) {
 		m.o.wakeOne()
 		return nil
 	}
-	return m.unlock()
-}
-
-func (m *Mutex) unlock() (err error) {
 	if m.o.closed.Load() {
 		return m.o.closedErr("unlock")
 	}
