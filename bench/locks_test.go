@@ -43,6 +43,7 @@ import (
 	"github.com/mmapkit/mmapkit/ioadapt"
 	"github.com/mmapkit/mmapkit/ipc"
 	"github.com/mmapkit/mmapkit/shm"
+	"golang.org/x/sys/unix"
 )
 
 // The segment of the mutex benchmarks: the mutex at 0, the words of the
@@ -62,15 +63,24 @@ func word(b []byte, off int) *int64 { return (*int64)(unsafe.Pointer(&b[off])) }
 // slot's process waits in Lock.
 func awaitBit(b []byte, bit uint32) {
 	for atomic.LoadUint32((*uint32)(unsafe.Pointer(&b[offSleepersLE])))&bit == 0 {
-		runtime.Gosched()
+		yield()
 	}
 }
 
 // awaitAtLeast yields until the word at off of b reaches want.
 func awaitAtLeast(b []byte, off int, want int64) {
 	for atomic.LoadInt64(word(b, off)) < want {
-		runtime.Gosched()
+		yield()
 	}
+}
+
+// yield gives the CPU to another thread, as the pthread baseline's
+// sched_yield does: runtime.Gosched alone would keep the thread on its
+// CPU, so that on a busy machine the waiting process holds a CPU that the
+// other one needs, and the kernel counts it a CPU hog.
+func yield() {
+	runtime.Gosched()
+	unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
 }
 
 var mutexJobs = map[string]func(arg string) error{
