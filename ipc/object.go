@@ -59,8 +59,11 @@ type object struct {
 	gone  atomic.Uint64 // an owner word whose process the watch saw exit
 	// spinFor is how long, in ns, a sleeper spins before it sleeps:
 	// from spinMin to spinMax, doubled by a spin that saw the wake-up,
-	// halved by one that did not.
+	// halved by one that did not; spinLow counts the misses at spinMin,
+	// every spinProbe-th of which tries spinMax again, so that a spin
+	// that fell to spinMin in a busy spell can find its way back.
 	spinFor atomic.Int64
+	spinLow atomic.Uint32
 
 	owned  io.Closer    // the segment that a named object made or opened
 	unlink func() error // the creator's unlink of that segment's name
@@ -531,11 +534,12 @@ func (o *object) await(ctx context.Context, dl int64, op string, attempt try) (e
 // goroutine runs again, while a lock held across processes is often
 // released within microseconds. So a sleeper, its bit raised, first
 // watches seq for a few microseconds; under load, when spins keep
-// missing, it spins ever less, down to spinMin. Only where two threads
-// can run at once.
+// missing, it spins ever less, down to spinMin, trying spinMax again
+// now and then. Only where two threads can run at once.
 const (
-	spinMin = 500   // ns
-	spinMax = 5_000 // ns
+	spinMin   = 500   // ns
+	spinMax   = 5_000 // ns
+	spinProbe = 16
 )
 
 var spinCPUs = runtime.NumCPU() > 1
@@ -564,7 +568,14 @@ func (o *object) spin(seq0 uint32, until int64) bool {
 			}
 		}
 		if sys.Now() >= end {
-			o.spinFor.Store(max(d/2, spinMin))
+			switch {
+			case d > spinMin:
+				o.spinFor.Store(max(d/2, spinMin))
+			case o.spinLow.Add(1)%spinProbe == 0:
+				o.spinFor.Store(spinMax)
+			default:
+				o.spinFor.Store(spinMin)
+			}
 			return false
 		}
 	}
