@@ -47,14 +47,25 @@ import (
 // # Cost
 //
 // An uncontended Lock and Unlock are a compare-and-swap each and no
-// system call. A contended Lock sleeps on a shared futex word; the
-// Unlock that finds sleepers wakes one.
+// system call, inside a fault guard (a segment truncated by another
+// process is an error, not a SIGBUS) unless the Region is an
+// [ioadapt.Memory], which cannot fault. A contended Lock spins a few
+// microseconds, then sleeps on a shared futex word; the Unlock that
+// finds sleepers wakes one.
 //
 // A Mutex is safe for concurrent use. Close it when done.
 type Mutex struct {
 	o    *object
 	word *uint64 // the lock word, in the shared memory
 	mine uint64  // the lock word when this handle holds the mutex
+	// fast is word while the handle is open, if the memory is on the Go
+	// heap (an [ioadapt.Memory]), else nil. The fast paths of Lock and
+	// Unlock use it without the fault guard: heap memory cannot
+	// fault, and the garbage collector keeps it while word refers to it,
+	// even after the Region's Close. Mapped memory, even a sealed memfd
+	// that cannot fault while mapped, is unmapped by its Region's Close
+	// whether or not a handle still addresses it, so it keeps the guard.
+	fast atomic.Pointer[uint64]
 }
 
 // CreateMutex lays out a new mutex at offset off of r (a multiple of 8;
@@ -115,7 +126,11 @@ func OpenNamedMutex(name string, opts ...ObjectOption) (*Mutex, error) {
 }
 
 func newMutex(o *object) *Mutex {
-	return &Mutex{o: o, word: u64(o.mem, offMutexLock), mine: lockWord(lockHeld, ownerEpoch(o.word), o.slot)}
+	m := &Mutex{o: o, word: u64(o.mem, offMutexLock), mine: lockWord(lockHeld, ownerEpoch(o.word), o.slot)}
+	if o.heap {
+		m.fast.Store(m.word)
+	}
+	return m
 }
 
 // Name returns the name of the Region, as errors use it.
@@ -127,18 +142,7 @@ func (m *Mutex) Name() string { return m.o.name }
 // errors, with the mutex not held, wrap [ErrNotRecoverable],
 // [fs.ErrClosed] (the handle was closed, even while Lock waited) or
 // [ioadapt.ErrFault] (the shared memory went away).
-func (m *Mutex) Lock() (err error) {
-	// The fast path of lock, written out: this is the call that must
-	// cost no more than a compare-and-swap.
-	if m.o.closed.Load() {
-		return m.o.closedErr("lock")
-	}
-	defer m.o.guard("lock", debug.SetPanicOnFault(true), &err)
-	if atomic.CompareAndSwapUint64(m.word, 0, m.mine) {
-		return nil
-	}
-	return m.o.await(context.Background(), 0, "lock", m.attempt)
-}
+func (m *Mutex) Lock() error { return m.lock(context.Background(), 0) }
 
 // LockContext is [Mutex.Lock] that gives up when ctx is done, with an
 // error matching ctx.Err(). It first tries once, so that a done context
@@ -155,14 +159,41 @@ func (m *Mutex) LockDeadline(t time.Time) error {
 // lock is the Lock calls: ctx and the deadline dl (sys.Now clock) may be
 // nil and 0.
 func (m *Mutex) lock(ctx context.Context, dl int64) (err error) {
+	// The fast path over heap memory: a load of fast (nil once closed)
+	// and a compare-and-swap, without the fault guard.
+	if w := m.fast.Load(); w != nil && atomic.CompareAndSwapUint64(w, 0, m.mine) {
+		return nil
+	}
 	if m.o.closed.Load() {
 		return m.o.closedErr("lock")
 	}
 	defer m.o.guard("lock", debug.SetPanicOnFault(true), &err)
-	if atomic.CompareAndSwapUint64(m.word, 0, m.mine) {
+	if atomic.CompareAndSwapUint64(m.word, 0, m.mine) || m.spinFree() {
 		return nil
 	}
 	return m.o.await(ctx, dl, "lock", m.attempt)
+}
+
+// spinFree spins a while (see spin) for the mutex to be free, before
+// the caller announces itself a sleeper, and takes it. The caller has
+// the fault guard on.
+func (m *Mutex) spinFree() bool {
+	if d := m.o.spinFor.Load(); !spinnable() || d != 0 && d < spinMax {
+		return false // spins have been missing: straight to sleep
+	}
+	end := sys.Now() + spinMax
+	for {
+		for range 64 {
+			if w := atomic.LoadUint64(m.word); w == 0 && atomic.CompareAndSwapUint64(m.word, 0, m.mine) {
+				return true
+			} else if w != 0 && ownerState(w) != lockHeld {
+				return false // not a plain holder: attempt decides
+			}
+		}
+		if sys.Now() >= end {
+			return false
+		}
+	}
 }
 
 // TryLock acquires the mutex if it is free, without waiting: it reports
@@ -237,6 +268,11 @@ func (m *Mutex) unrecoverable() error {
 // that does not hold the mutex fails with an error wrapping
 // [ErrNotOwner] and changes nothing.
 func (m *Mutex) Unlock() (err error) {
+	// The fast path over heap memory, as in lock.
+	if w := m.fast.Load(); w != nil && atomic.CompareAndSwapUint64(w, m.mine, 0) {
+		m.o.wakeOne()
+		return nil
+	}
 	if m.o.closed.Load() {
 		return m.o.closedErr("unlock")
 	}
@@ -291,4 +327,7 @@ func (m *Mutex) MarkConsistent() (err error) {
 // next Lock gets [ErrOwnerDead], since the data may be half-changed. A
 // mutex made by [CreateNamedMutex] or [OpenNamedMutex] closes its
 // segment too. A second Close returns an error wrapping fs.ErrClosed.
-func (m *Mutex) Close() error { return m.o.close(nil) }
+func (m *Mutex) Close() error {
+	m.fast.Store(nil)
+	return m.o.close(nil)
+}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -39,6 +40,7 @@ type object struct {
 	slots int    // slot_count
 	mem   []byte // the object's bytes, from the Region's Bytes; valid while it is open
 	bit   uint32 // our slot's bit in the sleepers word
+	heap  bool   // mem is on the Go heap: see Mutex.fast
 
 	seqAddr, sleepersAddr *uint32
 	wt                    *objWait // sleeping on seq and waking the other slots
@@ -56,6 +58,13 @@ type object struct {
 	// not open a pidfd each time; it ends at Close.
 	watch watcher
 	gone  atomic.Uint64 // an owner word whose process the watch saw exit
+	// spinFor is how long, in ns, a sleeper spins before it sleeps:
+	// from spinMin to spinMax, doubled by a spin that saw the wake-up,
+	// halved by one that did not; spinLow counts the misses at spinMin,
+	// every spinProbe-th of which tries spinMax again, so that a spin
+	// that fell to spinMin in a busy spell can find its way back.
+	spinFor atomic.Int64
+	spinLow atomic.Uint32
 
 	owned  io.Closer    // the segment that a named object made or opened
 	unlink func() error // the creator's unlink of that segment's name
@@ -114,6 +123,12 @@ func ObjectReadyTimeout(d time.Duration) ObjectOption {
 // line, a line of its own words, and a 128-byte slot per participant;
 // 4352 for [MaxParticipants].
 func ObjectSize(participants int) int64 { return int64(objSize(participants)) }
+
+// onHeap tells whether r's memory is on the Go heap.
+func onHeap(r ioadapt.Region) bool {
+	_, ok := r.(*ioadapt.Memory)
+	return ok
+}
 
 // bytesOf is a Region's memory, which every accessor here has.
 type bytesOf interface{ Bytes() []byte }
@@ -191,6 +206,7 @@ func createObject(op string, r ioadapt.Region, off int64, kind uint32, c objConf
 	if err := o.attach(op, lf, h.lockBase, h.waitID); err != nil {
 		return nil, err
 	}
+	o.heap = onHeap(r)
 	return o, nil
 }
 
@@ -252,6 +268,7 @@ func openObject(op string, r ioadapt.Region, off int64, kind uint32, c objConfig
 	if err := o.attach(op, lf, h.lockBase, h.waitID); err != nil {
 		return nil, err
 	}
+	o.heap = onHeap(r)
 	return o, nil
 }
 
@@ -507,6 +524,13 @@ func (o *object) await(ctx context.Context, dl int64, op string, attempt try) (e
 		if dl != 0 && dl < until {
 			until = dl
 		}
+		var woken bool
+		if err := o.run(op, func([]byte) error { woken = o.spin(seq, until); return nil }); err != nil {
+			return err
+		}
+		if woken {
+			continue
+		}
 		timedOut, err := o.wt.sleep(o.seqAddr, seq, armed, until)
 		if err != nil {
 			if rerr := o.run(op, func([]byte) error { return nil }); rerr != nil {
@@ -515,6 +539,58 @@ func (o *object) await(ctx context.Context, dl int64, op string, attempt try) (e
 			return pathErr(op, o.name, err)
 		}
 		force = timedOut
+	}
+}
+
+// Spinning (section 8.3, step 4): a futex sleep and wake-up cost the
+// waker a system call and the sleeper tens of microseconds before its
+// goroutine runs again, while a lock held across processes is often
+// released within microseconds. So a sleeper, its bit raised, first
+// watches seq for a few microseconds; under load, when spins keep
+// missing, it spins ever less, down to spinMin, trying spinMax again
+// now and then. Only where two threads can run at once.
+const (
+	spinMin   = 500   // ns
+	spinMax   = 5_000 // ns
+	spinProbe = 16
+)
+
+var spinCPUs = runtime.NumCPU() > 1
+
+// spinnable tells whether a spinner and the process it waits for can
+// run at once.
+func spinnable() bool { return spinCPUs && runtime.GOMAXPROCS(0) > 1 }
+
+// spin watches seq until it differs from seq0 (true: a wake-up came) or
+// until the spin time, or until (sys.Now clock), is over. It reads the
+// object's memory: call it inside run.
+func (o *object) spin(seq0 uint32, until int64) bool {
+	if !spinnable() {
+		return false
+	}
+	d := o.spinFor.Load()
+	if d == 0 {
+		d = spinMax
+	}
+	end := min(sys.Now()+d, until)
+	for {
+		for range 64 {
+			if atomic.LoadUint32(o.seqAddr) != seq0 {
+				o.spinFor.Store(min(2*d, spinMax))
+				return true
+			}
+		}
+		if sys.Now() >= end {
+			switch {
+			case d > spinMin:
+				o.spinFor.Store(max(d/2, spinMin))
+			case o.spinLow.Add(1)%spinProbe == 0:
+				o.spinFor.Store(spinMax)
+			default:
+				o.spinFor.Store(spinMin)
+			}
+			return false
+		}
 	}
 }
 

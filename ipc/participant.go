@@ -172,8 +172,13 @@ type watcher struct {
 }
 
 // watch points the watcher at the owner of the slot read in s. It
-// returns true when that process is already gone (the pid has no
-// process, or another one now).
+// returns true when that process is already gone or going: the pid has
+// no process, or another one now, or its process is a zombie. A zombie
+// is still watched: its leader thread can be one while other threads
+// are still exiting and hold the process's files, and so its lock
+// bytes, which alive reads; its pidfd polls readable only once the
+// last thread is gone (pidfd_open(2)), after the kernel closed the
+// files, so that its exit wakes a sleeper that found it still alive.
 func (w *watcher) watch(s peerSnap, exited func(word uint64)) (gone bool) {
 	w.stop()
 	w.word = s.word
@@ -189,10 +194,11 @@ func (w *watcher) watch(s peerSnap, exited func(word uint64)) (gone bool) {
 	// The pidfd refers to whichever process had the pid when it was
 	// opened: the start time tells whether that is the slot's owner.
 	start, state, err := sys.ProcStat(pid)
-	if err != nil || start != s.start || state == 'Z' || state == 'X' {
+	if err != nil || start != s.start {
 		pfd.Close()
 		return err == nil || errors.Is(err, fs.ErrNotExist)
 	}
+	gone = state == 'Z' || state == 'X'
 	done := make(chan struct{})
 	w.pidfd, w.done = pfd, done
 	word := s.word
@@ -202,7 +208,7 @@ func (w *watcher) watch(s peerSnap, exited func(word uint64)) (gone bool) {
 			exited(word)
 		}
 	}()
-	return false
+	return gone
 }
 
 // stop ends the watch, if any, and waits for its goroutine.
