@@ -24,6 +24,7 @@ package bench
 // Run with -benchtime 20000x for the hand-off and 50x for the recovery.
 
 import (
+	_ "embed"
 	"errors"
 	"fmt"
 	"os"
@@ -190,14 +191,24 @@ func quantiles(b *testing.B, lat []int64, top string) {
 }
 
 // pthreadHelper builds testdata/pthread_mutex.c, or skips without gcc.
+//
+//go:embed testdata/pthread_mutex.c
+var pthreadSource []byte
+
 func pthreadHelper(b *testing.B) string {
 	b.Helper()
 	gcc, err := exec.LookPath("gcc")
 	if err != nil {
 		b.Skip("no gcc on this machine for the pthread baseline")
 	}
-	bin := filepath.Join(b.TempDir(), "pthread_mutex")
-	if out, err := exec.Command(gcc, "-O2", "-o", bin, "testdata/pthread_mutex.c", "-lpthread").CombinedOutput(); err != nil {
+	dir := b.TempDir()
+	src, bin := filepath.Join(dir, "pthread_mutex.c"), filepath.Join(dir, "pthread_mutex")
+	// From the embedded copy: scripts/bench.sh runs the test binary
+	// away from the source tree.
+	if err := os.WriteFile(src, pthreadSource, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	if out, err := exec.Command(gcc, "-O2", "-o", bin, src, "-lpthread").CombinedOutput(); err != nil {
 		b.Fatalf("building the pthread helper: %v\n%s", err, out)
 	}
 	return bin
