@@ -153,7 +153,7 @@ func (c *IO) ReadAt(p []byte, off int64) (n int, err error) {
 	// fault. Few instructions between one read's copy and the next let
 	// the CPU overlap their cache misses. Everything else, and a fault
 	// here, goes through readAt.
-	if v := c.s.cur.Load(); v.guarded && c.root && off >= 0 && off <= v.size.Load()-int64(len(p)) && !c.closed.Load() {
+	if v := c.s.cur.Load(); v.guarded && c.root && off >= 0 && off <= v.size.Load()-int64(len(p)) && !c.closed.Load() && c.s.hold(v) {
 		r := guardedCopy(p, v.bytes()[off:off+int64(len(p))])
 		runtime.KeepAlive(v) // its cleanup unmaps the memory just read
 		if r == nil {
@@ -194,6 +194,9 @@ func (c *IO) readAt(p []byte, off int64) (n int, err error) {
 		b := c.sub(v.bytes())
 		if off >= int64(len(b)) {
 			return 0, io.EOF
+		}
+		if !s.hold(v) {
+			continue
 		}
 		n, fault := s.copyView(v, p, b[off:])
 		runtime.KeepAlive(v) // its cleanup unmaps the memory just read
@@ -579,7 +582,7 @@ func (c *IO) WriteAt(p []byte, off int64) (int, error) {
 	// over memory that can fault. Everything else, and a fault here,
 	// goes through writeAt.
 	if v := c.s.cur.Load(); v.guarded && c.root && c.s.writable && len(p) > 0 && len(p) < DirectWriteMin &&
-		off >= 0 && off <= v.size.Load()-int64(len(p)) && !c.closed.Load() {
+		off >= 0 && off <= v.size.Load()-int64(len(p)) && !c.closed.Load() && c.s.hold(v) {
 		r := guardedCopy(v.bytes()[off:off+int64(len(p))], p)
 		runtime.KeepAlive(v) // its cleanup unmaps the memory just written
 		if r == nil {
@@ -651,6 +654,9 @@ func (c *IO) writeInPlace(op string, p []byte, off int64) (n int, grow bool, err
 		b := c.sub(v.bytes())
 		if !s.writable || off < 0 || len(p) == 0 || off > int64(len(b))-int64(len(p)) {
 			return c.writeInPlaceLocked(op, p, off) // its errors, or growth
+		}
+		if !s.hold(v) {
+			continue
 		}
 		_, fault := s.copyView(v, b[off:off+int64(len(p))], p)
 		runtime.KeepAlive(v) // its cleanup unmaps the memory just written
@@ -1029,11 +1035,18 @@ func (c *IO) Close() error {
 	if !c.root {
 		return nil
 	}
-	c.s.closed = true
-	c.s.cleanup.Stop()
-	c.s.buf = nil
-	err := c.s.region.Close()
-	c.s.publish()
+	s := c.s
+	s.closed = true
+	s.cleanup.Stop()
+	s.buf = nil
+	old, unheld := s.closeView()
+	if u, ok := s.region.(Unheld); ok && unheld {
+		u.Unheld()
+	}
+	err := s.region.Close()
+	if s.retirer != nil {
+		s.attach(old, s.retirer.Retired())
+	}
 	return err
 }
 

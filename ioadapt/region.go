@@ -136,3 +136,13 @@ type Retirer interface {
 	// memory without it.
 	StopRetiring()
 }
+
+// Unheld is implemented by a [Retirer] that can unmap memory at once
+// when no call holds it. IO calls Unheld, with its exclusive lock held,
+// just before a Close that finds that no lock-free call ever copied from
+// or to the memory it is closing (its view was never held); until the
+// next call of Retired, the Region may then unmap what it drops rather
+// than retire it, sparing a system call and a cleanup.
+type Unheld interface {
+	Unheld()
+}

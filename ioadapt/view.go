@@ -33,6 +33,11 @@ import (
 //     keeps its successor reachable through next, so an older view holds
 //     back the cleanups of every newer one), the cleanup unmaps the
 //     reservation, and only then can the addresses be mapped again.
+//
+// A Close whose view no lock-free call ever held (hold) skips steps 1
+// and 4: no call can be copying, nor start to, so the Region unmaps the
+// memory at once ([Unheld]). A file opened, read by WriteTo and closed
+// so makes one system call fewer and leaves nothing to a cleanup.
 type view struct {
 	// base and size are the memory (bytes): a growth that keeps the
 	// memory where it was and retires nothing (the mapping had room, or
@@ -47,7 +52,11 @@ type view struct {
 	// and the memory can fault, ReadAt's written-out case.
 	guarded bool
 	seq     uint64 // counts the views of the Region
-	next    *view  // the view that replaced this one; set under the exclusive lock
+	// held is set by the first lock-free call that copies from or to the
+	// view's memory, before it copies (see hold): a Close that finds it
+	// unset may unmap the memory at once rather than retire it.
+	held atomic.Bool
+	next *view // the view that replaced this one; set under the exclusive lock
 }
 
 // publish makes s.buf and s.closed the view that the lock-free paths see,
@@ -73,14 +82,48 @@ func (s *shared) publish() {
 		return
 	}
 	old.next = v
-	if len(gone) > 0 {
-		r := retired{gone: gone, pending: s.retiring}
-		for _, b := range gone {
-			r.bytes += int64(len(b))
-		}
-		s.retiring.Add(r.bytes)
-		runtime.AddCleanup(old, release, r)
+	s.attach(old, gone)
+}
+
+// attach hands gone, memory that the Region retired, to the view old that
+// held it: a cleanup unmaps it once no call holds old.
+func (s *shared) attach(old *view, gone [][]byte) {
+	if len(gone) == 0 {
+		return
 	}
+	r := retired{gone: gone, pending: s.retiring}
+	for _, b := range gone {
+		r.bytes += int64(len(b))
+	}
+	s.retiring.Add(r.bytes)
+	runtime.AddCleanup(old, release, r)
+}
+
+// hold marks v as held by a lock-free call and reports whether the call
+// may copy: false when v is no longer the current view, and the call
+// must load the view again. With Close's publish then load of held (see
+// closeView), this is a Dekker pair: either Close sees held and retires
+// the memory, or the call sees that v was replaced and leaves it alone.
+// After the first call of a view it costs a load.
+func (s *shared) hold(v *view) bool {
+	if v.held.Load() {
+		return true
+	}
+	v.held.Store(true)
+	return s.cur.Load() == v
+}
+
+// closeView publishes the closed view, and reports whether no lock-free
+// call has held or can still hold the memory of the view it replaced:
+// then that memory may be unmapped at once. The caller holds s.mu
+// exclusively and has set s.closed; it hands what the Region retires
+// meanwhile to the old view with attach.
+func (s *shared) closeView() (old *view, unheld bool) {
+	old = s.cur.Load()
+	v := &view{closed: true, locked: s.locked, seq: old.seq + 1}
+	s.cur.Store(v)
+	old.next = v
+	return old, !old.held.Load()
 }
 
 // grownTo reports whether s.buf is the memory of v (a view that may be

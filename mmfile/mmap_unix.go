@@ -51,6 +51,10 @@ func (m *mapping) drop(b []byte) error { return m.retired.Drop(b) }
 func (m *mapping) Retired() [][]byte { return m.retired.Take() }
 func (m *mapping) StopRetiring()     { m.retired.Stop() }
 
+// Unheld makes the next Close unmap rather than retire
+// ([ioadapt.Unheld]): no call holds the memory.
+func (m *mapping) Unheld() { m.retired.Unheld() }
+
 func flush(b []byte) error { return unix.Msync(b, unix.MS_SYNC) }
 
 func lockMem(b []byte) error   { return unix.Mlock(b) }

@@ -92,6 +92,10 @@ func (r *segment) Close() error {
 func (r *segment) Retired() [][]byte { return r.retired.Take() }
 func (r *segment) StopRetiring()     { r.retired.Stop() }
 
+// Unheld makes the next Close unmap rather than retire
+// ([ioadapt.Unheld]): no call holds the memory.
+func (r *segment) Unheld() { r.retired.Unheld() }
+
 // checkOptionsOS refuses Global, which names a Windows namespace: Linux
 // has one.
 func checkOptionsOS(c *config) error {

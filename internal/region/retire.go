@@ -13,12 +13,13 @@ import (
 type Retired struct {
 	gone   [][]byte
 	unmaps bool
+	unheld bool // no call holds the memory until the next Take
 }
 
 // Drop retires b, memory the Region no longer uses, or unmaps it after
 // Stop. The error names the system call.
 func (r *Retired) Drop(b []byte) error {
-	if r.unmaps {
+	if r.unmaps || r.unheld {
 		return os.NewSyscallError("munmap", sys.Unmap(b))
 	}
 	if err := sys.Retire(b); err != nil {
@@ -32,16 +33,20 @@ func (r *Retired) Drop(b []byte) error {
 // the Retired method of [ioadapt.Retirer].
 func (r *Retired) Take() [][]byte {
 	gone := r.gone
-	r.gone = nil
+	r.gone, r.unheld = nil, false
 	return gone
 }
+
+// Unheld makes Drop and Keep unmap until the next Take: the Unheld method
+// of an [ioadapt.Unheld] Region, for a Close whose memory no call holds.
+func (r *Retired) Unheld() { r.unheld = true }
 
 // Keep hands b to the io core as it is, still mapped, for it to unmap
 // once no call holds it: the Drop of a [ioadapt.FaultFree] Region, whose
 // calls copy without a fault guard and so must never meet a reservation.
 // After Stop it unmaps b at once, as Drop does.
 func (r *Retired) Keep(b []byte) error {
-	if r.unmaps {
+	if r.unmaps || r.unheld {
 		return os.NewSyscallError("munmap", sys.Unmap(b))
 	}
 	sys.Pend(b)
