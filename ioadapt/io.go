@@ -640,6 +640,9 @@ func (c *IO) writeAt(op string, p []byte, off int64) (int, error) {
 // (a [DirectWriter], growth) or fails runs under the lock.
 func (c *IO) writeInPlace(op string, p []byte, off int64) (n int, grow bool, err error) {
 	s := c.s
+	if c.appends(p, off) {
+		return 0, true, nil
+	}
 	if len(p) >= DirectWriteMin {
 		return c.writeInPlaceLocked(op, p, off)
 	}
@@ -687,6 +690,21 @@ func (c *IO) writeFault(op string, seq uint64, fault int64, p []byte, off int64)
 		return n, err, false
 	}
 	return 0, c.faultAt(op, fault), false
+}
+
+// appends reports whether a valid write of p at off runs past the end of
+// a Region that grows, as the latest view has it, so that it may go
+// straight to writeGrowing: an append would otherwise take the shared
+// lock only to learn that it needs the exclusive one. writeGrowing looks
+// again under its lock, which also sees Close, and stores a write that
+// another call's growth made fit meanwhile; any other write, and every
+// error, is writeInPlaceLocked's.
+func (c *IO) appends(p []byte, off int64) bool {
+	s := c.s
+	if !c.root || s.resizer == nil || !s.writable || len(p) == 0 || off < 0 || int64(len(p)) > math.MaxInt64-off {
+		return false
+	}
+	return off+int64(len(p)) > s.cur.Load().size.Load()
 }
 
 // writeInPlaceLocked is writeInPlace under the shared lock.
@@ -846,6 +864,15 @@ func (c *IO) ReadFrom(r io.Reader) (n int64, err error) {
 // position: all of it where the Region grows, what fits before the end
 // where it does not.
 func (c *IO) roomAtPos(want int) (int, error) {
+	if s := c.s; c.root && s.resizer != nil && s.writable {
+		// All of want, whatever the position: only Close can change the
+		// answer, and the latest view says whether it ran, as pin would,
+		// without the two locks per chunk.
+		if s.cur.Load().closed {
+			return 0, c.pathErr("readfrom", ErrClosed)
+		}
+		return want, nil
+	}
 	c.pmu.Lock()
 	defer c.pmu.Unlock()
 	if err := c.pin("readfrom"); err != nil {

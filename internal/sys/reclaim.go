@@ -13,6 +13,10 @@ import (
 // for want of address space (ENOMEM under RLIMIT_AS).
 var retired atomic.Int64
 
+// retiredRanges counts the ranges that retired holds, each one mapping
+// of the process until it is released.
+var retiredRanges atomic.Int64
+
 // released is closed, and replaced, each time Release unmaps memory, so
 // that Reclaim waits on events rather than on a clock.
 var (
@@ -25,7 +29,13 @@ const reclaimWait = 100 * time.Millisecond
 
 // Pend counts b, memory still mapped that waits for [Release], as
 // retired.
-func Pend(b []byte) { retired.Add(int64(len(b))) }
+func Pend(b []byte) {
+	if len(b) == 0 {
+		return // as Release, which counts no empty range back
+	}
+	retired.Add(int64(len(b)))
+	retiredRanges.Add(1)
+}
 
 // Release unmaps b, memory that [Retire] reserved or [Pend] counted, and
 // stops counting it. The error is munmap's errno.
@@ -35,6 +45,7 @@ func Release(b []byte) error {
 		return err
 	}
 	retired.Add(-int64(len(b)))
+	retiredRanges.Add(-1)
 	releasedMu.Lock()
 	close(released)
 	released = make(chan struct{})

@@ -8,9 +8,35 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// reclaimAhead is how much retired memory may wait before [Map] reclaims
-// it.
-const reclaimAhead = 64 << 20
+// How much retired memory may wait before [Map] reclaims it. Under an
+// address-space limit (RLIMIT_AS) a reservation takes addresses that the
+// next mapping may need: 64 MiB. Without one it costs only its addresses
+// (of 128 TiB) and at most one entry of the process's table of mappings
+// (vm.max_map_count, 65530 by default): Map then waits for 1024 ranges or
+// 1 TiB, so that a program that opens, appends to and closes file after
+// file pays for a forced collection once in many files, not on each.
+const (
+	reclaimAhead          = 64 << 20
+	reclaimAheadRanges    = 1024
+	reclaimAheadUnlimited = 1 << 40
+)
+
+// reclaimDue reports whether Map should reclaim retired memory first.
+func reclaimDue() bool {
+	n := retired.Load()
+	switch {
+	case n <= 0:
+		return false
+	case n >= reclaimAheadUnlimited || retiredRanges.Load() >= reclaimAheadRanges:
+		return true
+	case n < reclaimAhead:
+		return false
+	case ^uintptr(0)>>32 == 0:
+		return true // 4 GiB of addresses are a limit of their own
+	}
+	var lim unix.Rlimit
+	return unix.Getrlimit(unix.RLIMIT_AS, &lim) != nil || lim.Cur != unix.RLIM_INFINITY
+}
 
 // Map maps length bytes of fd from offset off (mmap) with the given
 // protection and flags. Unlike [unix.Mmap] it keeps no table of the
@@ -22,7 +48,7 @@ func Map(fd int, off int64, length, prot, flags int) ([]byte, error) {
 	if length == 0 {
 		return nil, nil
 	}
-	if retired.Load() >= reclaimAhead {
+	if reclaimDue() {
 		// Retired ranges hold address space until a collection finds
 		// them free, and under RLIMIT_AS this mapping may need it. The
 		// collection runs now, while the runtime still has room for its
