@@ -356,8 +356,10 @@ var descriptions = map[string]string{
 	"ReadAtCold": "`ReadAt` of 4 KiB at a random offset of a file dropped from the page cache, with a fresh reader each time: " +
 		"one trip to the disk. A mapping's fault reads around the page (the device's `read_ahead_kb`, 8 MiB here) unless " +
 		"advised otherwise: `mmfile-random` maps with `mmfile.WithAdvice(mmfile.Random)`.",
-	"Append": "Create a file and `Write` chunks to it until it holds `size`, then `Close` (no sync). `mmfile` reserves " +
-		"the blocks (fallocate), grows its mapping when needed and writes the grown range with pwrite; `os.File` writes. " +
+	"AppendCopy": "`Append` by `io.Copy` from a reader that returns one chunk per Read: the file's ReadFrom does the " +
+		"appending (`os.File`: its ReadFrom, by write).",
+	"Append": "Create a file and `Write` chunks to it until it holds `size`, then `Close` (no sync). `mmfile` writes " +
+		"each chunk with pwrite, which extends the file by what it wrote, and grows its mapping when needed; `os.File` writes. " +
 		"64 MiB rather than 1 GiB to keep the suite within minutes; the time scales linearly.",
 }
 
