@@ -1,0 +1,192 @@
+package mmfile_test
+
+// Attacks on the written-out ReadAt and WriteAt of the io core and on a
+// view whose size grows in place: a fault that is not in the File's
+// memory, and reads at the end of a file that appends grow.
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"unsafe"
+
+	"github.com/mmapkit/mmapkit/internal/testkit"
+)
+
+// faultingMemory returns the memory of a File whose file another call
+// cut to 0 bytes: every touch of it faults (SIGBUS), as a buffer of the
+// caller's that is itself such a mapping would.
+func faultingMemory(t *testing.T, dir string, size int) []byte {
+	t.Helper()
+	path := filepath.Join(dir, "hole")
+	h := openRound(t, path, testkit.NonZero(size))
+	t.Cleanup(func() { _ = h.Close() })
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	return h.Bytes()
+}
+
+// callFaulting runs call with faults turned into panics, as a caller that
+// guards its own mapping does, and returns what call returned or the
+// panic that reached it.
+func callFaulting(call func() (int, error)) (n int, err error, r any) {
+	defer func() { r = recover() }()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	n, err = call()
+	return n, err, nil
+}
+
+// TestFaultInCallersBuffer reads into, and writes from, a buffer of the
+// caller's that faults: the fault is not in the File's memory, so it
+// must reach the caller as the panic it is (or as an error, as read(2)
+// into such a buffer returns EFAULT), never as a count with a nil error,
+// and must leave the File working: the root IO's written-out path, a
+// section's, and each under the race detector's and the plain build.
+func TestFaultInCallersBuffer(t *testing.T) {
+	dir := testkit.SmallTmpfs(t, 16<<20)
+	page := os.Getpagesize()
+	size := 4 * page
+	want := testkit.NonZero(size)
+	hole := faultingMemory(t, dir, size)
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(hole)))
+	f := openRound(t, filepath.Join(dir, "file"), want)
+	defer f.Close()
+	sec, err := f.Section(0, int64(size))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		call func() (int, error)
+	}{
+		{"ReadAt", func() (int, error) { return f.ReadAt(hole[page:page+64], 64) }},
+		{"ReadAt/large", func() (int, error) { return f.ReadAt(hole[:2*page], 0) }},
+		{"Section.ReadAt", func() (int, error) { return sec.ReadAt(hole[page:page+64], 64) }},
+		{"WriteAt", func() (int, error) { return f.WriteAt(hole[page:page+64], 64) }},
+		{"Section.WriteAt", func() (int, error) { return sec.WriteAt(hole[page:page+64], 64) }},
+	} {
+		n, err, r := callFaulting(c.call)
+		t.Logf("%s: %d, %v; panic %v", c.name, n, err, r)
+		switch {
+		case r != nil:
+			fa, ok := r.(interface{ Addr() uintptr })
+			if !ok || fa.Addr() < lo || fa.Addr()-lo >= uintptr(size) {
+				t.Errorf("%s: panic %v, not the fault in the caller's buffer [%#x, %#x)", c.name, r, lo, lo+uintptr(size))
+			}
+		case err == nil:
+			t.Errorf("%s from a buffer that faults = %d, nil: the fault was swallowed", c.name, n)
+		}
+		// The File is untouched and still works: no lock left held.
+		got := make([]byte, size)
+		if m, err := f.ReadAt(got, 0); err != nil || m != size || string(got) != string(want) {
+			t.Fatalf("%s: then ReadAt = %d, %v, same bytes %v", c.name, m, err, string(got) == string(want))
+		}
+		if err := f.Truncate(int64(size)); err != nil {
+			t.Fatalf("%s: then Truncate: %v", c.name, err)
+		}
+	}
+}
+
+// TestReadersAtGrowingEnd appends to a file by Write, WriteAt and
+// io.Copy while readers read at and across its end, where each append
+// raises the size of the view in place, and then closes it under them:
+// as with an os.File, every read returns the bytes appended (never zeros:
+// the data holds none) up to the end it saw, with io.EOF when short, and
+// after Close an error matching fs.ErrClosed.
+func TestReadersAtGrowingEnd(t *testing.T) {
+	dir := testkit.SmallTmpfs(t, 64<<20)
+	const chunk, total = 1000, 2 << 20 // chunks that straddle pages
+	want := testkit.NonZero(total)
+	for _, how := range []string{"Write", "WriteAt", "io.Copy"} {
+		t.Run(how, func(t *testing.T) {
+			var whole, short atomic.Int64
+			defer func() { t.Logf("reads: %d whole, %d short", whole.Load(), short.Load()) }()
+			for round := range rounds(t, 10) {
+				f := openRound(t, filepath.Join(dir, "grow"), nil)
+				var done atomic.Bool // the appends ended and Close began
+				var wg sync.WaitGroup
+				errc := make(chan error, 3)
+				for g := range 2 {
+					spawn(&wg, func() {
+						p := make([]byte, 3000)
+						for {
+							end := f.Size()
+							// Reader 0 reads wholly inside the size it saw
+							// (ReadAt's written-out path), reader 1 across it.
+							off := max(end-int64(len(p))/int64(g+1), 0)
+							n, err := f.ReadAt(p, off)
+							if n > 0 && string(p[:n]) != string(want[off:off+int64(n)]) {
+								errc <- fmt.Errorf("round %d reader %d: ReadAt(%d, %d) = %d, %v with bytes that were never written", round, g, len(p), off, n, err)
+								return
+							}
+							switch {
+							case err == nil && n == len(p):
+								whole.Add(1)
+							case err == io.EOF && n < len(p):
+								short.Add(1)
+							case errors.Is(err, fs.ErrClosed) && done.Load():
+								return
+							default:
+								errc <- fmt.Errorf("round %d reader %d: ReadAt(%d, %d) = %d, %v", round, g, len(p), off, n, err)
+								return
+							}
+						}
+					})
+				}
+				var err error
+				switch how {
+				case "Write":
+					for i := 0; i < total && err == nil; i += chunk {
+						_, err = f.Write(want[i : i+min(chunk, total-i)])
+					}
+				case "WriteAt":
+					for i := 0; i < total && err == nil; i += chunk {
+						_, err = f.WriteAt(want[i:i+min(chunk, total-i)], int64(i))
+					}
+				case "io.Copy":
+					_, err = io.Copy(f, &chunkReader{b: want, n: chunk})
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				done.Store(true)
+				if err := f.Close(); err != nil {
+					t.Fatal(err)
+				}
+				wg.Wait()
+				close(errc)
+				for err := range errc {
+					t.Fatal(err)
+				}
+				got, err := os.ReadFile(filepath.Join(dir, "grow"))
+				if err != nil || string(got) != string(want) {
+					t.Fatalf("round %d: the file holds %d bytes (%v), same as written %v", round, len(got), err, string(got) == string(want))
+				}
+			}
+		})
+	}
+}
+
+// chunkReader returns b n bytes at a time, so that io.Copy appends in
+// small steps.
+type chunkReader struct {
+	b []byte
+	n int
+}
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	m := copy(p[:min(len(p), r.n)], r.b)
+	r.b = r.b[m:]
+	return m, nil
+}
