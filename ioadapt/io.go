@@ -228,7 +228,8 @@ func (c *IO) readFault(seq uint64, fault int64, p []byte, off int64) (n int, err
 	case closed:
 		return 0, err, false
 	}
-	return c.copyBeforeFault(p, off), err, false
+	n, err = c.pastFault(p, off, err)
+	return n, err, false
 }
 
 // readAtLocked is readAt for a Region that is not a [Retirer]: the
@@ -251,7 +252,7 @@ func (c *IO) readAtLocked(p []byte, off int64) (n int, err error) {
 	if s.faults {
 		n, err = c.copyOutGuarded("read", p, b[off:])
 		if err != nil {
-			n = c.copyBeforeFault(p, off)
+			n, err = c.pastFault(p, off, err)
 		}
 	} else {
 		n = copy(p, b[off:])
@@ -270,6 +271,19 @@ func (c *IO) readAtLocked(p []byte, off int64) (n int, err error) {
 func (c *IO) copyOutGuarded(op string, p, src []byte) (n int, err error) {
 	defer c.unpinGuarded(c.guard(), op, &err)
 	return copy(p, src), nil
+}
+
+// pastFault ends a read of p at off whose copy faulted with err: it
+// returns the bytes before the hole (copyBeforeFault) with err, or, when
+// they are all of p, with no error: the file grew back over the hole
+// between the fault and the copy, as another process's truncate(1) can,
+// and read(2) would now return those bytes with no error.
+func (c *IO) pastFault(p []byte, off int64, err error) (int, error) {
+	n := c.copyBeforeFault(p, off)
+	if n == len(p) {
+		return n, nil
+	}
+	return n, err
 }
 
 // copyBeforeFault copies to p, from offset off of the view, the bytes that
@@ -380,7 +394,7 @@ func (c *IO) read(p []byte) (n int, err error) {
 	}
 	n, err = c.copyOutGuarded("read", p, b[c.pos:])
 	if err != nil {
-		n = c.copyBeforeFault(p, c.pos)
+		n, err = c.pastFault(p, c.pos, err)
 	}
 	c.pos += int64(n)
 	return n, err

@@ -10,6 +10,11 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
+	"strconv"
+	"time"
+
+	"github.com/mmapkit/mmapkit/ioadapt"
 	"path/filepath"
 	"runtime/debug"
 	"sync"
@@ -189,4 +194,114 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 	m := copy(p[:min(len(p), r.n)], r.b)
 	r.b = r.b[m:]
 	return m, nil
+}
+
+// TestCallsWhileAnotherProcessResizes cuts the file to half its size with
+// coreutils truncate(1), another process, and then restores its size,
+// while goroutines read and write its tail with ReadAt and WriteAt, one
+// of them reading across the end so that the File refreshes its size
+// (a shrink, and then a growth that raises the view's size in place). As
+// with an os.File, a call returns the file's bytes, or fails (io.EOF, or
+// ErrFault where the pages are gone); once the cut is in, no call in the
+// tail returns a nil error until the size is back, and then the tail
+// holds zeros (as the file does) or what the writers wrote. A WriteAt
+// whose store faults writes by pwrite(2), as an os.File does, and so
+// succeeds.
+func TestCallsWhileAnotherProcessResizes(t *testing.T) {
+	truncate, err := exec.LookPath("truncate")
+	if err != nil {
+		t.Skip("no truncate(1) on PATH")
+	}
+	dir := testkit.SmallTmpfs(t, 16<<20)
+	page := int64(os.Getpagesize())
+	size := 64 * page
+	cut := size / 2
+	want := testkit.NonZero(int(size))
+	path := filepath.Join(dir, "file")
+	run := func(n int64) {
+		t.Helper()
+		if out, err := exec.Command(truncate, "-s", strconv.FormatInt(n, 10), path).CombinedOutput(); err != nil {
+			t.Fatalf("truncate: %v: %s", err, out)
+		}
+	}
+	var faults, eofs atomic.Int64
+	for round := range rounds(t, 40) {
+		// In odd rounds goroutine 1 writes: a store that faults goes to
+		// pwrite(2), which extends the file as an os.File's WriteAt
+		// does, so the tail may then read back with no error, and the
+		// gap it leaves past the cut as zeros.
+		writer := round%2 == 1
+		f := openRound(t, path, want)
+		// 0: whole, 1: cutting, 2: cut, 3: restoring, 4: restored.
+		var phase atomic.Int32
+		var wg sync.WaitGroup
+		errc := make(chan error, 4)
+		stop := make(chan struct{})
+		for g := range 4 {
+			spawn(&wg, func() {
+				p := make([]byte, 100+g*1000)
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					off := cut + int64(i*4099+g*977)%(size-cut-int64(len(p)))
+					if g == 3 {
+						off = size - int64(len(p))/2 // across the end: refreshes
+					}
+					before := phase.Load()
+					var n int
+					var err error
+					if g == 1 && writer {
+						n, err = f.WriteAt(want[off:off+int64(len(p))], off)
+						copy(p, want[off:off+int64(n)])
+					} else {
+						n, err = f.ReadAt(p, off)
+					}
+					after := phase.Load()
+					ok := func(b []byte, at int64) bool {
+						for j := range b {
+							if b[j] != want[at+int64(j)] && (b[j] != 0 || after < 3 && !(writer && after > 0)) {
+								return false
+							}
+						}
+						return true
+					}
+					switch {
+					case !ok(p[:n], off):
+						errc <- fmt.Errorf("round %d goroutine %d (phases %d..%d): at %d of %d bytes: %d, %v, with bytes the file never held", round, g, before, after, off, len(p), n, err)
+						return
+					case err == nil && n == len(p) && (writer || g == 3 || before != 2 || after != 2):
+					case err == io.EOF && n < len(p):
+						eofs.Add(1)
+					case errors.Is(err, ioadapt.ErrFault) && n < len(p) && after > 0:
+						faults.Add(1)
+					default:
+						errc <- fmt.Errorf("round %d goroutine %d (phases %d..%d): at %d of %d bytes: %d, %v", round, g, before, after, off, len(p), n, err)
+						return
+					}
+				}
+			})
+		}
+		time.Sleep(time.Millisecond)
+		phase.Store(1)
+		run(cut)
+		phase.Store(2)
+		time.Sleep(time.Millisecond)
+		phase.Store(3)
+		run(size)
+		phase.Store(4)
+		time.Sleep(time.Millisecond)
+		close(stop)
+		wg.Wait()
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		close(errc)
+		for err := range errc {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("%d calls faulted, %d read io.EOF", faults.Load(), eofs.Load())
 }
