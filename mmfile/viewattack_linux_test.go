@@ -305,3 +305,82 @@ func TestCallsWhileAnotherProcessResizes(t *testing.T) {
 	}
 	t.Logf("%d calls faulted, %d read io.EOF", faults.Load(), eofs.Load())
 }
+
+// TestReadersUnderTruncateCycles shrinks the file with its own Truncate
+// to a size inside a page and grows it back, over and over, while the
+// root IO and a section read it wholly inside and across the cut, and
+// then closes it under them. A shrink makes a new view and the growth
+// that follows raises that view's size in place. As with an os.File, a
+// read returns the file's bytes (zeros past the cut once a shrink has
+// been made: Truncate drops the tail), short with io.EOF only at the cut
+// or the end, and after Close an error matching fs.ErrClosed.
+func TestReadersUnderTruncateCycles(t *testing.T) {
+	dir := testkit.SmallTmpfs(t, 16<<20)
+	page := int64(os.Getpagesize())
+	size := 8 * page
+	cut := 4*page + 100
+	want := testkit.NonZero(int(size))
+	for round := range rounds(t, 20) {
+		f := openRound(t, filepath.Join(dir, "file"), want)
+		sec, err := f.Section(0, size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cycles atomic.Int64 // shrinks begun
+		var closing atomic.Bool
+		var wg sync.WaitGroup
+		errc := make(chan error, 4)
+		for g := range 4 {
+			spawn(&wg, func() {
+				read := f.ReadAt
+				if g%2 == 1 {
+					read = sec.ReadAt
+				}
+				p := make([]byte, 300)
+				for i := 0; ; i++ {
+					off := cut - 150 // across the cut
+					if g >= 2 {
+						off = size - int64(len(p)) - int64(i%int(3*page)) // inside, past the cut
+					}
+					shrunk := cycles.Load() > 0
+					n, err := read(p, off)
+					shrunk = shrunk || cycles.Load() > 0
+					for j := range p[:n] {
+						at := off + int64(j)
+						if p[j] != want[at] && !(p[j] == 0 && at >= cut && shrunk) {
+							errc <- fmt.Errorf("round %d reader %d: ReadAt(%d, %d) = %d, %v: byte %d is %d, the file held %d", round, g, len(p), off, n, err, at, p[j], want[at])
+							return
+						}
+					}
+					switch {
+					case err == nil && n == len(p):
+					case err == io.EOF && (int64(n) == max(cut-off, 0) || off+int64(n) == size):
+					case errors.Is(err, fs.ErrClosed) && closing.Load():
+						return
+					default:
+						errc <- fmt.Errorf("round %d reader %d: ReadAt(%d, %d) = %d, %v", round, g, len(p), off, n, err)
+						return
+					}
+				}
+			})
+		}
+		for range 20 {
+			cycles.Add(1)
+			if err := f.Truncate(cut); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Truncate(size); err != nil {
+				t.Fatal(err)
+			}
+		}
+		closing.Store(true)
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+		close(errc)
+		for err := range errc {
+			t.Fatal(err)
+		}
+	}
+}
