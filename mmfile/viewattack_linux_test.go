@@ -384,3 +384,80 @@ func TestReadersUnderTruncateCycles(t *testing.T) {
 		}
 	}
 }
+
+// TestReadersWhileAnotherProcessAppends appends to the file from a
+// Python process while goroutines read at and across the end they last
+// saw: a read that reaches the end refreshes the size, which raises the
+// view's size in place while the others check their bound against it.
+// As with an os.File, every read returns the bytes appended, short only
+// with io.EOF, and the readers reach the last byte.
+func TestReadersWhileAnotherProcessAppends(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("no python3 on PATH")
+	}
+	dir := testkit.SmallTmpfs(t, 16<<20)
+	const chunk, total = 1000, 4 << 20
+	want := testkit.NonZero(total)
+	path := filepath.Join(dir, "file")
+	f := openRound(t, path, nil)
+	defer f.Close()
+	// The same bytes as testkit.NonZero, appended in chunks that straddle
+	// pages.
+	script := fmt.Sprintf(`
+import os
+d = bytes(i %% 251 + 1 for i in range(%d))
+fd = os.open(%q, os.O_WRONLY | os.O_APPEND)
+for i in range(0, len(d), %d):
+    os.write(fd, d[i:i+%d])
+`, total, path, chunk, chunk)
+	child := exec.Command(python, "-c", script)
+	child.Stderr = os.Stderr
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var midway atomic.Int64
+	errc := make(chan error, 3)
+	for g := range 3 {
+		spawn(&wg, func() {
+			p := make([]byte, 700+g*1500)
+			var end int64
+			deadline := time.Now().Add(testkit.HangTimeout)
+			for i := 0; end < total; i++ {
+				if time.Now().After(deadline) {
+					errc <- fmt.Errorf("reader %d: at %d of %d bytes after %v", g, end, total, testkit.HangTimeout)
+					return
+				}
+				// Reader 0 reads wholly inside what it saw every other
+				// time, and else at it; the others across it.
+				off := max(end-int64(len(p))/int64(g+1), 0)
+				if g == 0 && i%2 == 1 {
+					off = end
+				}
+				n, err := f.ReadAt(p, off)
+				if string(p[:n]) != string(want[off:off+int64(n)]) {
+					errc <- fmt.Errorf("reader %d: ReadAt(%d, %d) = %d, %v with bytes that were never written", g, len(p), off, n, err)
+					return
+				}
+				if !(err == nil && n == len(p) || err == io.EOF && n < len(p)) {
+					errc <- fmt.Errorf("reader %d: ReadAt(%d, %d) = %d, %v", g, len(p), off, n, err)
+					return
+				}
+				if off+int64(n) > end && end > 0 && off+int64(n) < total {
+					midway.Add(1)
+				}
+				end = max(end, off+int64(n))
+			}
+		})
+	}
+	defer func() { t.Logf("%d reads found the file grown before the appends ended", midway.Load()) }()
+	if err := child.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Fatal(err)
+	}
+}
