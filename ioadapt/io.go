@@ -152,8 +152,11 @@ func (c *IO) ReadAt(p []byte, off int64) (n int, err error) {
 	// wholly inside the current view of a root IO over memory that can
 	// fault. Few instructions between one read's copy and the next let
 	// the CPU overlap their cache misses. Everything else, and a fault
-	// here, goes through readAt.
-	if v := c.s.cur.Load(); v.guarded && c.root && off >= 0 && off <= v.size.Load()-int64(len(p)) && !c.closed.Load() {
+	// here, goes through readAt. off must lie before the end (the
+	// unsigned compare also refuses a negative one): an empty read at
+	// the end is io.EOF, which readAt says.
+	if v := c.s.cur.Load(); v.guarded && c.root && uint64(off) < uint64(v.size.Load()) &&
+		int64(len(p)) <= v.size.Load()-off && !c.closed.Load() {
 		r := guardedCopy(p, v.bytes()[off:off+int64(len(p))])
 		runtime.KeepAlive(v) // its cleanup unmaps the memory just read
 		if r == nil {

@@ -5,6 +5,7 @@ package mmfile_test
 // memory, and reads at the end of a file that appends grow.
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -459,5 +460,31 @@ for i in range(0, len(d), %d):
 	close(errc)
 	for err := range errc {
 		t.Fatal(err)
+	}
+}
+
+// TestEmptyReadAtTheEnd reads nothing at each offset around the end, on
+// the root IO (whose ReadAt has a written-out path for a read inside the
+// view) and on a section of the whole file: both must answer as
+// bytes.Reader does, whose semantics ReadAt promises: 0, io.EOF at or
+// past the end, 0, nil before it.
+func TestEmptyReadAtTheEnd(t *testing.T) {
+	dir := testkit.SmallTmpfs(t, 1<<20)
+	size := int64(os.Getpagesize()) + 10
+	want := testkit.NonZero(int(size))
+	f := openRound(t, filepath.Join(dir, "file"), want)
+	defer f.Close()
+	sec, err := f.Section(0, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oracle := bytes.NewReader(want)
+	for _, off := range []int64{0, size - 1, size, size + 1} {
+		wn, werr := oracle.ReadAt(nil, off)
+		for name, r := range map[string]io.ReaderAt{"File": f, "Section": sec} {
+			if n, err := r.ReadAt(nil, off); n != wn || err != werr {
+				t.Errorf("%s.ReadAt(nil, %d) of %d bytes = %d, %v; bytes.Reader: %d, %v", name, off, size, n, err, wn, werr)
+			}
+		}
 	}
 }
