@@ -152,8 +152,11 @@ func (c *IO) ReadAt(p []byte, off int64) (n int, err error) {
 	// wholly inside the current view of a root IO over memory that can
 	// fault. Few instructions between one read's copy and the next let
 	// the CPU overlap their cache misses. Everything else, and a fault
-	// here, goes through readAt.
-	if v := c.s.cur.Load(); v.guarded && c.root && off >= 0 && off <= v.size.Load()-int64(len(p)) && !c.closed.Load() && c.s.hold(v) {
+	// here, goes through readAt. off must lie before the end (the
+	// unsigned compare also refuses a negative one): an empty read at
+	// the end is io.EOF, which readAt says.
+	if v := c.s.cur.Load(); v.guarded && c.root && uint64(off) < uint64(v.size.Load()) &&
+		int64(len(p)) <= v.size.Load()-off && !c.closed.Load() && c.s.hold(v) {
 		r := guardedCopy(p, v.bytes()[off:off+int64(len(p))])
 		runtime.KeepAlive(v) // its cleanup unmaps the memory just read
 		if r == nil {
@@ -231,7 +234,8 @@ func (c *IO) readFault(seq uint64, fault int64, p []byte, off int64) (n int, err
 	case closed:
 		return 0, err, false
 	}
-	return c.copyBeforeFault(p, off), err, false
+	n, err = c.pastFault(p, off, err)
+	return n, err, false
 }
 
 // readAtLocked is readAt for a Region that is not a [Retirer]: the
@@ -254,7 +258,7 @@ func (c *IO) readAtLocked(p []byte, off int64) (n int, err error) {
 	if s.faults {
 		n, err = c.copyOutGuarded("read", p, b[off:])
 		if err != nil {
-			n = c.copyBeforeFault(p, off)
+			n, err = c.pastFault(p, off, err)
 		}
 	} else {
 		n = copy(p, b[off:])
@@ -273,6 +277,19 @@ func (c *IO) readAtLocked(p []byte, off int64) (n int, err error) {
 func (c *IO) copyOutGuarded(op string, p, src []byte) (n int, err error) {
 	defer c.unpinGuarded(c.guard(), op, &err)
 	return copy(p, src), nil
+}
+
+// pastFault ends a read of p at off whose copy faulted with err: it
+// returns the bytes before the hole (copyBeforeFault) with err, or, when
+// they are all of p, with no error: the file grew back over the hole
+// between the fault and the copy, as another process's truncate(1) can,
+// and read(2) would now return those bytes with no error.
+func (c *IO) pastFault(p []byte, off int64, err error) (int, error) {
+	n := c.copyBeforeFault(p, off)
+	if n == len(p) {
+		return n, nil
+	}
+	return n, err
 }
 
 // copyBeforeFault copies to p, from offset off of the view, the bytes that
@@ -383,7 +400,7 @@ func (c *IO) read(p []byte) (n int, err error) {
 	}
 	n, err = c.copyOutGuarded("read", p, b[c.pos:])
 	if err != nil {
-		n = c.copyBeforeFault(p, c.pos)
+		n, err = c.pastFault(p, c.pos, err)
 	}
 	c.pos += int64(n)
 	return n, err

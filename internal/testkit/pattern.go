@@ -18,6 +18,16 @@ func Pattern(n int) []byte {
 	return b
 }
 
+// NonZero returns n bytes of which none is zero, so that a zero read
+// back (a page the file no longer holds) is never data.
+func NonZero(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i%251) + 1
+	}
+	return b
+}
+
 // TextPattern is n bytes of printable text that depend on seed and never
 // hold a NUL, so that zeros in a file are padding, never data.
 func TextPattern(n, seed int) []byte {
