@@ -43,11 +43,11 @@ func faultingMemory(t *testing.T, dir string, size int) []byte {
 // callFaulting runs call with faults turned into panics, as a caller that
 // guards its own mapping does, and returns what call returned or the
 // panic that reached it.
-func callFaulting(call func() (int, error)) (n int, err error, r any) {
+func callFaulting(call func() (int, error)) (n int, r any, err error) {
 	defer func() { r = recover() }()
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	n, err = call()
-	return n, err, nil
+	return n, nil, err
 }
 
 // TestFaultInCallersBuffer reads into, and writes from, a buffer of the
@@ -79,7 +79,7 @@ func TestFaultInCallersBuffer(t *testing.T) {
 		{"WriteAt", func() (int, error) { return f.WriteAt(hole[page:page+64], 64) }},
 		{"Section.WriteAt", func() (int, error) { return sec.WriteAt(hole[page:page+64], 64) }},
 	} {
-		n, err, r := callFaulting(c.call)
+		n, r, err := callFaulting(c.call)
 		t.Logf("%s: %d, %v; panic %v", c.name, n, err, r)
 		switch {
 		case r != nil:
