@@ -257,7 +257,7 @@ func (r *runner) replace(t *target, sig *signalCleanup) {
 	total := o.measure(r.cfg.sources, r.cfg.opts, false)
 	// The sources' descriptors and mappings hold the old file: DEST can
 	// be a SOURCE.
-	d := &fileDest{f: rp.tmp}
+	d := &fileDest{f: rp.tmp, durable: r.cfg.sync}
 	if !r.copyAll(d, o, total) {
 		fail(nil)
 		return
@@ -302,6 +302,23 @@ func (r *runner) readsFile(st *unix.Stat_t) bool {
 type fileDest struct {
 	f *os.File
 	n int64 // bytes written
+	// durable: the file is to be fsynced, so its writeback is started
+	// as the copy goes (startWriteback); started bytes have been.
+	durable bool
+	started int64
+}
+
+// writebackChunk is how many bytes a durable fileDest writes before it
+// starts their writeback: enough for the disk to get large requests.
+const writebackChunk = 16 << 20
+
+// wrote starts the writeback of what was written since the last start,
+// once it is a chunk.
+func (d *fileDest) wrote() {
+	if d.durable && d.n-d.started >= writebackChunk {
+		startWriteback(d.f, d.started, d.n-d.started)
+		d.started = d.n
+	}
 }
 
 func (d *fileDest) Write(b []byte) (int, error) {
@@ -314,6 +331,7 @@ func (d *fileDest) Write(b []byte) (int, error) {
 		if k > 0 {
 			n += k
 			d.n += int64(k)
+			d.wrote()
 		}
 		if err != nil {
 			return n, &fs.PathError{Op: "write", Path: d.f.Name(), Err: err}
@@ -326,7 +344,9 @@ func (d *fileDest) Write(b []byte) (int, error) {
 }
 
 func (d *fileDest) copyRange(src *os.File, off, n int64) (int64, error) {
-	return copyFileRange(d.f, &d.n, src, off, n)
+	k, err := copyFileRange(d.f, &d.n, src, off, n)
+	d.wrote()
+	return k, err
 }
 
 // replacement is the new file that replaces DEST: made in DEST's

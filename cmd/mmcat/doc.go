@@ -159,8 +159,9 @@
 //	                                                             after the swap, the old ones, is
 //	                                                             removed by the next -o to DEST of
 //	                                                             its owner (mmfile.RemoveLeftovers)
-//	--sync                        -                              fsync, swap (or rename), fsync of
-//	                                                             the directory
+//	--sync                        -                              writeback started as the copy goes
+//	                                                             (sync_file_range), fsync, swap (or
+//	                                                             rename), fsync of the directory
 //	--mode MODE                   -                              the new file's permissions (fchmod)
 //	inode number, birth time,     kept                           new: it is another file
 //	project ID, others' locks
