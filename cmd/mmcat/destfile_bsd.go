@@ -46,3 +46,10 @@ func canKeepSetID() bool { return os.Geteuid() == 0 }
 // copyAttributes carries nothing more: extended attributes and flags are
 // carried over on Linux only.
 func copyAttributes(_, _ *os.File) error { return nil }
+
+// exchange cannot swap names here: publish renames over DEST.
+func exchange(*os.File, string, string) (bool, error) { return false, nil }
+
+// dropCache leaves the cache alone: without cachestat(2) there is no way
+// to know that the old file has no dirty pages to write first.
+func dropCache(*os.File) {}

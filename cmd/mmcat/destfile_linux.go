@@ -247,3 +247,36 @@ func copyFlags(ffd, tfd int) error {
 	}
 	return nil
 }
+
+// exchange swaps the names from and to in dir (renameat2 RENAME_EXCHANGE):
+// to then names the new file and from the old one, which the caller
+// removes. A plain rename over an existing ext4 file makes the kernel
+// start writing the new file out there and then (auto_da_alloc), which
+// cat > DEST does not wait for; an exchange does not. It reports false
+// where the file system cannot exchange, or to does not exist.
+func exchange(dir *os.File, from, to string) (bool, error) {
+	err := unix.Renameat2(int(dir.Fd()), from, int(dir.Fd()), to, unix.RENAME_EXCHANGE)
+	switch err {
+	case nil:
+		return true, nil
+	case unix.EINVAL, unix.ENOSYS, unix.EOPNOTSUPP, unix.ENOENT:
+		return false, nil
+	}
+	return false, err
+}
+
+// dropCache drops the cached pages of the file that a replace discards,
+// before the new file is written, when none of them is dirty (cachestat,
+// Linux 6.5): the new file's pages then reuse them, as cat > DEST's
+// truncation lets its pages do, instead of taking memory that may never
+// have been touched (slow in a virtual machine, whose host supplies it on
+// first use) or pushing other files out of the cache. A dirty page would
+// have to be written first, which cat does not pay: then nothing is
+// dropped.
+func dropCache(f *os.File) {
+	var st unix.Cachestat_t
+	if unix.Cachestat(uint(f.Fd()), &unix.CachestatRange{}, &st, 0) != nil || st.Dirty != 0 || st.Writeback != 0 {
+		return
+	}
+	_ = unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
+}

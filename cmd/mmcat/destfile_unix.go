@@ -230,6 +230,12 @@ func (r *runner) replace(t *target, sig *signalCleanup) {
 		}
 		return rp.removeName, nil
 	})
+	if err == nil && rp.old != nil && !r.readsFile(rp.old) {
+		// cat > DEST discards the old contents before it writes; a
+		// replace keeps them until the rename, but need not keep them
+		// in memory.
+		dropCache(t.f)
+	}
 	if t.f != nil {
 		_ = t.f.Close()
 	}
@@ -251,7 +257,7 @@ func (r *runner) replace(t *target, sig *signalCleanup) {
 	total := o.measure(r.cfg.sources, r.cfg.opts, false)
 	// The sources' descriptors and mappings hold the old file: DEST can
 	// be a SOURCE.
-	d := &fileDest{f: rp.tmp}
+	d := &fileDest{f: rp.tmp, durable: r.cfg.sync}
 	if !r.copyAll(d, o, total) {
 		fail(nil)
 		return
@@ -264,6 +270,31 @@ func (r *runner) replace(t *target, sig *signalCleanup) {
 	rp.close()
 }
 
+// readsFile reports whether a SOURCE is the file st describes, or may be
+// (standard input that cannot be checked).
+func (r *runner) readsFile(st *unix.Stat_t) bool {
+	for _, arg := range r.cfg.sources {
+		var s unix.Stat_t
+		switch {
+		case arg == "-":
+			if r.stdin == nil {
+				continue
+			}
+			if unix.Fstat(int(r.stdin.Fd()), &s) != nil {
+				return true
+			}
+		case !isPath(arg):
+			continue
+		case unix.Stat(arg, &s) != nil:
+			continue // reported when its turn comes
+		}
+		if s.Dev == st.Dev && s.Ino == st.Ino {
+			return true
+		}
+	}
+	return false
+}
+
 // fileDest writes the new version of a file through its descriptor: what
 // copy_file_range(2) can copy from a file, by it (the kernel copies from
 // page cache to page cache), and the rest by pwrite(2), which writes mapped
@@ -271,6 +302,23 @@ func (r *runner) replace(t *target, sig *signalCleanup) {
 type fileDest struct {
 	f *os.File
 	n int64 // bytes written
+	// durable: the file is to be fsynced, so its writeback is started
+	// as the copy goes (startWriteback); started bytes have been.
+	durable bool
+	started int64
+}
+
+// writebackChunk is how many bytes a durable fileDest writes before it
+// starts their writeback: enough for the disk to get large requests.
+const writebackChunk = 16 << 20
+
+// wrote starts the writeback of what was written since the last start,
+// once it is a chunk.
+func (d *fileDest) wrote() {
+	if d.durable && d.n-d.started >= writebackChunk {
+		startWriteback(d.f, d.started, d.n-d.started)
+		d.started = d.n
+	}
 }
 
 func (d *fileDest) Write(b []byte) (int, error) {
@@ -283,6 +331,7 @@ func (d *fileDest) Write(b []byte) (int, error) {
 		if k > 0 {
 			n += k
 			d.n += int64(k)
+			d.wrote()
 		}
 		if err != nil {
 			return n, &fs.PathError{Op: "write", Path: d.f.Name(), Err: err}
@@ -295,7 +344,9 @@ func (d *fileDest) Write(b []byte) (int, error) {
 }
 
 func (d *fileDest) copyRange(src *os.File, off, n int64) (int64, error) {
-	return copyFileRange(d.f, &d.n, src, off, n)
+	k, err := copyFileRange(d.f, &d.n, src, off, n)
+	d.wrote()
+	return k, err
 }
 
 // replacement is the new file that replaces DEST: made in DEST's
@@ -307,6 +358,7 @@ type replacement struct {
 	dir  *os.File // the directory of the file replaced
 	base string
 	tmp  *os.File
+	old  *unix.Stat_t // the file replaced; nil if DEST did not exist
 	// name is tmp's name in dir while it has one: always where the file
 	// system has no O_TMPFILE, and during publish otherwise.
 	name string
@@ -342,7 +394,7 @@ func newReplacement(t *target, mode fs.FileMode, modeSet bool) (_ *replacement, 
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: t.path, Err: err}
 	}
-	rp := &replacement{path: t.path, dir: dir, base: t.base}
+	rp := &replacement{path: t.path, dir: dir, base: t.base, old: old}
 	defer func() {
 		if err != nil {
 			rp.discard()
@@ -461,10 +513,28 @@ func (rp *replacement) publish(durable bool) error {
 		}
 		rp.name = name
 	}
-	if err := unix.Renameat(rp.dirfd(), rp.name, rp.dirfd(), rp.base); err != nil {
-		return &fs.PathError{Op: "rename", Path: rp.path, Err: err}
+	// DEST that existed is exchanged with the new file, and its name
+	// then removed: what a rename over it does, without the writeback
+	// that ext4 starts there (exchange). A crash in between leaves the
+	// old contents under the temporary name, which RemoveLeftovers
+	// removes.
+	swapped := false
+	if rp.old != nil {
+		var err error
+		if swapped, err = exchange(rp.dir, rp.name, rp.base); err != nil {
+			return &fs.PathError{Op: "rename", Path: rp.path, Err: err}
+		}
 	}
+	if !swapped {
+		if err := unix.Renameat(rp.dirfd(), rp.name, rp.dirfd(), rp.base); err != nil {
+			return &fs.PathError{Op: "rename", Path: rp.path, Err: err}
+		}
+	}
+	oldName := rp.name
 	rp.name = ""
+	if swapped {
+		rp.removeOld(oldName)
+	}
 	// In a directory that others can write, the temporary name could
 	// have been swapped for something else just before the rename: say
 	// so rather than claim that DEST holds the output.
@@ -479,6 +549,16 @@ func (rp *replacement) publish(durable bool) error {
 		return syncDir(rp.dir)
 	}
 	return nil
+}
+
+// removeOld removes the name that the old file got from exchange, if it
+// still leads to the old file: whatever another process put there is
+// left alone.
+func (rp *replacement) removeOld(name string) {
+	var st unix.Stat_t
+	if unix.Fstatat(rp.dirfd(), name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Dev == rp.old.Dev && st.Ino == rp.old.Ino {
+		_ = unix.Unlinkat(rp.dirfd(), name, 0)
+	}
 }
 
 // removeName removes the new file's name, if it has one and the name

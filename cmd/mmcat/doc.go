@@ -95,14 +95,20 @@
 //     this is cat > DEST, truncation of a regular file included.
 //   - A regular file, found through the symbolic links that DEST names, is
 //     replaced atomically: the output goes into a new file in the target's
-//     directory, which has no name (O_TMPFILE) until it is renamed over the
-//     target, and which gets the target's owner, group, extended
+//     directory, which has no name (O_TMPFILE) until it takes the target's
+//     place, and which gets the target's owner, group, extended
 //     attributes (ACLs among them), file flags (lsattr) and mode through
-//     its descriptor, never by name, before anything is written. A reader,
-//     or a crash of mmcat, sees the old file or the new one, never a part;
-//     processes that have the old file open keep reading it. Where a new
-//     file cannot keep what cat keeps, nothing is written and the message
-//     says what could not be kept; --in-place then writes DEST as cat does.
+//     its descriptor, never by name, before anything is written. On Linux
+//     the two files swap names in one step (renameat2 RENAME_EXCHANGE),
+//     and the old one's name is then removed; elsewhere, and where the
+//     file system cannot swap, the new file is renamed over the target. A
+//     reader, or a crash of mmcat, sees the old file or the new one at
+//     DEST, never a part; processes that have the old file open keep
+//     reading it. Its cached pages are dropped before the copy, when none
+//     is dirty and it is no SOURCE: they would go at the rename anyway.
+//     Where a new file cannot keep what cat keeps, nothing is written and
+//     the message says what could not be kept; --in-place then writes DEST
+//     as cat does.
 //
 // DEST, side by side (--in-place does what the cat column says):
 //
@@ -147,11 +153,15 @@
 //	SIGINT, SIGTERM, SIGHUP,      DEST partly written; killed    DEST untouched; the new file removed;
 //	SIGQUIT, timeout(1)           by the signal                  killed by the signal (SIGQUIT: exit
 //	                                                             status 131)
-//	SIGKILL                       DEST partly written            DEST untouched; a named temporary
-//	                                                             file (see below) is removed by the
-//	                                                             next -o to DEST of its owner
-//	                                                             (mmfile.RemoveLeftovers)
-//	--sync                        -                              fsync, rename, fsync of the directory
+//	SIGKILL                       DEST partly written            DEST old or new, whole; a named
+//	                                                             temporary file (see below), holding
+//	                                                             the new contents or, killed just
+//	                                                             after the swap, the old ones, is
+//	                                                             removed by the next -o to DEST of
+//	                                                             its owner (mmfile.RemoveLeftovers)
+//	--sync                        -                              writeback started as the copy goes
+//	                                                             (sync_file_range), fsync, swap (or
+//	                                                             rename), fsync of the directory
 //	--mode MODE                   -                              the new file's permissions (fchmod)
 //	inode number, birth time,     kept                           new: it is another file
 //	project ID, others' locks
@@ -164,11 +174,15 @@
 // file from a live one's. It is still changed only through its
 // descriptor, and if another process swaps the name for something else
 // before the rename, mmcat says so rather than claim that DEST holds the
-// output. Like cat > DEST, -o does not wait for
-// the disk; --sync does, so that the replace also survives a crash of the
-// machine. When some SOURCE fails, the others are still written and DEST
-// replaced; when writing DEST fails, DEST is left as it was. SOURCEs are
-// opened one at a time, as cat opens them, whatever ulimit -n is.
+// output. Like cat > DEST, -o does not wait for the disk, and a crash of
+// the machine soon after it can leave DEST as cat's can: short or empty
+// (the new file's name may reach the disk before its data, which the
+// kernel writes back later), or the old file. --sync does wait, so that
+// the replace also survives a crash of the machine: the new file's data
+// reach the disk before it takes DEST's place, and that step before
+// mmcat exits. When some SOURCE fails, the others are still written and
+// DEST replaced; when writing DEST fails, DEST is left as it was. SOURCEs
+// are opened one at a time, as cat opens them, whatever ulimit -n is.
 //
 // shm:NAME and sysv:KEY destinations are created for the output, mode
 // 0600 unless --mode says otherwise, and refused when they exist already,

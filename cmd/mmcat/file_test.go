@@ -4,6 +4,8 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -143,4 +145,76 @@ func checkNoTemp(t *testing.T, dir string) {
 			t.Errorf("left behind: %s", e.Name())
 		}
 	}
+}
+
+// TestOutputReplaceWhole replaces an existing DEST again and again while
+// other goroutines keep looking it up and reading it by name: every look
+// must find a file there, and every read the old one or the new one, whole, never a missing
+// name or a mix. A file opened before a replace keeps its old contents,
+// and the replaced file's name is gone after each run.
+func TestOutputReplaceWhole(t *testing.T) {
+	dir := t.TempDir()
+	versions := [][]byte{bytes.Repeat([]byte("a"), 3<<20), bytes.Repeat([]byte("b"), 2<<20+17)}
+	srcs := []string{writeFile(t, dir, "a", versions[0]), writeFile(t, dir, "b", versions[1])}
+	dest := writeFile(t, dir, "dest", versions[0])
+	stop := make(chan struct{})
+	errs := make(chan error, 1)
+	missing := make(chan error, 1)
+	go func() {
+		// A missing name lasts a moment: look as often as can be.
+		defer close(missing)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := os.Lstat(dest); err != nil {
+				missing <- err
+				return
+			}
+		}
+	}()
+	reads := 0
+	go func() {
+		defer close(errs)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			got, err := os.ReadFile(dest)
+			if err != nil {
+				errs <- err
+				return
+			}
+			if !bytes.Equal(got, versions[0]) && !bytes.Equal(got, versions[1]) {
+				errs <- fmt.Errorf("read %d bytes that are neither version (%q...)", len(got), got[:min(len(got), 8)])
+				return
+			}
+			reads++
+		}
+	}()
+	for i := range 20 {
+		held, err := os.Open(dest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustRun(t, nil, "-o", dest, srcs[(i+1)%2])
+		got, err := io.ReadAll(held)
+		_ = held.Close()
+		if err != nil || !bytes.Equal(got, versions[i%2]) {
+			t.Errorf("run %d: a file opened before the replace reads %d bytes (%v), not its old contents", i, len(got), err)
+		}
+		checkNoTemp(t, dir)
+	}
+	close(stop)
+	if err := <-errs; err != nil {
+		t.Errorf("a reader of DEST during the replaces: %v", err)
+	}
+	if err := <-missing; err != nil {
+		t.Errorf("DEST during the replaces: %v", err)
+	}
+	t.Logf("%d whole reads during 20 replaces", reads)
 }

@@ -103,3 +103,12 @@ func spliceToPipe(dst, src *os.File, off, n int64) (int64, error) {
 		return k, nil
 	}
 }
+
+// startWriteback starts writing n bytes of f at off to the disk, without
+// waiting (sync_file_range SYNC_FILE_RANGE_WRITE): with --sync the disk
+// then writes while the copy goes on, and the fsync at the end waits for
+// the rest only. It is advice: an error changes nothing, and the fsync
+// still reports it.
+func startWriteback(f *os.File, off, n int64) {
+	_ = unix.SyncFileRange(int(f.Fd()), off, n, unix.SYNC_FILE_RANGE_WRITE)
+}
