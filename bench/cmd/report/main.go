@@ -179,6 +179,16 @@ func (res *results) stat(key, impl string, get func(sample) float64) float64 {
 	return median(field(r.samples[impl], get))
 }
 
+// highest returns the largest value of one metric of a contender over
+// its samples, NaN when there is none.
+func (res *results) highest(key, impl string, get func(sample) float64) float64 {
+	r, ok := res.rows[key]
+	if !ok || len(r.samples[impl]) == 0 {
+		return math.NaN()
+	}
+	return slices.Max(field(r.samples[impl], get))
+}
+
 // speedup is how many times faster impl is than base in the row: the
 // ratio of their median times per operation.
 func (res *results) speedup(key, impl, base string) float64 {
