@@ -59,12 +59,14 @@ type object struct {
 	watch watcher
 	gone  atomic.Uint64 // an owner word whose process the watch saw exit
 	// spinFor is how long, in ns, a sleeper spins before it sleeps:
-	// from spinMin to spinMax, doubled by a spin that saw the wake-up,
-	// halved by one that did not; spinLow counts the misses at spinMin,
+	// spinMax (0 reads as spinMax) until spinMisses spins in a row have
+	// missed the wake-up, then spinMin; a spin that sees the wake-up
+	// sets it back to spinMax. spinLow counts the misses at spinMin,
 	// every spinProbe-th of which tries spinMax again, so that a spin
 	// that fell to spinMin in a busy spell can find its way back.
-	spinFor atomic.Int64
-	spinLow atomic.Uint32
+	spinFor  atomic.Int64
+	spinLow  atomic.Uint32
+	spinMiss atomic.Uint32 // spins in a row that missed
 
 	owned  io.Closer    // the segment that a named object made or opened
 	unlink func() error // the creator's unlink of that segment's name
@@ -547,12 +549,16 @@ func (o *object) await(ctx context.Context, dl int64, op string, attempt try) (e
 // goroutine runs again, while a lock held across processes is often
 // released within microseconds. So a sleeper, its bit raised, first
 // watches seq for a few microseconds; under load, when spins keep
-// missing, it spins ever less, down to spinMin, trying spinMax again
-// now and then. Only where two threads can run at once.
+// missing, it spins only spinMin, trying spinMax again now and then.
+// Single misses do not shorten the spin: a hand-off that takes a little
+// longer than usual would otherwise halve the next spin below the usual
+// wait, and every later hand-off would sleep. Only where two threads can
+// run at once.
 const (
-	spinMin   = 500   // ns
-	spinMax   = 5_000 // ns
-	spinProbe = 16
+	spinMin    = 500   // ns
+	spinMax    = 5_000 // ns
+	spinProbe  = 16
+	spinMisses = 8
 )
 
 var spinCPUs = runtime.NumCPU() > 1
@@ -576,18 +582,19 @@ func (o *object) spin(seq0 uint32, until int64) bool {
 	for {
 		for range 64 {
 			if atomic.LoadUint32(o.seqAddr) != seq0 {
-				o.spinFor.Store(min(2*d, spinMax))
+				o.spinMiss.Store(0)
+				o.spinFor.Store(spinMax)
 				return true
 			}
 		}
 		if sys.Now() >= end {
 			switch {
 			case d > spinMin:
-				o.spinFor.Store(max(d/2, spinMin))
+				if o.spinMiss.Add(1) >= spinMisses {
+					o.spinFor.Store(spinMin)
+				}
 			case o.spinLow.Add(1)%spinProbe == 0:
 				o.spinFor.Store(spinMax)
-			default:
-				o.spinFor.Store(spinMin)
 			}
 			return false
 		}
