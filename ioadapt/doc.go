@@ -40,9 +40,11 @@
 // may be copying from is retired, never unmapped under them. Every later
 // call returns an error for which errors.Is(err, fs.ErrClosed)
 // holds, and so does a second Close. The slice returned by [IO.Bytes] is the
-// one exception: it aliases the mapping, and touching it after Close (or
-// after a call that resized the Region) may crash the process with SIGSEGV.
-// Use [IO.Access] to work on the raw bytes safely.
+// one exception: it aliases the mapping, and after Close (or after a call
+// that resized the Region) its memory may be unmapped under it: a read of
+// the slice then crashes the process or sees whatever is mapped there
+// since, and a write may land in another mapping. Use [IO.Access] to work
+// on the raw bytes safely.
 //
 // A Region that becomes unreachable without Close is synced and closed by a
 // cleanup ([runtime.AddCleanup]) as a safety net; do not rely on it for

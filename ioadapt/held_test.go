@@ -39,3 +39,61 @@ func TestHeldAgainstClose(t *testing.T) {
 		}
 	}
 }
+
+// shrinkingRegion is an unheldRegion whose backing store another process
+// may shrink: its Refresh keeps the memory where it is and only lowers
+// the size, as a file mapping's does.
+type shrinkingRegion struct {
+	unheldRegion
+	store int64
+}
+
+func (r *shrinkingRegion) Bytes() []byte             { return r.Memory.b }
+func (r *shrinkingRegion) StoreSize() (int64, error) { return r.store, nil }
+func (r *shrinkingRegion) Refresh() error            { r.Memory.b = r.Memory.b[:r.store]; return nil }
+
+// TestHeldAcrossShrink: a call holds a view; the backing store shrinks,
+// which publishes a new view over the same memory. Close must see the
+// call's hold through the new view and not let the Region unmap at once.
+func TestHeldAcrossShrink(t *testing.T) {
+	r := &shrinkingRegion{unheldRegion: unheldRegion{Memory: NewMemory(make([]byte, 8192))}, store: 8192}
+	c := New(r)
+	v := c.s.cur.Load()
+	if !c.s.hold(v) {
+		t.Fatal("hold of the current view failed")
+	}
+	r.store = 100
+	if _, err := c.refresh(); err != nil {
+		t.Fatal(err)
+	}
+	if c.s.cur.Load() == v || c.s.cur.Load().base != v.base {
+		t.Fatal("the shrink did not publish a new view over the same memory")
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if r.unheld {
+		t.Error("Close let the Region unmap at once memory that a call holds through an older view")
+	}
+}
+
+// TestHoldAfterUnheldClose: two calls loaded the view before a Close that
+// found it unheld; the first is sent back by hold, and so must be the
+// second, although the first left the view marked held.
+func TestHoldAfterUnheldClose(t *testing.T) {
+	r := &unheldRegion{Memory: NewMemory(make([]byte, 4096))}
+	c := New(r)
+	v := c.s.cur.Load()
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !r.unheld {
+		t.Fatal("Close of an unheld view did not tell the Region")
+	}
+	if c.s.hold(v) {
+		t.Fatal("the first late call may copy from memory Close unmapped")
+	}
+	if c.s.hold(v) {
+		t.Error("the second late call may copy from memory Close unmapped")
+	}
+}

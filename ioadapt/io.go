@@ -1017,8 +1017,10 @@ func (c *IO) Access(fn func(b []byte) error) (err error) {
 // Bytes returns the Region's memory (a section's part of it), or nil after
 // Close. The slice aliases the mapping: writing to it writes the Region.
 // It is valid only until Close, or a resize (a growing write, Truncate);
-// touching it after that may crash the process with SIGSEGV, and a fault
-// in it (the file shrank) raises SIGBUS. Prefer [IO.Access].
+// after that its memory may be unmapped: a read of it may crash the
+// process or see whatever is mapped there since, and a write may land in
+// another mapping. A fault in it (the file shrank) raises SIGBUS. Prefer
+// [IO.Access].
 func (c *IO) Bytes() []byte {
 	c.s.mu.RLock()
 	defer c.s.mu.RUnlock()

@@ -16,9 +16,9 @@ import (
 // view is the memory of a Region as one call under the exclusive lock
 // left it: the slice and whether the Region is closed. It is published
 // through shared.cur and never changed afterwards (next excepted, which
-// no call reads, and size, which only grows over memory that stays
-// mapped), so that ReadAt and WriteAt on a [Retirer] can work on it
-// without a lock.
+// no call reads; size, which only grows over memory that stays mapped;
+// and held, which is only ever set), so that ReadAt and WriteAt on a
+// [Retirer] can work on it without a lock.
 //
 // The lifecycle of memory that a resize or Close drops:
 //  1. Under the exclusive lock, the Region retires the memory: a
@@ -81,6 +81,12 @@ func (s *shared) publish() {
 	if old == nil {
 		return
 	}
+	if old.held.Load() {
+		// A new view over memory that did not move (a shrink that kept
+		// the mapping, the locked view of stopRetiring) is held by the
+		// calls that held the old one: Close must not unmap it at once.
+		v.held.Store(true)
+	}
 	old.next = v
 	s.attach(old, gone)
 }
@@ -104,12 +110,14 @@ func (s *shared) attach(old *view, gone [][]byte) {
 // must load the view again. With Close's publish then load of held (see
 // closeView), this is a Dekker pair: either Close sees held and retires
 // the memory, or the call sees that v was replaced and leaves it alone.
-// After the first call of a view it costs a load.
+// After the first call of a view it costs two loads of read-shared words.
 func (s *shared) hold(v *view) bool {
-	if v.held.Load() {
-		return true
+	if !v.held.Load() {
+		v.held.Store(true)
 	}
-	v.held.Store(true)
+	// Checked on every call, not only by the one that set held: a call
+	// sent back by this check leaves held set behind a Close that had
+	// already found it unset.
 	return s.cur.Load() == v
 }
 
@@ -129,7 +137,9 @@ func (s *shared) closeView() (old *view, unheld bool) {
 // grownTo reports whether s.buf is the memory of v (a view that may be
 // nil), grown or as it was, with the same closed and locked states: then
 // raising v's size publishes it. The caller has found that nothing was
-// retired, so the memory at v's base is still the mapping it was.
+// retired, so while the Region retires, the memory at v's base is still
+// the mapping it was (after StopRetiring a remap may land on the same
+// base, which is harmless: locked views are read only under the lock).
 func (v *view) grownTo(s *shared) bool {
 	return v != nil && v.closed == s.closed && v.locked == s.locked &&
 		v.base == unsafe.SliceData(s.buf) && int64(len(s.buf)) >= v.size.Load()
