@@ -39,6 +39,3 @@ func spliceSafe(*os.File) bool { return false }
 func spliceToPipe(_, _ *os.File, _, _ int64) (int64, error) {
 	return 0, fmt.Errorf("splice on %s: %w", runtime.GOOS, errors.ErrUnsupported)
 }
-
-// startWriteback does nothing: the fsync at the end writes the file.
-func startWriteback(*os.File, int64, int64) {}
