@@ -95,6 +95,7 @@ test-windows:
 # mmcat against GNU cat on page-cached 1 GiB files, with hyperfine; the
 # report goes to docs/bench/cli.txt. BASE_REV=main times main's mmcat too.
 bench-cli:
+	@./scripts/deps.sh bench
 	@CLI_REPORT=docs/bench/cli.txt ./scripts/bench-cli.sh
 
 # bin/, what go build ./cmd/mmcat and ./internal/demo leave at the root,

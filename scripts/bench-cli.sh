@@ -31,7 +31,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-command -v hyperfine >/dev/null || { echo "bench-cli: needs hyperfine (apt-get install -y hyperfine)" >&2; exit 1; }
+command -v hyperfine >/dev/null || { echo "bench-cli: needs hyperfine (scripts/deps.sh bench installs it)" >&2; exit 1; }
 runs=${RUNS:-10}
 base=${BENCH_DIR:-/var/tmp}
 GiB=$((1 << 30))

@@ -8,6 +8,9 @@
 # or through password-less sudo; `apt-get update` runs only when the
 # install fails. Without apt-get, or without the rights, it says what is
 # missing and exits 0: the tests that need a tool skip and name it.
+#
+# `deps.sh bench` installs as well what `make bench-cli` times with:
+# hyperfine (Debian package hyperfine).
 set -euo pipefail
 
 missing=()
@@ -16,6 +19,7 @@ need getfattr attr
 need setfattr attr
 need setfacl acl
 need setcap libcap2-bin
+[[ ${1:-} == bench ]] && need hyperfine hyperfine
 ((${#missing[@]} == 0)) && exit 0
 # One package may provide several of the commands.
 mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
