@@ -8,8 +8,6 @@ import (
 	"os"
 	"syscall"
 
-	"github.com/schollz/progressbar/v3"
-
 	"github.com/mmapkit/mmapkit/ioadapt"
 )
 
@@ -35,10 +33,10 @@ type copier struct {
 	// change may be spliced into (copySpliced).
 	toPipe bool
 	buf    []byte // read buffer for streams, made on first use
-	bar    *progressbar.ProgressBar
+	bar    *progress
 }
 
-func newCopier(w io.Writer, opts catOptions, chunk int, bar *progressbar.ProgressBar) *copier {
+func newCopier(w io.Writer, opts catOptions, chunk int, bar *progress) *copier {
 	c := &copier{w: w, chunk: chunk, bar: bar}
 	if opts.needsFormatting() {
 		c.f = newCatFormatter(w, opts)
@@ -122,7 +120,7 @@ func (c *copier) copyRange(s *source, w rangeWriter) error {
 		n, err := w.copyRange(s.file, pos, min(end-pos, rangeChunk))
 		pos += n
 		if c.bar != nil {
-			_ = c.bar.Add64(n)
+			c.bar.add(n)
 		}
 		if err != nil {
 			return c.copyRest(s, pos)
@@ -201,7 +199,7 @@ func (c *copier) copySpliced(s *source, w pipeWriter) error {
 	for done := int64(0); done < size; {
 		n, err := w.splice(s.file, s.base+done, min(size-done, int64(c.chunk)))
 		if n > 0 && c.bar != nil {
-			_ = c.bar.Add64(n)
+			c.bar.add(n)
 		}
 		done += n
 		if err != nil || n == 0 {
@@ -357,7 +355,7 @@ func (c *copier) put(p []byte) error {
 		_, err = c.w.Write(p)
 	}
 	if c.bar != nil {
-		_ = c.bar.Add64(int64(len(p)))
+		c.bar.add(int64(len(p)))
 	}
 	return err
 }
@@ -370,7 +368,7 @@ func (c *copier) close() error {
 		err = c.f.Close()
 	}
 	if c.bar != nil {
-		_ = c.bar.Finish()
+		c.bar.finish()
 	}
 	if err != nil {
 		return &writeError{err}

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/schollz/progressbar/v3"
-
 	"github.com/mmapkit/mmapkit/mmfile"
 	"github.com/mmapkit/mmapkit/shm"
 	"github.com/mmapkit/mmapkit/sysv"
@@ -91,7 +89,7 @@ func (r *runner) toDest() {
 // and skipped; it returns false when writing failed, which it reports as a
 // failure of DEST.
 func (r *runner) copyAll(w io.Writer, o *opener, total int64) bool {
-	var bar *progressbar.ProgressBar
+	var bar *progress
 	if r.cfg.progress == progressOn || r.cfg.progress == progressAuto && isTerminal(r.stderr) {
 		bar = r.progressBar(total, r.cfg.output)
 	}

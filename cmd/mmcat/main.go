@@ -8,11 +8,9 @@ import (
 	"os"
 	"runtime/debug"
 	"syscall"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
 	"github.com/mmapkit/mmapkit/ioadapt"
@@ -147,7 +145,7 @@ func (r *runner) toStdout() {
 		// and so does mmcat, unless an option formats.
 		o.ranged = haveCopyFileRange && mode.IsRegular() && !r.cfg.opts.needsFormatting()
 	}
-	var bar *progressbar.ProgressBar
+	var bar *progress
 	if r.cfg.progress == progressOn || r.cfg.output != "" && r.cfg.progress == progressAuto && isTerminal(r.stderr) {
 		// A DEST written in place (see toFile) comes here too.
 		bar = r.progressBar(-1, r.cfg.output)
@@ -184,21 +182,9 @@ func (r *runner) writeFailed(err error) bool {
 	return true
 }
 
-// progressBar returns a bar on stderr for total bytes (-1: unknown).
-func (r *runner) progressBar(total int64, desc string) *progressbar.ProgressBar {
-	w := r.stderr
-	return progressbar.NewOptions64(total,
-		progressbar.OptionSetWriter(w),
-		progressbar.OptionSetDescription(desc),
-		progressbar.OptionShowBytes(true),
-		progressbar.OptionShowTotalBytes(true),
-		progressbar.OptionShowCount(),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionSetWidth(30),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionSpinnerType(14),
-		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
-	)
+// progressBar returns a meter on stderr for total bytes (-1: unknown).
+func (r *runner) progressBar(total int64, desc string) *progress {
+	return newProgress(r.stderr, total, desc)
 }
 
 // isTerminal reports whether f is a terminal.
