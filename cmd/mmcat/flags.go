@@ -3,13 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"math"
 	"strconv"
 	"strings"
-
-	"github.com/spf13/pflag"
 )
 
 // progressMode says when to draw a progress bar.
@@ -74,71 +71,61 @@ var catFlags = []struct {
 // getopt). It returns errHelp or errVersion when those were asked for, and
 // a *usageError for anything malformed.
 func parseArgs(args []string) (*config, error) {
-	fl := pflag.NewFlagSet("mmcat", pflag.ContinueOnError)
-	fl.SetOutput(io.Discard)
-	fl.Usage = func() {}
-	fl.SortFlags = false
-
-	set := make([]*bool, len(catFlags))
+	var fl optionSet
+	set := make([]bool, len(catFlags))
 	for i, f := range catFlags {
-		set[i] = new(bool)
-		name := f.long
-		if name == "" {
-			// pflag needs a long name; these cannot clash with real
-			// options and are hidden from help.
-			name = "\x00" + string(f.letter)
-		}
-		fl.BoolVarP(set[i], name, string(f.letter), false, "")
+		fl.flag(f.long, f.letter, &set[i])
 	}
 	var (
 		c                    config
 		offset, length, mode string
 		progress, noProgress bool
+		help, version        bool
 	)
-	fl.StringVarP(&c.output, "output", "o", "", "")
-	fl.BoolVar(&c.force, "force", false, "")
-	fl.BoolVar(&c.sync, "sync", false, "")
-	fl.BoolVar(&c.inPlace, "in-place", false, "")
-	fl.StringVar(&mode, "mode", "", "")
-	fl.StringVar(&offset, "offset", "", "")
-	fl.StringVar(&length, "length", "", "")
-	fl.BoolVar(&progress, "progress", false, "")
-	fl.BoolVar(&noProgress, "no-progress", false, "")
-	fl.BoolP("help", "h", false, "")
-	fl.Bool("version", false, "")
+	fl.value("output", 'o', &c.output)
+	fl.flag("force", 0, &c.force)
+	fl.flag("sync", 0, &c.sync)
+	fl.flag("in-place", 0, &c.inPlace)
+	fl.value("mode", 0, &mode)
+	fl.value("offset", 0, &offset)
+	fl.value("length", 0, &length)
+	fl.flag("progress", 0, &progress)
+	fl.flag("no-progress", 0, &noProgress)
+	fl.flag("help", 'h', &help)
+	fl.flag("version", 0, &version)
 
 	operands, err := getopt(fl, args)
 	if err != nil {
 		return nil, err
 	}
 	for i, f := range catFlags {
-		if *set[i] {
+		if set[i] {
 			c.opts.setShort(f.letter)
 		}
 	}
 	c.rng.length = -1
-	if fl.Changed("offset") {
+	if fl.seen("offset") {
 		n, err := parseSize(offset)
 		if err != nil {
 			return nil, usagef("invalid --offset %q: %v", offset, err)
 		}
 		c.rng.offset = n
 	}
-	if fl.Changed("length") {
+	if fl.seen("length") {
 		n, err := parseSize(length)
 		if err != nil {
 			return nil, usagef("invalid --length %q: %v", length, err)
 		}
 		c.rng.length = n
 	}
-	if fl.Changed("mode") {
+	if fl.seen("mode") {
 		m, err := strconv.ParseUint(mode, 8, 32)
 		if err != nil || m > 0o777 {
 			return nil, usagef("invalid --mode %q: want octal permissions such as 0644", mode)
 		}
 		c.mode, c.modeSet = fs.FileMode(m), true
 	}
-	if fl.Changed("output") {
+	if fl.seen("output") {
 		if c.output == "" {
 			return nil, usagef("empty --output")
 		}
