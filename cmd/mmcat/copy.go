@@ -32,8 +32,8 @@ type copier struct {
 	// toPipe says that w is a pipe, which a file whose pages cannot
 	// change may be spliced into (copySpliced).
 	toPipe bool
-	buf    []byte // read buffer for streams, made on first use
-	bar    *progress
+	buf    []byte    // read buffer for streams, made on first use
+	bar    *progress // nil: none drawn
 }
 
 func newCopier(w io.Writer, opts catOptions, chunk int, bar *progress) *copier {
@@ -119,9 +119,7 @@ func (c *copier) copyRange(s *source, w rangeWriter) error {
 	for pos < end {
 		n, err := w.copyRange(s.file, pos, min(end-pos, rangeChunk))
 		pos += n
-		if c.bar != nil {
-			c.bar.add(n)
-		}
+		c.bar.add(n)
 		if err != nil {
 			return c.copyRest(s, pos)
 		}
@@ -198,9 +196,7 @@ func (c *copier) copySpliced(s *source, w pipeWriter) error {
 	size := s.mem.Size()
 	for done := int64(0); done < size; {
 		n, err := w.splice(s.file, s.base+done, min(size-done, int64(c.chunk)))
-		if n > 0 && c.bar != nil {
-			c.bar.add(n)
-		}
+		c.bar.add(n)
 		done += n
 		if err != nil || n == 0 {
 			rest, serr := s.mem.Section(done, size-done)
@@ -354,9 +350,7 @@ func (c *copier) put(p []byte) error {
 	} else {
 		_, err = c.w.Write(p)
 	}
-	if c.bar != nil {
-		c.bar.add(int64(len(p)))
-	}
+	c.bar.add(int64(len(p)))
 	return err
 }
 
@@ -367,9 +361,7 @@ func (c *copier) close() error {
 	if c.f != nil {
 		err = c.f.Close()
 	}
-	if c.bar != nil {
-		c.bar.finish()
-	}
+	c.bar.finish()
 	if err != nil {
 		return &writeError{err}
 	}

@@ -80,7 +80,6 @@ func parseArgs(args []string) (*config, error) {
 		c                    config
 		offset, length, mode string
 		progress, noProgress bool
-		help, version        bool
 	)
 	fl.value("output", 'o', &c.output)
 	fl.flag("force", 0, &c.force)
@@ -91,8 +90,8 @@ func parseArgs(args []string) (*config, error) {
 	fl.value("length", 0, &length)
 	fl.flag("progress", 0, &progress)
 	fl.flag("no-progress", 0, &noProgress)
-	fl.flag("help", 'h', &help)
-	fl.flag("version", 0, &version)
+	fl.flag("help", 'h', nil) // help and version act at once (setOption)
+	fl.flag("version", 0, nil)
 
 	operands, err := getopt(fl, args)
 	if err != nil {
