@@ -467,7 +467,7 @@ func (c *IO) WriteTo(w io.Writer) (n int64, err error) {
 		return n, nil
 	}
 	if rc := directPeer(w); rc != nil {
-		return c.writeToDescriptor(rc, peerName(w), end)
+		return c.writeToDescriptor(rc, w, end)
 	}
 	bp := chunkPool.Get().(*[]byte)
 	defer chunkPool.Put(bp)
@@ -499,15 +499,15 @@ func (c *IO) WriteTo(w io.Writer) (n int64, err error) {
 // the Region open.
 const descriptorChunk = 1 << 20
 
-// writeToDescriptor writes [pos, end) to the descriptor behind rc straight
-// from the memory, a chunk per write(2), and moves the position past what
-// the descriptor took. Each write pins the Region only while the kernel
+// writeToDescriptor writes [pos, end) to the descriptor behind rc (w's)
+// straight from the memory, a chunk per write(2), and moves the position
+// past what the descriptor took. Each write pins the Region only while the kernel
 // copies: a descriptor that cannot take more (a full pipe or socket)
 // waits in the poller with no lock held, so Close, growth and other calls
 // go on, and a peer that reads this Region to drain the pipe cannot
 // deadlock with it. Only the kernel touches the memory: a fault is
 // write(2)'s EFAULT, reported as the Region's fault.
-func (c *IO) writeToDescriptor(rc syscall.RawConn, name string, end int64) (n int64, err error) {
+func (c *IO) writeToDescriptor(rc syscall.RawConn, w io.Writer, end int64) (n int64, err error) {
 	for {
 		c.pmu.Lock()
 		start := c.pos
@@ -537,7 +537,7 @@ func (c *IO) writeToDescriptor(rc syscall.RawConn, name string, end int64) (n in
 				c.s.mu.RUnlock()
 				return false // wait for room, unpinned
 			default:
-				werr = &fs.PathError{Op: "write", Path: name, Err: e}
+				werr = &fs.PathError{Op: "write", Path: peerName(w), Err: e}
 			}
 			c.s.mu.RUnlock()
 			return true

@@ -5,8 +5,8 @@ package ioadapt
 import (
 	"errors"
 	"io"
-	"net"
 	"os"
+	"reflect"
 	"syscall"
 )
 
@@ -19,22 +19,15 @@ import (
 // any other w, such as a pipe inherited in blocking mode, it returns nil,
 // and WriteTo copies.
 func directPeer(w io.Writer) syscall.RawConn {
-	var sc syscall.Conn
-	switch p := w.(type) {
-	case *os.File:
-		sc = p
-	case *net.TCPConn:
-		sc = p
-	case *net.UnixConn:
-		sc = p
-	default:
+	sc, ok := w.(syscall.Conn)
+	if !ok || !plainWriter(w) {
 		return nil
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
 		return nil
 	}
-	ok := false
+	ok = false
 	if err := rc.Control(func(fd uintptr) {
 		var st syscall.Stat_t
 		if syscall.Fstat(int(fd), &st) == nil && st.Mode&syscall.S_IFMT == syscall.S_IFREG {
@@ -52,13 +45,40 @@ func directPeer(w io.Writer) syscall.RawConn {
 	return rc
 }
 
-// peerName names a descriptor peer in its errors, as its own would.
+// plainWriter reports whether w is an *os.File, a *net.TCPConn or a
+// *net.UnixConn itself, whose Write is write(2) on the descriptor that
+// SyscallConn gives. A type that embeds one of them has the same
+// SyscallConn but may have a Write of its own (one that encrypts, counts
+// or frames the bytes), so only these exact types qualify. The two
+// socket types are told by their names, not by a type switch: importing
+// package net would link the C resolver into every program built on this
+// one.
+func plainWriter(w io.Writer) bool {
+	if _, ok := w.(*os.File); ok {
+		return true
+	}
+	t := reflect.TypeOf(w)
+	if t.Kind() != reflect.Pointer {
+		return false
+	}
+	t = t.Elem()
+	return t.PkgPath() == "net" && (t.Name() == "TCPConn" || t.Name() == "UnixConn")
+}
+
+// peerName names a descriptor peer in its errors, as its own would: a
+// file by its name, a socket by the address its RemoteAddr gives (called
+// by name: see plainWriter), which net learnt when it connected, while
+// the peer was still there to ask.
 func peerName(w io.Writer) string {
-	switch p := w.(type) {
-	case *os.File:
-		return p.Name()
-	case net.Conn:
-		return p.RemoteAddr().String()
+	if f, ok := w.(*os.File); ok {
+		return f.Name()
+	}
+	m := reflect.ValueOf(w).MethodByName("RemoteAddr")
+	if !m.IsValid() || m.Type().NumIn() != 0 || m.Type().NumOut() != 1 {
+		return ""
+	}
+	if a, ok := m.Call(nil)[0].Interface().(interface{ String() string }); ok {
+		return a.String()
 	}
 	return ""
 }

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"unsafe"
 
@@ -125,4 +127,70 @@ func inside(p, b []byte) bool {
 	lo, hi := uintptr(unsafe.Pointer(&b[0])), uintptr(unsafe.Pointer(&b[0]))+uintptr(len(b))
 	at := uintptr(unsafe.Pointer(&p[0]))
 	return at+uintptr(len(p)) > lo && at < hi
+}
+
+// TestSocketWriteErrorNamesPeer writes a Region into a TCP and a unix
+// socket whose reader has gone: the bytes go to the socket by write(2)
+// from the memory, so the error is the system call's, wrapped in an
+// *fs.PathError that names the peer as package net's RemoteAddr does.
+func TestSocketWriteErrorNamesPeer(t *testing.T) {
+	for _, network := range []string{"tcp", "unix"} {
+		t.Run(network, func(t *testing.T) {
+			send, recv := testkit.ConnectedSockets(t, network)
+			recv.Close()
+			c := ioadapt.New(ioadapt.NewMemory(make([]byte, 1<<20)))
+			var err error
+			for i := 0; i < 64 && err == nil; i++ {
+				if _, err = c.Seek(0, io.SeekStart); err != nil {
+					t.Fatal(err)
+				}
+				_, err = c.WriteTo(send)
+			}
+			var pe *fs.PathError
+			if !errors.As(err, &pe) || pe.Op != "write" || pe.Path != send.RemoteAddr().String() ||
+				!errors.Is(err, syscall.EPIPE) && !errors.Is(err, syscall.ECONNRESET) {
+				t.Fatalf("WriteTo a socket whose reader closed = %v; want write(2)'s EPIPE or ECONNRESET in an *fs.PathError naming %q",
+					err, send.RemoteAddr().String())
+			}
+		})
+	}
+}
+
+// ownWrite is a connection with a Write of its own, as a wrapper that
+// counts, frames or encrypts the bytes has: it embeds a *net.TCPConn, and
+// so its SyscallConn as well.
+type ownWrite struct {
+	*net.TCPConn
+	calls, bytes int
+}
+
+func (w *ownWrite) Write(p []byte) (int, error) {
+	w.calls++
+	w.bytes += len(p)
+	return w.TCPConn.Write(p)
+}
+
+// TestEmbeddedConnKeepsItsWrite copies a Region into a type that embeds a
+// *net.TCPConn: its own Write must see every byte, never be bypassed by a
+// write(2) on the descriptor that the embedded SyscallConn gives.
+func TestEmbeddedConnKeepsItsWrite(t *testing.T) {
+	send, recv := testkit.ConnectedSockets(t, "tcp")
+	data := testkit.Pattern(3 << 20)
+	got := make(chan []byte, 1)
+	go func() {
+		b, _ := io.ReadAll(recv)
+		got <- b
+	}()
+	w := &ownWrite{TCPConn: send.(*net.TCPConn)}
+	n, err := ioadapt.New(ioadapt.NewMemory(bytes.Clone(data))).WriteTo(w)
+	send.(*net.TCPConn).CloseWrite()
+	if err != nil || n != int64(len(data)) {
+		t.Fatalf("WriteTo = %d, %v; want %d, nil", n, err, len(data))
+	}
+	if w.bytes != len(data) || w.calls == 0 {
+		t.Errorf("the wrapper's Write saw %d bytes in %d calls; want all %d", w.bytes, w.calls, len(data))
+	}
+	if b := <-got; !bytes.Equal(b, data) {
+		t.Errorf("the reader got %d bytes, not the Region's %d", len(b), len(data))
+	}
 }

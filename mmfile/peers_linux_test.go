@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -257,30 +256,7 @@ func TestPeerDescriptorsAfterFault(t *testing.T) {
 	})
 	for _, network := range []string{"unix", "tcp"} {
 		t.Run(network, func(t *testing.T) {
-			addr := "127.0.0.1:0"
-			if network == "unix" {
-				addr = filepath.Join(t.TempDir(), "sock")
-			}
-			ln, err := net.Listen(network, addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ln.Close()
-			accepted := make(chan net.Conn, 1)
-			go func() {
-				c, _ := ln.Accept()
-				accepted <- c
-			}()
-			send, err := net.Dial(network, ln.Addr().String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer send.Close()
-			recv := <-accepted
-			if recv == nil {
-				t.Fatal("accept failed")
-			}
-			defer recv.Close()
+			send, recv := testkit.ConnectedSockets(t, network)
 			// Small buffers, so that little of the file is in flight when
 			// the receiver has the truncation done.
 			type buffered interface {
