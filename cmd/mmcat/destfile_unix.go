@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"math/rand/v2"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -676,19 +675,36 @@ func syncDir(dir *os.File) error {
 	return nil
 }
 
-// userName and groupName name an owner for messages.
-func userName(uid uint32) string {
-	id := strconv.FormatUint(uint64(uid), 10)
-	if u, err := user.LookupId(id); err == nil {
-		return fmt.Sprintf("%s (uid %s)", u.Username, id)
+// userName and groupName name an owner for messages, as the files
+// /etc/passwd and /etc/group name it; an id they do not name is given by
+// its number alone. Not os/user: it would link the C library's lookups
+// (and cgo) into mmcat, which costs every run start-up time, for
+// messages that the files answer.
+func userName(uid uint32) string { return ownerName("/etc/passwd", "uid", uid) }
+
+func groupName(gid uint32) string { return ownerName("/etc/group", "gid", gid) }
+
+func ownerName(db, kind string, id uint32) string {
+	n := strconv.FormatUint(uint64(id), 10)
+	if name := lookupID(db, n); name != "" {
+		return fmt.Sprintf("%s (%s %s)", name, kind, n)
 	}
-	return "uid " + id
+	return kind + " " + n
 }
 
-func groupName(gid uint32) string {
-	id := strconv.FormatUint(uint64(gid), 10)
-	if g, err := user.LookupGroupId(id); err == nil {
-		return fmt.Sprintf("%s (gid %s)", g.Name, id)
+// lookupID returns the name of the first entry of db, a file of
+// passwd(5) or group(5) lines, whose id (the third field) is id, or "".
+func lookupID(db, id string) string {
+	b, err := os.ReadFile(db)
+	if err != nil {
+		return ""
 	}
-	return "gid " + id
+	for line := range strings.Lines(string(b)) {
+		f := strings.SplitN(strings.TrimRight(line, "\n"), ":", 4)
+		if len(f) < 4 || f[2] != id || f[0] == "" || strings.ContainsAny(f[0][:1], "#+-") {
+			continue // a comment, or NIS's +/- lines, which name no one
+		}
+		return f[0]
+	}
+	return ""
 }
