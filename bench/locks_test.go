@@ -60,18 +60,35 @@ const (
 
 func word(b []byte, off int) *int64 { return (*int64)(unsafe.Pointer(&b[off])) }
 
-// awaitBit yields until bit is set in the mutex's sleepers mask: the
+// awaitBit polls until bit is set in the mutex's sleepers mask: the
 // slot's process waits in Lock.
 func awaitBit(b []byte, bit uint32) {
-	for atomic.LoadUint32((*uint32)(unsafe.Pointer(&b[offSleepersLE])))&bit == 0 {
-		yield()
-	}
+	sleepers := (*uint32)(unsafe.Pointer(&b[offSleepersLE]))
+	poll(func() bool { return atomic.LoadUint32(sleepers)&bit != 0 })
 }
 
-// awaitAtLeast yields until the word at off of b reaches want.
+// awaitAtLeast polls until the word at off of b reaches want.
 func awaitAtLeast(b []byte, off int, want int64) {
-	for atomic.LoadInt64(word(b, off)) < want {
-		yield()
+	poll(func() bool { return atomic.LoadInt64(word(b, off)) >= want })
+}
+
+// pollSpin is how long poll watches before it yields, as the pthread
+// baseline's poll does (testdata/pthread_mutex.c). A poller that yields at
+// once sees a change late, by a sched_yield (microseconds where system
+// calls are slow) or the time slice of whatever thread it yielded to, and
+// so the hand-off it starts late finds the waiter asleep whatever the
+// waiter did: the latencies would be those of the harness.
+const pollSpin = 50 * time.Microsecond
+
+// poll returns once done reports true: it watches for pollSpin, then
+// yields between looks, so that on a busy machine the waiting process
+// gives up its CPU.
+func poll(done func() bool) {
+	end := time.Now().Add(pollSpin)
+	for !done() {
+		if time.Now().After(end) {
+			yield()
+		}
 	}
 }
 

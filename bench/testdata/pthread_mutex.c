@@ -38,6 +38,15 @@ static int64_t now(void) {
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+// POLL returns once cond holds: it watches for 50 us, then yields between
+// looks, as the Go side's poll does (locks_test.go), so that a hand-off
+// starts as soon as the waiter has announced itself.
+#define POLL(cond) do { \
+		int64_t end_ = now() + 50000; \
+		while (!(cond)) \
+			if (now() > end_) sched_yield(); \
+	} while (0)
+
 // waiters reports whether a process is blocked on the mutex: glibc sets
 // FUTEX_WAITERS in the lock word of a robust mutex when it sleeps.
 static int waiters(struct shared *s) {
@@ -69,19 +78,19 @@ int main(int argc, char **argv) {
 				lock(s);
 				atomic_store(&s->t1, now());
 				atomic_fetch_add(&s->seq, 1);
-				while (!waiters(s)) sched_yield();
+				POLL(waiters(s));
 				atomic_store(&s->t0, now());
 				pthread_mutex_unlock(&s->m);
-				while (atomic_load(&s->ready) != i + 1) sched_yield(); // the parent's turn
+				POLL(atomic_load(&s->ready) == i + 1); // the parent's turn
 			}
 			_exit(0);
 		}
 		for (long i = 0; i < n; i++) {
-			while (!waiters(s)) sched_yield();
+			POLL(waiters(s));
 			int64_t seq = atomic_load(&s->seq);
 			atomic_store(&s->t0, now());
 			pthread_mutex_unlock(&s->m);
-			while (atomic_load(&s->seq) == seq) sched_yield();
+			POLL(atomic_load(&s->seq) != seq);
 			lat[2 * i] = atomic_load(&s->t1) - atomic_load(&s->t0);
 			lock(s);
 			lat[2 * i + 1] = now() - atomic_load(&s->t0);
