@@ -94,16 +94,37 @@ json() { echo "$dir/$1.json"; }
 # LABEL with @ replaced by the contender's name. The commands take turns:
 # one run of each per round, RUNS rounds after one for warming up (not
 # counted), so that a load that comes and goes on a shared machine weighs
-# on all of them alike. Round i goes to NAME.i.json.
+# on all of them alike. Each round starts one command later than the last
+# (cat, mmcat, mmcat@REV; then mmcat, mmcat@REV, cat; ...): a command that
+# always followed the same one would carry what that one left behind (a
+# file system still freeing the last OUT's blocks) in every sample. Round
+# i goes to NAME.i.json. Extra arguments go to hyperfine before the
+# commands; "-n NAME CMD" triples among them are commands too.
 time_case() {
 	local name=$1 catlabel=$2 catcmd=$3 label=$4 cmd=$5
 	shift 5
-	local args=(-n "$catlabel" "$catcmd")
-	for c in "${contenders[@]}"; do
-		args+=(-n "${label//@/$c}" "${cmd//@/${bin[$c]}}")
+	local opts=() names=() cmds=()
+	while (($#)); do
+		if [[ $1 == -n ]]; then
+			names+=("$2") cmds+=("$3")
+			shift 3
+		else
+			opts+=("$1")
+			shift
+		fi
 	done
+	names+=("$catlabel") cmds+=("$catcmd")
+	for c in "${contenders[@]}"; do
+		names+=("${label//@/$c}") cmds+=("${cmd//@/${bin[$c]}}")
+	done
+	local n=${#names[@]} i j k args
 	for ((i = 0; i <= runs; i++)); do
-		hyperfine --style basic --runs 1 --export-json "$(json "$name.$i")" "$@" "${args[@]}" >/dev/null
+		args=()
+		for ((j = 0; j < n; j++)); do
+			k=$(((i + j) % n))
+			args+=(-n "${names[k]}" "${cmds[k]}")
+		done
+		hyperfine --style basic --runs 1 --export-json "$(json "$name.$i")" "${opts[@]}" "${args[@]}" >/dev/null
 	done
 }
 
