@@ -50,9 +50,9 @@ func directPeer(w io.Writer) syscall.RawConn {
 // SyscallConn gives. A type that embeds one of them has the same
 // SyscallConn but may have a Write of its own (one that encrypts, counts
 // or frames the bytes), so only these exact types qualify. The two
-// socket types are told by their names, not by a type switch: importing
-// package net would link the C resolver into every program built on this
-// one.
+// socket types are told by their names, not by a type switch: where cgo
+// is on (Linux, the BSDs), importing package net would link its C
+// resolver, and cgo, into every program built on this one.
 func plainWriter(w io.Writer) bool {
 	if _, ok := w.(*os.File); ok {
 		return true
@@ -65,10 +65,10 @@ func plainWriter(w io.Writer) bool {
 	return t.PkgPath() == "net" && (t.Name() == "TCPConn" || t.Name() == "UnixConn")
 }
 
-// peerName names a descriptor peer in its errors, as its own would: a
-// file by its name, a socket by the address its RemoteAddr gives (called
-// by name: see plainWriter), which net learnt when it connected, while
-// the peer was still there to ask.
+// peerName is the Path of a descriptor peer's write errors: a file's
+// name, or a socket's peer address as its RemoteAddr gives it (called by
+// name: see plainWriter), which net learnt when it connected, while the
+// peer was still there to ask.
 func peerName(w io.Writer) string {
 	if f, ok := w.(*os.File); ok {
 		return f.Name()

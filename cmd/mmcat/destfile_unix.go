@@ -676,35 +676,64 @@ func syncDir(dir *os.File) error {
 }
 
 // userName and groupName name an owner for messages, as the files
-// /etc/passwd and /etc/group name it; an id they do not name is given by
-// its number alone. Not os/user: it would link the C library's lookups
-// (and cgo) into mmcat, which costs every run start-up time, for
-// messages that the files answer.
+// /etc/passwd and /etc/group name it (glibc's "files" service); an id
+// they do not name is given by its number alone, as are the users and
+// groups that only another service (LDAP, sssd, systemd) knows. Not
+// os/user: it would link the C library's lookups (and cgo) into mmcat,
+// which costs every run start-up time, for the names of two messages.
 func userName(uid uint32) string { return ownerName("/etc/passwd", "uid", uid) }
 
 func groupName(gid uint32) string { return ownerName("/etc/group", "gid", gid) }
 
 func ownerName(db, kind string, id uint32) string {
 	n := strconv.FormatUint(uint64(id), 10)
-	if name := lookupID(db, n); name != "" {
+	if name := lookupID(db, id, kind == "uid"); name != "" {
 		return fmt.Sprintf("%s (%s %s)", name, kind, n)
 	}
 	return kind + " " + n
 }
 
-// lookupID returns the name of the first entry of db, a file of
-// passwd(5) or group(5) lines, whose id (the third field) is id, or "".
-func lookupID(db, id string) string {
+// lookupID returns the name of the first entry of db, a passwd(5) file
+// if passwd, else a group(5) file, whose id (the third field) is id, or
+// "". It reads the
+// lines as glibc's files service does: leading blanks are skipped,
+// comments and NIS's +/- entries name no one, an id is a number (with
+// leading zeros, blanks or a +), and a passwd entry needs a group id too.
+func lookupID(db string, id uint32, passwd bool) string {
 	b, err := os.ReadFile(db)
 	if err != nil {
 		return ""
 	}
 	for line := range strings.Lines(string(b)) {
-		f := strings.SplitN(strings.TrimRight(line, "\n"), ":", 4)
-		if len(f) < 4 || f[2] != id || f[0] == "" || strings.ContainsAny(f[0][:1], "#+-") {
-			continue // a comment, or NIS's +/- lines, which name no one
+		line = strings.TrimLeft(strings.TrimSuffix(line, "\n"), " \t\v\f\r")
+		f := strings.SplitN(line, ":", 5)
+		if len(f) < 3 || f[0] == "" || strings.ContainsAny(f[0][:1], "#+-") {
+			continue
+		}
+		if n, ok := idField(f[2]); !ok || n != id {
+			continue
+		}
+		if passwd {
+			if len(f) < 4 {
+				continue
+			}
+			if _, ok := idField(f[3]); !ok {
+				continue
+			}
 		}
 		return f[0]
 	}
 	return ""
+}
+
+// idField parses a numeric field as glibc's files service does (strtoul,
+// then nothing but the field's end): blanks and a + may lead.
+func idField(s string) (uint32, bool) {
+	s = strings.TrimLeft(s, " \t\v\f\r\n")
+	s = strings.TrimPrefix(s, "+")
+	if s == "" || s[0] < '0' || s[0] > '9' {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(s, 10, 32)
+	return uint32(n), err == nil
 }
