@@ -501,12 +501,12 @@ const descriptorChunk = 1 << 20
 
 // writeToDescriptor writes [pos, end) to the descriptor behind rc (w's)
 // straight from the memory, a chunk per write(2), and moves the position
-// past what the descriptor took. Each write pins the Region only while the kernel
-// copies: a descriptor that cannot take more (a full pipe or socket)
-// waits in the poller with no lock held, so Close, growth and other calls
-// go on, and a peer that reads this Region to drain the pipe cannot
-// deadlock with it. Only the kernel touches the memory: a fault is
-// write(2)'s EFAULT, reported as the Region's fault.
+// past what the descriptor took. Each write pins the Region only while
+// the kernel copies: a descriptor that cannot take more (a full pipe or
+// socket) waits in the poller with no lock held, so Close, growth and
+// other calls go on, and a peer that reads this Region to drain the pipe
+// cannot deadlock with it. Only the kernel touches the memory: a fault
+// is write(2)'s EFAULT, reported as the Region's fault.
 func (c *IO) writeToDescriptor(rc syscall.RawConn, w io.Writer, end int64) (n int64, err error) {
 	for {
 		c.pmu.Lock()
@@ -514,7 +514,7 @@ func (c *IO) writeToDescriptor(rc syscall.RawConn, w io.Writer, end int64) (n in
 		c.pmu.Unlock()
 		var m int
 		var werr error
-		done := false
+		done, named := false, false // named: werr is w's, to be named once unpinned
 		cerr := rc.Write(func(fd uintptr) bool {
 			if werr = c.pin("writeto"); werr != nil {
 				return true
@@ -537,7 +537,7 @@ func (c *IO) writeToDescriptor(rc syscall.RawConn, w io.Writer, end int64) (n in
 				c.s.mu.RUnlock()
 				return false // wait for room, unpinned
 			default:
-				werr = &fs.PathError{Op: "write", Path: peerName(w), Err: e}
+				werr, named = e, true
 			}
 			c.s.mu.RUnlock()
 			return true
@@ -545,6 +545,9 @@ func (c *IO) writeToDescriptor(rc syscall.RawConn, w io.Writer, end int64) (n in
 		if m > 0 {
 			c.setPos(start + int64(m))
 			n += int64(m)
+		}
+		if named {
+			werr = &fs.PathError{Op: "write", Path: peerName(w), Err: werr}
 		}
 		switch {
 		case werr != nil:

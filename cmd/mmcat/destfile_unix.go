@@ -695,10 +695,10 @@ func ownerName(db, kind string, id uint32) string {
 
 // lookupID returns the name of the first entry of db, a passwd(5) file
 // if passwd, else a group(5) file, whose id (the third field) is id, or
-// "". It reads the
-// lines as glibc's files service does: leading blanks are skipped,
-// comments and NIS's +/- entries name no one, an id is a number (with
-// leading zeros, blanks or a +), and a passwd entry needs a group id too.
+// "". It reads the lines as glibc's files service does: leading blanks
+// are skipped, comments and NIS's +/- entries name no one, an id is a
+// number (with leading zeros, blanks or a +), and a passwd entry needs a
+// group id too.
 func lookupID(db string, id uint32, passwd bool) string {
 	b, err := os.ReadFile(db)
 	if err != nil {
