@@ -17,10 +17,8 @@ import (
 // that several entries share, the first one wins in both. An id that no
 // entry has is given by number.
 func TestOwnerNamesAsGetent(t *testing.T) {
-	getent, err := exec.LookPath("getent")
-	if err != nil {
-		t.Skip("no getent on this machine to name the owners")
-	}
+	requireTools(t, "getent")
+	const getent = "getent"
 	for _, c := range []struct {
 		db, kind string
 		name     func(uint32) string
@@ -103,13 +101,9 @@ var ownerLines = map[string]string{
 // and /etc/group in a mount namespace of its own) and lookupID, for every
 // id the files hold and a few they do not.
 func TestOwnerNamesAsGlibc(t *testing.T) {
-	getent, err := exec.LookPath("getent")
-	if err != nil {
-		t.Skip("no getent on this machine to name the owners")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root, to bind-mount the files over /etc/passwd and /etc/group")
-	}
+	requireTools(t, "getent", "unshare", "mount")
+	requireRoot(t) // to bind-mount the files over /etc/passwd and /etc/group
+	const getent = "getent"
 	if err := exec.Command("unshare", "-m", "true").Run(); err != nil {
 		t.Skipf("cannot make a mount namespace (unshare -m): %v", err)
 	}
