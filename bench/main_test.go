@@ -34,6 +34,7 @@ const (
 var dir string
 
 func TestMain(m *testing.M) {
+	runIPCChild()
 	if os.Getenv(childEnv) == "discard" {
 		os.Exit(discardStdin())
 	}
