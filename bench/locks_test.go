@@ -5,9 +5,10 @@ package bench
 // Benchmarks of ipc.Mutex against the baselines of the same run:
 //
 //	BenchmarkMutexUncontended  Lock+Unlock by one goroutine (impl=ipc, in
-//	                           a POSIX segment; impl=ipc-heap, in heap
-//	                           memory, which needs no fault guard;
-//	                           impl=sync.Mutex)
+//	                           a POSIX segment; impl=ipc-memfd, in an
+//	                           anonymous segment, a sealed memfd;
+//	                           impl=ipc-heap, in heap memory; the last two
+//	                           need no fault guard; impl=sync.Mutex)
 //	BenchmarkMutexHandoff      the hand-off of a contended mutex between
 //	                           two processes: the holder waits until the
 //	                           other is blocked in Lock, stores the time and
@@ -162,11 +163,23 @@ func mutexSeg(b *testing.B) (*shm.Segment, *ipc.Mutex, string) {
 func BenchmarkMutexUncontended(b *testing.B) {
 	b.Run("impl=ipc", func(b *testing.B) {
 		_, m, _ := mutexSeg(b)
-		b.ReportAllocs()
-		for b.Loop() {
-			m.Lock()
-			m.Unlock()
+		lockUnlock(b, m)
+	})
+	// In an anonymous segment, a memfd sealed against shrinking, which
+	// other processes share through its descriptor: the Mutex maps its
+	// words for itself and skips the fault guard.
+	b.Run("impl=ipc-memfd", func(b *testing.B) {
+		seg, err := shm.CreateAnonymous(mutexSegSize)
+		if err != nil {
+			b.Skipf("no memfd here: %v", err)
 		}
+		b.Cleanup(func() { seg.Close() })
+		m, err := ipc.CreateMutex(seg, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { m.Close() })
+		lockUnlock(b, m)
 	})
 	// Over heap memory, which cannot fault, the fast path needs no
 	// fault guard: the floor of the API's cost (one process only).
@@ -176,11 +189,7 @@ func BenchmarkMutexUncontended(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { m.Close() })
-		b.ReportAllocs()
-		for b.Loop() {
-			m.Lock()
-			m.Unlock()
-		}
+		lockUnlock(b, m)
 	})
 	b.Run("impl=sync.Mutex", func(b *testing.B) {
 		var m sync.Mutex
@@ -190,6 +199,15 @@ func BenchmarkMutexUncontended(b *testing.B) {
 			m.Unlock()
 		}
 	})
+}
+
+// lockUnlock is the loop of the uncontended benchmarks.
+func lockUnlock(b *testing.B, m *ipc.Mutex) {
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Lock()
+		m.Unlock()
+	}
 }
 
 // quantiles reports p50-ns and p99-ns (or max-ns) of lat.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -56,7 +57,8 @@ var lockJobs = testkit.Jobs{
 		return nil
 	},
 	// Increment the guarded counter n times under the mutex, with a
-	// plain load and store, then exit.
+	// plain load and store, then exit; with at=T (Unix ns), from T on,
+	// so that the processes of a test contend.
 	"mutex-count": func() error {
 		seg, m, err := jobObject(OpenMutex)
 		if err != nil {
@@ -67,6 +69,7 @@ var lockJobs = testkit.Jobs{
 		n := jobArgs().int("n")
 		b := seg.Bytes()
 		fmt.Println("ready")
+		time.Sleep(time.Until(time.Unix(0, int64(jobArgs().int("at")))))
 		for range n {
 			if err := m.Lock(); err != nil {
 				return err
@@ -170,10 +173,11 @@ var lockJobs = testkit.Jobs{
 }
 
 // jobObject opens the test segment and the object at its start with
-// open (OpenMutex, OpenSemaphore, OpenEvent).
+// open (OpenMutex, OpenSemaphore, OpenEvent). The segment is named by
+// lockSegEnv, or is the anonymous one at descriptor N for "fd:N".
 func jobObject[T any](open func(r ioadapt.Region, off int64, opts ...ObjectOption) (T, error)) (*shm.Segment, T, error) {
 	var zero T
-	seg, err := shm.Open(os.Getenv(lockSegEnv))
+	seg, err := jobSegment(os.Getenv(lockSegEnv))
 	if err != nil {
 		return nil, zero, err
 	}
@@ -183,6 +187,17 @@ func jobObject[T any](open func(r ioadapt.Region, off int64, opts ...ObjectOptio
 		return nil, zero, err
 	}
 	return seg, o, nil
+}
+
+func jobSegment(spec string) (*shm.Segment, error) {
+	if !strings.HasPrefix(spec, "fd:") {
+		return shm.Open(spec)
+	}
+	r, err := openRegion(spec)
+	if err != nil {
+		return nil, err
+	}
+	return r.(*shm.Segment), nil
 }
 
 func jobArgs() childArgs { return envArgs(lockArgsEnv) }

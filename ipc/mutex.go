@@ -3,6 +3,7 @@ package ipc
 import (
 	"context"
 	"errors"
+	"runtime"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
@@ -48,24 +49,36 @@ import (
 //
 // An uncontended Lock and Unlock are a compare-and-swap each and no
 // system call, inside a fault guard (a segment truncated by another
-// process is an error, not a SIGBUS) unless the Region is an
-// [ioadapt.Memory], which cannot fault. A contended Lock spins a few
-// microseconds, then sleeps on a shared futex word; the Unlock that
-// finds sleepers wakes one.
+// process is an error, not a SIGBUS), except on memory that cannot
+// fault: an [ioadapt.Memory], and on Linux an anonymous segment
+// ([shm.CreateAnonymous], [shm.FromFile]), whose memfd is sealed against
+// shrinking. There the Mutex maps the page of its words for itself, so
+// that no Close can unmap them under a call, and skips the guard, which
+// costs about as much again as the compare-and-swaps. A contended Lock
+// spins a few microseconds, then sleeps on a shared futex word; the
+// Unlock that finds sleepers wakes one.
 //
 // A Mutex is safe for concurrent use. Close it when done.
 type Mutex struct {
 	o    *object
 	word *uint64 // the lock word, in the shared memory
 	mine uint64  // the lock word when this handle holds the mutex
-	// fast is word while the handle is open, if the memory is on the Go
-	// heap (an [ioadapt.Memory]), else nil. The fast paths of Lock and
-	// Unlock use it without the fault guard: heap memory cannot
-	// fault, and the garbage collector keeps it while word refers to it,
-	// even after the Region's Close. Mapped memory, even a sealed memfd
-	// that cannot fault while mapped, is unmapped by its Region's Close
-	// whether or not a handle still addresses it, so it keeps the guard.
-	fast atomic.Pointer[uint64]
+	// fast is, while the handle is open, the words of the fast paths of
+	// Lock and Unlock in memory that cannot fault, which they use without
+	// the fault guard; nil for memory that can (see fastWords).
+	fast atomic.Pointer[fastWords]
+}
+
+// fastWords are the lock, seq and sleepers words of a mutex, in memory
+// that cannot fault for as long as the fastWords is reachable: the Go
+// heap of an [ioadapt.Memory], which the garbage collector keeps while
+// the words point into it, even after the Region's Close; or the Mutex's
+// own mapping of a sealed memfd (sealedWords), which a cleanup unmaps
+// once the fastWords is garbage. The fast paths keep it alive until
+// their last access (runtime.KeepAlive).
+type fastWords struct {
+	lock          *uint64
+	seq, sleepers *uint32
 }
 
 // CreateMutex lays out a new mutex at offset off of r (a multiple of 8;
@@ -81,7 +94,7 @@ func CreateMutex(r ioadapt.Region, off int64, opts ...ObjectOption) (*Mutex, err
 	if err != nil {
 		return nil, err
 	}
-	return newMutex(o), nil
+	return newMutex(o, r), nil
 }
 
 // OpenMutex joins the mutex that [CreateMutex] laid out at offset off of
@@ -98,7 +111,7 @@ func OpenMutex(r ioadapt.Region, off int64, opts ...ObjectOption) (*Mutex, error
 	if err != nil {
 		return nil, err
 	}
-	return newMutex(o), nil
+	return newMutex(o, r), nil
 }
 
 // CreateNamedMutex creates a POSIX shared-memory segment of the given
@@ -111,7 +124,7 @@ func CreateNamedMutex(name string, opts ...ObjectOption) (*Mutex, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newMutex(o), nil
+	return newMutex(o, nil), nil
 }
 
 // OpenNamedMutex opens the segment of the given name and joins the mutex
@@ -122,13 +135,20 @@ func OpenNamedMutex(name string, opts ...ObjectOption) (*Mutex, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newMutex(o), nil
+	return newMutex(o, nil), nil
 }
 
-func newMutex(o *object) *Mutex {
+// newMutex makes the handle of object o, which r holds (nil: a named
+// object's own segment, which can fault).
+func newMutex(o *object, r ioadapt.Region) *Mutex {
 	m := &Mutex{o: o, word: u64(o.mem, offMutexLock), mine: lockWord(lockHeld, ownerEpoch(o.word), o.slot)}
-	if o.heap {
-		m.fast.Store(m.word)
+	switch {
+	case o.heap:
+		m.fast.Store(&fastWords{lock: m.word, seq: o.seqAddr, sleepers: o.sleepersAddr})
+	case r != nil:
+		if w := sealedWords(r, o.off); w != nil {
+			m.fast.Store(w)
+		}
 	}
 	return m
 }
@@ -159,9 +179,10 @@ func (m *Mutex) LockDeadline(t time.Time) error {
 // lock is the Lock calls: ctx and the deadline dl (sys.Now clock) may be
 // nil and 0.
 func (m *Mutex) lock(ctx context.Context, dl int64) (err error) {
-	// The fast path over heap memory: a load of fast (nil once closed)
-	// and a compare-and-swap, without the fault guard.
-	if w := m.fast.Load(); w != nil && atomic.CompareAndSwapUint64(w, 0, m.mine) {
+	// The fast path over memory that cannot fault: a load of fast (nil
+	// once closed) and a compare-and-swap, without the fault guard.
+	if f := m.fast.Load(); f != nil && atomic.CompareAndSwapUint64(f.lock, 0, m.mine) {
+		runtime.KeepAlive(f)
 		return nil
 	}
 	if m.o.closed.Load() {
@@ -268,9 +289,10 @@ func (m *Mutex) unrecoverable() error {
 // that does not hold the mutex fails with an error wrapping
 // [ErrNotOwner] and changes nothing.
 func (m *Mutex) Unlock() (err error) {
-	// The fast path over heap memory, as in lock.
-	if w := m.fast.Load(); w != nil && atomic.CompareAndSwapUint64(w, m.mine, 0) {
-		m.o.wakeOne()
+	// The fast path over memory that cannot fault, as in lock.
+	if f := m.fast.Load(); f != nil && atomic.CompareAndSwapUint64(f.lock, m.mine, 0) {
+		m.o.wakeOneAt(f.seq, f.sleepers)
+		runtime.KeepAlive(f)
 		return nil
 	}
 	if m.o.closed.Load() {

@@ -40,7 +40,7 @@ type object struct {
 	slots int    // slot_count
 	mem   []byte // the object's bytes, from the Region's Bytes; valid while it is open
 	bit   uint32 // our slot's bit in the sleepers word
-	heap  bool   // mem is on the Go heap: see Mutex.fast
+	heap  bool   // mem is on the Go heap: see fastWords
 
 	seqAddr, sleepersAddr *uint32
 	wt                    *objWait // sleeping on seq and waking the other slots
@@ -353,8 +353,10 @@ func (o *object) run(op string, fn func(b []byte) error) error {
 
 // guard is deferred by the fast paths, which touch o.mem directly after
 // debug.SetPanicOnFault(true): it restores old and turns a fault inside
-// the object into an error wrapping [ioadapt.ErrFault]. Other panics go
-// on.
+// the object into an error wrapping [ioadapt.ErrFault], or [ErrClosed]
+// once the handle is closed: a call that was under way at Close may
+// touch the memory after Close has returned and the Region's Close has
+// unmapped it. Other panics go on.
 func (o *object) guard(op string, old bool, err *error) {
 	debug.SetPanicOnFault(old)
 	r := recover()
@@ -364,6 +366,10 @@ func (o *object) guard(op string, old bool, err *error) {
 	if f, ok := r.(interface{ Addr() uintptr }); ok {
 		base := uintptr(unsafe.Pointer(unsafe.SliceData(o.mem)))
 		if a := f.Addr(); a >= base && a < base+uintptr(len(o.mem)) {
+			if o.closed.Load() {
+				*err = o.closedErr(op)
+				return
+			}
 			*err = pathErr(op, o.name, detail(ioadapt.ErrFault,
 				"memory fault at offset %d of the %s: its segment was truncated or unmapped", a-base, kindName(o.kind)))
 			return
@@ -385,10 +391,14 @@ func (o *object) kick() {
 
 // wakeOne wakes one sleeper, if any process has one (section 8.3): the
 // half of the Dekker pair that follows a release.
-func (o *object) wakeOne() {
-	if s := atomic.LoadUint32(o.sleepersAddr); s != 0 {
-		atomic.AddUint32(o.seqAddr, 1)
-		o.wt.wake(o.seqAddr, s, 1)
+func (o *object) wakeOne() { o.wakeOneAt(o.seqAddr, o.sleepersAddr) }
+
+// wakeOneAt is wakeOne on the object's seq and sleepers words at the
+// addresses given: the Mutex's fast path has them in its own mapping.
+func (o *object) wakeOneAt(seq, sleepers *uint32) {
+	if s := atomic.LoadUint32(sleepers); s != 0 {
+		atomic.AddUint32(seq, 1)
+		o.wt.wake(seq, s, 1)
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	_ "embed"
 	"fmt"
+	"slices"
 	"strings"
 	"text/template"
 )
@@ -22,37 +23,51 @@ func lockEvaluate(res *results) []ipcCheck {
 		return latencyCheck(res, name, short, key, unit, impl, base, goal)
 	}
 	// absolute: the median over the samples (or, for max-ns, the
-	// largest) of ipc's metric in unit (scale: ns per unit), at most goal.
-	absolute := func(name, short, key, metricName, unit string, scale, goal float64) ipcCheck {
+	// largest) of impl's metric in unit (scale: ns per unit), at most
+	// goal.
+	absolute := func(name, short, key, impl, metricName, unit string, scale, goal float64) ipcCheck {
 		get := ns
 		if metricName != "ns/op" {
 			get = metric(metricName)
 		}
-		v, of := res.stat(key, "ipc", get), "median"
+		v, of := res.stat(key, impl, get), "median"
 		if metricName == "max-ns" {
-			v, of = res.highest(key, "ipc", get), "largest"
+			v, of = res.highest(key, impl, get), "largest"
 		}
 		return ipcCheck{check: check{
 			Name: name, Short: short, Goal: goal, AtMost: true,
 			Value:    v / scale,
-			Evidence: fmt.Sprintf("`%s` %s, the %s of %d samples: ipc %s", key, metricName, of, res.samples(key, "ipc"), fmtTime(v)),
+			Evidence: fmt.Sprintf("`%s` %s, the %s of %d samples: %s %s", key, metricName, of, res.samples(key, impl), impl, fmtTime(v)),
 			P:        "–",
 		}, Unit: unit}
 	}
-	return []ipcCheck{
-		absolute("Uncontended Lock+Unlock: at most 25 ns", "uncontended Lock+Unlock",
-			"MutexUncontended", "ns/op", "ns", 1, 25),
-		latency("Uncontended Lock+Unlock: within 1.5× the time of sync.Mutex",
-			"uncontended / sync.Mutex", "MutexUncontended", "ns/op", "ipc", "sync.Mutex", 1.5),
+	var checks []ipcCheck
+	// The uncontended targets, for each kind of memory measured: an
+	// anonymous segment, whose fast paths skip the fault guard, and a
+	// named one, whose fast paths keep it.
+	for _, u := range []struct{ impl, what string }{
+		{"ipc-memfd", "in an anonymous segment (a sealed memfd: no fault guard)"},
+		{"ipc", "in a named segment (with the fault guard)"},
+	} {
+		if !slices.Contains(res.rows["MutexUncontended"].impls, u.impl) {
+			continue
+		}
+		checks = append(checks,
+			absolute("Uncontended Lock+Unlock "+u.what+": at most 25 ns", "uncontended Lock+Unlock, "+u.impl,
+				"MutexUncontended", u.impl, "ns/op", "ns", 1, 25),
+			latency("Uncontended Lock+Unlock "+u.what+": within 1.5× the time of sync.Mutex",
+				"uncontended "+u.impl+" / sync.Mutex", "MutexUncontended", "ns/op", u.impl, "sync.Mutex", 1.5))
+	}
+	return append(checks,
 		latency("Hand-off between two processes: p50 no worse than a robust pthread mutex",
 			"hand-off p50 / pthread", "MutexHandoff", "p50-ns", "ipc", "pthread-robust", 1),
 		latency("Hand-off between two processes: p99 no worse than a robust pthread mutex",
 			"hand-off p99 / pthread", "MutexHandoff", "p99-ns", "ipc", "pthread-robust", 1),
 		absolute("Recovery, from the holder's SIGKILL to the next owner holding the lock: p50 under 10 ms",
-			"recovery p50", "MutexRecovery", "p50-ns", "ms", 1e6, 10),
+			"recovery p50", "MutexRecovery", "ipc", "p50-ns", "ms", 1e6, 10),
 		absolute("Recovery: the slowest round of all the samples under 10 ms", "recovery max",
-			"MutexRecovery", "max-ns", "ms", 1e6, 10),
-	}
+			"MutexRecovery", "ipc", "max-ns", "ms", 1e6, 10),
+	)
 }
 
 // lockColumns are the columns of each Mutex workload's table.
@@ -64,7 +79,9 @@ var lockColumns = map[string][]ipcColumn{
 
 // lockDescriptions say what each Mutex workload does.
 var lockDescriptions = map[string]string{
-	"MutexUncontended": "`Lock` then `Unlock` by one goroutine: `ipc` a Mutex in a POSIX shared-memory segment, " +
+	"MutexUncontended": "`Lock` then `Unlock` by one goroutine: `ipc` a Mutex in a named POSIX shared-memory segment, " +
+		"whose fast paths run in a fault guard; `ipc-memfd` one in an anonymous segment (a memfd sealed against shrinking, " +
+		"which processes share by descriptor), whose fast paths need none; `ipc-heap` one in heap memory (one process only); " +
 		"`sync.Mutex` the process-local lock.",
 	"MutexHandoff": "Two processes pass a contended mutex back and forth: the holder waits until the other is blocked " +
 		"in `Lock`, notes the time and unlocks; the other measures how long its `Lock` took to return. `ipc` two Go " +
