@@ -149,14 +149,20 @@ func (c *IO) negativeErr(op, what string, v int64) error {
 // a Region whose backing store can grow behind it (see [Refresher]).
 func (c *IO) ReadAt(p []byte, off int64) (n int, err error) {
 	// The common call, written out in one frame: a read that lies
-	// wholly inside the current view of a root IO over memory that can
-	// fault. Few instructions between one read's copy and the next let
-	// the CPU overlap their cache misses. Everything else, and a fault
-	// here, goes through readAt. off must lie before the end (the
-	// unsigned compare also refuses a negative one): an empty read at
-	// the end is io.EOF, which readAt says.
-	if v := c.s.cur.Load(); v.guarded && c.root && uint64(off) < uint64(v.size.Load()) &&
+	// wholly inside the current view of a root IO, copied in the fault
+	// guard, or without it over memory that cannot fault. Few
+	// instructions between one read's copy and the next let the CPU
+	// overlap their cache misses. Everything else, and a fault here,
+	// goes through readAt. off must lie before the end (the unsigned
+	// compare also refuses a negative one): an empty read at the end is
+	// io.EOF, which readAt says.
+	if v := c.s.cur.Load(); v.open && c.root && uint64(off) < uint64(v.size.Load()) &&
 		int64(len(p)) <= v.size.Load()-off && !c.closed.Load() && c.s.hold(v) {
+		if !v.guarded {
+			n := copy(p, v.bytes()[off:])
+			runtime.KeepAlive(v) // its cleanup unmaps the memory just read
+			return n, nil
+		}
 		r := guardedCopy(p, v.bytes()[off:off+int64(len(p))])
 		runtime.KeepAlive(v) // its cleanup unmaps the memory just read
 		if r == nil {
@@ -598,11 +604,16 @@ func (c *IO) setPos(pos int64) {
 // returns [ErrReadOnly].
 func (c *IO) WriteAt(p []byte, off int64) (int, error) {
 	// The common small write, written out in one frame as ReadAt's read
-	// is: a store wholly inside the current view of a writable root IO
-	// over memory that can fault. Everything else, and a fault here,
-	// goes through writeAt.
-	if v := c.s.cur.Load(); v.guarded && c.root && c.s.writable && len(p) > 0 && len(p) < DirectWriteMin &&
+	// is: a store wholly inside the current view of a writable root IO,
+	// in the fault guard unless the memory cannot fault. Everything
+	// else, and a fault here, goes through writeAt.
+	if v := c.s.cur.Load(); v.open && c.root && c.s.writable && len(p) > 0 && len(p) < DirectWriteMin &&
 		off >= 0 && off <= v.size.Load()-int64(len(p)) && !c.closed.Load() && c.s.hold(v) {
+		if !v.guarded {
+			n := copy(v.bytes()[off:], p)
+			runtime.KeepAlive(v) // its cleanup unmaps the memory just written
+			return n, nil
+		}
 		r := guardedCopy(v.bytes()[off:off+int64(len(p))], p)
 		runtime.KeepAlive(v) // its cleanup unmaps the memory just written
 		if r == nil {

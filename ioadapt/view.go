@@ -48,10 +48,11 @@ type view struct {
 	size   atomic.Int64
 	closed bool
 	locked bool // calls must hold s.mu shared: no lock-free path
-	// guarded: the lock-free paths are open (neither locked nor closed)
-	// and the memory can fault, ReadAt's written-out case.
-	guarded bool
-	seq     uint64 // counts the views of the Region
+	// open: the lock-free paths are open (neither locked nor closed),
+	// the written-out cases of ReadAt and WriteAt; guarded: open, and
+	// the memory can fault, so they copy in the fault guard.
+	open, guarded bool
+	seq           uint64 // counts the views of the Region
 	// held is set by the first lock-free call that copies from or to the
 	// view's memory, before it copies (see hold): a Close that finds it
 	// unset may unmap the memory at once rather than retire it.
@@ -72,7 +73,8 @@ func (s *shared) publish() {
 		old.size.Store(int64(len(s.buf)))
 		return
 	}
-	v := &view{base: unsafe.SliceData(s.buf), closed: s.closed, locked: s.locked, guarded: s.faults && !s.closed && !s.locked}
+	open := !s.closed && !s.locked
+	v := &view{base: unsafe.SliceData(s.buf), closed: s.closed, locked: s.locked, open: open, guarded: open && s.faults}
 	v.size.Store(int64(len(s.buf)))
 	if old != nil {
 		v.seq = old.seq + 1
