@@ -1,6 +1,9 @@
 package ioadapt
 
-import "testing"
+import (
+	"errors"
+	"testing"
+)
 
 // unheldRegion is heap memory that says it retires, and records whether
 // IO told it that no call holds its memory before its Close.
@@ -95,5 +98,30 @@ func TestHoldAfterUnheldClose(t *testing.T) {
 	}
 	if c.s.hold(v) {
 		t.Error("the second late call may copy from memory Close unmapped")
+	}
+}
+
+// TestHoldMemory: a hold is taken only where the Region retires what it
+// drops, and tells when the IO closed.
+func TestHoldMemory(t *testing.T) {
+	if _, _, err := HoldMemory(NewMemory(make([]byte, 64))); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("HoldMemory of a Region that is not an IO: %v, want ErrUnsupported", err)
+	}
+	c := New(NewMemory(make([]byte, 64)))
+	b, h, err := HoldMemory(c)
+	if err != nil || len(b) != 64 {
+		t.Fatalf("HoldMemory: %d bytes, %v", len(b), err)
+	}
+	if h.Closed() {
+		t.Fatal("Closed before Close")
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !h.Closed() {
+		t.Fatal("not Closed after Close")
+	}
+	if _, _, err := HoldMemory(c); !errors.Is(err, ErrClosed) {
+		t.Fatalf("HoldMemory after Close: %v, want ErrClosed", err)
 	}
 }

@@ -2,6 +2,8 @@ package ioadapt
 
 import (
 	"errors"
+	"fmt"
+	"io/fs"
 	"runtime"
 	"runtime/debug"
 	"sync/atomic"
@@ -122,6 +124,49 @@ func (s *shared) hold(v *view) bool {
 	// already found it unset.
 	return s.cur.Load() == v
 }
+
+// Hold keeps the addresses of a Region's memory from being mapped again
+// while it is reachable; [HoldMemory] takes it.
+type Hold struct {
+	c *IO
+	v *view
+}
+
+// HoldMemory returns the memory of r, an [IO] or a Region that embeds one
+// (a section's part of it), for a caller
+// that keeps pointers into it from one call to the next, as package ipc's
+// Mutex does, with a [Hold] that keeps those addresses from being mapped
+// again for as long as it is reachable. A Close or a resize that drops
+// the memory then retires it as for a call in flight (see [Retirer]): a
+// touch through the pointers faults (recover it with
+// [debug.SetPanicOnFault]) or, on [FaultFree] memory, still reaches the
+// memory that was dropped, but never lands in another mapping. A Region
+// without Retirer (Windows views, System V segments), or one that has
+// stopped retiring, unmaps at once: HoldMemory then returns an error
+// wrapping [ErrUnsupported], as it does for a Region that is not an IO,
+// and one wrapping [ErrClosed] after Close.
+func HoldMemory(r Region) ([]byte, *Hold, error) {
+	core, ok := r.(interface{ core() *IO })
+	if !ok {
+		return nil, nil, &fs.PathError{Op: "hold", Path: r.Name(), Err: fmt.Errorf("%w: the region is not an IO, which alone can keep its addresses", ErrUnsupported)}
+	}
+	c := core.core()
+	if err := c.pin("hold"); err != nil {
+		return nil, nil, err
+	}
+	defer c.s.mu.RUnlock()
+	v := c.s.cur.Load()
+	if c.s.retirer == nil || c.s.locked || !v.open {
+		return nil, nil, c.pathErr("hold", fmt.Errorf("%w: the region unmaps its memory at Close and cannot keep its addresses", ErrUnsupported))
+	}
+	// Set under the shared lock: a Close or resize, which takes it
+	// exclusively, sees it and retires the memory rather than unmap it.
+	v.held.Store(true)
+	return c.view(), &Hold{c: c, v: v}, nil
+}
+
+// Closed reports whether the IO whose memory h holds has been closed.
+func (h *Hold) Closed() bool { return h.c.closed.Load() || h.c.s.cur.Load().closed }
 
 // closeView publishes the closed view, and reports whether no lock-free
 // call has held or can still hold the memory of the view it replaced:

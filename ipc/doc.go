@@ -139,6 +139,14 @@
 // mutexes do, and a Semaphore's permits come back. An uncontended Lock
 // and Unlock make no system call: one compare-and-swap each.
 //
+// Close the handles before their Region. A handle whose Region was
+// closed first fails with an error wrapping [fs.ErrClosed] (or, on an
+// anonymous segment, works on in the memory it keeps), and while it
+// lives no other mapping takes the Region's addresses, so it never
+// writes into one. System V segments and Windows views unmap at Close
+// and cannot keep their addresses: there the order is the caller's to
+// keep.
+//
 // # Platforms
 //
 // Pipes, Mutex, Semaphore and Event: Linux and Windows, little-endian.

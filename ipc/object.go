@@ -34,6 +34,7 @@ type object struct {
 	member // our slot, its lock byte, our owner word
 
 	acc   accessor
+	hold  *ioadapt.Hold // keeps mem's addresses reserved; nil where the Region cannot
 	name  string
 	kind  uint32
 	off   int    // the object's offset in the Region
@@ -138,31 +139,38 @@ type bytesOf interface{ Bytes() []byte }
 // placement checks that an object of kind fits at off of r and returns
 // the access to r's memory and the object's bytes. size is the object's
 // size when known (creating), 0 when the header will tell (opening).
-func placement(op string, r ioadapt.Region, kind uint32, off int64, size int) (accessor, []byte, error) {
+func placement(op string, r ioadapt.Region, kind uint32, off int64, size int) (accessor, []byte, *ioadapt.Hold, error) {
 	name := r.Name()
 	acc, err := regionFor(op, r)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	what := kindName(kind)
 	if off < 0 || off%8 != 0 {
-		return nil, nil, pathErr(op, name, detail(fs.ErrInvalid, "offset %d of the %s is not a non-negative multiple of 8", off, what))
+		return nil, nil, nil, pathErr(op, name, detail(fs.ErrInvalid, "offset %d of the %s is not a non-negative multiple of 8", off, what))
 	}
 	bo, ok := acc.(bytesOf)
 	if !ok {
-		return nil, nil, pathErr(op, name, detail(ErrUnsupported, "a %s needs a Region whose memory it can address", what))
+		return nil, nil, nil, pathErr(op, name, detail(ErrUnsupported, "a %s needs a Region whose memory it can address", what))
 	}
 	b := bo.Bytes()
+	var hold *ioadapt.Hold
+	// The objects keep pointers into the memory between calls: the hold
+	// keeps a Close of the Region from letting another mapping take those
+	// addresses.
+	if hb, h, err := ioadapt.HoldMemory(r); err == nil {
+		b, hold = hb, h
+	}
 	need := int64(max(size, lineSize))
 	if int64(len(b)) < need || off > int64(len(b))-need {
-		return nil, nil, pathErr(op, name, detail(fs.ErrInvalid,
+		return nil, nil, nil, pathErr(op, name, detail(fs.ErrInvalid,
 			"region of %d bytes is too small for a %s of %d bytes at offset %d", len(b), what, need, off))
 	}
 	mem := b[off:]
 	if err := checkRegion(mem); err != nil {
-		return nil, nil, pathErr(op, name, err)
+		return nil, nil, nil, pathErr(op, name, err)
 	}
-	return acc, mem, nil
+	return acc, mem, hold, nil
 }
 
 // createObject lays out the header of an object of kind at off of r and
@@ -177,11 +185,11 @@ func createObject(op string, r ioadapt.Region, off int64, kind uint32, c objConf
 		return nil, pathErr(op, name, detail(fs.ErrInvalid, "participants %d is not from 1 to %d", c.participants, MaxParticipants))
 	}
 	size := objSize(c.participants)
-	acc, mem, err := placement(op, r, kind, off, size)
+	acc, mem, hold, err := placement(op, r, kind, off, size)
 	if err != nil {
 		return nil, err
 	}
-	o := &object{acc: acc, name: name, kind: kind, off: int(off), slots: c.participants, mem: mem[:size:size]}
+	o := &object{acc: acc, hold: hold, name: name, kind: kind, off: int(off), slots: c.participants, mem: mem[:size:size]}
 	h := header{major: versionMajor, minor: versionMinor, headerSize: uint32(size), kind: kind,
 		lineSize: lineSize, slotCount: uint32(c.participants),
 		waitID: 1 + rand.Uint64N(1<<64-1), // never 0, which names nothing
@@ -218,11 +226,11 @@ func openObject(op string, r ioadapt.Region, off int64, kind uint32, c objConfig
 	if err := objectsErr(); err != nil {
 		return nil, pathErr(op, name, err)
 	}
-	acc, mem, err := placement(op, r, kind, off, 0)
+	acc, mem, hold, err := placement(op, r, kind, off, 0)
 	if err != nil {
 		return nil, err
 	}
-	o := &object{acc: acc, name: name, kind: kind, off: int(off), mem: mem}
+	o := &object{acc: acc, hold: hold, name: name, kind: kind, off: int(off), mem: mem}
 	var h header
 	err = awaitReady(op, name, kindName(kind), c.readyTimeout, func() (pending bool, err error) {
 		err = o.run(op, func(b []byte) error {
@@ -354,9 +362,9 @@ func (o *object) run(op string, fn func(b []byte) error) error {
 // guard is deferred by the fast paths, which touch o.mem directly after
 // debug.SetPanicOnFault(true): it restores old and turns a fault inside
 // the object into an error wrapping [ioadapt.ErrFault], or [ErrClosed]
-// once the handle is closed: a call that was under way at Close may
-// touch the memory after Close has returned and the Region's Close has
-// unmapped it. Other panics go on.
+// once the handle or the Region is closed: a call that was under way at
+// Close may touch the memory after Close has returned and the Region's
+// Close has retired it. Other panics go on.
 func (o *object) guard(op string, old bool, err *error) {
 	debug.SetPanicOnFault(old)
 	r := recover()
@@ -368,6 +376,10 @@ func (o *object) guard(op string, old bool, err *error) {
 		if a := f.Addr(); a >= base && a < base+uintptr(len(o.mem)) {
 			if o.closed.Load() {
 				*err = o.closedErr(op)
+				return
+			}
+			if o.hold != nil && o.hold.Closed() {
+				*err = pathErr(op, o.name, detail(ErrClosed, "the region was closed before the %s", kindName(o.kind)))
 				return
 			}
 			*err = pathErr(op, o.name, detail(ioadapt.ErrFault,
@@ -409,21 +421,24 @@ func (o *object) wakeAll() {
 	}
 }
 
+// register and unregister count this handle's sleepers and keep its bit
+// in the sleepers word. The word may fault, and the guard of the caller
+// recovers: the unlock is deferred so that o.mu is never left held.
 func (o *object) register() {
 	o.mu.Lock()
+	defer o.mu.Unlock()
 	if o.sleeping == 0 {
 		atomic.OrUint32(o.sleepersAddr, o.bit)
 	}
 	o.sleeping++
-	o.mu.Unlock()
 }
 
 func (o *object) unregister() {
 	o.mu.Lock()
+	defer o.mu.Unlock()
 	if o.sleeping--; o.sleeping == 0 {
 		atomic.AndUint32(o.sleepersAddr, ^o.bit)
 	}
-	o.mu.Unlock()
 }
 
 // A try is one attempt of a blocking call, made with the object's

@@ -1,0 +1,122 @@
+package ipc
+
+import (
+	"errors"
+	"io/fs"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/mmapkit/mmapkit/shm"
+)
+
+// TestMutexRegionClosedFirst: goroutines Lock and Unlock through two
+// handles while the segment is closed under them, before the handles.
+// No call may crash, hang or report a fault: each ends with fs.ErrClosed
+// (or goes on, on a memfd, whose memory stays mapped while a handle
+// holds it). While the handles live, the segment's old addresses are
+// not mapped again: fresh segments mapped after a collection never land
+// there, so a stray lock word cannot be written into them.
+func TestMutexRegionClosedFirst(t *testing.T) {
+	kinds := map[string]func() (*shm.Segment, error){
+		"named":     func() (*shm.Segment, error) { return shm.Create(segName(t), lockSegSize) },
+		"anonymous": func() (*shm.Segment, error) { return shm.CreateAnonymous(lockSegSize) },
+	}
+	for kind, create := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			for round := range 10 {
+				regionClosedRound(t, create, round)
+			}
+		})
+	}
+}
+
+func regionClosedRound(t *testing.T, create func() (*shm.Segment, error), round int) {
+	seg, err := create()
+	if err != nil {
+		t.Skipf("cannot create the segment: %v", err)
+	}
+	m1, err := CreateMutex(seg, 0, Participants(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, err := OpenMutex(seg, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := seg.Bytes()
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(old)))
+	hi := lo + uintptr(len(old))
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 4 {
+		m := m1
+		if g%2 == 1 {
+			m = m2
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				err := m.Lock()
+				if errors.Is(err, ErrOwnerDead) {
+					err = m.MarkConsistent()
+				}
+				if err == nil {
+					err = m.Unlock()
+				}
+				if errors.Is(err, fs.ErrClosed) {
+					return
+				}
+				if err != nil && !errors.Is(err, ErrNotOwner) {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	time.Sleep(time.Duration(round%4) * time.Millisecond)
+	if err := seg.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Try to have the old addresses taken: collect, then map segments of
+	// the same size.
+	runtime.GC()
+	var fresh []*shm.Segment
+	for range 16 {
+		s, err := shm.CreateAnonymous(lockSegSize)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fresh = append(fresh, s)
+	}
+	time.Sleep(2 * time.Millisecond)
+	done := make(chan struct{})
+	go func() { m1.Close(); m2.Close(); wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(hang):
+		t.Fatalf("round %d: Lock and Unlock Close or the calls under way still running after %v", round, hang)
+	}
+	close(errs)
+	for err := range errs {
+		t.Errorf("round %d: a call ended with %v, want fs.ErrClosed", round, err)
+	}
+	for i, s := range fresh {
+		b := s.Bytes()
+		p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+		if p < hi && p+uintptr(len(b)) > lo {
+			t.Errorf("round %d: fresh segment %d was mapped at %#x, inside the closed segment's %#x-%#x while its handles were alive", round, i, p, lo, hi)
+		}
+		for off, c := range b {
+			if c != 0 {
+				t.Errorf("round %d: fresh segment %d has %#x at offset %d: written through a stale handle", round, i, c, off)
+				break
+			}
+		}
+		s.Close()
+	}
+}
