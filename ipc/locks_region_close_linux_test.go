@@ -1,6 +1,7 @@
 package ipc
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"runtime"
@@ -118,5 +119,88 @@ func regionClosedRound(t *testing.T, create func() (*shm.Segment, error), round 
 			}
 		}
 		s.Close()
+	}
+}
+
+// TestObjectsRegionClosedFirst: a call asleep in an Event, a Semaphore
+// or a Mutex's LockContext when its named segment is closed, one that
+// starts after, and a context cancelled after, each end with an error
+// (fs.ErrClosed, or the context's) rather than crash the process on the
+// retired memory.
+func TestObjectsRegionClosedFirst(t *testing.T) {
+	type sleeper struct {
+		name  string
+		setup func(seg *shm.Segment) (wait func(ctx context.Context) error, closeAll func())
+	}
+	sleepers := []sleeper{
+		{"event", func(seg *shm.Segment) (func(context.Context) error, func()) {
+			e, err := CreateEvent(seg, 0, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return e.Wait, func() { e.Close() }
+		}},
+		{"semaphore", func(seg *shm.Segment) (func(context.Context) error, func()) {
+			s, err := CreateSemaphore(seg, 0, 0, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return func(ctx context.Context) error { return s.Acquire(ctx, 1) }, func() { s.Close() }
+		}},
+		{"mutex", func(seg *shm.Segment) (func(context.Context) error, func()) {
+			m1, err := CreateMutex(seg, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m2, err := OpenMutex(seg, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m1.Lock(); err != nil {
+				t.Fatal(err)
+			}
+			return m2.LockContext, func() { m2.Close(); m1.Close() }
+		}},
+	}
+	for _, sl := range sleepers {
+		t.Run(sl.name, func(t *testing.T) {
+			seg, err := shm.Create(segName(t), lockSegSize)
+			if err != nil {
+				t.Skipf("cannot create the segment: %v", err)
+			}
+			wait, closeAll := sl.setup(seg)
+			defer closeAll()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			asleep := make(chan error, 1)
+			go func() { asleep <- wait(ctx) }()
+			time.Sleep(20 * time.Millisecond) // let it sleep
+			if err := seg.Close(); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case err := <-asleep:
+				if !errors.Is(err, fs.ErrClosed) {
+					t.Errorf("the call asleep at the segment's Close: %v, want fs.ErrClosed", err)
+				}
+			case <-time.After(hang):
+				t.Fatalf("the call asleep at the segment's Close still waits after %v", hang)
+			}
+			after := make(chan error, 1)
+			ctx2, cancel2 := context.WithCancel(context.Background())
+			go func() { after <- wait(ctx2) }()
+			time.Sleep(5 * time.Millisecond)
+			cancel2() // its AfterFunc kicks the retired memory
+			select {
+			case err := <-after:
+				if !errors.Is(err, fs.ErrClosed) && !errors.Is(err, context.Canceled) {
+					t.Errorf("a call after the segment's Close: %v, want fs.ErrClosed", err)
+				}
+			case <-time.After(hang):
+				t.Fatalf("a call after the segment's Close still waits after %v", hang)
+			}
+			cancel()
+			time.Sleep(5 * time.Millisecond)
+		})
 	}
 }

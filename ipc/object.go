@@ -396,9 +396,24 @@ func (o *object) closedErr(op string) error { return pathErr(op, o.name, ErrClos
 // kick wakes every sleeper on the object's futex word, so that each
 // re-checks what it waits for: after a Close, a holder's death, a
 // context's end.
+//
+// It runs on goroutines of its own too (a context's AfterFunc, the
+// watch of a holder), after the Region may have been closed: it touches
+// the memory in a guard of its own, and a fault there leaves nothing to
+// wake.
 func (o *object) kick() {
-	atomic.AddUint32(o.seqAddr, 1)
-	o.wt.wake(o.seqAddr, atomic.LoadUint32(o.sleepersAddr), -1)
+	_ = o.touch("kick", func() {
+		atomic.AddUint32(o.seqAddr, 1)
+		o.wt.wake(o.seqAddr, atomic.LoadUint32(o.sleepersAddr), -1)
+	})
+}
+
+// touch runs fn, which touches the object's memory outside o.run, in the
+// fault guard: a fault is an error, as in the fast paths.
+func (o *object) touch(op string, fn func()) (err error) {
+	defer o.guard(op, debug.SetPanicOnFault(true), &err)
+	fn()
+	return nil
 }
 
 // wakeOne wakes one sleeper, if any process has one (section 8.3): the
@@ -422,22 +437,26 @@ func (o *object) wakeAll() {
 }
 
 // register and unregister count this handle's sleepers and keep its bit
-// in the sleepers word. The word may fault, and the guard of the caller
-// recovers: the unlock is deferred so that o.mu is never left held.
-func (o *object) register() {
+// in the sleepers word, which may fault (the Region was closed or
+// shrank): they touch it in the guard, with o.mu released however that
+// ends. register counts the sleeper only once its bit is set.
+func (o *object) register(op string) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.sleeping == 0 {
-		atomic.OrUint32(o.sleepersAddr, o.bit)
+		if err := o.touch(op, func() { atomic.OrUint32(o.sleepersAddr, o.bit) }); err != nil {
+			return err
+		}
 	}
 	o.sleeping++
+	return nil
 }
 
-func (o *object) unregister() {
+func (o *object) unregister(op string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.sleeping--; o.sleeping == 0 {
-		atomic.AndUint32(o.sleepersAddr, ^o.bit)
+		_ = o.touch(op, func() { atomic.AndUint32(o.sleepersAddr, ^o.bit) })
 	}
 }
 
@@ -490,12 +509,17 @@ func (o *object) await(ctx context.Context, dl int64, op string, attempt try) (e
 			stop = context.AfterFunc(ctx, o.kick)
 		}
 	}
-	o.register()
+	if err := o.register(op); err != nil {
+		if stop != nil {
+			stop()
+		}
+		return err
+	}
 	defer func() {
 		if stop != nil {
 			stop()
 		}
-		o.unregister()
+		o.unregister(op)
 		if !success {
 			// A wake-up meant for a sleeper that leaves empty-handed
 			// goes on to the next.
