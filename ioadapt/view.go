@@ -129,14 +129,14 @@ func (s *shared) hold(v *view) bool {
 // while it is reachable; [HoldMemory] takes it.
 type Hold struct {
 	c *IO
-	v *view
+	v *view // kept reachable: the cleanups that unmap retired memory wait for it
 }
 
 // HoldMemory returns the memory of r, an [IO] or a Region that embeds one
-// (a section's part of it), for a caller
-// that keeps pointers into it from one call to the next, as package ipc's
-// Mutex does, with a [Hold] that keeps those addresses from being mapped
-// again for as long as it is reachable. A Close or a resize that drops
+// (a section's part of it), for a caller that keeps pointers into it
+// from one call to the next, as package ipc's Mutex does, with a [Hold]
+// that keeps those addresses from being mapped again for as long as it
+// is reachable. A Close or a resize that drops
 // the memory then retires it as for a call in flight (see [Retirer]): a
 // touch through the pointers faults (recover it with
 // [debug.SetPanicOnFault]) or, on [FaultFree] memory, still reaches the

@@ -153,13 +153,12 @@ func placement(op string, r ioadapt.Region, kind uint32, off int64, size int) (a
 	if !ok {
 		return nil, nil, nil, pathErr(op, name, detail(ErrUnsupported, "a %s needs a Region whose memory it can address", what))
 	}
-	b := bo.Bytes()
-	var hold *ioadapt.Hold
 	// The objects keep pointers into the memory between calls: the hold
 	// keeps a Close of the Region from letting another mapping take those
-	// addresses.
-	if hb, h, err := ioadapt.HoldMemory(r); err == nil {
-		b, hold = hb, h
+	// addresses. A Region that cannot keep them is used as it is.
+	b, hold, err := ioadapt.HoldMemory(r)
+	if err != nil {
+		b = bo.Bytes()
 	}
 	need := int64(max(size, lineSize))
 	if int64(len(b)) < need || off > int64(len(b))-need {
