@@ -91,7 +91,7 @@ func OpenNamedEvent(name string, opts ...ObjectOption) (*Event, error) {
 }
 
 func newEvent(o *object) *Event {
-	return &Event{o: o, state: u32(o.mem, offEventState), auto: atomic.LoadUint32(u32(o.mem, offEventMode)) == eventAuto}
+	return &Event{o: o, state: u32(o.mem, offEventState), auto: o.param == eventAuto}
 }
 
 // Name returns the name of the Region, as errors use it.

@@ -308,13 +308,13 @@ func (h *header) validateObject(kind uint32, size int64) error {
 		return detail(ErrInvalidHeader, format, args...)
 	}
 	if h.kind != kind {
-		return bad("kind %d is not a %s (%d)", h.kind, kindName(kind), kind)
+		return bad("kind %d is not %s (%d)", h.kind, aKind(kind), kind)
 	}
 	if h.slotCount < 1 || h.slotCount > MaxParticipants {
 		return bad("slot_count %d is not from 1 to %d", h.slotCount, MaxParticipants)
 	}
 	if want := objSize(int(h.slotCount)); h.headerSize != uint32(want) {
-		return bad("header_size %d, want %d for a %s of %d slots", h.headerSize, want, kindName(kind), h.slotCount)
+		return bad("header_size %d, want %d for %s of %d slots", h.headerSize, want, aKind(kind), h.slotCount)
 	}
 	if h.lineSize != lineSize {
 		return bad("line_size %d, want %d", h.lineSize, lineSize)
@@ -323,7 +323,7 @@ func (h *header) validateObject(kind uint32, size int64) error {
 		return err
 	}
 	if h.capacity != 0 || h.dataOffset != 0 {
-		return bad("capacity %d and data_offset %d, want 0 and 0: a %s has no ring", h.capacity, h.dataOffset, kindName(kind))
+		return bad("capacity %d and data_offset %d, want 0 and 0: %s has no ring", h.capacity, h.dataOffset, aKind(kind))
 	}
 	if size < 0 || uint64(h.headerSize) > uint64(size) {
 		return bad("header_size %d runs past the end of the region (%d bytes from the %s)", h.headerSize, size, kindName(kind))
@@ -370,6 +370,14 @@ func kindName(kind uint32) string {
 		return "event"
 	}
 	return "kind " + strconv.Itoa(int(kind))
+}
+
+// aKind is kindName with its article, for messages.
+func aKind(kind uint32) string {
+	if kind == kindEvent {
+		return "an event"
+	}
+	return "a " + kindName(kind)
 }
 
 func magicString(m uint64) string {

@@ -531,3 +531,53 @@ func TestObjectBadInput(t *testing.T) {
 	_, err = CreateEvent(half, 0, false)
 	wantErr(t, err, fs.ErrExist, "not zeroed")
 }
+
+// TestObjectWordsChecked: a joiner refuses a semaphore's maximum or an
+// event's mode that no creator writes, naming the value, as it refuses
+// the header's own fields.
+func TestObjectWordsChecked(t *testing.T) {
+	size := ObjectSize(2)
+	mem := memRegion(size)
+	s, err := CreateSemaphore(mem, 0, 1, 3, Participants(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	b := mem.Bytes()
+	for _, v := range []uint32{0, 1 << 31, 1<<32 - 1} {
+		atomic.StoreUint32(u32(b, offSemMax), v)
+		_, err := OpenSemaphore(mem, 0)
+		wantErr(t, err, ErrInvalidHeader, "max "+strconv.FormatUint(uint64(v), 10)+" of the semaphore is not from 1 to 2147483647")
+	}
+	atomic.StoreUint32(u32(b, offSemMax), 3)
+	s2, err := OpenSemaphore(mem, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s2.Max() != 3 {
+		t.Errorf("Max() = %d after the header was mended, want 3", s2.Max())
+	}
+	s2.Close()
+
+	emem := memRegion(size)
+	e, err := CreateEvent(emem, 0, true, Participants(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	eb := emem.Bytes()
+	atomic.StoreUint32(u32(eb, offEventMode), 2)
+	_, err = OpenEvent(emem, 0)
+	wantErr(t, err, ErrInvalidHeader, "mode 2 of the event is not 0 (manual reset) or 1 (auto-reset)")
+	atomic.StoreUint32(u32(eb, offEventMode), eventManual)
+	_, err = CreateEvent(memRegion(100), 0, false)
+	wantErr(t, err, fs.ErrInvalid, "too small for an event")
+	e2, err := OpenEvent(emem, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e2.AutoReset() {
+		t.Error("AutoReset() of an event whose mode word says manual reset")
+	}
+	e2.Close()
+}

@@ -42,6 +42,7 @@ type object struct {
 	mem   []byte // the object's bytes, from the Region's Bytes; valid while it is open
 	bit   uint32 // our slot's bit in the sleepers word
 	heap  bool   // mem is on the Go heap: see fastWords
+	param uint32 // the kind's fixed word, read once in the guard: see param
 
 	seqAddr, sleepersAddr *uint32
 	wt                    *objWait // sleeping on seq and waking the other slots
@@ -151,7 +152,7 @@ func placement(op string, r ioadapt.Region, kind uint32, off int64, size int) (a
 	}
 	bo, ok := acc.(bytesOf)
 	if !ok {
-		return nil, nil, nil, pathErr(op, name, detail(ErrUnsupported, "a %s needs a Region whose memory it can address", what))
+		return nil, nil, nil, pathErr(op, name, detail(ErrUnsupported, "%s needs a Region whose memory it can address", aKind(kind)))
 	}
 	// The objects keep pointers into the memory between calls: the hold
 	// keeps a Close of the Region from letting another mapping take those
@@ -163,7 +164,7 @@ func placement(op string, r ioadapt.Region, kind uint32, off int64, size int) (a
 	need := int64(max(size, lineSize))
 	if int64(len(b)) < need || off > int64(len(b))-need {
 		return nil, nil, nil, pathErr(op, name, detail(fs.ErrInvalid,
-			"region of %d bytes is too small for a %s of %d bytes at offset %d", len(b), what, need, off))
+			"region of %d bytes is too small for %s of %d bytes at offset %d", len(b), aKind(kind), need, off))
 	}
 	mem := b[off:]
 	if err := checkRegion(mem); err != nil {
@@ -207,7 +208,12 @@ func createObject(op string, r ioadapt.Region, off int64, kind uint32, c objConf
 		h.lockBase, h.lockDev, h.lockIno = 1<<62|rand.Uint64N(1<<52)<<8, dev, ino
 	}
 	err = o.run(op, func(b []byte) error {
-		return layOut(b, &h, size, func() { init(b) })
+		if err := layOut(b, &h, size, func() { init(b) }); err != nil {
+			return err
+		}
+		var perr error
+		o.param, perr = param(kind, b)
+		return perr
 	})
 	if err != nil {
 		return nil, err
@@ -240,10 +246,14 @@ func openObject(op string, r ioadapt.Region, off int64, kind uint32, c objConfig
 				pending = true
 				return nil
 			case m == magic && s != stateReady:
-				return detail(ErrInvalidHeader, "state %d (%s) of a %s, want 2 (ready)", s, stateName(s), kindName(kind))
+				return detail(ErrInvalidHeader, "state %d (%s) of %s, want 2 (ready)", s, stateName(s), aKind(kind))
 			}
 			h = decodeHeader(b)
-			return h.validateObject(kind, int64(len(b)))
+			if err := h.validateObject(kind, int64(len(b))); err != nil {
+				return err
+			}
+			o.param, err = param(kind, b)
+			return err
 		})
 		return pending, err
 	}, func() (s uint32) {
@@ -330,6 +340,27 @@ func (o *object) attach(op string, lf *os.File, lockBase, waitID uint64) error {
 	}
 	o.wt.close()
 	return pathErr(op, o.name, detail(ErrInUse, "all %d participant slots of the %s are attached by live processes", o.slots, kindName(o.kind)))
+}
+
+// param reads and checks the word of the object in b that its kind
+// fixes at creation (a semaphore's maximum, an event's mode), for the
+// constructor to keep, so that no handle reads it outside the guard.
+func param(kind uint32, b []byte) (uint32, error) {
+	switch kind {
+	case kindSemaphore:
+		v := atomic.LoadUint32(u32(b, offSemMax))
+		if v < 1 || v > maxPermits {
+			return 0, detail(ErrInvalidHeader, "max %d of the semaphore is not from 1 to %d", v, maxPermits)
+		}
+		return v, nil
+	case kindEvent:
+		v := atomic.LoadUint32(u32(b, offEventMode))
+		if v != eventManual && v != eventAuto {
+			return 0, detail(ErrInvalidHeader, "mode %d of the event is not %d (manual reset) or %d (auto-reset)", v, eventManual, eventAuto)
+		}
+		return v, nil
+	}
+	return 0, nil
 }
 
 // words returns the object's futex word and sleepers word.

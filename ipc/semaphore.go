@@ -117,7 +117,7 @@ func OpenNamedSemaphore(name string, opts ...ObjectOption) (*Semaphore, error) {
 }
 
 func newSemaphore(o *object) *Semaphore {
-	return &Semaphore{o: o, max: atomic.LoadUint32(u32(o.mem, offSemMax))}
+	return &Semaphore{o: o, max: o.param}
 }
 
 // Name returns the name of the Region, as errors use it.
