@@ -107,6 +107,37 @@ func (s *shared) attach(old *view, gone [][]byte) {
 	}
 	s.retiring.Add(r.bytes)
 	runtime.AddCleanup(old, release, r)
+	if retiredAll.Add(r.bytes)-retiredAtCollect.Load() >= retireCollect {
+		collectSoon()
+	}
+}
+
+// retiredAll counts the retired bytes of every Region that wait for
+// their cleanups, and retiredAtCollect the fewest that waited since the
+// last collection that attach started. The cleanups run only after a
+// collection, and a program that closes Regions allocates little heap
+// to cause one: closed anonymous segments, whose retired memory stays
+// mapped, would hold their RAM for thousands of Closes. So once
+// retireCollect more bytes wait than at that low point, attach starts
+// one; memory that calls or holds keep for long stays in the low point,
+// and does not make every Close collect.
+var (
+	retiredAll       atomic.Int64
+	retiredAtCollect atomic.Int64
+	collecting       atomic.Bool
+)
+
+// collectSoon runs a collection on a goroutine of its own, so that the
+// Close or resize that asks for it does not wait, unless one is running.
+func collectSoon() {
+	if !collecting.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		runtime.GC()
+		retiredAtCollect.Store(retiredAll.Load())
+		collecting.Store(false)
+	}()
 }
 
 // hold marks v as held by a lock-free call and reports whether the call
@@ -208,6 +239,13 @@ type retired struct {
 func release(r retired) {
 	unmapAll(r.gone)
 	r.pending.Add(-r.bytes)
+	left := retiredAll.Add(-r.bytes)
+	for {
+		low := retiredAtCollect.Load()
+		if left >= low || retiredAtCollect.CompareAndSwap(low, left) {
+			return
+		}
+	}
 }
 
 func unmapAll(gone [][]byte) {
