@@ -141,9 +141,11 @@
 //
 // Close the handles before their Region. A handle whose Region was
 // closed first fails with an error wrapping [fs.ErrClosed] (or, on an
-// anonymous segment, works on in the memory it keeps), and while it
-// lives no other mapping takes the Region's addresses, so it never
-// writes into one. System V segments and Windows views unmap at Close
+// anonymous segment, works on in the memory it keeps), and until it is
+// closed no other mapping takes the Region's addresses, so it never
+// writes into one. A closed handle keeps nothing: the Region's memory
+// goes once both are closed, however long the handle stays reachable.
+// System V segments and Windows views unmap at Close
 // and cannot keep their addresses: there the order is the caller's to
 // keep.
 //

@@ -104,10 +104,10 @@ func (e *Event) AutoReset() bool { return e.auto }
 // all of them; of an auto-reset one: one of them gets through). Setting
 // a set event does nothing.
 func (e *Event) Set() (err error) {
+	defer e.o.guard("set", debug.SetPanicOnFault(true), &err, e.o.hold.Load())
 	if e.o.closed.Load() {
 		return e.o.closedErr("set")
 	}
-	defer e.o.guard("set", debug.SetPanicOnFault(true), &err)
 	atomic.StoreUint32(e.state, 1)
 	e.o.wakeAll()
 	return nil
@@ -115,10 +115,10 @@ func (e *Event) Set() (err error) {
 
 // Reset lowers the event; Waits from then on wait for the next Set.
 func (e *Event) Reset() (err error) {
+	defer e.o.guard("reset", debug.SetPanicOnFault(true), &err, e.o.hold.Load())
 	if e.o.closed.Load() {
 		return e.o.closedErr("reset")
 	}
-	defer e.o.guard("reset", debug.SetPanicOnFault(true), &err)
 	atomic.StoreUint32(e.state, 0)
 	return nil
 }

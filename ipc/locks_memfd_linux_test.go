@@ -3,6 +3,7 @@ package ipc
 import (
 	"bufio"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -205,4 +206,66 @@ func mappingsOf(t *testing.T, ino uint64) int {
 		}
 	}
 	return n
+}
+
+// TestClosedHandleLetsSegmentGo: a closed handle that the program keeps
+// reachable does not keep the memory of its segment, closed too, mapped:
+// Close drops the handle's hold on the Region's addresses.
+func TestClosedHandleLetsSegmentGo(t *testing.T) {
+	for _, kind := range []string{"mutex", "event"} {
+		t.Run(kind, func(t *testing.T) {
+			seg, err := shm.CreateAnonymous(lockSegSize)
+			if err != nil {
+				t.Skipf("no memfd on this kernel: %v", err)
+			}
+			f, err := seg.File()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var st unix.Stat_t
+			err = unix.Fstat(int(f.Fd()), &st)
+			f.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var h io.Closer
+			if kind == "mutex" {
+				m, err := CreateMutex(seg, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := m.Lock(); err != nil {
+					t.Fatal(err)
+				}
+				if err := m.Unlock(); err != nil {
+					t.Fatal(err)
+				}
+				h = m
+			} else {
+				e, err := CreateEvent(seg, 0, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := e.Set(); err != nil {
+					t.Fatal(err)
+				}
+				h = e
+			}
+			if err := h.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := seg.Close(); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(hang)
+			for mappingsOf(t, st.Ino) != 0 && time.Now().Before(deadline) {
+				runtime.GC()
+				time.Sleep(5 * time.Millisecond)
+			}
+			if n := mappingsOf(t, st.Ino); n != 0 {
+				t.Fatalf("%d mappings of the closed segment (inode %d) left after %v, while its closed %s is reachable", n, st.Ino, hang, kind)
+			}
+			runtime.KeepAlive(h)
+		})
+	}
 }

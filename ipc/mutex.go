@@ -185,10 +185,10 @@ func (m *Mutex) lock(ctx context.Context, dl int64) (err error) {
 		runtime.KeepAlive(f)
 		return nil
 	}
+	defer m.o.guard("lock", debug.SetPanicOnFault(true), &err, m.o.hold.Load())
 	if m.o.closed.Load() {
 		return m.o.closedErr("lock")
 	}
-	defer m.o.guard("lock", debug.SetPanicOnFault(true), &err)
 	if atomic.CompareAndSwapUint64(m.word, 0, m.mine) || m.spinFree() {
 		return nil
 	}
@@ -222,10 +222,10 @@ func (m *Mutex) spinFree() bool {
 // returns true with an error wrapping [ErrOwnerDead]; other errors come
 // with false, as for [Mutex.Lock].
 func (m *Mutex) TryLock() (ok bool, err error) {
+	defer m.o.guard("trylock", debug.SetPanicOnFault(true), &err, m.o.hold.Load())
 	if m.o.closed.Load() {
 		return false, m.o.closedErr("trylock")
 	}
-	defer m.o.guard("trylock", debug.SetPanicOnFault(true), &err)
 	if atomic.CompareAndSwapUint64(m.word, 0, m.mine) {
 		return true, nil
 	}
@@ -295,10 +295,10 @@ func (m *Mutex) Unlock() (err error) {
 		runtime.KeepAlive(f)
 		return nil
 	}
+	defer m.o.guard("unlock", debug.SetPanicOnFault(true), &err, m.o.hold.Load())
 	if m.o.closed.Load() {
 		return m.o.closedErr("unlock")
 	}
-	defer m.o.guard("unlock", debug.SetPanicOnFault(true), &err)
 	if atomic.CompareAndSwapUint64(m.word, m.mine, 0) {
 		m.o.wakeOne()
 		return nil
@@ -332,10 +332,10 @@ func (m *Mutex) notOwner(w uint64) error {
 // nothing; through a handle that does not hold it, it fails with an
 // error wrapping [ErrNotOwner].
 func (m *Mutex) MarkConsistent() (err error) {
+	defer m.o.guard("markconsistent", debug.SetPanicOnFault(true), &err, m.o.hold.Load())
 	if m.o.closed.Load() {
 		return m.o.closedErr("markconsistent")
 	}
-	defer m.o.guard("markconsistent", debug.SetPanicOnFault(true), &err)
 	w := atomic.LoadUint64(m.word)
 	if w == m.mine || w == m.mine&^0xff|lockInconsistent && atomic.CompareAndSwapUint64(m.word, w, m.mine) {
 		return nil

@@ -77,14 +77,14 @@ func bareLockUnlock(m *Mutex) {
 
 //go:noinline
 func guardedLock(m *Mutex) (err error) {
-	defer m.o.guard("lock", debug.SetPanicOnFault(true), &err)
+	defer m.o.guard("lock", debug.SetPanicOnFault(true), &err, m.o.hold.Load())
 	atomic.CompareAndSwapUint64(m.word, 0, m.mine)
 	return nil
 }
 
 //go:noinline
 func guardedUnlock(m *Mutex) (err error) {
-	defer m.o.guard("unlock", debug.SetPanicOnFault(true), &err)
+	defer m.o.guard("unlock", debug.SetPanicOnFault(true), &err, m.o.hold.Load())
 	if atomic.CompareAndSwapUint64(m.word, m.mine, 0) {
 		_ = atomic.LoadUint32(m.o.sleepersAddr)
 	}

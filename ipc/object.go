@@ -33,8 +33,11 @@ import (
 type object struct {
 	member // our slot, its lock byte, our owner word
 
-	acc   accessor
-	hold  *ioadapt.Hold // keeps mem's addresses reserved; nil where the Region cannot
+	acc accessor
+	// hold keeps mem's addresses reserved (nil where the Region cannot)
+	// until Close has ended and no call holds it: each call that touches
+	// mem outside o.run loads it for its guard, and Close drops it.
+	hold  atomic.Pointer[ioadapt.Hold]
 	name  string
 	kind  uint32
 	off   int    // the object's offset in the Region
@@ -48,6 +51,7 @@ type object struct {
 	wt                    *objWait // sleeping on seq and waking the other slots
 
 	closed atomic.Bool
+	ended  atomic.Bool // Close has ended: no call may touch mem (see touch)
 	// waiting is read-locked by the calls in await, for as long as they
 	// wait; Close, once it has woken them, write-locks it to wait until
 	// they have left.
@@ -189,7 +193,8 @@ func createObject(op string, r ioadapt.Region, off int64, kind uint32, c objConf
 	if err != nil {
 		return nil, err
 	}
-	o := &object{acc: acc, hold: hold, name: name, kind: kind, off: int(off), slots: c.participants, mem: mem[:size:size]}
+	o := &object{acc: acc, name: name, kind: kind, off: int(off), slots: c.participants, mem: mem[:size:size]}
+	o.hold.Store(hold)
 	h := header{major: versionMajor, minor: versionMinor, headerSize: uint32(size), kind: kind,
 		lineSize: lineSize, slotCount: uint32(c.participants),
 		waitID: 1 + rand.Uint64N(1<<64-1), // never 0, which names nothing
@@ -235,7 +240,8 @@ func openObject(op string, r ioadapt.Region, off int64, kind uint32, c objConfig
 	if err != nil {
 		return nil, err
 	}
-	o := &object{acc: acc, hold: hold, name: name, kind: kind, off: int(off), mem: mem}
+	o := &object{acc: acc, name: name, kind: kind, off: int(off), mem: mem}
+	o.hold.Store(hold)
 	var h header
 	err = awaitReady(op, name, kindName(kind), c.readyTimeout, func() (pending bool, err error) {
 		err = o.run(op, func(b []byte) error {
@@ -394,9 +400,13 @@ func (o *object) run(op string, fn func(b []byte) error) error {
 // the object into an error wrapping [ioadapt.ErrFault], or [ErrClosed]
 // once the handle or the Region is closed: a call that was under way at
 // Close may touch the memory after Close has returned and the Region's
-// Close has retired it. Other panics go on.
-func (o *object) guard(op string, old bool, err *error) {
+// Close has retired it. Other panics go on. h is the hold that the call
+// loaded before it touched the memory: as an argument of the deferred
+// guard, it keeps the memory's addresses reserved until the call ends,
+// even if Close drops the object's hold meanwhile.
+func (o *object) guard(op string, old bool, err *error, h *ioadapt.Hold) {
 	debug.SetPanicOnFault(old)
+	runtime.KeepAlive(h)
 	r := recover()
 	if r == nil {
 		return
@@ -408,7 +418,7 @@ func (o *object) guard(op string, old bool, err *error) {
 				*err = o.closedErr(op)
 				return
 			}
-			if o.hold != nil && o.hold.Closed() {
+			if h != nil && h.Closed() {
 				*err = pathErr(op, o.name, detail(ErrClosed, "the region was closed before the %s", kindName(o.kind)))
 				return
 			}
@@ -439,9 +449,14 @@ func (o *object) kick() {
 }
 
 // touch runs fn, which touches the object's memory outside o.run, in the
-// fault guard: a fault is an error, as in the fast paths.
+// fault guard: a fault is an error, as in the fast paths. Once Close has
+// ended (a context's AfterFunc, a watch that fired late), fn does not run:
+// the hold may be gone, and with it the reservation of the addresses.
 func (o *object) touch(op string, fn func()) (err error) {
-	defer o.guard(op, debug.SetPanicOnFault(true), &err)
+	defer o.guard(op, debug.SetPanicOnFault(true), &err, o.hold.Load())
+	if o.ended.Load() {
+		return o.closedErr(op)
+	}
 	fn()
 	return nil
 }
@@ -731,7 +746,14 @@ func (o *object) close(leave func(b []byte)) error {
 	})
 	o.unlockSlot()
 	o.wt.close()
-	return errors.Join(append([]error{err}, closeSegment(o.owned, o.unlink)...)...)
+	err = errors.Join(append([]error{err}, closeSegment(o.owned, o.unlink)...)...)
+	// No call waits any more; a fast path under way holds the hold it
+	// loaded, and any later one sees closed (or ended) first. Dropping it
+	// lets the Region's memory go once that Region is closed too, however
+	// long the closed handle stays reachable.
+	o.ended.Store(true)
+	o.hold.Store(nil)
+	return err
 }
 
 // namedObject makes (init not nil: it writes the object's own words) or
