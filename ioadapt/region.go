@@ -127,9 +127,9 @@ type FaultFree interface {
 // memory, which the garbage collector keeps while a call holds it). A
 // call in flight at Close then completes on that memory. Retired memory
 // waits for a collection to find that no call holds it: once 64 MiB more
-// of it waits than at the low point since the last, IO starts one, so
-// that closed segments give back their RAM without waiting for the
-// program's heap to grow.
+// memory retired still mapped waits than at the low point since the
+// last, IO starts one, so that closed segments give back their RAM
+// without waiting for the program's heap to grow.
 type Retirer interface {
 	Retired() [][]byte
 	// StopRetiring makes the Region unmap and move memory again, as one

@@ -101,28 +101,31 @@ func (s *shared) attach(old *view, gone [][]byte) {
 	if len(gone) == 0 {
 		return
 	}
-	r := retired{gone: gone, pending: s.retiring}
+	r := retired{gone: gone, pending: s.retiring, mapped: !s.faults}
 	for _, b := range gone {
 		r.bytes += int64(len(b))
 	}
 	s.retiring.Add(r.bytes)
 	runtime.AddCleanup(old, release, r)
-	if retiredAll.Add(r.bytes)-retiredAtCollect.Load() >= retireCollect {
+	if r.mapped && retiredMapped.Add(r.bytes)-retiredAtCollect.Load() >= retireCollect {
 		collectSoon()
 	}
 }
 
-// retiredAll counts the retired bytes of every Region that wait for
-// their cleanups, and retiredAtCollect the fewest that waited since the
-// last collection that attach started. The cleanups run only after a
-// collection, and a program that closes Regions allocates little heap
-// to cause one: closed anonymous segments, whose retired memory stays
-// mapped, would hold their RAM for thousands of Closes. So once
-// retireCollect more bytes wait than at that low point, attach starts
-// one; memory that calls or holds keep for long stays in the low point,
-// and does not make every Close collect.
+// retiredMapped counts the bytes of every Region that were retired still
+// mapped (memory that cannot fault: a sealed memfd keeps its RAM until
+// the cleanup unmaps it) and wait for their cleanups, and
+// retiredAtCollect the fewest that waited since the last collection that
+// attach started. The cleanups run only after a collection, and a program
+// that closes such Regions allocates little heap to cause one: closed
+// anonymous segments would hold their RAM for thousands of Closes. So
+// once retireCollect more bytes wait than at that low point, attach
+// starts one; memory that calls or holds keep for long stays in the low
+// point, and does not make every Close collect. Reservations (PROT_NONE)
+// hold no RAM, only addresses, and are left to the program's own
+// collections, so that closing files never forces one.
 var (
-	retiredAll       atomic.Int64
+	retiredMapped    atomic.Int64
 	retiredAtCollect atomic.Int64
 	collecting       atomic.Bool
 )
@@ -135,7 +138,7 @@ func collectSoon() {
 	}
 	go func() {
 		runtime.GC()
-		retiredAtCollect.Store(retiredAll.Load())
+		retiredAtCollect.Store(retiredMapped.Load())
 		collecting.Store(false)
 	}()
 }
@@ -231,6 +234,7 @@ type retired struct {
 	gone    [][]byte
 	bytes   int64         // their total length
 	pending *atomic.Int64 // shared.retiring
+	mapped  bool          // gone is still mapped, not reserved: counted in retiredMapped
 }
 
 // release unmaps reservations that a [Retirer] left, once nothing can
@@ -239,7 +243,10 @@ type retired struct {
 func release(r retired) {
 	unmapAll(r.gone)
 	r.pending.Add(-r.bytes)
-	left := retiredAll.Add(-r.bytes)
+	if !r.mapped {
+		return
+	}
+	left := retiredMapped.Add(-r.bytes)
 	for {
 		low := retiredAtCollect.Load()
 		if left >= low || retiredAtCollect.CompareAndSwap(low, left) {
