@@ -23,6 +23,30 @@ import (
 // its fast paths run on the Mutex's own mapping of its words, without the
 // fault guard.
 
+// anonSegment makes an anonymous segment and returns it with its memfd's
+// inode number, by which /proc/self/maps names its mappings. It skips
+// only where the kernel has no memfd_create.
+func anonSegment(t *testing.T) (*shm.Segment, uint64) {
+	t.Helper()
+	seg, err := shm.CreateAnonymous(lockSegSize)
+	if errors.Is(err, errors.ErrUnsupported) {
+		t.Skipf("no memfd on this kernel: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := seg.File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		t.Fatal(err)
+	}
+	return seg, st.Ino
+}
+
 // memfdMutex makes an anonymous segment with a mutex at its start, and a
 // descriptor of the segment for the children; all are closed when the
 // test ends.
@@ -136,24 +160,12 @@ func TestMutexMemfdCloseRace(t *testing.T) {
 // closeRaceRound is one round of TestMutexMemfdCloseRace; it returns the
 // memfd's inode, with nothing of the round left reachable.
 func closeRaceRound(t *testing.T, round int) uint64 {
-	seg, err := shm.CreateAnonymous(lockSegSize)
-	if err != nil {
-		t.Skipf("no memfd on this kernel: %v", err)
-	}
-	f, err := seg.File()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var st unix.Stat_t
-	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	seg, ino := anonSegment(t)
 	m, err := CreateMutex(seg, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := mappingsOf(t, st.Ino); n != 2 {
+	if n := mappingsOf(t, ino); n != 2 {
 		t.Fatalf("%d mappings of the memfd, want 2: the segment's and the Mutex's own", n)
 	}
 	var wg sync.WaitGroup
@@ -186,7 +198,7 @@ func closeRaceRound(t *testing.T, round int) uint64 {
 	for err := range errs {
 		t.Errorf("round %d: %v", round, err)
 	}
-	return st.Ino
+	return ino
 }
 
 // mappingsOf counts this process's mappings of the file with inode ino.
@@ -214,20 +226,7 @@ func mappingsOf(t *testing.T, ino uint64) int {
 func TestClosedHandleLetsSegmentGo(t *testing.T) {
 	for _, kind := range []string{"mutex", "event"} {
 		t.Run(kind, func(t *testing.T) {
-			seg, err := shm.CreateAnonymous(lockSegSize)
-			if err != nil {
-				t.Skipf("no memfd on this kernel: %v", err)
-			}
-			f, err := seg.File()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var st unix.Stat_t
-			err = unix.Fstat(int(f.Fd()), &st)
-			f.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
+			seg, ino := anonSegment(t)
 			var h io.Closer
 			if kind == "mutex" {
 				m, err := CreateMutex(seg, 0)
@@ -258,12 +257,12 @@ func TestClosedHandleLetsSegmentGo(t *testing.T) {
 				t.Fatal(err)
 			}
 			deadline := time.Now().Add(hang)
-			for mappingsOf(t, st.Ino) != 0 && time.Now().Before(deadline) {
+			for mappingsOf(t, ino) != 0 && time.Now().Before(deadline) {
 				runtime.GC()
 				time.Sleep(5 * time.Millisecond)
 			}
-			if n := mappingsOf(t, st.Ino); n != 0 {
-				t.Fatalf("%d mappings of the closed segment (inode %d) left after %v, while its closed %s is reachable", n, st.Ino, hang, kind)
+			if n := mappingsOf(t, ino); n != 0 {
+				t.Fatalf("%d mappings of the closed segment (inode %d) left after %v, while its closed %s is reachable", n, ino, hang, kind)
 			}
 			runtime.KeepAlive(h)
 		})
