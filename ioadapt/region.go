@@ -126,10 +126,10 @@ type FaultFree interface {
 // call holds it (a sealed memfd segment), or never retires anything (heap
 // memory, which the garbage collector keeps while a call holds it). A
 // call in flight at Close then completes on that memory. Retired memory
-// waits for a collection to find that no call holds it: once 64 MiB more
-// memory retired still mapped waits than at the low point since the
-// last, IO starts one, so that closed segments give back their RAM
-// without waiting for the program's heap to grow.
+// waits for a collection to find that no call holds it: once 64 MiB of
+// memory has been retired still mapped since the last collection that IO
+// started began, IO starts another, so that closed segments give back
+// their RAM without waiting for the program's heap to grow.
 type Retirer interface {
 	Retired() [][]byte
 	// StopRetiring makes the Region unmap and move memory again, as one

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"runtime"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -107,40 +108,58 @@ func (s *shared) attach(old *view, gone [][]byte) {
 	}
 	s.retiring.Add(r.bytes)
 	runtime.AddCleanup(old, release, r)
-	if r.mapped && retiredMapped.Add(r.bytes)-retiredAtCollect.Load() >= retireCollect {
-		collectSoon()
+	if r.mapped {
+		retiredSince(r.bytes)
 	}
 }
 
-// retiredMapped counts the bytes of every Region that were retired still
-// mapped (memory that cannot fault: a sealed memfd keeps its RAM until
-// the cleanup unmaps it) and wait for their cleanups, and
-// retiredAtCollect the fewest that waited since the last collection that
-// attach started. The cleanups run only after a collection, and a program
-// that closes such Regions allocates little heap to cause one: closed
-// anonymous segments would hold their RAM for thousands of Closes. So
-// once retireCollect more bytes wait than at that low point, attach
-// starts one; memory that calls or holds keep for long stays in the low
-// point, and does not make every Close collect. Reservations (PROT_NONE)
-// hold no RAM, only addresses, and are left to the program's own
-// collections, so that closing files never forces one.
-var (
-	retiredMapped    atomic.Int64
-	retiredAtCollect atomic.Int64
-	collecting       atomic.Bool
-)
+// Memory retired still mapped (memory that cannot fault: a sealed memfd
+// keeps its RAM until the cleanup unmaps it) waits for a collection to
+// find that no call holds it, and a program that only closes such
+// Regions allocates little heap to cause one: closed anonymous segments
+// would hold their RAM for thousands of Closes. So once retireCollect
+// bytes of it have been retired since the last collection that this
+// file started began, attach starts one, and the collection runs again
+// at once if that much more came while it ran. Memory that a call or a
+// Hold keeps is counted once, not again at every Close. Reservations
+// (PROT_NONE) hold no RAM, only addresses: they are left to the
+// program's own collections, so that closing files never forces one.
+var retire struct {
+	mu         sync.Mutex
+	since      int64 // bytes retired still mapped since the last collection began
+	collecting bool
+}
 
-// collectSoon runs a collection on a goroutine of its own, so that the
-// Close or resize that asks for it does not wait, unless one is running.
-func collectSoon() {
-	if !collecting.CompareAndSwap(false, true) {
-		return
+// retiredSince counts n bytes retired still mapped, and starts a
+// collection on a goroutine of its own (the Close or resize does not
+// wait) when they make retireCollect and none is running.
+func retiredSince(n int64) {
+	retire.mu.Lock()
+	retire.since += n
+	start := !retire.collecting && retire.since >= retireCollect
+	retire.collecting = retire.collecting || start
+	retire.mu.Unlock()
+	if start {
+		go collectRetired()
 	}
-	go func() {
+}
+
+// collectRetired collects until less than retireCollect was retired
+// while the last collection ran.
+func collectRetired() {
+	for {
+		retire.mu.Lock()
+		retire.since = 0
+		retire.mu.Unlock()
 		runtime.GC()
-		retiredAtCollect.Store(retiredMapped.Load())
-		collecting.Store(false)
-	}()
+		retire.mu.Lock()
+		again := retire.since >= retireCollect
+		retire.collecting = again
+		retire.mu.Unlock()
+		if !again {
+			return
+		}
+	}
 }
 
 // hold marks v as held by a lock-free call and reports whether the call
@@ -234,7 +253,7 @@ type retired struct {
 	gone    [][]byte
 	bytes   int64         // their total length
 	pending *atomic.Int64 // shared.retiring
-	mapped  bool          // gone is still mapped, not reserved: counted in retiredMapped
+	mapped  bool          // gone is still mapped, not reserved (see retiredSince)
 }
 
 // release unmaps reservations that a [Retirer] left, once nothing can
@@ -243,16 +262,6 @@ type retired struct {
 func release(r retired) {
 	unmapAll(r.gone)
 	r.pending.Add(-r.bytes)
-	if !r.mapped {
-		return
-	}
-	left := retiredMapped.Add(-r.bytes)
-	for {
-		low := retiredAtCollect.Load()
-		if left >= low || retiredAtCollect.CompareAndSwap(low, left) {
-			return
-		}
-	}
 }
 
 func unmapAll(gone [][]byte) {

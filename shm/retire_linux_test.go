@@ -5,6 +5,7 @@ package shm
 import (
 	"bufio"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -21,9 +22,31 @@ import (
 // must not stay mapped (1 GiB of RAM once written) after the loop. The
 // heap's own collections are turned off, so that the test's allocations
 // (reading /proc/self/maps) cannot do the Closes' work.
+//
+// In the second case the segments are closed while a collection of a
+// large heap runs: the Closes that come meanwhile must not be forgotten.
 func TestClosedAnonymousSegmentsFreed(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
-	const n, size = 64, 16 << 20
+	t.Run("loop", func(t *testing.T) { closeSegments(t, 64, 16<<20, 256<<20) })
+	t.Run("during a collection", func(t *testing.T) {
+		// Two million pointers to follow: a collection takes tens of
+		// milliseconds, longer than the 64 Closes.
+		var list *node
+		for range 2_000_000 {
+			list = &node{next: list}
+		}
+		go runtime.GC()
+		closeSegments(t, 64, 8<<20, 64<<20)
+		runtime.KeepAlive(list)
+	})
+}
+
+type node struct{ next *node }
+
+// closeSegments makes n anonymous segments of size bytes, writes, reads
+// and closes each, and fails unless at most most bytes of them stay
+// mapped once the collections have had time to run.
+func closeSegments(t *testing.T, n int, size, most int64) {
 	inodes := make(map[string]bool, n)
 	for i := range n {
 		s, err := CreateAnonymous(size)
@@ -55,7 +78,6 @@ func TestClosedAnonymousSegmentsFreed(t *testing.T) {
 	}
 	// The collection runs on a goroutine of its own, and the cleanups
 	// after it: a loaded machine may take a while.
-	const most = 256 << 20
 	var mapped int64
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		if mapped = mappedBytes(t, inodes); mapped <= most || time.Now().After(deadline) {
@@ -64,7 +86,7 @@ func TestClosedAnonymousSegmentsFreed(t *testing.T) {
 	}
 	if mapped > most {
 		t.Fatalf("%d MiB of the %d closed segments (%d MiB) still mapped after 30 s; want at most %d MiB",
-			mapped>>20, n, n*size>>20, most>>20)
+			mapped>>20, n, int64(n)*size>>20, most>>20)
 	}
 }
 
