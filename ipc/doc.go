@@ -145,6 +145,10 @@
 // closed no other mapping takes the Region's addresses, so it never
 // writes into one. A closed handle keeps nothing: the Region's memory
 // goes once both are closed, however long the handle stays reachable.
+// A Region that is resized (a file mapping grown or truncated) may map
+// its memory afresh elsewhere: the handles of the objects in it then
+// fail with an error wrapping [ioadapt.ErrFault] that says the memory
+// moved, and the objects must be opened again.
 // System V segments and Windows views unmap at Close
 // and cannot keep their addresses: there the order is the caller's to
 // keep.

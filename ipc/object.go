@@ -384,13 +384,28 @@ func (o *object) words() (seq, sleepers *uint32) {
 // that a fault is an error, and names op in the error.
 func (o *object) run(op string, fn func(b []byte) error) error {
 	err := o.acc.Access(func(b []byte) error {
-		if len(b) < o.off+len(o.mem) {
-			return detail(ioadapt.ErrFault, "region shrank to %d bytes; the %s at offset %d needs %d", len(b), kindName(o.kind), o.off, len(o.mem))
+		if err := o.placed(b); err != nil {
+			return err
 		}
 		return fn(b[o.off : o.off+len(o.mem)])
 	})
 	if err != nil {
 		return opErr(op, o.name, err)
+	}
+	return nil
+}
+
+// placed checks that b, the Region's memory as Access gives it now, still
+// holds the object where o.mem, and every pointer of the handle, points:
+// a Region that grows or shrinks (a file's mapping) may map its memory
+// afresh elsewhere, after which the handle's pointers reach retired
+// memory, and the object must be opened again.
+func (o *object) placed(b []byte) error {
+	if len(b) < o.off+len(o.mem) {
+		return detail(ioadapt.ErrFault, "region shrank to %d bytes; the %s at offset %d needs %d", len(b), kindName(o.kind), o.off, len(o.mem))
+	}
+	if unsafe.SliceData(b[o.off:]) != unsafe.SliceData(o.mem) {
+		return detail(ioadapt.ErrFault, "the region's memory moved (a resize mapped it afresh) after the %s at offset %d was opened: open it again", kindName(o.kind), o.off)
 	}
 	return nil
 }
@@ -420,6 +435,12 @@ func (o *object) guard(op string, old bool, err *error, h *ioadapt.Hold) {
 			}
 			if h != nil && h.Closed() {
 				*err = pathErr(op, o.name, detail(ErrClosed, "the region was closed before the %s", kindName(o.kind)))
+				return
+			}
+			var moved error
+			_ = o.acc.Access(func(b []byte) error { moved = o.placed(b); return nil })
+			if moved != nil {
+				*err = pathErr(op, o.name, moved)
 				return
 			}
 			*err = pathErr(op, o.name, detail(ioadapt.ErrFault,

@@ -1,0 +1,92 @@
+//go:build linux
+
+package ipc
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/mmapkit/mmapkit/ioadapt"
+	"github.com/mmapkit/mmapkit/mmfile"
+)
+
+// TestObjectsRegionMoved: a file's mapping that a Truncate maps afresh
+// leaves the handles of the objects in it pointing at retired memory.
+// Every call then fails with an error wrapping ioadapt.ErrFault that says
+// the memory moved; none may crash the process (a Semaphore's Release
+// did, touching the old memory inside the Region's Access) or hang.
+func TestObjectsRegionMoved(t *testing.T) {
+	type calls map[string]func() error
+	for _, kind := range []string{"mutex", "semaphore", "event"} {
+		t.Run(kind, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "objects")
+			f, err := mmfile.Create(path, 1<<20)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			lf, err := os.OpenFile(path, os.O_RDWR, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer lf.Close()
+			var try calls
+			switch kind {
+			case "mutex":
+				m, err := CreateMutex(f, 0, ObjectLockFile(lf))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer m.Close()
+				try = calls{
+					"Lock":    m.Lock,
+					"TryLock": func() error { _, err := m.TryLock(); return err },
+					"Unlock":  m.Unlock,
+				}
+			case "semaphore":
+				s, err := CreateSemaphore(f, 0, 1, 2, ObjectLockFile(lf))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer s.Close()
+				try = calls{
+					"Release":    func() error { return s.Release(1) },
+					"TryAcquire": func() error { _, err := s.TryAcquire(1); return err },
+					"Acquire":    func() error { return s.AcquireDeadline(time.Now().Add(time.Second), 1) },
+				}
+			case "event":
+				e, err := CreateEvent(f, 0, false, ObjectLockFile(lf))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer e.Close()
+				try = calls{
+					"Set":   e.Set,
+					"Reset": e.Reset,
+					"Wait":  func() error { return e.WaitDeadline(time.Now().Add(time.Second)) },
+				}
+			}
+			var before, after uintptr
+			_ = f.Access(func(b []byte) error { before = uintptr(unsafe.Pointer(unsafe.SliceData(b))); return nil })
+			if err := f.Truncate(64 << 10); err != nil {
+				t.Fatal(err)
+			}
+			_ = f.Access(func(b []byte) error { after = uintptr(unsafe.Pointer(unsafe.SliceData(b))); return nil })
+			if before == after {
+				t.Skip("the Truncate kept the mapping where it was: nothing moved")
+			}
+			for name, call := range try {
+				var err error
+				within(t, kind+" "+name+" after the move", func() { err = call() })
+				if !errors.Is(err, ioadapt.ErrFault) || !strings.Contains(err.Error(), "memory moved") {
+					t.Errorf("%s after the region's memory moved: %v; want an error wrapping ErrFault that says the memory moved", name, err)
+				}
+			}
+		})
+	}
+}
