@@ -32,10 +32,15 @@ import (
 //     runtime.KeepAlive): it either finished its copy before step 1, or
 //     faults on the reservation and, seeing a newer view, returns
 //     [ErrClosed] or runs again on the newer memory.
-//  4. Once no call holds the old view, nor any older one (each view
-//     keeps its successor reachable through next, so an older view holds
-//     back the cleanups of every newer one), the cleanup unmaps the
-//     reservation, and only then can the addresses be mapped again.
+//  4. Once no call holds the old view, nor any older one over the same
+//     memory (a view keeps its successor reachable through next while
+//     the two start at the same address, so that an older view holds
+//     back the cleanups of the newer ones that share its memory), the
+//     cleanup unmaps the reservation, and only then can the addresses be
+//     mapped again. A successor elsewhere (the memory moved, or Close)
+//     shares none of it: the old memory is retired whole with the old
+//     view, so a view that a call or a [Hold] keeps does not hold back
+//     what later resizes retire.
 //
 // A Close whose view no lock-free call ever held (hold) skips steps 1
 // and 4: no call can be copying, nor start to, so the Region unmaps the
@@ -60,7 +65,7 @@ type view struct {
 	// view's memory, before it copies (see hold): a Close that finds it
 	// unset may unmap the memory at once rather than retire it.
 	held atomic.Bool
-	next *view // the view that replaced this one; set under the exclusive lock
+	next *view // the view that replaced this one over the same memory; set under the exclusive lock
 }
 
 // publish makes s.buf and s.closed the view that the lock-free paths see,
@@ -92,7 +97,9 @@ func (s *shared) publish() {
 		// calls that held the old one: Close must not unmap it at once.
 		v.held.Store(true)
 	}
-	old.next = v
+	if v.base == old.base {
+		old.next = v
+	}
 	s.attach(old, gone)
 }
 
@@ -230,7 +237,6 @@ func (s *shared) closeView() (old *view, unheld bool) {
 	old = s.cur.Load()
 	v := &view{closed: true, locked: s.locked, seq: old.seq + 1}
 	s.cur.Store(v)
-	old.next = v
 	return old, !old.held.Load()
 }
 
