@@ -61,7 +61,9 @@ func ReadOnly() Option { return optionFunc(func(c *config) { c.readOnly = true }
 // ExpectSize makes [Open] and [AttachID] check that the segment's size is
 // exactly n bytes, and fail with an error wrapping
 // [ioadapt.ErrSizeMismatch] otherwise. The size is checked, never applied:
-// a System V segment keeps the size it was created with.
+// a System V segment keeps the size it was created with. The calls that
+// create take a size of their own, and refuse an n that differs from it
+// before any system call.
 func ExpectSize(n int64) Option { return optionFunc(func(c *config) { c.expect = n }) }
 
 // Segment is an attached System V shared-memory segment.
@@ -293,10 +295,12 @@ func Create(key Key, size int64, opts ...Option) (*Segment, error) {
 }
 
 // OpenOrCreate attaches the segment with the key, creating it with size
-// bytes if there is none (IPC_CREAT without IPC_EXCL). An existing segment
-// must have exactly that size, or the call fails with
-// [ioadapt.ErrSizeMismatch]. Several processes may race to call it: one
-// creates, all attach the same segment.
+// bytes if there is none. An existing segment must have exactly that
+// size, or the call fails with [ioadapt.ErrSizeMismatch]. Several
+// processes may race to call it: one creates, all attach the same
+// segment. A call that made the segment and then fails (it cannot attach
+// it) removes it again, as [Create] does, unless a process has attached
+// it meanwhile.
 func OpenOrCreate(key Key, size int64, opts ...Option) (*Segment, error) {
 	return create("open", key, size, false, false, opts)
 }
@@ -385,15 +389,18 @@ func create(op string, key Key, size int64, excl, private bool, opts []Option) (
 	if err := checkSize(size); err != nil {
 		return nil, &fs.PathError{Op: op, Path: path, Err: err}
 	}
-	id, err := shmGet(key, size, true, excl, c.perm)
+	if c.expect != -1 && c.expect != size {
+		return nil, &fs.PathError{Op: op, Path: path, Err: errs.Detail(ioadapt.ErrSizeMismatch,
+			"expected size %d, where the segment is made or found with size %d", c.expect, size)}
+	}
+	id, created, err := getOrCreate(key, size, excl, c.perm)
 	if err != nil {
 		return nil, &fs.PathError{Op: op, Path: path, Err: explainGet(key, size, true, c, err)}
 	}
 	s, err := attach(op, path, key, id, c)
 	if err != nil {
-		if excl {
-			// We made it and nobody could know it yet: do not leak it.
-			err = errs.Rollback(err, removeErr(op, path, id))
+		if created {
+			err = errs.Rollback(err, removeUnjoined(op, path, id))
 		}
 		return nil, err
 	}
@@ -403,6 +410,37 @@ func create(op string, key Key, size int64, excl, private bool, opts []Option) (
 		return nil, errs.Rollback(err, s.Close())
 	}
 	return s, nil
+}
+
+// getOrCreate makes the segment of key (IPC_CREAT|IPC_EXCL), or without
+// excl finds the one that has it, and reports whether it made it: only
+// then may a failed attach remove it again. An exclusive try first, then
+// an open, tells the two apart where IPC_CREAT alone would not; the loop
+// covers a segment removed between the two. The error is the bare errno.
+func getOrCreate(key Key, size int64, excl bool, perm fs.FileMode) (id int, created bool, err error) {
+	for range 100 {
+		id, err = shmGet(key, size, true, true, perm)
+		if excl || err != syscall.EEXIST {
+			return id, err == nil, err
+		}
+		id, err = shmGet(key, size, false, false, 0)
+		if err != syscall.ENOENT {
+			return id, false, err
+		}
+	}
+	return 0, false, err
+}
+
+// removeUnjoined removes segment id (IPC_RMID), which this call made,
+// for a rollback, unless a process has attached it since: a segment with
+// a key may have been found by another process meanwhile, which then
+// keeps it. Its error says what failed.
+func removeUnjoined(op, path string, id int) error {
+	info, err := shmStat(id)
+	if err == nil && (info.Attaches > 0 || !info.AttachTime.IsZero()) {
+		return nil
+	}
+	return removeErr(op, path, id)
 }
 
 // removeErr removes segment id (IPC_RMID), for a rollback, and says so
