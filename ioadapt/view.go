@@ -277,7 +277,8 @@ func unmapAll(gone [][]byte) {
 }
 
 // retireCollect is how much retired memory may wait for a collection
-// before a remap asks for one.
+// before a remap under an address-space limit, or a Close of memory that
+// stays mapped, asks for one.
 const retireCollect = 64 << 20
 
 // remap runs f, a call of the Region that may change its memory (Resize,
@@ -285,12 +286,14 @@ const retireCollect = 64 << 20
 // addresses until a collection finds that no call holds it, and mapping
 // afresh needs the old range and the new one at once, so a Region that
 // grows can run out of address space (ENOMEM under RLIMIT_AS) where an
-// unmapping Region would not: remap runs a collection first when much is
-// waiting, and after an ENOMEM stops the retiring (stopRetiring) and runs
-// f once more. f must fail with ENOMEM only where it changed nothing. The
-// caller holds s.mu exclusively.
+// unmapping Region would not: under such a limit remap runs a collection
+// first when much is waiting, and after an ENOMEM stops the retiring
+// (stopRetiring) and runs f once more. Without one a reservation costs
+// only addresses, and a Write that grows a file does not wait for a
+// collection of the program's heap. f must fail with ENOMEM only where
+// it changed nothing. The caller holds s.mu exclusively.
 func (s *shared) remap(f func() error) error {
-	if s.retiring.Load() >= retireCollect {
+	if s.retiring.Load() >= retireCollect && sys.AddressSpaceLimited() {
 		runtime.GC()
 	}
 	err := f()

@@ -12,3 +12,6 @@ func Unmap([]byte) error { return errs.Unsupported("retired memory") }
 // Retire returns an error wrapping [errors.ErrUnsupported], as [Unmap]
 // does.
 func Retire([]byte) error { return errs.Unsupported("retired memory") }
+
+// AddressSpaceLimited reports false: nothing is retired here.
+func AddressSpaceLimited() bool { return false }

@@ -31,8 +31,16 @@ func reclaimDue() bool {
 		return true
 	case n < reclaimAhead:
 		return false
-	case ^uintptr(0)>>32 == 0:
-		return true // 4 GiB of addresses are a limit of their own
+	}
+	return AddressSpaceLimited()
+}
+
+// AddressSpaceLimited reports whether the process's addresses are few
+// enough that retired memory may take what a mapping needs: an
+// address-space limit (RLIMIT_AS), or a 32-bit platform's 4 GiB.
+func AddressSpaceLimited() bool {
+	if ^uintptr(0)>>32 == 0 {
+		return true
 	}
 	var lim unix.Rlimit
 	return unix.Getrlimit(unix.RLIMIT_AS, &lim) != nil || lim.Cur != unix.RLIM_INFINITY
