@@ -225,6 +225,21 @@ func HoldMemory(r Region) ([]byte, *Hold, error) {
 	return c.view(), &Hold{c: c, v: v}, nil
 }
 
+// MemoryMoves reports whether r, an [IO] or a Region that embeds one, may
+// map its memory afresh at other addresses while it is open: it can grow
+// or shrink ([Resizer], [Grower]) or follow a size that another process
+// changed ([Refresher]), as a file's mapping does. Code that keeps
+// pointers into the memory needs a [Hold] then. A Region that is not an
+// IO reports true: nothing here can tell.
+func MemoryMoves(r Region) bool {
+	core, ok := r.(interface{ core() *IO })
+	if !ok {
+		return true
+	}
+	s := core.core().s
+	return s.resizer != nil || s.grower != nil || s.refresher != nil
+}
+
 // Closed reports whether the IO whose memory h holds has been closed.
 func (h *Hold) Closed() bool { return h.c.closed.Load() || h.c.s.cur.Load().closed }
 

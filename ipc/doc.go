@@ -148,8 +148,12 @@
 // A Region that is resized (a file mapping grown or truncated) may map
 // its memory afresh elsewhere: the handles of the objects in it then
 // fail with an error wrapping [ioadapt.ErrFault] that says the memory
-// moved, and the objects must be opened again.
-// System V segments and Windows views unmap at Close
+// moved, and the objects must be opened again. That needs a Region that
+// keeps the old addresses reserved when its memory moves
+// ([ioadapt.HoldMemory]); where a resizable Region cannot (a file on
+// Windows, a file that stopped retiring after running out of address
+// space), the constructors refuse it with an error wrapping
+// [ErrUnsupported]. System V segments and Windows views unmap at Close
 // and cannot keep their addresses: there the order is the caller's to
 // keep.
 //

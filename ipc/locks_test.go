@@ -581,3 +581,38 @@ func TestObjectWordsChecked(t *testing.T) {
 	}
 	e2.Close()
 }
+
+// movingRegion is heap memory that Resize replaces with a fresh slice,
+// as a file's mapping that cannot retire its old range moves: the
+// Region of Windows' file views, or of a File that stopped retiring.
+type movingRegion struct{ b []byte }
+
+func (r *movingRegion) Bytes() []byte  { return r.b }
+func (r *movingRegion) Size() int64    { return int64(len(r.b)) }
+func (r *movingRegion) Writable() bool { return true }
+func (r *movingRegion) Name() string   { return "moving" }
+func (r *movingRegion) Sync() error    { return nil }
+func (r *movingRegion) Close() error   { return nil }
+func (r *movingRegion) Resize(size int64) error {
+	b := make([]byte, size)
+	copy(b, r.b)
+	r.b = b
+	return nil
+}
+
+// TestObjectsRefuseMovingMemory: an object keeps pointers into its
+// Region's memory and touches it through them, outside the Region's lock,
+// so it needs memory that stays where it is, or a Region that keeps the
+// old addresses reserved when it moves (ioadapt.HoldMemory). A Region
+// that can move its memory without that is refused, naming why, where
+// the handle's Lock would have written wherever the memory had been.
+func TestObjectsRefuseMovingMemory(t *testing.T) {
+	r := ioadapt.New(&movingRegion{b: make([]byte, ObjectSize(2))})
+	defer r.Close()
+	_, err := CreateMutex(r, 0, Participants(2))
+	wantErr(t, err, ErrUnsupported, "a mutex needs memory that stays where it is", "can be resized")
+	_, err = CreateSemaphore(r, 0, 1, 1, Participants(2))
+	wantErr(t, err, ErrUnsupported, "a semaphore needs memory that stays where it is")
+	_, err = OpenEvent(r, 0)
+	wantErr(t, err, ErrUnsupported, "an event needs memory that stays where it is")
+}

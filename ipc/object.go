@@ -162,7 +162,16 @@ func placement(op string, r ioadapt.Region, kind uint32, off int64, size int) (a
 	// keeps a Close of the Region from letting another mapping take those
 	// addresses. A Region that cannot keep them is used as it is.
 	b, hold, err := ioadapt.HoldMemory(r)
-	if err != nil {
+	switch {
+	case errors.Is(err, fs.ErrClosed):
+		return nil, nil, nil, err
+	case err != nil && !onHeap(r) && ioadapt.MemoryMoves(r):
+		// The handle's calls touch the memory through its pointers,
+		// outside the Region's lock: memory that moves without leaving
+		// a reservation behind would take them to another mapping.
+		return nil, nil, nil, pathErr(op, name, detail(ErrUnsupported,
+			"%s needs memory that stays where it is, and this region can be resized without keeping its old addresses: %v", aKind(kind), err))
+	case err != nil:
 		b = bo.Bytes()
 	}
 	need := int64(max(size, lineSize))
