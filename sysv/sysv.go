@@ -298,9 +298,9 @@ func Create(key Key, size int64, opts ...Option) (*Segment, error) {
 // bytes if there is none. An existing segment must have exactly that
 // size, or the call fails with [ioadapt.ErrSizeMismatch]. Several
 // processes may race to call it: one creates, all attach the same
-// segment. A call that made the segment and then fails (it cannot attach
-// it) removes it again, as [Create] does, unless a process has attached
-// it meanwhile.
+// segment. A call that made the segment and then cannot attach it (no
+// room in the address space) leaves it for the others, which may have
+// found it already, and its error names the segment's id.
 func OpenOrCreate(key Key, size int64, opts ...Option) (*Segment, error) {
 	return create("open", key, size, false, false, opts)
 }
@@ -398,10 +398,20 @@ func create(op string, key Key, size int64, excl, private bool, opts []Option) (
 		return nil, &fs.PathError{Op: op, Path: path, Err: explainGet(key, size, true, c, err)}
 	}
 	s, err := attach(op, path, key, id, c)
-	if err != nil {
-		if created {
-			err = errs.Rollback(err, removeUnjoined(op, path, id))
+	switch {
+	case err == nil:
+	case created && excl:
+		return nil, errs.Rollback(err, removeUnjoined(op, path, id))
+	case created:
+		// Another OpenOrCreate of the key may have found the segment
+		// and be about to attach it: removing it could split them onto
+		// two segments. It stays, and the error says so.
+		stays := "the segment (id %d) that this call made stays for the other processes of the key (remove it with Remove or ipcrm -m %d)"
+		if pe, ok := err.(*fs.PathError); ok {
+			return nil, &fs.PathError{Op: pe.Op, Path: pe.Path, Err: fmt.Errorf("%w; "+stays, pe.Err, id, id)}
 		}
+		return nil, fmt.Errorf("%w; "+stays, err, id, id)
+	default:
 		return nil, err
 	}
 	if got := s.Size(); got != size {
@@ -413,8 +423,8 @@ func create(op string, key Key, size int64, excl, private bool, opts []Option) (
 }
 
 // getOrCreate makes the segment of key (IPC_CREAT|IPC_EXCL), or without
-// excl finds the one that has it, and reports whether it made it: only
-// then may a failed attach remove it again. An exclusive try first, then
+// excl finds the one that has it, and reports whether it made it, for
+// the error of a failed attach. An exclusive try first, then
 // an open, tells the two apart where IPC_CREAT alone would not; the loop
 // covers a segment removed between the two. The error is the bare errno.
 func getOrCreate(key Key, size int64, excl bool, perm fs.FileMode) (id int, created bool, err error) {
