@@ -62,10 +62,13 @@ type shared struct {
 	// retiring counts the sets of retired memory that wait for their
 	// cleanup (view.go).
 	retiring *atomic.Int64
-	name     string
-	writable bool
-	faults   bool // the memory may fault: see fault.go
-	cleanup  runtime.Cleanup
+	// retiringLeft is what retiring held after remap's last collection,
+	// lowered as cleanups give memory back: see remap.
+	retiringLeft *atomic.Int64
+	name         string
+	writable     bool
+	faults       bool // the memory may fault: see fault.go
+	cleanup      runtime.Cleanup
 }
 
 // chunkSize is the size of the buffers through which WriteTo and ReadFrom
@@ -101,7 +104,7 @@ func New(r Region) *IO {
 	s.direct, _ = r.(DirectWriter)
 	s.retirer, _ = r.(Retirer)
 	s.locked = s.retirer == nil
-	s.retiring = new(atomic.Int64)
+	s.retiring, s.retiringLeft = new(atomic.Int64), new(atomic.Int64)
 	_, faultFree := r.(FaultFree)
 	s.faults = !faultFree
 	s.publish()

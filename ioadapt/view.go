@@ -109,7 +109,7 @@ func (s *shared) attach(old *view, gone [][]byte) {
 	if len(gone) == 0 {
 		return
 	}
-	r := retired{gone: gone, pending: s.retiring, mapped: !s.faults}
+	r := retired{gone: gone, pending: s.retiring, left: s.retiringLeft, mapped: !s.faults}
 	for _, b := range gone {
 		r.bytes += int64(len(b))
 	}
@@ -274,6 +274,7 @@ type retired struct {
 	gone    [][]byte
 	bytes   int64         // their total length
 	pending *atomic.Int64 // shared.retiring
+	left    *atomic.Int64 // shared.retiringLeft
 	mapped  bool          // gone is still mapped, not reserved (see retiredSince)
 }
 
@@ -282,7 +283,7 @@ type retired struct {
 // stay reserved, inaccessible, which is safe.
 func release(r retired) {
 	unmapAll(r.gone)
-	r.pending.Add(-r.bytes)
+	sys.Lower(r.left, r.pending.Add(-r.bytes))
 }
 
 func unmapAll(gone [][]byte) {
@@ -308,8 +309,12 @@ const retireCollect = 64 << 20
 // collection of the program's heap. f must fail with ENOMEM only where
 // it changed nothing. The caller holds s.mu exclusively.
 func (s *shared) remap(f func() error) error {
-	if s.retiring.Load() >= retireCollect && sys.AddressSpaceLimited() {
+	if s.retiring.Load()-s.retiringLeft.Load() >= retireCollect && sys.AddressSpaceLimited() {
+		// Measured from what the last collection left: memory that a
+		// call or a Hold keeps for long makes one collection, not one per
+		// resize.
 		runtime.GC()
+		s.retiringLeft.Store(s.retiring.Load())
 	}
 	err := f()
 	if errors.Is(err, syscall.ENOMEM) && s.stopRetiring() {

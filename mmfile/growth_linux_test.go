@@ -830,3 +830,23 @@ func TestAppendAllocatesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestHeldReservationReclaimedOnce: under an address-space limit, a new
+// mapping first reclaims retired memory when much waits. Memory that a
+// Hold keeps reserved cannot be reclaimed, and must not make every later
+// mapping collect and wait for it in vain (100 ms each): 20 small files
+// opened and closed beside 128 MiB held, in a child under a 64 GiB
+// RLIMIT_AS, may take at most 2 collections.
+func TestHeldReservationReclaimedOnce(t *testing.T) {
+	out, err := child("as-held", t.TempDir()).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var n int
+	if _, err := fmt.Sscanf(strings.TrimSpace(string(out)), "collections %d", &n); err != nil {
+		t.Fatalf("child printed %q", out)
+	}
+	if n > 2 {
+		t.Errorf("%d collections for 20 small files beside a held reservation; want at most 2", n)
+	}
+}

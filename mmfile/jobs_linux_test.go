@@ -14,7 +14,9 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -113,6 +115,53 @@ var growthJobs = testkit.Jobs{
 		path := os.Getenv(pathEnv)
 		return addressSpaceJob(path, envInt64("MMAPKIT_TEST_BYTES"))
 	},
+	"as-held": func() error {
+		return heldReservationJob(os.Getenv(pathEnv))
+	},
+}
+
+// heldReservationJob sets a generous RLIMIT_AS (64 GiB above what the
+// process has mapped), keeps 128 MiB of a File's memory reserved with a
+// Hold across a shrink that maps it afresh, then opens and closes 20
+// small files with the heap's collections off, and prints how many
+// collections that took.
+func heldReservationJob(dir string) error {
+	vm, err := vmSize()
+	if err != nil {
+		return err
+	}
+	limit := uint64(vm)<<10 + 64<<30
+	if err := unix.Setrlimit(unix.RLIMIT_AS, &unix.Rlimit{Cur: limit, Max: limit}); err != nil {
+		return err
+	}
+	f, err := mmfile.Create(filepath.Join(dir, "held"), 100<<20)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, hold, err := ioadapt.HoldMemory(f)
+	if err != nil {
+		return err
+	}
+	defer runtime.KeepAlive(hold)
+	if err := f.Truncate(50 << 20); err != nil {
+		return err
+	}
+	debug.SetGCPercent(-1)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := range 20 {
+		g, err := mmfile.Create(filepath.Join(dir, "small"+strconv.Itoa(i)), 4096)
+		if err != nil {
+			return err
+		}
+		if err := g.Close(); err != nil {
+			return err
+		}
+	}
+	runtime.ReadMemStats(&after)
+	fmt.Println("collections", after.NumGC-before.NumGC)
+	return nil
 }
 
 // slotSpan is the size of each process's slot in the slot-copy scenario.

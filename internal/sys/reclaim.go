@@ -17,6 +17,24 @@ var retired atomic.Int64
 // of the process until it is released.
 var retiredRanges atomic.Int64
 
+// reclaimLeft and reclaimLeftRanges are what retired and retiredRanges
+// still held when the last Reclaim ended, lowered as Release gives back
+// more: memory that calls or holds keep for long. [Map] measures what
+// waits from there, so that such memory makes one Reclaim, not one per
+// mapping (each would wait reclaimWait in vain).
+var reclaimLeft, reclaimLeftRanges atomic.Int64
+
+// Lower lowers floor to n if n is below it: a low-water mark that
+// concurrent callers keep.
+func Lower(floor *atomic.Int64, n int64) {
+	for {
+		f := floor.Load()
+		if n >= f || floor.CompareAndSwap(f, n) {
+			return
+		}
+	}
+}
+
 // released is closed, and replaced, each time Release unmaps memory, so
 // that Reclaim waits on events rather than on a clock.
 var (
@@ -44,8 +62,8 @@ func Release(b []byte) error {
 	if err != nil || len(b) == 0 {
 		return err
 	}
-	retired.Add(-int64(len(b)))
-	retiredRanges.Add(-1)
+	Lower(&reclaimLeft, retired.Add(-int64(len(b))))
+	Lower(&reclaimLeftRanges, retiredRanges.Add(-1))
 	releasedMu.Lock()
 	close(released)
 	released = make(chan struct{})
@@ -64,7 +82,11 @@ func Reclaim() bool {
 	}
 	runtime.GC()
 	timer := time.NewTimer(reclaimWait)
-	defer timer.Stop()
+	defer func() {
+		timer.Stop()
+		reclaimLeft.Store(retired.Load())
+		reclaimLeftRanges.Store(retiredRanges.Load())
+	}()
 	for {
 		releasedMu.Lock()
 		ch := released

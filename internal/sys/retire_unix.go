@@ -21,13 +21,14 @@ const (
 	reclaimAheadUnlimited = 1 << 40
 )
 
-// reclaimDue reports whether Map should reclaim retired memory first.
+// reclaimDue reports whether Map should reclaim retired memory first:
+// whether enough was retired since what the last Reclaim left.
 func reclaimDue() bool {
-	n := retired.Load()
+	n := retired.Load() - reclaimLeft.Load()
 	switch {
 	case n <= 0:
 		return false
-	case n >= reclaimAheadUnlimited || retiredRanges.Load() >= reclaimAheadRanges:
+	case n >= reclaimAheadUnlimited || retiredRanges.Load()-reclaimLeftRanges.Load() >= reclaimAheadRanges:
 		return true
 	case n < reclaimAhead:
 		return false
