@@ -14,8 +14,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/mmfile"
 )
@@ -214,12 +212,8 @@ func TestAttackReopenUnderAddressSpaceLimit(t *testing.T) {
 var attackJobs = testkit.Jobs{
 	"as-reopen": func() error {
 		path := os.Getenv(pathEnv)
-		vm, err := vmSize()
+		vm, _, err := limitAddressSpace(768 << 20)
 		if err != nil {
-			return err
-		}
-		limit := uint64(vm)<<10 + 768<<20
-		if err := unix.Setrlimit(unix.RLIMIT_AS, &unix.Rlimit{Cur: limit, Max: limit}); err != nil {
 			return err
 		}
 		p := make([]byte, 1)

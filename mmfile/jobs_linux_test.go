@@ -126,12 +126,8 @@ var growthJobs = testkit.Jobs{
 // small files with the heap's collections off, and prints how many
 // collections that took.
 func heldReservationJob(dir string) error {
-	vm, err := vmSize()
+	_, _, err := limitAddressSpace(64 << 30)
 	if err != nil {
-		return err
-	}
-	limit := uint64(vm)<<10 + 64<<30
-	if err := unix.Setrlimit(unix.RLIMIT_AS, &unix.Rlimit{Cur: limit, Max: limit}); err != nil {
 		return err
 	}
 	f, err := mmfile.Create(filepath.Join(dir, "held"), 100<<20)
@@ -396,16 +392,22 @@ func lockGrowJob(path string) error {
 	return nil
 }
 
+// limitAddressSpace sets RLIMIT_AS to what the process has mapped (vm,
+// in kB) plus above bytes, and returns vm and the limit.
+func limitAddressSpace(above uint64) (vm int64, limit uint64, err error) {
+	if vm, err = vmSize(); err != nil {
+		return 0, 0, err
+	}
+	limit = uint64(vm)<<10 + above
+	return vm, limit, unix.Setrlimit(unix.RLIMIT_AS, &unix.Rlimit{Cur: limit, Max: limit})
+}
+
 // addressSpaceJob lowers RLIMIT_AS to what the process has mapped plus
 // 1.5 GiB, checks that the limit bites, and appends size bytes to the
 // file, 1 MiB at a time.
 func addressSpaceJob(path string, size int64) error {
-	vm, err := vmSize()
+	vm, limit, err := limitAddressSpace(3 << 29)
 	if err != nil {
-		return err
-	}
-	limit := uint64(vm)<<10 + 3<<29
-	if err := unix.Setrlimit(unix.RLIMIT_AS, &unix.Rlimit{Cur: limit, Max: limit}); err != nil {
 		return err
 	}
 	if b, err := unix.Mmap(-1, 0, 2<<30, unix.PROT_NONE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS); err == nil {
