@@ -125,8 +125,8 @@ func (s *shared) attach(old *view, gone [][]byte) {
 // find that no call holds it, and a program that only closes such
 // Regions allocates little heap to cause one: closed anonymous segments
 // would hold their RAM for thousands of Closes. So once retireCollect
-// bytes of it have been retired since the last collection that this
-// file started began, attach starts one, and the collection runs again
+// bytes of it have been retired since the last collection that attach
+// started began, attach starts one, and the collection runs again
 // at once if that much more came while it ran. Memory that a call or a
 // Hold keeps is counted once, not again at every Close. Reservations
 // (PROT_NONE) hold no RAM, only addresses: they are left to the
@@ -238,6 +238,18 @@ func MemoryMoves(r Region) bool {
 	}
 	s := core.core().s
 	return s.resizer != nil || s.grower != nil || s.refresher != nil
+}
+
+// Memory returns the memory of the IO whose memory h holds as it is now,
+// nil once closed. It takes no lock, so that a caller whose pointers
+// faulted, which may hold the IO's lock already, can learn whether the
+// memory moved.
+func (h *Hold) Memory() []byte {
+	v := h.c.s.cur.Load()
+	if v.closed {
+		return nil
+	}
+	return h.c.sub(v.bytes())
 }
 
 // Closed reports whether the IO whose memory h holds has been closed.

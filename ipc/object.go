@@ -446,11 +446,14 @@ func (o *object) guard(op string, old bool, err *error, h *ioadapt.Hold) {
 				*err = pathErr(op, o.name, detail(ErrClosed, "the region was closed before the %s", kindName(o.kind)))
 				return
 			}
-			var moved error
-			_ = o.acc.Access(func(b []byte) error { moved = o.placed(b); return nil })
-			if moved != nil {
-				*err = pathErr(op, o.name, moved)
-				return
+			// Only a Region that keeps its old addresses (a hold) can
+			// have moved its memory under the handle; asked without a
+			// lock, as the fault may have come inside run.
+			if h != nil {
+				if moved := o.placed(h.Memory()); moved != nil {
+					*err = pathErr(op, o.name, moved)
+					return
+				}
 			}
 			*err = pathErr(op, o.name, detail(ioadapt.ErrFault,
 				"memory fault at offset %d of the %s: its segment was truncated or unmapped", a-base, kindName(o.kind)))
