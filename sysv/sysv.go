@@ -433,7 +433,7 @@ func getOrCreate(key Key, size int64, excl bool, perm fs.FileMode) (id int, crea
 		if excl || err != syscall.EEXIST {
 			return id, err == nil, err
 		}
-		id, err = shmGet(key, size, false, false, 0)
+		id, err = shmGet(key, size, false, false, perm) // perm: the access asked, as IPC_CREAT alone checked it
 		if err != syscall.ENOENT {
 			return id, false, err
 		}
