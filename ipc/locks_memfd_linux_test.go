@@ -52,10 +52,7 @@ func anonSegment(t *testing.T) (*shm.Segment, uint64) {
 // test ends.
 func memfdMutex(t *testing.T) (*shm.Segment, *os.File, *Mutex) {
 	t.Helper()
-	seg, err := shm.CreateAnonymous(lockSegSize)
-	if err != nil {
-		t.Skipf("no memfd on this kernel: %v", err)
-	}
+	seg, _ := anonSegment(t)
 	t.Cleanup(func() { seg.Close() })
 	m, err := CreateMutex(seg, 0)
 	if err != nil {
