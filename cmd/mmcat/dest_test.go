@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -101,7 +102,8 @@ func (f *fixture) own(p string) {
 }
 
 // file creates name with the contents and exactly the mode, owned by the
-// fixture's user, and returns its path.
+// fixture's user, and returns its path. The mode is in chmod(2)'s bits
+// (0o4755 is set-user-ID): see chmod.
 func (f *fixture) file(name, contents string, mode os.FileMode) string {
 	f.t.Helper()
 	p := f.path(name)
@@ -109,13 +111,22 @@ func (f *fixture) file(name, contents string, mode os.FileMode) string {
 		f.t.Fatal(err)
 	}
 	f.own(p)
-	if err := os.Chmod(p, mode); err != nil {
-		f.t.Fatal(err)
-	}
+	f.chmod(p, mode)
 	return p
 }
 
-// mkdir creates the directory name with the mode, owned by the user.
+// chmod gives p the mode in chmod(2)'s bits. Not os.Chmod, which reads
+// the set-ID and sticky bits from os.ModeSetuid and its kin and drops
+// 0o7000.
+func (f *fixture) chmod(p string, mode os.FileMode) {
+	f.t.Helper()
+	if err := unix.Chmod(p, uint32(mode)); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// mkdir creates the directory name with the mode (chmod(2)'s bits),
+// owned by the user.
 func (f *fixture) mkdir(name string, mode os.FileMode) string {
 	f.t.Helper()
 	p := f.path(name)
@@ -123,9 +134,7 @@ func (f *fixture) mkdir(name string, mode os.FileMode) string {
 		f.t.Fatal(err)
 	}
 	f.own(p)
-	if err := os.Chmod(p, mode); err != nil {
-		f.t.Fatal(err)
-	}
+	f.chmod(p, mode)
 	return p
 }
 
@@ -320,12 +329,28 @@ func (c *destCase) run(t *testing.T, base string, u runAs, name string, argv ...
 	err := cmd.Run()
 	if reader != nil {
 		// A writer that never opened the FIFO leaves the reader waiting
-		// for one: open and close it, which ends the reader's input.
-		if fd, err := unix.Open(dest, unix.O_WRONLY|unix.O_NONBLOCK, 0); err == nil {
-			_ = unix.Close(fd)
-		}
-		if err := reader.Wait(); err != nil {
-			t.Fatalf("reading the FIFO: %v", err)
+		// for one: open and close it, which ends the reader's input,
+		// again until the reader ends (it may not have opened its end
+		// yet, and a writer's open then fails).
+		done := make(chan error, 1)
+		go func() { done <- reader.Wait() }()
+		for end := time.Now().Add(time.Minute); ; {
+			if fd, err := unix.Open(dest, unix.O_WRONLY|unix.O_NONBLOCK, 0); err == nil {
+				_ = unix.Close(fd)
+			}
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(20 * time.Millisecond):
+				if time.Now().Before(end) {
+					continue
+				}
+				t.Fatal("the FIFO's reader never ended")
+			}
+			if err != nil {
+				t.Fatalf("reading the FIFO: %v", err)
+			}
+			break
 		}
 	}
 	code := 0
@@ -348,6 +373,12 @@ func (c *destCase) run(t *testing.T, base string, u runAs, name string, argv ...
 func TestOutputLikeCat(t *testing.T) {
 	requireRoot(t)
 	requireTools(t, "getfattr", "setfattr", "setfacl", "setcap", "lsattr", "chattr", "unshare", "setpriv", "mount")
+	// The sticky-directory cases are about what a replace keeps; the
+	// kernel's protections there (which refuse cat too) are
+	// TestOutputKernelProtections'.
+	for _, k := range []string{"protected_symlinks", "protected_regular", "protected_fifos"} {
+		setSysctl(t, "fs."+k, "0")
+	}
 	base := testkit.SharedDir(t)
 	a := writeFile(t, base, "a", append([]byte("first source\n"), randomBytes(70000)...))
 	b := writeFile(t, base, "b", []byte("second source\n"))
@@ -528,46 +559,54 @@ func TestOutputLikeCat(t *testing.T) {
 		}},
 	}
 	for _, c := range cases {
-		users := c.users
-		if users == nil {
-			users = []runAs{asRoot, asNobody}
-		}
-		for _, u := range users {
-			t.Run(c.name+" as "+u.name, func(t *testing.T) {
-				bin := binFor(t, u)
-				dir := testkit.SharedDir(t)
-				catRun := c.run(t, dir, u, "cat", "sh", "-c", `dest=$1; shift; exec cat "$@" > "$dest"`, "sh", "DEST", a, b)
-				if !refuses(c.refuse, u) {
-					mm := c.run(t, dir, u, "mmcat", bin, "-o", "DEST", a, b)
-					if (mm.code == 0) != (catRun.code == 0) {
-						t.Errorf("mmcat exit %d (%s), cat exit %d (%s)", mm.code, mm.stderr, catRun.code, catRun.stderr)
-					}
-					if d := diffWorlds(mm.world, catRun.world); d != "" {
-						t.Errorf("mmcat -o left another world than cat > DEST:\n%s", d)
-					}
-					if catRun.code != 0 {
-						t.Logf("both refused: cat %q, mmcat %q", catRun.stderr, mm.stderr)
-					}
-					return
-				}
-				before := c.run(t, dir, u, "before", "true")
+		c.compare(t, a, b)
+	}
+}
+
+// compare runs the case as each of its users, with cat > DEST and with
+// mmcat -o DEST of the sources a and b, and compares what both leave;
+// where mmcat refuses on purpose, it checks the refusal and --in-place.
+func (c *destCase) compare(t *testing.T, a, b string) {
+	t.Helper()
+	users := c.users
+	if users == nil {
+		users = []runAs{asRoot, asNobody}
+	}
+	for _, u := range users {
+		t.Run(c.name+" as "+u.name, func(t *testing.T) {
+			bin := binFor(t, u)
+			dir := testkit.SharedDir(t)
+			catRun := c.run(t, dir, u, "cat", "sh", "-c", `dest=$1; shift; exec cat "$@" > "$dest"`, "sh", "DEST", a, b)
+			if !refuses(c.refuse, u) {
 				mm := c.run(t, dir, u, "mmcat", bin, "-o", "DEST", a, b)
-				if mm.code != 1 || !strings.Contains(mm.stderr, "--in-place") {
-					t.Errorf("mmcat exit %d, stderr %q; want 1 and a message that offers --in-place", mm.code, mm.stderr)
+				if (mm.code == 0) != (catRun.code == 0) {
+					t.Errorf("mmcat exit %d (%s), cat exit %d (%s)", mm.code, mm.stderr, catRun.code, catRun.stderr)
 				}
-				if d := diffWorlds(mm.world, before.world); d != "" {
-					t.Errorf("a refused -o changed things:\n%s", d)
+				if d := diffWorlds(mm.world, catRun.world); d != "" {
+					t.Errorf("mmcat -o left another world than cat > DEST:\n%s", d)
 				}
-				t.Logf("refused: %s", strings.TrimSpace(mm.stderr))
-				in := c.run(t, dir, u, "in-place", bin, "--in-place", "-o", "DEST", a, b)
-				if in.code != catRun.code {
-					t.Errorf("--in-place exit %d (%s), cat exit %d", in.code, in.stderr, catRun.code)
+				if catRun.code != 0 {
+					t.Logf("both refused: cat %q, mmcat %q", catRun.stderr, mm.stderr)
 				}
-				if d := diffWorlds(in.world, catRun.world); d != "" {
-					t.Errorf("mmcat --in-place left another world than cat > DEST:\n%s", d)
-				}
-			})
-		}
+				return
+			}
+			before := c.run(t, dir, u, "before", "true")
+			mm := c.run(t, dir, u, "mmcat", bin, "-o", "DEST", a, b)
+			if mm.code != 1 || !strings.Contains(mm.stderr, "--in-place") {
+				t.Errorf("mmcat exit %d, stderr %q; want 1 and a message that offers --in-place", mm.code, mm.stderr)
+			}
+			if d := diffWorlds(mm.world, before.world); d != "" {
+				t.Errorf("a refused -o changed things:\n%s", d)
+			}
+			t.Logf("refused: %s", strings.TrimSpace(mm.stderr))
+			in := c.run(t, dir, u, "in-place", bin, "--in-place", "-o", "DEST", a, b)
+			if in.code != catRun.code {
+				t.Errorf("--in-place exit %d (%s), cat exit %d", in.code, in.stderr, catRun.code)
+			}
+			if d := diffWorlds(in.world, catRun.world); d != "" {
+				t.Errorf("mmcat --in-place left another world than cat > DEST:\n%s", d)
+			}
+		})
 	}
 }
 

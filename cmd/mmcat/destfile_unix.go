@@ -61,34 +61,46 @@ func openTarget(path string, inPlace bool) (*target, error) {
 		}
 		return &target{path: path, f: f, inPlace: true, what: "written in place (--in-place)"}, nil
 	}
-	resolved, magic, err := resolveLinks(path)
-	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
-	}
 	t := &target{path: path}
-	t.dir, t.base = splitPath(resolved)
-	f, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NOCTTY, 0)
-	switch {
-	case errors.Is(err, fs.ErrNotExist) && !magic && !isProcfs(t.dir):
-		// A new file, or one that a dangling symbolic link names: the
-		// shell's > creates it where the link points, and so does the
-		// replace.
+	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+		// No file and no link: the new file gets this name, and appears
+		// only once it is whole.
+		t.dir, t.base = splitPath(path)
 		if t.base == "" || t.base == "." || t.base == ".." {
 			return nil, &fs.PathError{Op: "open", Path: path, Err: syscall.EISDIR}
 		}
-		return t, nil
-	case errors.Is(err, syscall.ETXTBSY):
-		// A running program, which > cannot open for writing but a
-		// rename can replace. The kernel checks permissions before it
-		// checks for that (may_open, then get_write_access): the caller
-		// may write it.
-		if f, err = os.Open(path); err != nil {
-			return nil, err
+		if !isProcfs(t.dir) {
+			return t, nil
 		}
-	case err != nil:
+	}
+	// Whatever is there is opened as the shell's > opens it, less
+	// O_TRUNC: the kernel follows the links and applies its protections
+	// (fs.protected_symlinks on every link; fs.protected_regular and
+	// protected_fifos, which only O_CREAT invokes), so -o refuses what
+	// cat > DEST is refused. A dangling link gets its target created
+	// there, empty, as > creates it, and a replace then fills it.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|syscall.O_NOCTTY, 0o666)
+	busy := errors.Is(err, syscall.ETXTBSY)
+	if busy {
+		// A running program, which > cannot open for writing but a
+		// rename can replace. The kernel checks permissions and its
+		// protections before it checks for that (may_open, then
+		// get_write_access): the caller may write it.
+		f, err = os.Open(path)
+	}
+	if err != nil {
 		return nil, err
 	}
 	t.f = f
+	// The name of the file opened, for a replace: its links read once
+	// more. They may have changed since the open; newReplacement checks
+	// that the name leads to the file opened, and refuses otherwise.
+	resolved, magic, err := resolveLinks(path)
+	if err != nil {
+		_ = f.Close()
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	t.dir, t.base = splitPath(resolved)
 	fi, err := f.Stat()
 	if err != nil {
 		_ = f.Close()
@@ -97,6 +109,11 @@ func openTarget(path string, inPlace bool) (*target, error) {
 	switch {
 	case !fi.Mode().IsRegular():
 		t.inPlace, t.what = true, describe(fi.Mode())
+	case magic && busy:
+		// Named through /proc, it is written in place, which a running
+		// program cannot be: cat's error.
+		_ = f.Close()
+		return nil, &fs.PathError{Op: "open", Path: path, Err: syscall.ETXTBSY}
 	case magic:
 		// /dev/stdout, /proc/self/fd/N: a name for an open file, which
 		// the caller means, not for a place in a directory.

@@ -84,7 +84,11 @@
 // swaps cat A B > DEST for mmcat -o DEST A B loses nothing that cat
 // keeps. DEST is first opened for writing as the shell's > opens it (but
 // without truncating it), so whatever cat would be refused is refused,
-// with the same message. What happens then:
+// with the same message: the kernel follows the symbolic links and
+// applies its protections of sticky directories (fs.protected_symlinks,
+// protected_regular, protected_fifos). Only a DEST that does not exist at
+// all is not opened: the new file takes its name once it is whole. What
+// happens then:
 //
 //   - A DEST that is not a regular file (a FIFO, a character or block
 //     device, a terminal, /dev/null), a DEST named through a descriptor
@@ -119,7 +123,8 @@
 //	regular file                  truncated, rewritten in place  replaced, keeping mode, owner, group,
 //	                                                             ACLs, xattrs and lsattr flags
 //	symbolic link (chain) to one  the target is written          the target is replaced; links stay
-//	dangling symbolic link        the target is created          the same
+//	dangling symbolic link        the target is created          the target is created (empty, by the
+//	                                                             kernel, as > creates it), then replaced
 //	set-user-ID / set-group-ID    kept for root (CAP_FSETID);    the same rule
 //	                              others lose set-user-ID, and
 //	                              set-group-ID if group-exec
