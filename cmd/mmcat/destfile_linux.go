@@ -280,3 +280,6 @@ func dropCache(f *os.File) {
 	}
 	_ = unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
 }
+
+// syncFS makes everything on the file system of f durable (syncfs(2)).
+func syncFS(f *os.File) error { return unix.Syncfs(int(f.Fd())) }

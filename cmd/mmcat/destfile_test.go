@@ -362,6 +362,32 @@ func TestOutputSignals(t *testing.T) {
 	})
 }
 
+// TestOutputLongNameLeftovers kills -o onto a DEST whose name is too
+// long for a temporary name made from it, while its named temporary file
+// is being written, and checks that the next -o to DEST removes what the
+// killed one left.
+func TestOutputLongNameLeftovers(t *testing.T) {
+	dir := t.TempDir()
+	dest := writeFile(t, dir, strings.Repeat("n", 245), []byte("old contents\n"))
+	cmd := withoutTmpfile(command(mmcatBin, "-o", dest, "-"))
+	cmd.Env = append(cmd.Env, asMmcat)
+	stdin, _ := startFed(t, cmd, randomBytes(256<<10))
+	testkit.WaitFor(t, "the temporary file", func() bool { return len(hiddenFiles(t, dir)) > 0 })
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	_ = stdin.Close()
+	t.Logf("SIGKILL left %q", hiddenFiles(t, dir))
+	mustRun(t, []byte("new"), "-o", dest, "-")
+	if left := hiddenFiles(t, dir); len(left) > 0 {
+		t.Errorf("the next -o left %q", left)
+	}
+	if got := readFile(t, dest); string(got) != "new" {
+		t.Errorf("DEST holds %q", got)
+	}
+}
+
 // TestOutputLeftovers plants what a killed writer leaves (a hidden file
 // named after DEST as mmfile.Pending names its temporary files) and checks
 // that the next -o removes it, and only it.
@@ -624,6 +650,78 @@ func TestOutputBrokenFIFO(t *testing.T) {
 		}
 		if c.name == "cat" && (!ows.Signaled() || ows.Signal() != syscall.SIGPIPE) {
 			t.Errorf("cat > FIFO: %v, want death by SIGPIPE", ows)
+		}
+	}
+}
+
+// TestOutputConcurrentReplaces runs two -o onto one DEST at once, many
+// times: each either publishes or says that the other replaced its file,
+// DEST ends holding one of the two outputs whole, and nothing is left
+// behind. The exchange gives the name it frees to whatever DEST was just
+// before, the other writer's file too, and a rename would have dropped
+// that.
+func TestOutputConcurrentReplaces(t *testing.T) {
+	dir := t.TempDir()
+	dest := writeFile(t, dir, "out", []byte("old\n"))
+	a := writeFile(t, t.TempDir(), "a", bytes.Repeat([]byte("a"), 1<<20))
+	b := writeFile(t, t.TempDir(), "b", bytes.Repeat([]byte("b"), 1<<20))
+	for round := range 30 {
+		var wg sync.WaitGroup
+		for _, src := range []string{a, b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := mmcat(t, nil, "-o", dest, src)
+				if r.code != 0 && !strings.Contains(string(r.stderr), "another process replaced the new file") {
+					t.Errorf("round %d: -o %s: exit %d, %s", round, src, r.code, r.stderr)
+				}
+			}()
+		}
+		wg.Wait()
+		if left := hiddenFiles(t, dir); len(left) > 0 {
+			t.Fatalf("round %d: left behind %q", round, left)
+		}
+		if got := readFile(t, dest); !bytes.Equal(got, readFile(t, a)) && !bytes.Equal(got, readFile(t, b)) {
+			t.Fatalf("round %d: DEST holds %d bytes of neither source", round, len(got))
+		}
+	}
+}
+
+// TestOutputSyncSearchOnlyDirectory: --sync -o into a directory that the
+// user may write and enter but not list (0333), which opens only with
+// O_PATH, whose fsync fails: the rename is made durable by syncing the
+// file system instead, and the run succeeds.
+func TestOutputSyncSearchOnlyDirectory(t *testing.T) {
+	requireRoot(t)
+	base := testkit.SharedDir(t)
+	dir := filepath.Join(base, "wx")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(dir, asNobody.uid, asNobody.gid); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o333); err != nil {
+		t.Fatal(err)
+	}
+	bin := binFor(t, asNobody)
+	for _, name := range []string{"new", "existing"} {
+		dest := filepath.Join(dir, name)
+		if name == "existing" {
+			if err := os.WriteFile(dest, []byte("old\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chown(dest, asNobody.uid, asNobody.gid); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cmd := asNobody.command(bin, "--sync", "-o", dest)
+		cmd.Stdin = strings.NewReader("new\n")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("--sync -o %s: %v: %s", name, err, out)
+		}
+		if got := readFile(t, dest); string(got) != "new\n" {
+			t.Errorf("%s holds %q", name, got)
 		}
 	}
 }

@@ -5,6 +5,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"io/fs"
 	"math/rand/v2"
@@ -427,7 +428,7 @@ func newReplacement(t *target, mode fs.FileMode, modeSet bool) (_ *replacement, 
 	}
 	// Temporary files that a killed mmcat left (SIGKILL cannot be
 	// caught): whatever they are, they are not DEST.
-	_, _ = mmfile.RemoveLeftovers(t.dir + "/" + t.base)
+	removeLeftovers(t.dir, t.base)
 	perm := uint32(0o600) // until it has DEST's attributes
 	if old == nil && !modeSet {
 		perm = 0o666 // what the shell's > creates, less the umask
@@ -549,11 +550,14 @@ func (rp *replacement) publish(durable bool) error {
 	oldName := rp.name
 	rp.name = ""
 	if swapped {
-		rp.removeOld(oldName)
+		if err := rp.removeSwapped(oldName); err != nil {
+			return err
+		}
 	}
 	// In a directory that others can write, the temporary name could
-	// have been swapped for something else just before the rename: say
-	// so rather than claim that DEST holds the output.
+	// have been swapped for something else just before the rename, or
+	// another writer's file renamed over DEST just after: either way
+	// DEST does not hold this output, so say so rather than claim it.
 	var a, b unix.Stat_t
 	if err := unix.Fstat(rp.tmpfd(), &a); err != nil {
 		return err
@@ -562,19 +566,27 @@ func (rp *replacement) publish(durable bool) error {
 		return &fs.PathError{Op: "rename", Path: rp.path, Err: errors.New("another process replaced the new file while it was renamed over DEST")}
 	}
 	if durable {
-		return syncDir(rp.dir)
+		return syncDir(rp.dir, rp.tmp)
 	}
 	return nil
 }
 
-// removeOld removes the name that the old file got from exchange, if it
-// still leads to the old file: whatever another process put there is
-// left alone.
-func (rp *replacement) removeOld(name string) {
+// removeSwapped removes name, which exchange gave to what DEST was just
+// before: the old file, or whatever another process put at DEST since
+// (another mmcat's output), which a rename over DEST would have dropped
+// too. A directory there is swapped back and refused, as rename(2)
+// refuses to put a file in a directory's place.
+func (rp *replacement) removeSwapped(name string) error {
 	var st unix.Stat_t
-	if unix.Fstatat(rp.dirfd(), name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Dev == rp.old.Dev && st.Ino == rp.old.Ino {
-		_ = unix.Unlinkat(rp.dirfd(), name, 0)
+	if unix.Fstatat(rp.dirfd(), name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		if _, err := exchange(rp.dir, name, rp.base); err != nil {
+			return &fs.PathError{Op: "rename", Path: rp.path, Err: err}
+		}
+		rp.name = name
+		return &fs.PathError{Op: "rename", Path: rp.path, Err: syscall.EISDIR}
 	}
+	_ = unix.Unlinkat(rp.dirfd(), name, 0)
+	return nil
 }
 
 // removeName removes the new file's name, if it has one and the name
@@ -661,14 +673,35 @@ func withTempName(base string, try func(name string) error) (string, error) {
 // tempName returns a name for a temporary sibling of base, in the shape
 // that [mmfile.Pending] documents: a dot, base, ".mmfile-pending-" and 16
 // hexadecimal digits. A name that would pass NAME_MAX (255 bytes on
-// Linux's file systems and the BSDs') gets a short one, which
-// RemoveLeftovers does not know.
+// Linux's file systems and the BSDs') has shortName(base) in base's
+// place, so that RemoveLeftovers of that name finds what a killed mmcat
+// left for base.
 func tempName(base string, short bool) string {
 	const marker = ".mmfile-pending-"
-	if short || len(base)+1+len(marker)+16 > 255 {
-		return fmt.Sprintf(".mmcat-pending-%016x", rand.Uint64())
+	if short || longName(base) {
+		base = shortName(base)
 	}
 	return fmt.Sprintf(".%s%s%016x", base, marker, rand.Uint64())
+}
+
+// longName reports whether base is too long to have a temporary sibling
+// named after it.
+func longName(base string) bool { return len(base)+1+len(".mmfile-pending-")+16 > 255 }
+
+// shortName stands for a long base in temporary names: "mmcat-" and the
+// 64-bit FNV-1a hash of base, in hexadecimal.
+func shortName(base string) string {
+	h := fnv.New64a()
+	h.Write([]byte(base))
+	return fmt.Sprintf("mmcat-%016x", h.Sum64())
+}
+
+// removeLeftovers removes the temporary files that killed runs of mmcat
+// left for base in dir (mmfile.RemoveLeftovers: only dead writers' files
+// of the caller's), under base's name and under its short one.
+func removeLeftovers(dir, base string) {
+	_, _ = mmfile.RemoveLeftovers(dir + "/" + base)
+	_, _ = mmfile.RemoveLeftovers(dir + "/" + shortName(base))
 }
 
 // openDir opens the directory of the file to replace.
@@ -684,9 +717,16 @@ func openDir(dir string) (*os.File, error) {
 	return os.NewFile(uintptr(fd), dir), nil
 }
 
-// syncDir makes a rename in dir durable.
-func syncDir(dir *os.File) error {
-	if err := dir.Sync(); err != nil {
+// syncDir makes a rename in dir durable. A directory opened for search
+// only (O_PATH: one the caller may write and enter but not read) cannot
+// be fsynced: the file system that holds it and f is synced instead
+// (syncfs(2)), which writes the directory with the rest.
+func syncDir(dir, f *os.File) error {
+	err := dir.Sync()
+	if errors.Is(err, syscall.EBADF) {
+		err = syncFS(f)
+	}
+	if err != nil {
 		return &fs.PathError{Op: "sync", Path: dir.Name(), Err: err}
 	}
 	return nil

@@ -166,15 +166,17 @@
 //	                                                             its owner (mmfile.RemoveLeftovers)
 //	--sync                        -                              writeback started as the copy goes
 //	                                                             (sync_file_range), fsync, swap (or
-//	                                                             rename), fsync of the directory
+//	                                                             rename), fsync of the directory (or,
+//	                                                             of one you may not list, syncfs(2))
 //	--mode MODE                   -                              the new file's permissions (fchmod)
 //	inode number, birth time,     kept                           new: it is another file
 //	project ID, others' locks
 //
 // On a file system without O_TMPFILE (NFS, FUSE, vfat) the new file has a
 // name from the start, the one mmfile.Pending gives its own: a dot, DEST's
-// name, ".mmfile-pending-" and 16 hexadecimal digits (".mmcat-pending-"
-// and the digits for a name too long for that), locked with flock(2)
+// name, ".mmfile-pending-" and 16 hexadecimal digits (for a name too
+// long for that, "mmcat-" and 16 hexadecimal digits of a hash of DEST's
+// name stand in DEST's name's place), locked with flock(2)
 // while mmcat lives, which is how RemoveLeftovers tells a dead writer's
 // file from a live one's. It is still changed only through its
 // descriptor, and if another process swaps the name for something else
