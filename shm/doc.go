@@ -40,7 +40,10 @@
 // SIGBUS at the first touch. A peer that truncates a named segment can
 // still make this process's mapping fault; the methods of [ioadapt.IO]
 // then return an error wrapping [ioadapt.ErrFault] rather than crash.
-// Anonymous segments are sealed so that this cannot happen.
+// Anonymous segments are sealed so that this cannot happen; so is a tmpfs
+// memfd that [FromFile] maps, but not a hugetlbfs one without a seal
+// against writes, in which a peer can punch a hole that an empty huge
+// page pool cannot fill: its faults are errors too.
 //
 // # Anonymous segments
 //

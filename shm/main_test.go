@@ -1,6 +1,7 @@
 package shm
 
 import (
+	"bufio"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -90,6 +91,31 @@ var jobs = testkit.Jobs{
 		defer s.Close()
 		_, err = s.WriteAt([]byte(os.Getenv(dataEnv)), 0)
 		return err
+	},
+	// read-hole maps the segment of descriptor 3 and reads it at 4096,
+	// says "mapped", and when told (a line on stdin) reads there again:
+	// the peer has punched a hole there meanwhile that cannot be filled,
+	// so the read must fail with an error wrapping ErrFault, which it
+	// prints, rather than kill the process.
+	"read-hole": func() error {
+		s, err := FromFile(os.NewFile(3, "inherited"))
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		p := make([]byte, 64)
+		if _, err := s.ReadAt(p, 4096); err != nil {
+			return err
+		}
+		fmt.Println("mapped")
+		if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
+			return err
+		}
+		if _, err = s.ReadAt(p, 4096); !errors.Is(err, ioadapt.ErrFault) {
+			return fmt.Errorf("read of the hole = %v; want an error wrapping ErrFault", err)
+		}
+		fmt.Println(err)
+		return nil
 	},
 	// write-readonly opens the segment read-only, checks that it holds the
 	// data, and prints the error of a write, which must be refused.

@@ -190,6 +190,13 @@ func CreateAnonymous(size int64, opts ...Option) (*Segment, error) {
 // checks the size and [ReadOnly] maps it read-only; writing needs f to be
 // open for writing. Name returns f.Name(). Windows returns an error wrapping
 // [ioadapt.ErrUnsupported].
+//
+// A tmpfs memfd sealed against shrinking cannot fault. A hugetlbfs one
+// (memfd_create MFD_HUGETLB) can, unless it is also sealed against
+// writes (F_SEAL_WRITE or F_SEAL_FUTURE_WRITE): a peer may punch a hole
+// in it (fallocate PUNCH_HOLE), and once the huge page pool is empty, a
+// touch of the hole has no page. Reads and writes of such a segment then
+// return an error wrapping [ioadapt.ErrFault], as for a named segment.
 func FromFile(f *os.File, opts ...Option) (*Segment, error) {
 	c, err := newConfig(opts)
 	if err != nil {

@@ -32,31 +32,59 @@ type segment struct {
 	dir     string // shared-memory directory of a named segment
 	fd      int
 	retired region.Retired // the memory Close dropped
-	sealed  bool           // a memfd sealed against shrinking: see sealedSegment
+	sealed  bool           // a memfd that cannot fault (cannotFault): see sealedSegment
 }
 
-// sealedSegment is the Region of an anonymous segment: a memfd sealed
-// against shrinking (F_SEAL_SHRINK, which CreateAnonymous adds and
-// FromFile requires), whose pages are there for as long as it is mapped,
-// so its memory cannot fault (a hole that another process punched reads
-// as zeros, and a store there allocates a page or meets the OOM killer,
-// never SIGBUS). The io core then copies without the fault guard. Close
-// leaves the memory mapped for the io core to unmap once no call holds it
-// (region.Retired.Keep), so the memfd's pages live until a collection
-// after Close.
+// sealedSegment is the Region of an anonymous segment whose memfd cannot
+// fault (cannotFault): one sealed against shrinking (F_SEAL_SHRINK, which
+// CreateAnonymous adds and FromFile requires), whose pages are there for
+// as long as it is mapped. The io core then copies without the fault
+// guard. Close leaves the memory mapped for the io core to unmap once no
+// call holds it (region.Retired.Keep), so the memfd's pages live until a
+// collection after Close.
 type sealedSegment struct{ *segment }
 
 // FaultFree marks the sealed memfd as unable to fault.
 func (sealedSegment) FaultFree() {}
 
 // region returns the Region that the io core gets for r: a sealedSegment
-// for an anonymous segment.
+// for an anonymous segment whose memfd cannot fault, else r itself, which
+// the io core copies in the fault guard.
 func (r *segment) region(anon bool) ioadapt.Region {
-	if !anon {
+	if !anon || !r.sealed {
 		return r
 	}
-	r.sealed = true
 	return sealedSegment{r}
+}
+
+// cannotFault reports whether the mapped memory of the memfd fd, whose
+// seals include F_SEAL_SHRINK, can never fault, so that the io core may
+// copy it without the fault guard:
+//   - on tmpfs (shmem) a hole that another process punches (fallocate
+//     PUNCH_HOLE, which F_SEAL_SHRINK and F_SEAL_GROW allow) reads as
+//     zeros, and a store there allocates a page or meets the OOM killer
+//     (shmem_fault gives VM_FAULT_OOM), never SIGBUS;
+//   - on hugetlbfs (a memfd made with MFD_HUGETLB) a page is there only
+//     while the mapping's reservation, taken at mmap, holds it: a hole
+//     punched gives it back, and a touch of the hole must then take a page
+//     from the huge page pool, raising SIGBUS when the pool is empty
+//     (Documentation/admin-guide/mm/hugetlbpage.rst). So it cannot fault
+//     only if it is also sealed with F_SEAL_WRITE or F_SEAL_FUTURE_WRITE,
+//     which make hugetlbfs_punch_hole (fs/hugetlbfs/inode.c), as
+//     shmem_fallocate (mm/shmem.c), refuse PUNCH_HOLE with EPERM;
+//   - any other file system, or one that fstatfs cannot name, may fault.
+func cannotFault(fd, seals int) bool {
+	var st unix.Statfs_t
+	if unix.Fstatfs(fd, &st) != nil {
+		return false
+	}
+	switch uint32(st.Type) {
+	case unix.TMPFS_MAGIC:
+		return true
+	case unix.HUGETLBFS_MAGIC:
+		return seals&(unix.F_SEAL_WRITE|unix.F_SEAL_FUTURE_WRITE) != 0
+	}
+	return false
 }
 
 func newRegion(name, dir string, fd int, c *config) *segment {
@@ -382,6 +410,9 @@ func createAnon(op string, size int64, c *config) (*segment, error) {
 	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, anonSeals); err != nil {
 		return nil, errs.Rollback(pathErr(op, anonName, os.NewSyscallError("fcntl F_ADD_SEALS", err)), r.Close())
 	}
+	// Without MFD_HUGETLB the memfd is on tmpfs; asked all the same, by
+	// the rule that FromFile applies.
+	r.sealed = cannotFault(fd, anonSeals)
 	if err := r.mmap(op, size); err != nil {
 		return nil, errs.Rollback(err, r.Close())
 	}
@@ -412,6 +443,7 @@ func fromFile(op string, f *os.File, c *config) (*segment, error) {
 	if err := checkFile(name, &st, &config{expectSize: c.expectSize, expectSet: c.expectSet}); err != nil {
 		return fail(err)
 	}
+	r.sealed = cannotFault(fd, seals)
 	if err := r.mmap(op, st.Size); err != nil {
 		return nil, errs.Rollback(err, r.Close())
 	}
