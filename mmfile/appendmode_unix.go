@@ -6,6 +6,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mmapkit/mmapkit/internal/errs"
 )
 
 // appendMode reports whether f was opened with O_APPEND, which would turn
@@ -21,4 +23,20 @@ func appendMode(f *os.File) (bool, error) {
 		return false, err
 	}
 	return flags&unix.O_APPEND != 0, ferr
+}
+
+// checkNotAppending returns an error wrapping [ErrBadFlag] if f, a
+// descriptor that Map shares with its caller (one open file description,
+// one set of status flags), has been put in append mode since Map
+// checked it (fcntl F_SETFL): a pwrite at off would then land at the end
+// of the file and report success.
+func checkNotAppending(f *os.File, off int64) error {
+	appending, err := appendMode(f)
+	if err != nil {
+		return os.NewSyscallError("fcntl F_GETFL", err)
+	}
+	if appending {
+		return errs.Detail(ErrBadFlag, "the descriptor that Map shares with the caller was put in append mode (O_APPEND): refusing a write at offset %d, which pwrite(2) would append at the end of the file", off)
+	}
+	return nil
 }

@@ -26,7 +26,11 @@ var (
 
 	// ErrBadFlag is returned by [OpenFile] for a flag that a mapping cannot
 	// honour: O_WRONLY (a mapping needs read access), O_APPEND, or a flag
-	// outside O_RDONLY, O_RDWR, O_CREATE, O_EXCL, O_TRUNC and O_SYNC.
+	// outside O_RDONLY, O_RDWR, O_CREATE, O_EXCL, O_TRUNC and O_SYNC; by
+	// [Map] with [ReadWrite] for a file open with O_APPEND; and by a write
+	// through a File that Map made, once the caller has put the shared
+	// descriptor in append mode, on a kernel without RWF_NOAPPEND (before
+	// Linux 6.9), where the write would otherwise be appended.
 	ErrBadFlag = errors.New("flag not supported for a mapped file")
 
 	// ErrRange is returned when a [Range] lies outside the file, or is

@@ -101,9 +101,16 @@ func OpenFile(path string, flag int, perm fs.FileMode, opts ...Option) (*File, e
 }
 
 // Map maps an open file. It maps read-only unless the [ReadWrite] option
-// is given (then f must have been opened with O_RDWR). The File works on
-// its own duplicate of the descriptor, so f stays the caller's to close,
-// before or after the File.
+// is given (then f must have been opened with O_RDWR, and not O_APPEND:
+// an error wrapping [ErrBadFlag]). The File works on its own duplicate of
+// the descriptor, so f stays the caller's to close, before or after the
+// File. The duplicate shares f's status flags: if the caller puts f in
+// append mode later (fcntl F_SETFL O_APPEND), the File's writes still
+// land at their offsets on Linux 6.9 and later (pwritev2 RWF_NOAPPEND);
+// on older kernels those that go by pwrite(2) (large and growing writes,
+// WriteAtSync) fail with an error wrapping ErrBadFlag instead of
+// appending. Other systems write through the mapping, which append mode
+// does not affect.
 func Map(f *os.File, opts ...Option) (*File, error) {
 	const op = "mmap"
 	c, err := newConfig(opts)
@@ -127,6 +134,7 @@ func Map(f *os.File, opts ...Option) (*File, error) {
 	if err != nil {
 		return nil, errs.Rollback(err, dup.Close())
 	}
+	m.shared = true
 	return wrap(m, c), nil
 }
 

@@ -27,6 +27,10 @@ type mapping struct {
 	size     int64  // the logical size: what Bytes exposes
 	writable bool
 	private  bool
+	// shared: f is Map's duplicate of the caller's descriptor, so the two
+	// share one open file description and its status flags, O_APPEND
+	// among them, which the caller may change (see pwrite).
+	shared bool
 	// locked is how many bytes from the start of data are locked in
 	// memory: growth must not move or extend the lock (see mapCapacity).
 	// LockMemory sets it under the io core's shared lock.
@@ -138,7 +142,7 @@ func (m directGrowingMapping) Grow(p []byte, off int64) (int, error) {
 
 // writeDirect writes p at off of the Region with pwrite(2) on the file.
 func (m *mapping) writeDirect(p []byte, off int64) (int, error) {
-	n, err := pwrite(m.f, p, m.fileOff+int64(m.delta)+off)
+	n, err := pwrite(m.f, p, m.fileOff+int64(m.delta)+off, m.shared)
 	if err != nil {
 		err = m.err("write", err)
 	}
