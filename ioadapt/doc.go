@@ -37,7 +37,10 @@
 // on Unix, heap memory), ReadAt, WriteAt, Read and Write are not waited
 // for: they hold no lock, and each completes on the memory it started
 // with or returns an error matching fs.ErrClosed, since the memory they
-// may be copying from is retired, never unmapped under them. Every later
+// may be copying from is retired, never unmapped under them. A WriteAt or
+// Write that returns an error matching fs.ErrClosed because Close ran
+// during it may have written part of p (its message says that it raced
+// Close); one that started after Close wrote nothing. Every later
 // call returns an error for which errors.Is(err, fs.ErrClosed)
 // holds, and so does a second Close. The slice returned by [IO.Bytes] is the
 // one exception: it aliases the mapping, and after Close (or after a call

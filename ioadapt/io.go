@@ -1,6 +1,7 @@
 package ioadapt
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -289,14 +290,19 @@ func (c *IO) copyOutGuarded(op string, p, src []byte) (n int, err error) {
 }
 
 // pastFault ends a read of p at off whose copy faulted with err: it
-// returns the bytes before the hole (copyBeforeFault) with err, or, when
-// they are all of p, with no error: the file grew back over the hole
-// between the fault and the copy, as another process's truncate(1) can,
-// and read(2) would now return those bytes with no error.
+// returns the bytes before the hole (copyBeforeFault) with the error that
+// names the first byte it could not read, or with err where it cannot
+// tell; or, when they are all of p, with no error: the file grew back
+// over the hole between the fault and the copy, as another process's
+// truncate(1) can, and read(2) would now return those bytes with no
+// error.
 func (c *IO) pastFault(p []byte, off int64, err error) (int, error) {
-	n := c.copyBeforeFault(p, off)
+	n, ferr := c.copyBeforeFault("read", p, off)
 	if n == len(p) {
 		return n, nil
+	}
+	if ferr != nil {
+		err = ferr
 	}
 	return n, err
 }
@@ -309,15 +315,26 @@ func (c *IO) pastFault(p []byte, off int64, err error) (int, error) {
 // them: past that end, the last page reads as zeros that are not data. It
 // takes and releases the shared lock itself, and copies nothing once the
 // Region is closed.
-func (c *IO) copyBeforeFault(p []byte, off int64) int {
-	if c.s.refresher == nil || c.pin("read") != nil {
-		return 0
+//
+// When it learns where the good bytes stop (at a page that faults, or at
+// the end of the backing store) before the end of p, it also returns the
+// error of op for a fault at that first missing byte. The fault that sent
+// the caller here gives no such offset: memmove may touch the end of a
+// large copy first, so its faulting address can lie anywhere past the
+// hole's start. Where it cannot tell, the error is nil.
+func (c *IO) copyBeforeFault(op string, p []byte, off int64) (int, error) {
+	if c.s.refresher == nil || c.pin(op) != nil {
+		return 0, nil
 	}
 	defer c.s.mu.RUnlock()
 	stored, err := c.s.refresher.StoreSize()
+	if err != nil {
+		return 0, nil
+	}
 	b := c.view()
-	if err != nil || off >= int64(len(b)) || c.off+off >= stored {
-		return 0
+	if off >= int64(len(b)) || c.off+off >= stored {
+		// The Region, or its backing store, ends at or before off.
+		return 0, c.readFaultAt(op, c.off+off)
 	}
 	src := b[off:]
 	src = src[:min(int64(len(src)), int64(len(p)), stored-c.off-off)]
@@ -327,12 +344,15 @@ func (c *IO) copyBeforeFault(p []byte, off int64) int {
 		// Up to the next page boundary of the memory, which is where a
 		// fault can start.
 		end := min(len(src), n+page-int((uintptr(unsafe.Pointer(&src[n])))%uintptr(page)))
-		if _, err := c.copyIn("read", p[n:end], src[n:end]); err != nil {
+		if _, err := c.copyIn(op, p[n:end], src[n:end]); err != nil {
 			break
 		}
 		n = end
 	}
-	return n
+	if n == len(p) {
+		return n, nil
+	}
+	return n, c.readFaultAt(op, c.off+off+int64(n))
 }
 
 // refresh adopts the backing store's size where it differs from the
@@ -587,7 +607,10 @@ func (c *IO) copyOutChunk(buf []byte, end int64) (chunk []byte, start int64, err
 	k := min(int64(len(buf)), stop-start)
 	m, err := c.copyOutGuarded("writeto", buf[:k], b[start:start+k])
 	if err != nil {
-		m = c.copyBeforeFault(buf[:k], start)
+		var ferr error
+		if m, ferr = c.copyBeforeFault("writeto", buf[:k], start); ferr != nil {
+			err = ferr // names the first byte missing, not where memmove faulted
+		}
 	}
 	return buf[:m], start, err
 }
@@ -605,6 +628,12 @@ func (c *IO) setPos(pos int64) {
 // returns an error wrapping [ErrFixedSize]. A negative or overflowing
 // offset is an error wrapping [ErrInvalidOffset]; a read-only Region
 // returns [ErrReadOnly].
+//
+// A WriteAt that Close overtakes, on a [Retirer], is not waited for: if it
+// returns an error wrapping [ErrClosed] because Close ran during it, it
+// may have written part of p (it returns 0, as nothing tells which bytes
+// landed, and its message says that it raced Close); one that starts
+// after Close writes nothing.
 func (c *IO) WriteAt(p []byte, off int64) (int, error) {
 	// The common small write, written out in one frame as ReadAt's read
 	// is: a store wholly inside the current view of a writable root IO,
@@ -625,12 +654,16 @@ func (c *IO) WriteAt(p []byte, off int64) (int, error) {
 		if n, err, retry := c.writeFault("write", v.seq, faultIn(r, v), p, off); !retry {
 			return n, err
 		}
+		return c.rewrite("write", p, off)
 	}
 	return c.writeAt("write", p, off)
 }
 
 // Write implements [io.Writer]: it writes at the seek position and advances
 // it by the count written, growing or stopping at the end as WriteAt does.
+// As for WriteAt, a Write that returns an error wrapping [ErrClosed]
+// because Close ran during it may have written part of p; one that starts
+// after Close writes nothing.
 func (c *IO) Write(p []byte) (int, error) {
 	return c.writeAtPos("write", p)
 }
@@ -703,21 +736,53 @@ func (c *IO) writeInPlace(op string, p []byte, off int64) (n int, grow bool, err
 		if n, err, retry := c.writeFault(op, v.seq, fault, p, off); !retry {
 			return n, false, err
 		}
+		n, err := c.rewrite(op, p, off)
+		return n, false, err
 	}
+}
+
+// rewrite writes p at off again, after a lock-free store of it faulted on
+// memory that a resize retired: part of p may have landed before the
+// memory was retired, so a Close that the second attempt meets cut the
+// write short too (see cutShort).
+func (c *IO) rewrite(op string, p []byte, off int64) (int, error) {
+	n, err := c.writeAt(op, p, off)
+	if errors.Is(err, ErrClosed) {
+		err = c.cutShort(op, p, off)
+	}
+	return n, err
+}
+
+// cutShort is the error of a lock-free store of p at off that Close cut
+// short: Close retired the memory while the store ran, and the copy
+// faulted. memmove had stored none of p, some of it or all but a page of
+// it, in no set order (a large copy may start at its end), and nothing
+// tells which: those bytes are in the Region (a file's page cache) for
+// good. Making Close wait for stores in flight would cost every WriteAt
+// an atomic pin, so the error says it instead, and still wraps
+// [ErrClosed].
+func (c *IO) cutShort(op string, p []byte, off int64) error {
+	return c.pathErr(op, errs.Detail(ErrClosed,
+		"the write raced Close: part of its %d bytes at offset %d may have reached the file or segment before Close retired the memory",
+		len(p), off))
 }
 
 // writeFault is the end of a lock-free store of p at off that faulted at
 // offset fault of the view numbered seq: unless a newer view has taken
-// its place (retry: write again), it returns ErrClosed, or what writing
-// through the Region's [DirectWriter] gives (the file shrank under the
-// mapping, as store takes it), or an error that explains the fault.
+// its place (retry: write again), it returns the error of a store that
+// Close cut short (cutShort), or what writing through the Region's
+// [DirectWriter] gives (the file shrank under the mapping, as store takes
+// it), or an error that explains the fault.
 func (c *IO) writeFault(op string, seq uint64, fault int64, p []byte, off int64) (n int, err error, retry bool) {
 	s := c.s
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	retry, err = c.settle(seq, op)
-	if retry || err != nil {
-		return 0, err, retry
+	if err != nil {
+		return 0, c.cutShort(op, p, off), false
+	}
+	if retry {
+		return 0, nil, true
 	}
 	if d := s.direct; d != nil {
 		n, err = d.WriteDirect(p, c.off+off)
@@ -1088,6 +1153,11 @@ func (c *IO) Sync() error {
 // of a [Retirer], which complete or return [ErrClosed]), and every
 // section becomes closed; on a section it only closes that view. It does
 // not sync. A second Close returns an error wrapping [ErrClosed].
+//
+// A WriteAt or Write that Close overtakes (on a Retirer) either completes
+// or returns an error wrapping ErrClosed that says it raced Close: it may
+// have written part of its bytes, which Close does not undo. A write that
+// starts after Close writes nothing.
 func (c *IO) Close() error {
 	c.s.mu.Lock()
 	defer c.s.mu.Unlock()

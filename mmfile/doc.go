@@ -131,8 +131,12 @@
 //
 // All methods are safe for concurrent use. After Close every method
 // returns an error matching [fs.ErrClosed], even when Close races with
-// calls in other goroutines (Close waits for them), and a second Close
-// says so too. The one thing that can crash the process is touching the
+// calls in other goroutines (Close waits for them, but for ReadAt,
+// WriteAt, Read and Write on Unix: see Growth), and a second Close says
+// so too. A WriteAt or Write that returns an error matching fs.ErrClosed
+// because Close ran during it may have written part of its bytes to the
+// file, and its message says that it raced Close; one that started after
+// Close wrote nothing. The one thing that can crash the process is touching the
 // slice from Bytes after Close or after a resize (SIGSEGV), or after
 // another process shrank the file (SIGBUS); [ioadapt.IO.Access] runs code
 // over the bytes safely.

@@ -3,6 +3,7 @@
 package mmfile_test
 
 import (
+	"bytes"
 	"errors"
 	"io/fs"
 	"os"
@@ -82,5 +83,68 @@ func TestFaultSaysReadOnly(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(path); string(got) != string(testkit.Pattern(8192)) {
 		t.Fatal("the refused store changed the file")
+	}
+}
+
+// TestFaultNamesFirstMissingByte reads 1 MiB at 2.5 MiB of a 4 MiB file
+// that was truncated to 3 MiB (or a little more) under the mapping: the
+// read returns the bytes up to the new end, and its error names the
+// first byte it could not read, the new end, not the address where
+// memmove happened to fault (it touches the tail of a large copy first).
+// The same holds through a section, whose offsets start elsewhere, and
+// on a read-only mapping, where the page that holds an unaligned end
+// reads fine and must not pass for a store into a read-only mapping.
+func TestFaultNamesFirstMissingByte(t *testing.T) {
+	const size, off, n = 4 << 20, 2<<20 + 512<<10, 1 << 20
+	for _, tc := range []struct {
+		name    string
+		cut     int64
+		write   bool
+		section int64 // where the section starts; 0: the whole File
+	}{
+		{"read-write", 3 << 20, true, 0},
+		{"read-only", 3 << 20, false, 0},
+		{"read-only, unaligned end", 3<<20 + 100, false, 0},
+		{"read-write, unaligned end", 3<<20 + 100, true, 0},
+		{"section", 3 << 20, true, 1 << 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := testkit.Pattern(size)
+			path := writeFile(t, "shrinks", want)
+			flag := os.O_RDONLY
+			if tc.write {
+				flag = os.O_RDWR
+			}
+			f, err := mmfile.OpenFile(path, flag, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			var r interface {
+				ReadAt([]byte, int64) (int, error)
+			} = f
+			if tc.section > 0 {
+				if r, err = f.Section(tc.section, size-tc.section); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.Truncate(path, tc.cut); err != nil {
+				t.Fatal(err)
+			}
+			p := make([]byte, n)
+			got, err := r.ReadAt(p, off-tc.section)
+			if end := int(tc.cut - off); got != end {
+				t.Errorf("ReadAt read %d bytes; want %d, up to the new end", got, end)
+			}
+			if !bytes.Equal(p[:got], want[off:off+int64(got)]) {
+				t.Error("the bytes read before the new end are not the file's")
+			}
+			cut := strconv.FormatInt(tc.cut, 10)
+			wantFault(t, "ReadAt across the new end", err, path,
+				"memory fault at offset "+cut+": the file shrank to "+cut+" bytes under the mapping, below file offset "+cut)
+			if errors.Is(err, ioadapt.ErrReadOnly) {
+				t.Errorf("a read reads as a store into a read-only mapping: %v", err)
+			}
+		})
 	}
 }

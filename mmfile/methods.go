@@ -67,7 +67,11 @@ func (f *File) UnreadByte() error {
 // moving the seek position, in parallel with other calls. Past the end a
 // growable File grows (a gap reads as zeros); a read-only one returns an
 // error wrapping [ioadapt.ErrReadOnly], a [Range] or [Private] one writes
-// what fits and returns one wrapping [ioadapt.ErrFixedSize].
+// what fits and returns one wrapping [ioadapt.ErrFixedSize]. Close does
+// not wait for it: a WriteAt that returns an error wrapping [fs.ErrClosed]
+// because Close ran during it may have written part of p to the file (its
+// message says that it raced Close); one that starts after Close writes
+// nothing.
 func (f *File) WriteAt(p []byte, off int64) (int, error) {
 	if f == nil {
 		return 0, errNil("write")
@@ -76,7 +80,9 @@ func (f *File) WriteAt(p []byte, off int64) (int, error) {
 }
 
 // Write implements [io.Writer]: WriteAt at the seek position, which
-// advances by the count written.
+// advances by the count written. A Write that returns an error wrapping
+// [fs.ErrClosed] because Close ran during it may have written part of p;
+// one that starts after Close writes nothing.
 func (f *File) Write(p []byte) (int, error) {
 	if f == nil {
 		return 0, errNil("write")
@@ -229,8 +235,11 @@ func (f *File) Sync() error {
 // WriteTo), unmaps the file and closes its descriptor, leaving the file at
 // its logical size. It does not sync. A ReadAt, WriteAt, Read or Write in
 // flight is not waited for: it completes, or returns an error wrapping
-// [fs.ErrClosed]. A second Close returns an error wrapping
-// [fs.ErrClosed].
+// [fs.ErrClosed]. A write that returns such an error because Close ran
+// during it may have written part of its bytes to the file (its message
+// says that it raced Close), and Close does not undo them; a write that
+// starts after Close writes nothing. A second Close returns an error
+// wrapping [fs.ErrClosed].
 func (f *File) Close() error {
 	if f == nil {
 		return errNil("close")
