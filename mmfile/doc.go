@@ -136,10 +136,10 @@
 // so too. A WriteAt or Write that returns an error matching fs.ErrClosed
 // because Close ran during it may have written part of its bytes to the
 // file, and its message says that it raced Close; one that started after
-// Close wrote nothing. The one thing that can crash the process is touching the
-// slice from Bytes after Close or after a resize (SIGSEGV), or after
-// another process shrank the file (SIGBUS); [ioadapt.IO.Access] runs code
-// over the bytes safely.
+// Close wrote nothing. The one thing that can crash the process is
+// touching the slice from Bytes after Close or after a resize (SIGSEGV),
+// or after another process shrank the file (SIGBUS); [ioadapt.IO.Access]
+// runs code over the bytes safely.
 //
 // # The slice from Bytes
 //
