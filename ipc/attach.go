@@ -48,6 +48,9 @@ func (p *Pipe) attach(e *end, role uint32, op string, opts []Option) error {
 			o.apply(&c)
 		}
 	}
+	if err := c.wait.check(); err != nil {
+		return pathErr(op, p.name, err)
+	}
 	p.mu.Lock()
 	closed := p.closed
 	p.mu.Unlock()

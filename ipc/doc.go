@@ -108,9 +108,19 @@
 // wrapping [ioadapt.ErrFault], through the io core's fault handling,
 // never into SIGBUS. A sleeping call touches only the header: it finds
 // out at its next re-check, at most a second later, when the Region's
-// file has shrunk below its size at attach. The
-// zero-copy slices of Reserve and Peek are the exception: touching them
-// is plain memory access.
+// file has shrunk below its size at attach. The zero-copy slices of
+// Reserve and Peek are the exception: touching them is plain memory
+// access.
+//
+// A truncation to a size that ends inside a page the pipe or an object
+// uses is no fault at all: the kernel zeroes the rest of that page and
+// leaves it mapped, so what it held reads as zeros: a ring gives back
+// zeros until a sleeping end's re-check finds the file smaller than at
+// attach, and a Mutex's or Semaphore's slots read as free, which nothing
+// checks. Do not resize a segment while
+// participants are attached; where other processes cannot be trusted
+// with it, use an anonymous segment ([shm.CreateAnonymous]), whose memfd
+// is sealed against shrinking.
 //
 // # Mutex, Semaphore and Event
 //

@@ -2,6 +2,7 @@ package ipc
 
 import (
 	"context"
+	"math"
 	"os"
 	"runtime"
 	"sync"
@@ -34,6 +35,7 @@ type end struct {
 	capacity uint64
 	mask     uint64
 	msg      bool
+	dataOff  int // where the ring starts (the header's data_offset)
 	need     int // bytes the memory must hold: header and ring
 
 	// Offsets of the words of each side (see setup).
@@ -76,7 +78,8 @@ const (
 func (e *end) setup(p *Pipe, role uint32, mode WaitMode) {
 	e.p, e.acc, e.name, e.role, e.mode = p, p.acc, p.name, role, mode
 	e.capacity, e.mask, e.msg = p.capacity, p.capacity-1, p.kind == kindMessages
-	e.need = pipeDataOffset + int(p.capacity)
+	e.dataOff = int(p.dataOff)
+	e.need = e.dataOff + int(p.capacity)
 	if role == roleWriter {
 		e.slot, e.peerSlot = slotWriter, slotReader
 		e.ownState, e.peerState = offWriterState, offReaderState
@@ -533,9 +536,8 @@ func (e *end) ready(ctx context.Context, op string, force *bool) (int64, error) 
 			return 0, pathErr(op, e.name, err)
 		}
 		if d, ok := ctx.Deadline(); ok {
-			cd := sys.Now() + int64(time.Until(d))
-			if dl == 0 || cd < dl {
-				dl, ctxErr = max(cd, 1), context.DeadlineExceeded
+			if cd := clockAt(d); dl == 0 || cd < dl {
+				dl, ctxErr = cd, context.DeadlineExceeded
 			}
 		}
 	}
@@ -612,6 +614,19 @@ func (e *end) epipe(op string) error {
 	return pathErr(op, e.name, details([]error{syscall.EPIPE}, "broken pipe: the reader closed its end"))
 }
 
+// clockAt converts the deadline t to the sys.Now clock of the waits,
+// never 0 (which means none). It saturates: time.Until does, about 292
+// years out, and the sum would then wrap to a time long past, failing at
+// once a call meant to wait for ever. A deadline past the clock's range
+// is the largest value, which no wait reaches.
+func clockAt(t time.Time) int64 {
+	now, d := sys.Now(), int64(time.Until(t))
+	if d > 0 && now > math.MaxInt64-d {
+		return math.MaxInt64
+	}
+	return max(now+d, 1)
+}
+
 // setDeadline sets the deadline of the blocking calls, in progress and
 // future, and wakes a blocked call so that it sees it.
 func (e *end) setDeadline(op string, t time.Time) error {
@@ -620,7 +635,7 @@ func (e *end) setDeadline(op string, t time.Time) error {
 	}
 	var v int64
 	if !t.IsZero() {
-		v = max(sys.Now()+int64(time.Until(t)), 1)
+		v = clockAt(t)
 	}
 	e.deadline.Store(v)
 	e.kick()

@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/mmapkit/mmapkit/internal/sys"
 	"github.com/mmapkit/mmapkit/ioadapt"
 )
 
@@ -139,7 +138,7 @@ func (e *Event) Wait(ctx context.Context) error { return e.wait(ctx, 0) }
 // WaitDeadline is [Event.Wait] that gives up at the deadline t, with an
 // error wrapping [os.ErrDeadlineExceeded].
 func (e *Event) WaitDeadline(t time.Time) error {
-	return e.wait(context.Background(), max(sys.Now()+int64(time.Until(t)), 1))
+	return e.wait(context.Background(), clockAt(t))
 }
 
 func (e *Event) wait(ctx context.Context, dl int64) error {

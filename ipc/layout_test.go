@@ -427,3 +427,67 @@ func TestCreateErrors(t *testing.T) {
 	_, err = OpenNamedPipe(testPrefix + "missing")
 	wantErr(t, err, fs.ErrNotExist)
 }
+
+// TestOpenDataOffset opens pipes whose creator (another implementation
+// of the layout) put the ring past the header page, at a data_offset of
+// 8192: bytes and records go to and come from the ring there, in both
+// directions, and the page between is never touched.
+func TestOpenDataOffset(t *testing.T) {
+	const capacity, dataOff = 4096, 8192
+	le := binary.LittleEndian
+	for _, messages := range []bool{false, true} {
+		t.Run(map[bool]string{false: "bytes", true: "messages"}[messages], func(t *testing.T) {
+			buf := make([]byte, dataOff+capacity)
+			var opts []Option
+			if messages {
+				opts = append(opts, Messages())
+			}
+			p, err := CreatePipe(ioadapt.NewMemory(buf), append(opts, Capacity(capacity))...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.Close()
+			le.PutUint64(buf[offDataOffset:], dataOff)
+			filler := bytes.Repeat([]byte{0xee}, dataOff-pipeDataOffset)
+			copy(buf[pipeDataOffset:], filler)
+			// What a foreign writer committed before this process joined.
+			if messages {
+				le.PutUint64(buf[dataOff:], frameWord(5, frameRecord))
+				copy(buf[dataOff+frameHeader:], "early")
+				le.PutUint64(buf[offTail:], frameSize(5))
+			} else {
+				copy(buf[dataOff:], "early")
+				le.PutUint64(buf[offTail:], 5)
+			}
+			p, err = OpenPipe(ioadapt.NewMemory(buf))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			w, r := ends(t, p)
+			got := make([]byte, 64)
+			if n, err := r.Read(got); err != nil || string(got[:n]) != "early" {
+				t.Fatalf("read %q, %v; want the foreign writer's %q", got[:n], err, "early")
+			}
+			if _, err := w.Write([]byte("later")); err != nil {
+				t.Fatal(err)
+			}
+			at := dataOff + 5
+			if messages {
+				at = dataOff + int(frameSize(5)) + frameHeader
+				if h := le.Uint64(buf[at-frameHeader:]); h != frameWord(5, frameRecord) {
+					t.Errorf("frame header %#x at offset %d, want a record of 5 bytes", h, at-frameHeader)
+				}
+			}
+			if s := string(buf[at : at+5]); s != "later" {
+				t.Errorf("offset %d holds %q, want the write %q", at, s, "later")
+			}
+			if n, err := r.Read(got); err != nil || string(got[:n]) != "later" {
+				t.Fatalf("read %q, %v; want %q", got[:n], err, "later")
+			}
+			if !bytes.Equal(buf[pipeDataOffset:dataOff], filler) {
+				t.Errorf("the bytes between the header page and data_offset %d were written", dataOff)
+			}
+		})
+	}
+}

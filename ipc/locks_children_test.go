@@ -154,6 +154,28 @@ var lockJobs = testkit.Jobs{
 		sleepForever()
 		return nil
 	},
+	// Acquire 1 permit and release it again every millisecond, saying
+	// "ticking" after the first, until killed: each Release wakes the
+	// semaphore's sleepers.
+	"sem-tick": func() error {
+		seg, s, err := jobObject(OpenSemaphore)
+		if err != nil {
+			return err
+		}
+		defer seg.Close()
+		for i := 0; ; i++ {
+			if err := s.Acquire(context.Background(), 1); err != nil {
+				return err
+			}
+			if err := s.Release(1); err != nil {
+				return err
+			}
+			if i == 0 {
+				fmt.Println("ticking")
+			}
+			time.Sleep(time.Millisecond)
+		}
+	},
 	// Wait for the event, say "woken", n times.
 	"event-wait": func() error {
 		seg, e, err := jobObject(OpenEvent)

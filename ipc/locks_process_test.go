@@ -155,6 +155,53 @@ func TestSemaphoreProcessDeath(t *testing.T) {
 	}
 }
 
+// TestSemaphoreRescueUnderWakes: the permit of a killed process comes
+// back to a waiter that other wake-ups keep from ever sleeping out its
+// re-check interval: a process releasing every millisecond wakes it far
+// more often than every 50 ms. The waiter must still find the dead
+// holder's permit on time, not only once the wake-ups stop.
+func TestSemaphoreRescueUnderWakes(t *testing.T) {
+	seg, name := lockSeg(t)
+	s, err := CreateSemaphore(seg, 0, 2, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	holder := startLockChild(t, "sem-hold", name, "n=1")
+	holder.expect("acquired")
+	startLockChild(t, "sem-tick", name, "").expect("ticking")
+	errc := make(chan error, 1)
+	go func() { errc <- s.AcquireDeadline(time.Now().Add(10*time.Second), 2) }()
+	// Kill the holder once the Acquire sleeps, so that only a waiter's
+	// re-check can find the death.
+	for start := time.Now(); ; time.Sleep(time.Millisecond) {
+		s.o.mu.Lock()
+		n := s.o.sleeping
+		s.o.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Since(start) > hang {
+			t.Fatalf("the Acquire did not sleep within %v", hang)
+		}
+	}
+	killed := time.Now()
+	holder.kill()
+	err = <-errc
+	d := time.Since(killed)
+	t.Logf("the Acquire of the dead holder's permit returned %v after its SIGKILL, under a release every millisecond", d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The doc promises 50 ms; the bound leaves room for a busy machine.
+	if bound := 2 * time.Second; d > bound {
+		t.Errorf("the waiter took %v to get the dead holder's permit, past %v", d, bound)
+	}
+	if s.Held() != 2 {
+		t.Errorf("held %d, want 2", s.Held())
+	}
+}
+
 // TestEventProcesses: a process waiting on an auto-reset event wakes
 // once per Set.
 func TestEventProcesses(t *testing.T) {

@@ -369,6 +369,67 @@ func TestSemaphoreErrors(t *testing.T) {
 	within(t, "an Acquire whose handle closed", func() { wantErr(t, <-errc, fs.ErrClosed) })
 }
 
+// TestSemaphoreCloseRace: a handle's Acquire and Release race its Close,
+// many times over. Each call either fails with fs.ErrClosed having moved
+// nothing, or comes before Close, which gives its permits back: once the
+// handle is closed every permit is available again.
+func TestSemaphoreCloseRace(t *testing.T) {
+	rounds := 1000
+	if raceEnabled {
+		rounds = 300
+	}
+	for i := range rounds {
+		mem := memRegion(ObjectSize(4))
+		b, err := CreateSemaphore(mem, 0, 2, 2, Participants(4))
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := OpenSemaphore(mem, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stop := make(chan struct{})
+		done := make(chan error, 1)
+		go func() {
+			for {
+				select {
+				case <-stop:
+					done <- nil
+					return
+				default:
+				}
+				var err error
+				if i%2 == 0 {
+					ctx, cancel := context.WithTimeout(context.Background(), 100*time.Microsecond)
+					err = a.Acquire(ctx, 1)
+					cancel()
+				} else {
+					_, err = a.TryAcquire(1)
+				}
+				if err == nil {
+					err = a.Release(1)
+				}
+				if err != nil && !errors.Is(err, fs.ErrClosed) && !errors.Is(err, context.DeadlineExceeded) {
+					done <- err
+					return
+				}
+			}
+		}()
+		time.Sleep(time.Duration(i%20) * 50 * time.Microsecond)
+		if err := a.Close(); err != nil {
+			t.Fatal(err)
+		}
+		close(stop)
+		if err := <-done; err != nil {
+			t.Fatalf("round %d: %v", i, err)
+		}
+		if got := b.Available(); got != 2 || a.Held() != 0 {
+			t.Fatalf("round %d: %d permits available and %d held by the closed handle after its Close, want 2 and 0", i, got, a.Held())
+		}
+		b.Close()
+	}
+}
+
 // TestEvent: manual-reset events let every waiter through until Reset;
 // auto-reset ones one Wait per Set.
 func TestEvent(t *testing.T) {

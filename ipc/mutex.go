@@ -181,7 +181,7 @@ func (m *Mutex) LockContext(ctx context.Context) error { return m.lock(ctx, 0) }
 // error wrapping [os.ErrDeadlineExceeded]. A deadline in the past still
 // takes a mutex that is free (or whose holder is gone).
 func (m *Mutex) LockDeadline(t time.Time) error {
-	return m.lock(context.Background(), max(sys.Now()+int64(time.Until(t)), 1))
+	return m.lock(context.Background(), clockAt(t))
 }
 
 // lock is the Lock calls: ctx and the deadline dl (sys.Now clock) may be

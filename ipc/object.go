@@ -53,8 +53,8 @@ type object struct {
 	closed atomic.Bool
 	ended  atomic.Bool // Close has ended: no call may touch mem (see touch)
 	// waiting is read-locked by the calls in await, for as long as they
-	// wait; Close, once it has woken them, write-locks it to wait until
-	// they have left.
+	// wait, and in runOpen; Close, once it has woken them, write-locks it
+	// to wait until they have left. It is taken before a Semaphore's mu.
 	waiting sync.RWMutex
 
 	mu       sync.Mutex // guards sleeping and watch
@@ -404,6 +404,22 @@ func (o *object) run(op string, fn func(b []byte) error) error {
 	return nil
 }
 
+// runOpen is run for a call that moves what the handle's slot records
+// (a Semaphore's permits), with Close kept out as await keeps it out: a
+// call that comes after Close fails with [ErrClosed] having done
+// nothing, and one under way finishes first, so that Close's leave sees
+// what it did. Run without it, a take after Close had given the slot's
+// permits back and freed it would record permits in a free slot, which
+// no recovery reads.
+func (o *object) runOpen(op string, fn func(b []byte) error) error {
+	o.waiting.RLock()
+	defer o.waiting.RUnlock()
+	if o.closed.Load() {
+		return o.closedErr(op)
+	}
+	return o.run(op, fn)
+}
+
 // placed checks that b, the Region's memory as Access gives it now, still
 // holds the object where o.mem, and every pointer of the handle, points:
 // a Region that grows or shrinks (a file's mapping) may map its memory
@@ -544,7 +560,9 @@ func (o *object) unregister(op string) {
 // whose owner's death would let it go on, watchNone when no death can,
 // or watchPoll when deaths are found by polling. force asks it to
 // check the liveness of the processes it waits for, which costs system
-// calls: after a timed-out sleep, or when a watched process exited.
+// calls: once a re-check interval has passed since the last check
+// (whatever woke the sleeper meanwhile), or when a watched process
+// exited.
 type try func(b []byte, force bool) (done bool, watch int, err error)
 
 const (
@@ -579,7 +597,7 @@ func (o *object) await(ctx context.Context, dl int64, op string, attempt try) (e
 	)
 	if ctx != nil {
 		if d, ok := ctx.Deadline(); ok {
-			if cd := max(sys.Now()+int64(time.Until(d)), 1); dl == 0 || cd < dl {
+			if cd := clockAt(d); dl == 0 || cd < dl {
 				dl, ctxErr = cd, context.DeadlineExceeded
 			}
 		}
@@ -605,6 +623,12 @@ func (o *object) await(ctx context.Context, dl int64, op string, attempt try) (e
 		}
 	}()
 	again := false // the holder turned out gone already: try again at once
+	// checked is when the last forced attempt began (or the wait did),
+	// and interval the re-check interval the last attempt asked for.
+	// Wake-ups that are not a death (every Release wakes all of a
+	// semaphore's sleepers) can keep each sleep from timing out, so the
+	// re-check is due by the clock, not on a timed-out sleep only.
+	checked, interval := sys.Now(), objRecheckWatched
 	step := func(b []byte) error {
 		seq, armed = atomic.LoadUint32(o.seqAddr), o.wt.arm()
 		var err error
@@ -623,6 +647,9 @@ func (o *object) await(ctx context.Context, dl int64, op string, attempt try) (e
 		}
 		if g := o.gone.Load(); g != 0 && g == o.watched() {
 			force = true
+		}
+		if now := sys.Now(); force || now-checked >= int64(interval) {
+			force, checked = true, now
 		}
 		err := o.run(op, step)
 		if done {
@@ -645,11 +672,11 @@ func (o *object) await(ctx context.Context, dl int64, op string, attempt try) (e
 		if dl != 0 && now >= dl {
 			return pathErr(op, o.name, ctxErr)
 		}
-		interval := objRecheckWatched
+		interval = objRecheckWatched
 		if watch == watchPoll || watch >= 0 && !o.watching() {
 			interval = objRecheckUnwatched
 		}
-		until := now + int64(interval)
+		until := checked + int64(interval)
 		if dl != 0 && dl < until {
 			until = dl
 		}

@@ -2,6 +2,7 @@ package ipc
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"time"
 )
@@ -108,5 +109,17 @@ func (m WaitMode) String() string {
 
 // WithWaitMode sets the [WaitMode] of the ends that [Pipe.Writer] and
 // [Pipe.Reader] attach; given to CreatePipe, OpenPipe or their named
-// forms, it becomes the default of that Pipe's ends.
+// forms, it becomes the default of that Pipe's ends. A mode other than
+// [Adaptive], [SleepOnly] and [SpinOnly] makes the call given it fail
+// with an error wrapping [fs.ErrInvalid].
 func WithWaitMode(m WaitMode) Option { return optionFunc(func(c *config) { c.wait = m }) }
+
+// check refuses a WaitMode that is none of the modes, which an option
+// cannot do itself when it is made.
+func (m WaitMode) check() error {
+	switch m {
+	case Adaptive, SleepOnly, SpinOnly:
+		return nil
+	}
+	return detail(fs.ErrInvalid, "wait mode %d is not %d (adaptive), %d (sleep-only) or %d (spin-only)", int(m), Adaptive, SleepOnly, SpinOnly)
+}

@@ -29,6 +29,7 @@ type Pipe struct {
 	name     string
 	kind     uint32
 	capacity uint64
+	dataOff  uint64 // where the ring starts: the header's data_offset
 	flags    uint32
 	lockBase uint64
 	waitID   uint64 // names the wait events on Windows (the header's wait_id)
@@ -129,6 +130,9 @@ func createPipe(r ioadapt.Region, c config) (*Pipe, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := c.wait.check(); err != nil {
+		return nil, pathErr(op, name, err)
+	}
 	size := acc.Size()
 	capacity := c.capacity
 	if capacity == 0 {
@@ -146,7 +150,7 @@ func createPipe(r ioadapt.Region, c config) (*Pipe, error) {
 		return nil, pathErr(op, name, detail(fs.ErrInvalid,
 			"region of %d bytes is too small for a pipe of capacity %d: it needs %d", size, capacity, PipeSize(capacity)))
 	}
-	p := &Pipe{acc: acc, name: name, capacity: uint64(capacity), wait: c.wait, kind: kindBytes}
+	p := &Pipe{acc: acc, name: name, capacity: uint64(capacity), dataOff: pipeDataOffset, wait: c.wait, kind: kindBytes}
 	if c.messages {
 		p.kind = kindMessages
 	}
@@ -274,7 +278,9 @@ func awaitReady(op, name, what string, timeout time.Duration, look func() (pendi
 // another process. It validates the header (docs/ipc-layout.md, section
 // 2.2) and refuses, with an error wrapping [ErrInvalidHeader] that names
 // the field and the value found, memory that holds no pipe of this
-// version. A header still being made is waited for, up to [ReadyTimeout]
+// version. The ring is where the header's data_offset puts it: 4096 in
+// a pipe that CreatePipe made, perhaps further in from another creator.
+// A header still being made is waited for, up to [ReadyTimeout]
 // (2 s by default); a closed pipe is an error wrapping [fs.ErrClosed], a
 // poisoned one an error wrapping [ErrCorrupt].
 //
@@ -291,6 +297,9 @@ func openPipe(r ioadapt.Region, c config) (*Pipe, error) {
 	acc, err := regionFor(op, r)
 	if err != nil {
 		return nil, err
+	}
+	if err := c.wait.check(); err != nil {
+		return nil, pathErr(op, name, err)
 	}
 	var h header
 	look := func() (pending bool, err error) {
@@ -340,7 +349,10 @@ func openPipe(r ioadapt.Region, c config) (*Pipe, error) {
 	if err := awaitReady(op, name, "pipe", c.readyTimeout, look, state); err != nil {
 		return nil, err
 	}
-	p := &Pipe{acc: acc, name: name, kind: h.kind, capacity: h.capacity, flags: h.flags, lockBase: h.lockBase, waitID: h.waitID, wait: c.wait}
+	// The ring is where the creator put it: a creator other than this
+	// package may have written a data_offset past 4096 (section 2).
+	p := &Pipe{acc: acc, name: name, kind: h.kind, capacity: h.capacity, dataOff: h.dataOffset,
+		flags: h.flags, lockBase: h.lockBase, waitID: h.waitID, wait: c.wait}
 	if h.flags&flagLocks != 0 {
 		if p.lockFile, err = findLockFile(op, name, r, c.lockFile); err != nil {
 			return nil, err
@@ -379,6 +391,9 @@ func CreateNamedPipe(name string, capacity int64, opts ...Option) (*Pipe, error)
 	if err := checkCapacity(capacity); err != nil {
 		return nil, pathErr("createpipe", name, err)
 	}
+	if err := c.wait.check(); err != nil {
+		return nil, pathErr("createpipe", name, err)
+	}
 	c.capacity, c.lockFile = capacity, nil
 	var p *Pipe
 	s, err := inSegment(name, PipeSize(capacity), func(s *shm.Segment) (err error) {
@@ -399,6 +414,9 @@ func CreateNamedPipe(name string, capacity int64, opts ...Option) (*Pipe, error)
 func OpenNamedPipe(name string, opts ...Option) (*Pipe, error) {
 	c := newConfig(opts)
 	if err := platformErr(); err != nil {
+		return nil, pathErr("openpipe", name, err)
+	}
+	if err := c.wait.check(); err != nil {
 		return nil, pathErr("openpipe", name, err)
 	}
 	c.lockFile = nil

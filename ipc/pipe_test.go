@@ -12,11 +12,15 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
 	"testing/iotest"
 	"time"
+
+	"github.com/mmapkit/mmapkit/ioadapt"
+	"github.com/mmapkit/mmapkit/shm"
 )
 
 // hang is how long a test waits for something that must happen before
@@ -170,6 +174,37 @@ func TestWaitModes(t *testing.T) {
 	}
 	if s := WaitMode(7).String(); s != "WaitMode(7)" {
 		t.Errorf("String of an unknown mode: %q", s)
+	}
+}
+
+// TestWaitModeInvalid: a WaitMode that is none of the modes is refused
+// by every call given it, with an error that names it.
+func TestWaitModeInvalid(t *testing.T) {
+	for _, m := range []WaitMode{99, -5, SpinOnly + 1} {
+		want := "wait mode " + strconv.Itoa(int(m)) + " is not"
+		mem := ioadapt.NewMemory(make([]byte, PipeSize(4096)))
+		_, err := CreatePipe(mem, WithWaitMode(m))
+		wantErr(t, err, fs.ErrInvalid, want)
+		if got := mem.Bytes()[offState]; got != 0 {
+			t.Errorf("CreatePipe refusing wait mode %d laid out a header (state %d)", m, got)
+		}
+		p := memPipe(t, 4096)
+		_, err = OpenPipe(mem, WithWaitMode(m))
+		wantErr(t, err, fs.ErrInvalid, want)
+		_, err = p.Writer(WithWaitMode(m))
+		wantErr(t, err, fs.ErrInvalid, want)
+		_, err = p.Reader(WithWaitMode(m))
+		wantErr(t, err, fs.ErrInvalid, want)
+		// Nothing was attached: the ends are still free.
+		ends(t, p)
+		name := segName(t)
+		_, err = CreateNamedPipe(name, 4096, WithWaitMode(m))
+		wantErr(t, err, fs.ErrInvalid, want)
+		if _, err := shm.Open(name); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("CreateNamedPipe refusing wait mode %d left a segment: %v", m, err)
+		}
+		_, err = OpenNamedPipe(name, WithWaitMode(m))
+		wantErr(t, err, fs.ErrInvalid, want)
 	}
 }
 

@@ -134,7 +134,7 @@ func (r *Reader) nextRecord(b []byte) (length, size uint64, err error) {
 		if err := r.buffered(b, frameHeader); err != nil || r.status != stReady {
 			return 0, 0, err
 		}
-		hdr := atomic.LoadUint64(u64(b, pipeDataOffset+int(r.pos&r.mask)))
+		hdr := atomic.LoadUint64(u64(b, r.dataOff+int(r.pos&r.mask)))
 		length, size, typ, err := parseFrame(hdr, r.pos, r.capacity, r.other-r.pos)
 		if err != nil {
 			atomic.CompareAndSwapUint32(u32(b, offState), stateReady, statePoisoned)

@@ -21,16 +21,18 @@ import (
 // keeps account of the permits it holds: those it acquired and has not
 // released. When its process dies, however it dies, or its handle is
 // closed, the permits it held go back to the count: a waiter finds them
-// within [objRecheckUnwatched] (50 ms) of the death, and a process that
-// attaches to the dead one's slot gives them back at once. Every step of
-// an Acquire or a Release is recorded in the shared memory before it is
-// made (section 8.5), so that a death at any instruction neither loses
-// nor duplicates a permit. A Release of more permits than the handle
-// holds is allowed (a producer's signal, say); the surplus belongs to
-// nobody and is not taken back when the producer dies. The count never
-// exceeds the maximum: a Release that would raise it past fails, and
-// the permits of a dead holder that no longer fit (after such signals)
-// are dropped.
+// within 50 ms of the death, however often other calls wake it
+// meanwhile, and a process that attaches to the dead one's slot gives
+// them back at once. A call that races Close either fails with an error
+// wrapping [fs.ErrClosed], having moved nothing, or comes first, and
+// Close gives back what it took. Every step of an Acquire or a Release
+// is recorded in the shared memory before it is made (section 8.5), so
+// that a death at any instruction neither loses nor duplicates a
+// permit. A Release of more permits than the handle holds is allowed (a
+// producer's signal, say); the surplus belongs to nobody and is not
+// taken back when the producer dies. The count never exceeds the
+// maximum: a Release that would raise it past fails, and the permits of
+// a dead holder that no longer fit (after such signals) are dropped.
 //
 // A Semaphore is safe for concurrent use. Close it when done.
 type Semaphore struct {
@@ -169,7 +171,7 @@ func (s *Semaphore) Acquire(ctx context.Context, n int) error {
 // with an error wrapping [os.ErrDeadlineExceeded]. A deadline in the past
 // still takes permits that are available.
 func (s *Semaphore) AcquireDeadline(t time.Time, n int) error {
-	return s.acquire(context.Background(), max(sys.Now()+int64(time.Until(t)), 1), "acquire", n)
+	return s.acquire(context.Background(), clockAt(t), "acquire", n)
 }
 
 func (s *Semaphore) acquire(ctx context.Context, dl int64, op string, n int) error {
@@ -177,7 +179,7 @@ func (s *Semaphore) acquire(ctx context.Context, dl int64, op string, n int) err
 		return err
 	}
 	var ok bool
-	err := s.o.run(op, func(b []byte) (err error) { ok, err = s.take(b, uint32(n)); return err })
+	err := s.o.runOpen(op, func(b []byte) (err error) { ok, err = s.take(b, uint32(n)); return err })
 	if err != nil || ok {
 		return err
 	}
@@ -198,7 +200,7 @@ func (s *Semaphore) TryAcquire(n int) (ok bool, err error) {
 	if err := s.checkN(op, n); err != nil {
 		return false, err
 	}
-	err = s.o.run(op, func(b []byte) error {
+	err = s.o.runOpen(op, func(b []byte) error {
 		if ok, err = s.take(b, uint32(n)); ok || err != nil {
 			return err
 		}
@@ -255,7 +257,7 @@ func (s *Semaphore) Release(n int) error {
 	if n < 1 || n > int(s.max) {
 		return pathErr(op, s.o.name, detail(fs.ErrInvalid, "count %d is not from 1 to the maximum %d", n, s.max))
 	}
-	return s.o.run(op, func(b []byte) error { return s.give(b, uint32(n)) })
+	return s.o.runOpen(op, func(b []byte) error { return s.give(b, uint32(n)) })
 }
 
 // give is the release of section 8.5.

@@ -147,7 +147,8 @@ func (w *Writer) free(b []byte, want, need uint64) (uint64, error) {
 
 // ring returns the data ring of b.
 func (e *end) ring(b []byte) []byte {
-	return b[pipeDataOffset : pipeDataOffset+e.capacity : pipeDataOffset+e.capacity]
+	hi := e.dataOff + int(e.capacity)
+	return b[e.dataOff:hi:hi]
 }
 
 // publish stores the new tail and wakes a sleeping reader.
@@ -224,10 +225,10 @@ func (w *Writer) placeMessage(b []byte, n uint64) (pad uint64, ok bool, err erro
 // header last, each as one atomic store, then the tail.
 func (w *Writer) commitMessage(b []byte, pad, n uint64) {
 	if pad > 0 {
-		atomic.StoreUint64(u64(b, pipeDataOffset+int(w.pos&w.mask)), frameWord(pad-frameHeader, framePadding))
+		atomic.StoreUint64(u64(b, w.dataOff+int(w.pos&w.mask)), frameWord(pad-frameHeader, framePadding))
 	}
 	start := (w.pos + pad) & w.mask
-	atomic.StoreUint64(u64(b, pipeDataOffset+int(start)), frameWord(n, frameRecord))
+	atomic.StoreUint64(u64(b, w.dataOff+int(start)), frameWord(n, frameRecord))
 	w.publish(b, w.pos+pad+frameSize(n))
 }
 
