@@ -49,7 +49,24 @@ func newCopier(w io.Writer, opts catOptions, chunk int, bar *progress) *copier {
 // is; a failure to write, as a *writeError. A mapped source that faults
 // (its file shrank under the mapping, or its storage failed) has all its
 // bytes before the fault written out first.
+//
+// Formatted output is flushed at the end of each source, as GNU cat
+// flushes before any read that finds no input pending (FIONREAD): what
+// comes next may be a pipe, a FIFO or a terminal that keeps mmcat waiting
+// (or a FIFO's open(2), which waits for a writer), and the output so far
+// must not wait with it. Within a source, stream flushes after each read.
 func (c *copier) copy(s *source) error {
+	err := c.copySource(s)
+	if c.f != nil {
+		if ferr := c.f.Flush(); ferr != nil {
+			return &writeError{ferr}
+		}
+	}
+	return err
+}
+
+// copySource is copy without the final flush.
+func (c *copier) copySource(s *source) error {
 	if s.ranged {
 		if w, ok := c.w.(rangeWriter); ok && c.f == nil {
 			return c.copyRange(s, w)

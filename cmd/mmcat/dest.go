@@ -48,19 +48,24 @@ type stdoutDest struct{ *os.File }
 
 // Write writes to the file; a pipe whose reader is gone ends the process
 // with SIGPIPE, as it ends cat. The Go runtime does that itself for
-// descriptors 1 and 2 only, and a DEST written in place has another.
+// descriptors 1 and 2 only, and a DEST written in place has another. A
+// write past the file size limit (ulimit -f) ends it as SIGXFSZ ends cat.
 func (d stdoutDest) Write(b []byte) (int, error) {
 	n, err := d.File.Write(b)
 	if errors.Is(err, syscall.EPIPE) {
 		dieOfSIGPIPE(d.File)
 	}
+	dieOfSIGXFSZ(err)
 	return n, err
 }
 
 // copyRange copies from src at the file position, as GNU cat does when
-// standard output is a regular file.
+// standard output is a regular file. Past the file size limit it ends the
+// process as Write does.
 func (d stdoutDest) copyRange(src *os.File, off, n int64) (int64, error) {
-	return copyFileRange(d.File, nil, src, off, n)
+	k, err := copyFileRange(d.File, nil, src, off, n)
+	dieOfSIGXFSZ(err)
+	return k, err
 }
 
 // splice moves bytes of src into standard output, a pipe, by reference.
@@ -71,12 +76,11 @@ func (d stdoutDest) splice(src *os.File, off, n int64) (int64, error) {
 func (stdoutDest) commit() error { return nil }
 func (stdoutDest) abort()        {}
 
-// toDest copies every source to the -o destination. As with standard
-// output, and as GNU cat does, each source is opened only when its turn
-// comes, so any number of them can be given whatever ulimit -n is.
-func (r *runner) toDest() {
-	sig := catchSignals()
-	defer sig.stop()
+// toDest copies every source to the -o destination, with sig told what a
+// signal must remove. As with standard output, and as GNU cat does, each
+// source is opened only when its turn comes, so any number of them can be
+// given whatever ulimit -n is.
+func (r *runner) toDest(sig *signalCleanup) {
 	kind, name := classifyDest(r.cfg.output)
 	if kind == destFile {
 		r.toFile(name, sig)

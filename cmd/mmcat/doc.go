@@ -46,6 +46,41 @@
 // reads nothing and succeeds. So "mmcat - <&-" reads an empty input, and
 // "mmcat F >&-" writes F into /dev/null, both with status 0.
 //
+// # Signals
+//
+// A signal whose default action ends cat ends mmcat too, whether it
+// writes standard output or -o DEST (which first removes what it was
+// making, see Output): SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM,
+// SIGVTALRM and SIGXCPU, and on Linux SIGIO, SIGPWR, SIGSTKFLT and the
+// real-time signals. The Go runtime would ignore most of them, and answer
+// SIGQUIT with a dump of every goroutine. SIGHUP, SIGINT and SIGTERM kill
+// mmcat as they kill cat; for the others the runtime leaves no way back to
+// the default action, and mmcat exits with the status a shell shows for
+// cat's death by the signal, 128 plus its number (131 for SIGQUIT, which
+// dumps no core), so that $? is the same but a parent reading the wait
+// status sees an exit, not a signal. Three more differences come from the
+// runtime. A signal ignored when mmcat starts (nohup, or a shell's trap of it) stays
+// ignored for SIGHUP and SIGINT only: the runtime installs its handler
+// over an inherited SIG_IGN of any other signal and keeps no record of it,
+// so mmcat ends where cat would carry on. With SIGPIPE ignored, a broken
+// standard output still ends mmcat with SIGPIPE, where cat reports EPIPE
+// ("write error: Broken pipe") and exits 1: the runtime decides that for
+// descriptors 1 and 2 whatever was inherited. And a write past the file
+// size limit (ulimit -f) into standard output ends mmcat with status 153,
+// as SIGXFSZ ends cat, even with SIGXFSZ ignored, where cat reports "File
+// too large"; -o into a regular file reports that error instead and
+// leaves DEST as it was.
+//
+// # Buffering
+//
+// With a formatting option the output goes through a buffer, as cat's
+// does, and is written out at the end of each SOURCE and after each read
+// of a stream: what is formatted never waits for the next SOURCE, which
+// may be a pipe, a FIFO or a terminal that keeps mmcat waiting, as GNU
+// cat writes what it holds before a read that finds no input pending. A
+// '\r' at the end of what was read is held back under -E until the next
+// byte shows whether it ends a line, as cat holds it.
+//
 // # Files that change while they are copied
 //
 // As with cat, a file is copied as it is when mmcat gets to it: one that
@@ -156,8 +191,11 @@
 //	disk space                    DEST's size                    room for a second copy until the
 //	                                                             rename
 //	SIGINT, SIGTERM, SIGHUP,      DEST partly written; killed    DEST untouched; the new file removed;
-//	SIGQUIT, timeout(1)           by the signal                  killed by the signal (SIGQUIT: exit
-//	                                                             status 131)
+//	SIGQUIT, SIGUSR1 and the      by the signal                  killed by the signal (SIGQUIT and the
+//	rest (see Signals),                                          rest: exit status 128+n)
+//	timeout(1)
+//	ulimit -f exceeded            DEST partly written; killed    DEST untouched; "File too large",
+//	                              by SIGXFSZ                     exit status 1
 //	SIGKILL                       DEST partly written            DEST old or new, whole; a named
 //	                                                             temporary file (see below), holding
 //	                                                             the new contents or, killed just
@@ -225,6 +263,13 @@
 // append: EBADF; and any other error, after a partial copy too), the rest
 // goes the mapped way below. Holes of a sparse file come out as the zeros
 // they read as, as from cat, which keeps no holes either.
+//
+// A sparse file of tmpfs or hugetlbfs (a file in /dev/shm, /tmp or /run on
+// many systems, a memfd, a shm:NAME segment) is read with read(2), not
+// mapped: a read through a mapping allocates a page for each hole it
+// touches there, which would fill the file system and stay after mmcat
+// exits, where read(2) copies the zero page and allocates nothing. A file
+// counts as sparse when it holds fewer blocks (st_blocks) than its size.
 //
 // Other mapped bytes reach the output with at most one copy, never through
 // a buffer of mmcat's: write(2) copies them straight from the mapping (into

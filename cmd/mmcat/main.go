@@ -67,10 +67,12 @@ func run(args []string, stdin, stdout, stderr *os.File) int {
 		return exitUsage
 	default:
 		r.cfg = cfg
+		sig := catchSignals()
+		defer sig.stop()
 		if cfg.output == "" {
 			r.toStdout()
 		} else {
-			r.toDest()
+			r.toDest(sig)
 		}
 	}
 	r.closeStdout()

@@ -6,10 +6,12 @@ import (
 	"sync"
 )
 
-// signalCleanup undoes an unfinished -o when a signal ends mmcat: it
-// removes the temporary file of a replace, or a segment being filled, and
-// then lets the signal kill the process as it would have killed cat, so
-// the exit status still tells the parent which signal it was. SIGKILL
+// signalCleanup ends mmcat when a signal that ends cat comes, in every
+// run: the Go runtime would ignore most of them (see interruptSignals).
+// For an unfinished -o it first removes the temporary file of a replace,
+// or a segment being filled; then the signal ends the process as it would
+// have ended cat, so the exit status still tells the parent which signal
+// it was (raise). SIGKILL
 // cannot be caught: what it leaves is removed by the next -o to the same
 // DEST (see RemoveLeftovers in toFile).
 type signalCleanup struct {
@@ -23,8 +25,11 @@ type signalCleanup struct {
 }
 
 // catchSignals starts watching for the signals that end a run
-// (interruptSignals). A signal that was ignored when mmcat started, as
-// nohup ignores SIGHUP, stays ignored.
+// (interruptSignals). A SIGHUP or SIGINT that was ignored when mmcat
+// started, as nohup ignores SIGHUP, stays ignored; for the others the Go
+// runtime cannot tell (it installs its own handler over an inherited
+// SIG_IGN and keeps no record that signal.Ignored can read), so they end
+// mmcat even then (doc.go).
 func catchSignals() *signalCleanup {
 	c := &signalCleanup{ch: make(chan os.Signal, 1), done: make(chan struct{})}
 	var sigs []os.Signal

@@ -3,35 +3,72 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// interruptSignals end a run of cat by default; a -o cleans up before it
-// goes the same way.
-var interruptSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
+// interruptSignals are the asynchronous signals whose default action ends
+// cat (signal(7)): mmcat watches them in every run, so that a -o cleans up
+// before it goes the same way, and so that mmcat goes at all: unless a
+// program asks for them, the Go runtime ignores SIGUSR1, SIGUSR2, SIGALRM,
+// SIGVTALRM, SIGXCPU, SIGIO, SIGPWR and the real-time signals, and answers
+// SIGQUIT and SIGSTKFLT with a dump of every goroutine. Left out: SIGPIPE,
+// which the runtime acts on for standard output and dieOfSIGPIPE for the
+// rest; SIGPROF, the runtime's profiling clock; SIGXFSZ, which comes with
+// the EFBIG it causes (see dieOfSIGXFSZ); and the signals of faults.
+var interruptSignals = terminatingSignals()
 
-// raise kills the process with s, with the default action restored: the
-// parent sees the signal in the exit status, as it would for cat.
+func terminatingSignals() []os.Signal {
+	names := []string{"SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGVTALRM", "SIGXCPU"}
+	if runtime.GOOS == "linux" {
+		// Linux ends a process for these as well; macOS and the BSDs
+		// ignore SIGIO by default and have no SIGPWR or SIGSTKFLT.
+		names = append(names, "SIGIO", "SIGPWR", "SIGSTKFLT")
+	}
+	var sigs []os.Signal
+	for _, name := range names {
+		if s := unix.SignalNum(name); s != 0 { // 0: not on this system or architecture
+			sigs = append(sigs, s)
+		}
+	}
+	if runtime.GOOS == "linux" {
+		// SIGRTMIN+1 to SIGRTMAX as glibc numbers them. Signals 32 to
+		// 34 are the C libraries' own (and SIGRTMIN, 34, already kills
+		// a Go program: its runtime leaves those alone).
+		for s := syscall.Signal(35); s <= 64; s++ {
+			sigs = append(sigs, s)
+		}
+	}
+	return sigs
+}
+
+// raise ends the process as s would have ended cat, once -o has cleaned
+// up. For SIGHUP, SIGINT and SIGTERM the default action is restored and
+// the process dies of the signal, so the parent sees it in the wait
+// status. For the others the Go runtime offers no way back to the
+// default action (signal.Reset leaves its own handler, which ignores
+// them, or for SIGQUIT prints every goroutine's stack where cat dumps
+// core): the process exits with the status a shell shows for a death by
+// the signal, 128 plus its number (doc.go).
 func raise(s os.Signal) {
 	sig, ok := s.(syscall.Signal)
 	if !ok {
 		os.Exit(exitFail)
 	}
-	if sig == syscall.SIGQUIT {
-		// cat dumps core; the Go runtime would print every goroutine's
-		// stack instead. Exit with the status a shell shows for it.
-		os.Exit(128 + int(sig))
+	switch sig {
+	case syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM:
+		signal.Reset(sig)
+		_ = syscall.Kill(syscall.Getpid(), sig)
+		// The runtime acts on the signal on a thread of its own: wait
+		// for it rather than exit first.
+		time.Sleep(10 * time.Second)
 	}
-	signal.Reset(sig)
-	_ = syscall.Kill(syscall.Getpid(), sig)
-	// The runtime acts on the signal on a thread of its own: wait for it
-	// rather than exit first.
-	time.Sleep(10 * time.Second)
 	os.Exit(128 + int(sig))
 }
 
@@ -47,4 +84,23 @@ func dieOfSIGPIPE(f *os.File) {
 	if unix.Dup2(int(f.Fd()), 1) == nil {
 		_, _ = os.Stdout.Write([]byte{0})
 	}
+}
+
+// dieOfSIGXFSZ ends the process as SIGXFSZ ends cat when err, from a write
+// to an output file written in place (standard output, or a DEST that -o
+// writes as cat > DEST does), is the EFBIG of a write past the file size
+// limit (ulimit -f): the kernel sent SIGXFSZ with it, and the runtime
+// ignored it. EFBIG under a finite RLIMIT_FSIZE is that case: the limit is
+// checked first, and a write that starts below it is cut short there, not
+// refused (generic_write_check_limits in Linux's mm/filemap.c, and the
+// same rule on the BSDs). A file written in place has nothing to clean up.
+func dieOfSIGXFSZ(err error) {
+	if !errors.Is(err, syscall.EFBIG) {
+		return
+	}
+	var rl unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_FSIZE, &rl) != nil || rl.Cur >= 1<<63-1 {
+		return // no limit (RLIM_INFINITY): the file system's maximum file size
+	}
+	raise(syscall.SIGXFSZ)
 }

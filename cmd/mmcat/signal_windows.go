@@ -15,3 +15,7 @@ func raise(os.Signal) { os.Exit(0xC000013A) }
 // dieOfSIGPIPE does nothing: Windows has no SIGPIPE, and the write error
 // is reported.
 func dieOfSIGPIPE(*os.File) {}
+
+// dieOfSIGXFSZ does nothing: Windows has no file size limit to signal, and
+// the write error is reported.
+func dieOfSIGXFSZ(error) {}

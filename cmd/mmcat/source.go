@@ -102,6 +102,9 @@ func (o *opener) open(arg string) (*source, error) {
 		if err != nil {
 			return nil, err
 		}
+		if f := sparseSegmentFile(seg); f != nil {
+			return o.readSegment(arg, seg, f)
+		}
 		return o.mapped(arg, seg.IO)
 	case strings.HasPrefix(arg, "sysv:"):
 		key, err := sysv.ParseKey(strings.TrimPrefix(arg, "sysv:"))
@@ -145,6 +148,39 @@ func (o *opener) mapped(arg string, m *ioadapt.IO) (*source, error) {
 	}
 	return s, nil
 }
+
+// sparseSegmentFile returns a descriptor of the POSIX segment seg when its
+// pages must be read with read(2), not through its mapping: a segment is a
+// tmpfs file, whose holes a mapping's reads would allocate
+// (holesFillWhenMapped). It returns nil for a segment to read mapped.
+func sparseSegmentFile(seg *shm.Segment) *os.File {
+	f, err := seg.File()
+	if err != nil {
+		return nil // Windows, say: the mapping serves
+	}
+	if !holesFillWhenMapped(f) {
+		_ = f.Close()
+		return nil
+	}
+	return f
+}
+
+// readSegment makes a streamed source of the range of the segment seg,
+// read with pread(2) from f, its descriptor; the source closes both.
+func (o *opener) readSegment(arg string, seg *shm.Segment, f *os.File) (*source, error) {
+	off, n, err := o.rng.clip(seg.Size())
+	if err != nil {
+		_ = f.Close()
+		_ = seg.Close()
+		return nil, err
+	}
+	return &source{arg: arg, r: io.NewSectionReader(f, off, n), closer: closers{f, seg}}, nil
+}
+
+// errHolesFill says that a file is not mapped because its holes would be
+// allocated by the mapping's reads (holesFillWhenMapped); the caller reads
+// it instead, and the error is never shown.
+var errHolesFill = errors.New("a sparse file of tmpfs or hugetlbfs, whose holes a mapping would allocate")
 
 // openFile maps a file, or reads it as a stream where mapping cannot give
 // what read(2) gives: a FIFO, a device, a socket, a regular file of size 0
@@ -211,9 +247,9 @@ func (o *opener) fromFile(path string, f *os.File) (*source, error) {
 	s, err := o.mapAt(path, f, off, n, o.rng.length)
 	if err != nil {
 		// A file of procfs, sysfs and the like (ErrNotMappable), one
-		// that shrank since the Stat, or one that cannot be mapped
-		// (ENODEV, say, from a filesystem without mmap): read(2)
-		// gives what cat gives.
+		// that shrank since the Stat, one that cannot be mapped
+		// (ENODEV, say, from a filesystem without mmap), or a sparse
+		// one of tmpfs (errHolesFill): read(2) gives what cat gives.
 		return o.limit(streamed), nil
 	}
 	s.closer = closers{s.closer, f}
@@ -223,8 +259,12 @@ func (o *opener) fromFile(path string, f *os.File) (*source, error) {
 // mapAt makes the source of n bytes of the open file f from off, mapped,
 // and with o.follow what the file holds past them, up to limit bytes from
 // off in all (-1: up to its end). The source's closer unmaps; f stays
-// open.
+// open. A sparse file of tmpfs or hugetlbfs is not mapped
+// (errHolesFill): the callers read it.
 func (o *opener) mapAt(path string, f *os.File, off, n, limit int64) (*source, error) {
+	if n > 0 && holesFillWhenMapped(f) {
+		return nil, errHolesFill
+	}
 	opts := []mmfile.Option{mmfile.Range(off, n)}
 	if n > 0 {
 		opts = append(mapOptions(o.populate && n <= maxPopulate), opts...)
