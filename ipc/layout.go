@@ -291,8 +291,10 @@ func (h *header) validate(size int64) error {
 	if h.dataOffset%lineSize != 0 || h.dataOffset < uint64(h.headerSize) {
 		return bad("data_offset %d is not a multiple of %d at or past the header's %d bytes", h.dataOffset, lineSize, h.headerSize)
 	}
-	if end := h.dataOffset + h.capacity; size < 0 || end > uint64(size) {
-		return bad("data_offset %d + capacity %d = %d runs past the end of the %d-byte region", h.dataOffset, h.capacity, end, size)
+	// Not data_offset + capacity > size: the sum of two words a peer
+	// wrote can wrap around.
+	if size < 0 || h.dataOffset > uint64(size) || h.capacity > uint64(size)-h.dataOffset {
+		return bad("data_offset %d + capacity %d runs past the end of the %d-byte region", h.dataOffset, h.capacity, size)
 	}
 	return h.validateLockBase()
 }

@@ -491,3 +491,24 @@ func TestOpenDataOffset(t *testing.T) {
 		})
 	}
 }
+
+// TestDataOffsetWrapRefused: a data_offset so large that data_offset +
+// capacity wraps around 2^64 to a small number is refused, not used as
+// the ring's (negative) offset.
+func TestDataOffsetWrapRefused(t *testing.T) {
+	buf := make([]byte, PipeSize(4096))
+	p, err := CreatePipe(ioadapt.NewMemory(buf), Capacity(4096))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	binary.LittleEndian.PutUint64(buf[offDataOffset:], 0xFFFFFFFFFFFFF000)
+	p, err = OpenPipe(ioadapt.NewMemory(buf))
+	if err == nil {
+		p.Close()
+		t.Fatal("OpenPipe took a data_offset that wraps around with the capacity")
+	}
+	if !errors.Is(err, ErrInvalidHeader) || !strings.Contains(err.Error(), "data_offset 18446744073709547520") {
+		t.Errorf("OpenPipe: %v; want an error wrapping ErrInvalidHeader that names the data_offset", err)
+	}
+}

@@ -90,7 +90,7 @@ static void join(const char *path) {
 	    *(uint32_t *)(mem + OFF_HEADER_SIZE) != 1152 || *(uint32_t *)(mem + OFF_LINE_SIZE) != 128 ||
 	    *(uint32_t *)(mem + OFF_SLOT_COUNT) != 2 || (flags & ~1u) != 0 ||
 	    capacity < 64 || (capacity & (capacity - 1)) != 0 || data_off % 128 != 0 || data_off < 1152 ||
-	    data_off + capacity > memsize) {
+	    data_off > memsize || capacity > memsize - data_off) { /* no wrap-around */
 		fprintf(stderr, "peer: header refused\n");
 		exit(1);
 	}
