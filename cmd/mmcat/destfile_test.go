@@ -728,3 +728,43 @@ func TestOutputSyncSearchOnlyDirectory(t *testing.T) {
 		}
 	}
 }
+
+// TestOutputDanglingLinkInterrupted: -o onto a dangling symbolic link,
+// ended by SIGTERM mid-copy, leaves the link dangling, as it found it:
+// the target that the kernel's open created is removed at once, and the
+// new file only takes its place once it is whole.
+func TestOutputDanglingLinkInterrupted(t *testing.T) {
+	dir := t.TempDir()
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink("target", link); err != nil {
+		t.Fatal(err)
+	}
+	cmd := withoutTmpfile(command(mmcatBin, "-o", link, "-"))
+	cmd.Env = append(cmd.Env, asMmcat)
+	stdin, stderr := startFed(t, cmd, randomBytes(64<<10))
+	testkit.WaitFor(t, "the temporary file", func() bool { return len(hiddenFiles(t, dir)) > 0 })
+	if _, err := os.Lstat(filepath.Join(dir, "target")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("while -o copies, the link's target exists (%v): it must appear only once whole", err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	_ = stdin.Close()
+	if ws := cmd.ProcessState.Sys().(syscall.WaitStatus); !ws.Signaled() || ws.Signal() != syscall.SIGTERM {
+		t.Errorf("after SIGTERM: %v, stderr %q; want death by the signal", cmd.ProcessState, stderr)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "target")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("SIGTERM left the link's target behind (%v)", err)
+	}
+	if left := hiddenFiles(t, dir); len(left) > 0 {
+		t.Errorf("left behind: %q", left)
+	}
+	mustRun(t, []byte("whole\n"), "-o", link, "-")
+	if got := readFile(t, filepath.Join(dir, "target")); string(got) != "whole\n" {
+		t.Errorf("the target holds %q", got)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link is now %v (%v)", fi.Mode(), err)
+	}
+}

@@ -78,8 +78,12 @@ func openTarget(path string, inPlace bool) (*target, error) {
 	// O_TRUNC: the kernel follows the links and applies its protections
 	// (fs.protected_symlinks on every link; fs.protected_regular and
 	// protected_fifos, which only O_CREAT invokes), so -o refuses what
-	// cat > DEST is refused. A dangling link gets its target created
-	// there, empty, as > creates it, and a replace then fills it.
+	// cat > DEST is refused. Where that open creates the file (a
+	// dangling link's target, or a DEST removed since the Lstat), the
+	// kernel has approved the place: the empty file is removed at once,
+	// and the new file takes its name once it is whole (createdHere).
+	var before unix.Stat_t
+	existed := unix.Stat(path, &before) == nil
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|syscall.O_NOCTTY, 0o666)
 	busy := errors.Is(err, syscall.ETXTBSY)
 	if busy {
@@ -102,6 +106,10 @@ func openTarget(path string, inPlace bool) (*target, error) {
 		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
 	t.dir, t.base = splitPath(resolved)
+	if !busy && !magic && createdHere(f, t.dir, t.base, existed, &before) {
+		_ = f.Close()
+		return &target{path: path, dir: t.dir, base: t.base}, nil
+	}
 	fi, err := f.Stat()
 	if err != nil {
 		_ = f.Close()
@@ -126,6 +134,34 @@ func openTarget(path string, inPlace bool) (*target, error) {
 		}
 	}
 	return t, nil
+}
+
+// createdHere reports whether the open of DEST that gave f created the
+// file (DEST did not exist before it, or was another file: before, when
+// existed) and, if so, removes it again from dir, where base names it: a
+// replace then makes DEST whole, in the place the kernel's open approved,
+// rather than leave an empty file in view, or behind it if mmcat fails
+// or is killed. A file that someone else has written to meanwhile is not
+// one this open made.
+func createdHere(f *os.File, dir, base string, existed bool, before *unix.Stat_t) bool {
+	var st unix.Stat_t
+	if unix.Fstat(int(f.Fd()), &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size != 0 ||
+		st.Uid != uint32(os.Geteuid()) || st.Nlink != 1 {
+		return false
+	}
+	if existed && before.Dev == st.Dev && before.Ino == st.Ino {
+		return false // it was there: the open only opened it
+	}
+	d, err := openDir(dir)
+	if err != nil {
+		return false
+	}
+	defer d.Close()
+	var named unix.Stat_t
+	if unix.Fstatat(int(d.Fd()), base, &named, unix.AT_SYMLINK_NOFOLLOW) != nil || named.Dev != st.Dev || named.Ino != st.Ino {
+		return false // newReplacement refuses a name that moved
+	}
+	return unix.Unlinkat(int(d.Fd()), base, 0) == nil
 }
 
 // resolveLinks follows the symbolic links that path ends in, as open(2)

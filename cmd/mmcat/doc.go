@@ -121,9 +121,10 @@
 // without truncating it), so whatever cat would be refused is refused,
 // with the same message: the kernel follows the symbolic links and
 // applies its protections of sticky directories (fs.protected_symlinks,
-// protected_regular, protected_fifos). Only a DEST that does not exist at
-// all is not opened: the new file takes its name once it is whole. What
-// happens then:
+// protected_regular, protected_fifos). A DEST that does not exist (no
+// file, or a dangling link's target, which that open creates and mmcat
+// removes again at once) gets the new file under its name once the file
+// is whole. What happens then:
 //
 //   - A DEST that is not a regular file (a FIFO, a character or block
 //     device, a terminal, /dev/null), a DEST named through a descriptor
@@ -158,8 +159,8 @@
 //	regular file                  truncated, rewritten in place  replaced, keeping mode, owner, group,
 //	                                                             ACLs, xattrs and lsattr flags
 //	symbolic link (chain) to one  the target is written          the target is replaced; links stay
-//	dangling symbolic link        the target is created          the target is created (empty, by the
-//	                                                             kernel, as > creates it), then replaced
+//	dangling symbolic link        the target is created          the same, made whole then renamed in
+//	                                                             where the kernel's open created it
 //	set-user-ID / set-group-ID    kept for root (CAP_FSETID);    the same rule
 //	                              others lose set-user-ID, and
 //	                              set-group-ID if group-exec
