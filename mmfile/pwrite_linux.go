@@ -57,11 +57,14 @@ func pwriteOnce(f *os.File, fd int, b []byte, off int64, shared bool) (int, erro
 	case unix.EOPNOTSUPP, unix.ENOSYS:
 		noAppendRefused.Store(true)
 		return plainPwrite(f, fd, b, off, shared)
-	case unix.EINVAL:
+	case unix.EINVAL, unix.EPERM:
 		// The flag, or the write itself (an O_DIRECT descriptor and an
-		// unaligned buffer): a plain pwrite tells which.
+		// unaligned buffer; a memfd sealed against writes), or, for
+		// EPERM, a seccomp filter that refuses pwritev2 but not
+		// pwrite: a plain pwrite tells which.
+		first := err
 		m, err = plainPwrite(f, fd, b, off, shared)
-		if err != unix.EINVAL {
+		if err != first {
 			noAppendRefused.Store(true)
 		}
 	}

@@ -266,7 +266,8 @@
 // they read as, as from cat, which keeps no holes either.
 //
 // A sparse file of tmpfs or hugetlbfs (a file in /dev/shm, /tmp or /run on
-// many systems, a memfd, a shm:NAME segment) is read with read(2), not
+// many systems, a memfd, a shm:NAME segment), or of an overlay, which may
+// lie on tmpfs (live systems, containers), is read with read(2), not
 // mapped: a read through a mapping allocates a page for each hole it
 // touches there, which would fill the file system and stay after mmcat
 // exits, where read(2) copies the zero page and allocates nothing. A file

@@ -7,7 +7,8 @@ import (
 )
 
 // holesFillWhenMapped reports whether reading f through a mapping would
-// allocate its holes: f is a file of tmpfs or hugetlbfs (a POSIX
+// allocate its holes: f is a file of tmpfs or hugetlbfs, or of an
+// overlay, whose files may lie on tmpfs (a POSIX
 // shared-memory segment in /dev/shm, a memfd, a file in /tmp or /run) that
 // holds fewer blocks than its size says. A read fault on a hole of such a
 // file allocates a page there (shmem_fault, hugetlb_no_page), charged to
@@ -30,6 +31,11 @@ func holesFillWhenMapped(f *os.File) bool {
 	}
 	switch uint32(fs.Type) {
 	case unix.TMPFS_MAGIC, unix.HUGETLBFS_MAGIC:
+		return true
+	case unix.OVERLAYFS_SUPER_MAGIC:
+		// A mapping of an overlay file maps the upper or lower file
+		// beneath, which may be tmpfs (live systems, containers): read
+		// it rather than find out.
 		return true
 	}
 	return false
