@@ -7,10 +7,10 @@ import (
 )
 
 // holesFillWhenMapped reports whether reading f through a mapping would
-// allocate its holes: f is a file of tmpfs or hugetlbfs, or of an
-// overlay, whose files may lie on tmpfs (a POSIX
-// shared-memory segment in /dev/shm, a memfd, a file in /tmp or /run) that
-// holds fewer blocks than its size says. A read fault on a hole of such a
+// allocate its holes: f is a file of tmpfs or hugetlbfs (a POSIX
+// shared-memory segment in /dev/shm, a memfd, a file in /tmp or /run), or
+// of an overlay, whose files may lie on tmpfs, and holds fewer blocks
+// than its size says. A read fault on a hole of such a
 // file allocates a page there (shmem_fault, hugetlb_no_page), charged to
 // the file system's size and kept after the mapping is gone, where read(2)
 // of a hole copies the zero page and allocates nothing
