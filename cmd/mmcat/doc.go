@@ -48,9 +48,9 @@
 //
 // # Signals
 //
-// A signal whose default action ends cat ends mmcat too, whether it
-// writes standard output or -o DEST (which first removes what it was
-// making, see Output): SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM,
+// A signal whose default action ends cat ends mmcat too, whether it writes
+// standard output or -o DEST (which first removes what it was making, see
+// Output): SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM,
 // SIGVTALRM and SIGXCPU, and on Linux SIGIO, SIGPWR, SIGSTKFLT and the
 // real-time signals. The Go runtime would ignore most of them, and answer
 // SIGQUIT with a dump of every goroutine. SIGHUP, SIGINT and SIGTERM kill
@@ -59,17 +59,17 @@
 // cat's death by the signal, 128 plus its number (131 for SIGQUIT, which
 // dumps no core), so that $? is the same but a parent reading the wait
 // status sees an exit, not a signal. Three more differences come from the
-// runtime. A signal ignored when mmcat starts (nohup, or a shell's trap of it) stays
-// ignored for SIGHUP and SIGINT only: the runtime installs its handler
-// over an inherited SIG_IGN of any other signal and keeps no record of it,
-// so mmcat ends where cat would carry on. With SIGPIPE ignored, a broken
-// standard output still ends mmcat with SIGPIPE, where cat reports EPIPE
-// ("write error: Broken pipe") and exits 1: the runtime decides that for
-// descriptors 1 and 2 whatever was inherited. And a write past the file
-// size limit (ulimit -f) into standard output ends mmcat with status 153,
-// as SIGXFSZ ends cat, even with SIGXFSZ ignored, where cat reports "File
-// too large"; -o into a regular file reports that error instead and
-// leaves DEST as it was.
+// runtime. A signal ignored when mmcat starts (nohup, or a shell's trap of
+// it) stays ignored for SIGHUP and SIGINT only: the runtime installs its
+// handler over an inherited SIG_IGN of any other signal and keeps no
+// record of it, so mmcat ends where cat would carry on. With SIGPIPE
+// ignored, a broken standard output still ends mmcat with SIGPIPE, where
+// cat reports EPIPE ("write error: Broken pipe") and exits 1: the runtime
+// decides that for descriptors 1 and 2 whatever was inherited. And a write
+// past the file size limit (ulimit -f) into standard output ends mmcat
+// with status 153, as SIGXFSZ ends cat, even with SIGXFSZ ignored, where
+// cat reports "File too large"; -o into a regular file reports that error
+// instead and leaves DEST as it was.
 //
 // # Buffering
 //

@@ -11,9 +11,8 @@ import (
 // For an unfinished -o it first removes the temporary file of a replace,
 // or a segment being filled; then the signal ends the process as it would
 // have ended cat, so the exit status still tells the parent which signal
-// it was (raise). SIGKILL
-// cannot be caught: what it leaves is removed by the next -o to the same
-// DEST (see RemoveLeftovers in toFile).
+// it was (raise). SIGKILL cannot be caught: what it leaves is removed by
+// the next -o to the same DEST (see RemoveLeftovers in toFile).
 type signalCleanup struct {
 	// mu guards undo, and is held while DEST is being published, so that
 	// a signal is handled before the publication starts or after it is
