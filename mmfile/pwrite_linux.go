@@ -1,7 +1,6 @@
 package mmfile
 
 import (
-	"io"
 	"os"
 	"sync/atomic"
 
@@ -15,9 +14,7 @@ import (
 // makes one system call, as before.
 var noAppendRefused atomic.Bool
 
-// pwrite writes p at off of f and returns the count written even when it
-// stops short: os.File.WriteAt drops the count of a partial write that
-// ends in an error (ENOSPC), and growth must know how far the file got.
+// pwrite writes p at off of f (pwriteAll).
 //
 // On Linux pwrite(2) ignores the offset of a descriptor in append mode
 // and appends (see BUGS in pwrite(2)). Map shares its caller's open file
@@ -25,25 +22,11 @@ var noAppendRefused atomic.Bool
 // every write goes by pwritev2(2) with RWF_NOAPPEND, which writes at the
 // offset whatever the flag says. Where the kernel refuses the flag, a
 // shared descriptor's flags are read before each write instead, and one
-// in append mode fails the write (errAppending) rather than put the bytes
+// in append mode fails the write (ErrBadFlag) rather than put the bytes
 // at the end. A descriptor of OpenFile's own is never in append mode.
 func pwrite(f *os.File, p []byte, off int64, shared bool) (int, error) {
 	fd := int(f.Fd())
-	n := 0
-	for n < len(p) {
-		m, err := pwriteOnce(f, fd, p[n:], off+int64(n), shared)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return n, err
-		}
-		if m == 0 {
-			return n, io.ErrUnexpectedEOF
-		}
-		n += m
-	}
-	return n, nil
+	return pwriteAll(p, off, func(b []byte, off int64) (int, error) { return pwriteOnce(f, fd, b, off, shared) })
 }
 
 // pwriteOnce makes one write of b at off, by pwritev2 with RWF_NOAPPEND

@@ -3,15 +3,12 @@
 package mmfile
 
 import (
-	"io"
 	"os"
 
 	"golang.org/x/sys/unix"
 )
 
-// pwrite writes p at off of f and returns the count written even when it
-// stops short: os.File.WriteAt drops the count of a partial write that
-// ends in an error (ENOSPC), and growth must know how far the file got.
+// pwrite writes p at off of f (pwriteAll).
 //
 // With directWrites off nothing calls it here: writes go into the
 // mapping, and growth is ftruncate(2), which O_APPEND does not touch. A
@@ -27,19 +24,5 @@ func pwrite(f *os.File, p []byte, off int64, shared bool) (int, error) {
 		}
 	}
 	fd := int(f.Fd())
-	n := 0
-	for n < len(p) {
-		m, err := unix.Pwrite(fd, p[n:], off+int64(n))
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return n, err
-		}
-		if m == 0 {
-			return n, io.ErrUnexpectedEOF
-		}
-		n += m
-	}
-	return n, nil
+	return pwriteAll(p, off, func(b []byte, off int64) (int, error) { return unix.Pwrite(fd, b, off) })
 }
