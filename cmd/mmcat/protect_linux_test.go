@@ -23,10 +23,10 @@ func setSysctl(t *testing.T, name, v string) {
 	p := "/proc/sys/" + strings.ReplaceAll(name, ".", "/")
 	old, err := os.ReadFile(p)
 	if err != nil {
-		t.Skipf("no sysctl %s: %v", name, err)
+		t.Skipf("this kernel has no sysctl %s: %v", name, err)
 	}
 	if err := os.WriteFile(p, []byte(v), 0); err != nil {
-		t.Skipf("cannot set sysctl %s: %v", name, err)
+		t.Skipf("sysctl %s cannot be set here (it needs root and a writable /proc/sys): %v", name, err)
 	}
 	t.Cleanup(func() {
 		if err := os.WriteFile(p, old, 0); err != nil {
