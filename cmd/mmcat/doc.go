@@ -53,23 +53,24 @@
 // Output): SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM,
 // SIGVTALRM and SIGXCPU, and on Linux SIGIO, SIGPWR, SIGSTKFLT and the
 // real-time signals. The Go runtime would ignore most of them, and answer
-// SIGQUIT with a dump of every goroutine. SIGHUP, SIGINT and SIGTERM kill
-// mmcat as they kill cat; for the others the runtime leaves no way back to
-// the default action, and mmcat exits with the status a shell shows for
-// cat's death by the signal, 128 plus its number (131 for SIGQUIT, which
-// dumps no core), so that $? is the same but a parent reading the wait
-// status sees an exit, not a signal. Three more differences come from the
-// runtime. A signal ignored when mmcat starts (nohup, or a shell's trap of
-// it) stays ignored for SIGHUP and SIGINT only: the runtime installs its
-// handler over an inherited SIG_IGN of any other signal and keeps no
-// record of it, so mmcat ends where cat would carry on. With SIGPIPE
-// ignored, a broken standard output still ends mmcat with SIGPIPE, where
-// cat reports EPIPE ("write error: Broken pipe") and exits 1: the runtime
-// decides that for descriptors 1 and 2 whatever was inherited. And a write
-// past the file size limit (ulimit -f) into standard output ends mmcat
-// with status 153, as SIGXFSZ ends cat, even with SIGXFSZ ignored, where
-// cat reports "File too large"; -o into a regular file reports that error
-// instead and leaves DEST as it was.
+// SIGQUIT with a dump of every goroutine. On Linux mmcat restores each
+// one's default action and dies of it as cat does, so that a parent
+// reading the wait status sees the signal, and SIGQUIT, SIGXCPU and
+// SIGXFSZ dump core where ulimit -c allows one. On the other unixes only
+// SIGHUP, SIGINT and SIGTERM kill mmcat so; for the rest it exits with the
+// status a shell shows for the death, 128 plus the signal's number.
+//
+// Three more differences come from the runtime. A signal ignored when
+// mmcat starts (nohup, or a shell's trap of it) stays ignored for SIGHUP
+// and SIGINT only: the runtime installs its handler over an inherited
+// SIG_IGN of any other signal and keeps no record of it, so mmcat ends
+// where cat would carry on. With SIGPIPE ignored, a broken standard output
+// still ends mmcat with SIGPIPE, where cat reports EPIPE ("write error:
+// Broken pipe") and exits 1: the runtime decides that for descriptors 1
+// and 2 whatever was inherited. And a write past the file size limit
+// (ulimit -f) into standard output ends mmcat by SIGXFSZ, as it ends cat,
+// even with SIGXFSZ ignored, where cat reports "File too large"; -o into a
+// regular file reports that error instead and leaves DEST as it was.
 //
 // # Buffering
 //
@@ -192,8 +193,8 @@
 //	disk space                    DEST's size                    room for a second copy until the
 //	                                                             rename
 //	SIGINT, SIGTERM, SIGHUP,      DEST partly written; killed    DEST untouched; the new file removed;
-//	SIGQUIT, SIGUSR1 and the      by the signal                  killed by the signal (SIGQUIT and the
-//	rest (see Signals),                                          rest: exit status 128+n)
+//	SIGQUIT, SIGUSR1 and the      by the signal                  killed by the signal (see Signals)
+//	rest (see Signals),
 //	timeout(1)
 //	ulimit -f exceeded            DEST partly written; killed    DEST untouched; "File too large",
 //	                              by SIGXFSZ                     exit status 1

@@ -34,6 +34,7 @@ const shrinkBeforeMapEnv = "MMCAT_TEST_SHRINK_BEFORE_MAP"
 var jobs = testkit.Jobs{mmcatJob: testkit.MainJob(mmcatMain)}
 
 func TestMain(m *testing.M) {
+	noCoreDumps()
 	testkit.Serve(jobs, testkit.FDProbe)
 	mmcatBin = os.Args[0]
 	os.Exit(m.Run())

@@ -64,3 +64,15 @@ func denyTmpfile() error {
 	}
 	return nil
 }
+
+// noCoreDumps sets the soft limit on core files to 0 for the tests and
+// every command they start: the signals tests send to mmcat and cat
+// (SIGQUIT, SIGXCPU, SIGXFSZ) dump core by default, and a test binary's
+// core would land in the package's directory.
+func noCoreDumps() {
+	var rl unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_CORE, &rl) == nil {
+		rl.Cur = 0
+		_ = unix.Setrlimit(unix.RLIMIT_CORE, &rl)
+	}
+}

@@ -5,10 +5,8 @@ package main
 import (
 	"errors"
 	"os"
-	"os/signal"
 	"runtime"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -49,26 +47,15 @@ func terminatingSignals() []os.Signal {
 }
 
 // raise ends the process as s would have ended cat, once -o has cleaned
-// up. For SIGHUP, SIGINT and SIGTERM the default action is restored and
-// the process dies of the signal, so the parent sees it in the wait
-// status. For the others the Go runtime offers no way back to the
-// default action (signal.Reset leaves its own handler, which ignores
-// them, or for SIGQUIT prints every goroutine's stack where cat dumps
-// core): the process exits with the status a shell shows for a death by
-// the signal, 128 plus its number (doc.go).
+// up: by the signal itself where dieBySignal can (Linux: every signal;
+// elsewhere SIGHUP, SIGINT and SIGTERM), and otherwise with the status a
+// shell shows for a death by the signal, 128 plus its number (doc.go).
 func raise(s os.Signal) {
 	sig, ok := s.(syscall.Signal)
 	if !ok {
 		os.Exit(exitFail)
 	}
-	switch sig {
-	case syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM:
-		signal.Reset(sig)
-		_ = syscall.Kill(syscall.Getpid(), sig)
-		// The runtime acts on the signal on a thread of its own: wait
-		// for it rather than exit first.
-		time.Sleep(10 * time.Second)
-	}
+	dieBySignal(sig)
 	os.Exit(128 + int(sig))
 }
 

@@ -5,6 +5,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,14 +16,27 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// shellStatus is the exit status a shell shows for a process that ended
-// as ps says: 128 plus the signal's number for a death by a signal.
-func shellStatus(ps *os.ProcessState) int {
+// ending says how a process ended, from its wait status: "killed by
+// SIGNAME" or "exit status N". An exit with 128 plus a signal's number,
+// which a shell shows as that signal's, is not a death by the signal: a
+// parent reading the wait status tells them apart.
+func ending(ps *os.ProcessState) string {
 	ws := ps.Sys().(syscall.WaitStatus)
 	if ws.Signaled() {
-		return 128 + int(ws.Signal())
+		return killedBy(ws.Signal())
 	}
-	return ws.ExitStatus()
+	return fmt.Sprintf("exit status %d", ws.ExitStatus())
+}
+
+func killedBy(sig syscall.Signal) string { return "killed by " + signalName(sig) }
+
+// signalName is sig's name, or for a real-time signal, which has none
+// here, its number.
+func signalName(sig syscall.Signal) string {
+	if name := unix.SignalName(sig); name != "" {
+		return name
+	}
+	return fmt.Sprintf("signal %d", int(sig))
 }
 
 // blockedRun starts name with args, its standard output a pipe, feeds it
@@ -56,45 +70,46 @@ func blockedRun(t *testing.T, fifo string, name string, args ...string) (*exec.C
 	return cmd, &stderr
 }
 
-// TestSignalsEndLikeCat sends a signal whose default action ends cat, and
-// which the Go runtime ignores in a program that does not ask for it, to
-// mmcat and to GNU cat waiting to read a FIFO: both must end, with the
-// status a shell shows for a death by the signal, and mmcat silently.
+// TestSignalsEndLikeCat sends a signal whose default action ends cat (most
+// of which the Go runtime ignores, or answers with a goroutine dump, in a
+// program that does not ask for them) to mmcat and to GNU cat waiting to
+// read a FIFO: both must die of the signal, as the wait status tells, and
+// mmcat silently.
 func TestSignalsEndLikeCat(t *testing.T) {
 	requireGNUCat(t)
-	for _, sig := range []syscall.Signal{syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGALRM, syscall.SIGVTALRM, syscall.SIGPWR, syscall.SIGTERM} {
-		t.Run(unix.SignalName(sig), func(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGUSR2,
+		syscall.SIGALRM, syscall.SIGVTALRM, syscall.SIGXCPU, syscall.SIGIO, syscall.SIGPWR, syscall.SIGSTKFLT, 40} {
+		t.Run(signalName(sig), func(t *testing.T) {
 			t.Parallel() // a signal ignored costs one HangTimeout, not one each
 			fifo := filepath.Join(t.TempDir(), "fifo")
 			if err := unix.Mkfifo(fifo, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			var status [2]int
+			var end [2]string
 			for i, prog := range []string{gnuCatPath, mmcatBin} {
 				cmd, stderr := blockedRun(t, fifo, prog, "-n", fifo)
 				if err := cmd.Process.Signal(sig); err != nil {
 					t.Fatal(err)
 				}
 				_ = testkit.Wait(t, cmd)
-				status[i] = shellStatus(cmd.ProcessState)
+				end[i] = ending(cmd.ProcessState)
 				if stderr.Len() > 0 {
 					t.Errorf("%s after %v: stderr %q", filepath.Base(prog), sig, stderr)
 				}
 			}
-			if status[0] != 128+int(sig) {
-				t.Fatalf("GNU cat after %v: status %d, want %d", sig, status[0], 128+int(sig))
+			if end[0] != killedBy(sig) {
+				t.Fatalf("GNU cat after %v: %s, want %s", sig, end[0], killedBy(sig))
 			}
-			if status[1] != status[0] {
-				t.Errorf("mmcat after %v: status %d, GNU cat %d", sig, status[1], status[0])
+			if end[1] != end[0] {
+				t.Errorf("mmcat after %v: %s, GNU cat %s", sig, end[1], end[0])
 			}
 		})
 	}
 }
 
 // TestSIGQUITToStdout sends SIGQUIT to mmcat writing standard output, not
-// -o, while it waits to read: it must end with the status 131 a shell
-// shows for cat's death by SIGQUIT, not with the Go runtime's dump of every
-// goroutine and status 2.
+// -o, while it waits to read: it must die of SIGQUIT, as cat does, not
+// end with the Go runtime's dump of every goroutine and status 2.
 func TestSIGQUITToStdout(t *testing.T) {
 	fifo := filepath.Join(t.TempDir(), "fifo")
 	if err := unix.Mkfifo(fifo, 0o600); err != nil {
@@ -106,8 +121,8 @@ func TestSIGQUITToStdout(t *testing.T) {
 			t.Fatal(err)
 		}
 		_ = testkit.Wait(t, cmd)
-		if got := shellStatus(cmd.ProcessState); got != 128+int(syscall.SIGQUIT) || stderr.Len() > 0 {
-			t.Errorf("%q after SIGQUIT: %v (status %d), stderr %q; want status %d and no message", args, cmd.ProcessState, got, truncate(stderr.String()), 128+int(syscall.SIGQUIT))
+		if got := ending(cmd.ProcessState); got != killedBy(syscall.SIGQUIT) || stderr.Len() > 0 {
+			t.Errorf("%q after SIGQUIT: %s, stderr %q; want %s and no message", args, got, truncate(stderr.String()), killedBy(syscall.SIGQUIT))
 		}
 	}
 }
@@ -121,17 +136,17 @@ func truncate(s string) string {
 }
 
 // TestFileSizeLimitLikeCat writes past ulimit -f into standard output, a
-// file, raw and formatted: GNU cat dies of SIGXFSZ, and mmcat must end
-// with the same status, not report "File too large".
+// file, raw and formatted: GNU cat dies of SIGXFSZ, and mmcat must die of
+// it too, not report "File too large".
 func TestFileSizeLimitLikeCat(t *testing.T) {
 	requireGNUCat(t)
 	dir := t.TempDir()
 	src := writeFile(t, dir, "src", bytes.Repeat([]byte("0123456789abcdef\n"), 20000)) // 340 000 bytes
 	for _, args := range [][]string{{src}, {"-n", src}, {"-", "<" + src}} {
-		var status [2]int
-		var stderr [2]string
+		var end, stderr [2]string
 		for i, prog := range []string{gnuCatPath, mmcatBin} {
-			script := `ulimit -c 0; ulimit -f 100; "$0" ` + args[0]
+			// exec: the wait status is the program's, not the shell's.
+			script := `ulimit -c 0; ulimit -f 100; exec "$0" ` + args[0]
 			if len(args) > 1 {
 				script += " " + args[1]
 			}
@@ -142,13 +157,13 @@ func TestFileSizeLimitLikeCat(t *testing.T) {
 			var errb bytes.Buffer
 			cmd.Stderr = &errb
 			_ = testkit.Run(t, cmd)
-			status[i], stderr[i] = shellStatus(cmd.ProcessState), errb.String()
+			end[i], stderr[i] = ending(cmd.ProcessState), errb.String()
 		}
-		if status[0] != 128+int(syscall.SIGXFSZ) {
-			t.Fatalf("GNU cat %q past ulimit -f: status %d (%q), want %d", args, status[0], stderr[0], 128+int(syscall.SIGXFSZ))
+		if end[0] != killedBy(syscall.SIGXFSZ) {
+			t.Fatalf("GNU cat %q past ulimit -f: %s (%q), want %s", args, end[0], stderr[0], killedBy(syscall.SIGXFSZ))
 		}
-		if status[1] != status[0] || stderr[1] != "" {
-			t.Errorf("mmcat %q past ulimit -f: status %d, stderr %q; GNU cat %d", args, status[1], stderr[1], status[0])
+		if end[1] != end[0] || stderr[1] != "" {
+			t.Errorf("mmcat %q past ulimit -f: %s, stderr %q; GNU cat %s", args, end[1], stderr[1], end[0])
 		}
 	}
 }
