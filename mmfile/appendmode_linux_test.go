@@ -81,6 +81,7 @@ func writesAfterAppendMode(t *testing.T) {
 			t.Errorf("%s on a descriptor put in append mode: %v", w.what, err)
 		}
 	}
+	t.Logf("RWF_NOAPPEND refused: %v", refused)
 	got, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

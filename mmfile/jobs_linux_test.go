@@ -20,7 +20,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -320,20 +319,9 @@ func hugeWriteJob(path string, end int64) error {
 // system without fallocate answers; the file stays on a tmpfs of bounded
 // size, where a ramfs would let a runaway fill the memory.
 func refuseFallocate() error {
-	filter := []unix.SockFilter{
-		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: 0}, // seccomp_data.nr
-		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 0, Jf: 1, K: unix.SYS_FALLOCATE},
-		{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ERRNO | uint32(unix.EOPNOTSUPP)},
-		{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ALLOW},
+	if err := mmfile.RefuseSyscall(unix.SYS_FALLOCATE, unix.EOPNOTSUPP); err != nil {
+		return err
 	}
-	prog := unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
-	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-		return fmt.Errorf("prctl no_new_privs: %v", err)
-	}
-	if _, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_TSYNC, uintptr(unsafe.Pointer(&prog))); errno != 0 {
-		return fmt.Errorf("seccomp: %v", errno)
-	}
-	runtime.KeepAlive(filter)
 	if err := unix.Fallocate(int(os.Stdin.Fd()), 0, 0, 1); !errors.Is(err, unix.EOPNOTSUPP) {
 		return fmt.Errorf("fallocate under the filter = %v; want EOPNOTSUPP", err)
 	}

@@ -1,0 +1,84 @@
+package mmfile
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// seccompEnv, set in the environment of the test binary, makes it refuse
+// pwritev2(2) with EPERM before any test runs, as a container's seccomp
+// profile may while it allows pwrite(2).
+const seccompEnv = "MMAPKIT_TEST_REFUSE_PWRITEV2"
+
+func init() {
+	if os.Getenv(seccompEnv) == "" {
+		return
+	}
+	if err := RefuseSyscall(unix.SYS_PWRITEV2, unix.EPERM); err != nil {
+		fmt.Fprintln(os.Stderr, "installing a seccomp filter:", err)
+		os.Exit(3)
+	}
+	// The filter answers before the kernel looks at the descriptor:
+	// without it, this is EBADF.
+	if _, err := unix.Pwritev2(-1, [][]byte{{0}}, 0, 0); err != unix.EPERM {
+		fmt.Fprintf(os.Stderr, "pwritev2 under the seccomp filter: %v; want EPERM\n", err)
+		os.Exit(3)
+	}
+}
+
+// RefuseSyscall installs, on every thread of the process, a seccomp filter
+// that fails the system call nr with errno and allows every other call,
+// as a container's profile may. It looks at the call's number only: a Go
+// program makes no calls of another architecture's table. (For the tests
+// of package mmfile_test too.)
+func RefuseSyscall(nr uint32, errno unix.Errno) error {
+	filter := []unix.SockFilter{
+		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: 0}, // seccomp_data.nr
+		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 0, Jf: 1, K: nr},
+		{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ERRNO | uint32(errno)},
+		{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ALLOW},
+	}
+	prog := unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("prctl no_new_privs: %v", err)
+	}
+	if _, _, e := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_TSYNC, uintptr(unsafe.Pointer(&prog))); e != 0 {
+		return fmt.Errorf("seccomp: %v", e)
+	}
+	runtime.KeepAlive(filter)
+	return nil
+}
+
+// TestWritesWhenSeccompRefusesPwritev2 runs write tests again in a process
+// whose seccomp filter fails pwritev2 with EPERM: the writes must fall back
+// to pwrite and land where os.File's land, and a Map'd descriptor put in
+// append mode must fail with ErrBadFlag, as on a kernel without
+// RWF_NOAPPEND, rather than append or fail with EPERM.
+func TestWritesWhenSeccompRefusesPwritev2(t *testing.T) {
+	tests := []string{"TestMapWritesAtOffsetAfterCallerSetsAppend", "TestGrowthLikeOSFile", "TestLargeWritesCoherent", "TestWriteIntoHoleLandsAsOSFile"}
+	cmd := exec.Command(os.Args[0], "-test.run", "^("+strings.Join(tests, "|")+")$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), seccompEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the tests under the filter: %v\n%s", err, out)
+	}
+	for _, name := range tests {
+		if !strings.Contains(string(out), "--- PASS: "+name+" ") {
+			t.Errorf("%s did not pass under the filter:\n%s", name, out)
+		}
+	}
+	// The subtest that leaves the kernel to decide must have been refused.
+	const sub = "=== RUN   TestMapWritesAtOffsetAfterCallerSetsAppend/RWF_NOAPPEND\n"
+	_, rest, _ := strings.Cut(string(out), sub)
+	block, _, _ := strings.Cut(rest, "=== RUN")
+	if !strings.Contains(block, "RWF_NOAPPEND refused: true") {
+		t.Errorf("under the filter, the append-mode writes did not take the path of a refused RWF_NOAPPEND:\n%s", out)
+	}
+}
