@@ -201,10 +201,10 @@ type Hold struct {
 // touch through the pointers faults (recover it with
 // [debug.SetPanicOnFault]) or, on [FaultFree] memory, still reaches the
 // memory that was dropped, but never lands in another mapping. A Region
-// without Retirer (Windows views, System V segments), or one that has
-// stopped retiring, unmaps at once: HoldMemory then returns an error
-// wrapping [ErrUnsupported], as it does for a Region that is not an IO,
-// and one wrapping [ErrClosed] after Close.
+// without Retirer (Windows views, System V segments outside Linux), or
+// one that has stopped retiring, unmaps at once: HoldMemory then returns
+// an error wrapping [ErrUnsupported], as it does for a Region that is not
+// an IO, and one wrapping [ErrClosed] after Close.
 func HoldMemory(r Region) ([]byte, *Hold, error) {
 	core, ok := r.(interface{ core() *IO })
 	if !ok {

@@ -163,9 +163,8 @@
 // ([ioadapt.HoldMemory]); where a resizable Region cannot (a file on
 // Windows, a file that stopped retiring after running out of address
 // space), the constructors refuse it with an error wrapping
-// [ErrUnsupported]. System V segments and Windows views unmap at Close
-// and cannot keep their addresses: there the order is the caller's to
-// keep.
+// [ErrUnsupported]. Windows views unmap at Close and cannot keep their
+// addresses: there the order is the caller's to keep.
 //
 // # Platforms
 //

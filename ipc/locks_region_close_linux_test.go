@@ -12,24 +12,41 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mmapkit/mmapkit/ioadapt"
 	"github.com/mmapkit/mmapkit/shm"
+	"github.com/mmapkit/mmapkit/sysv"
 )
 
+// A closableSegment is a segment of one of the kinds the tests close
+// under the objects: POSIX (shm) or System V.
+type closableSegment interface {
+	ioadapt.Region
+	Bytes() []byte
+}
+
 // TestFaultMutexRegionClosedFirst: goroutines Lock and Unlock through two
-// handles while the segment is closed under them, before the handles.
+// handles while the segment (POSIX, anonymous or System V) is closed under
+// them, before the handles.
 // No call may crash, hang or report a fault: each ends with fs.ErrClosed
 // (or goes on, on a memfd, whose memory stays mapped while a handle
 // holds it). While the handles live, the segment's old addresses are
 // not mapped again: fresh segments mapped after a collection never land
 // there, so a stray lock word cannot be written into them.
 func TestFaultMutexRegionClosedFirst(t *testing.T) {
-	kinds := map[string]func() (*shm.Segment, error){
-		"named":     func() (*shm.Segment, error) { return shm.Create(segName(t), lockSegSize) },
-		"anonymous": func() (*shm.Segment, error) { return shm.CreateAnonymous(lockSegSize) },
+	kinds := map[string]func() (closableSegment, error){
+		"named":     func() (closableSegment, error) { return shm.Create(segName(t), lockSegSize) },
+		"anonymous": func() (closableSegment, error) { return shm.CreateAnonymous(lockSegSize) },
+		"sysv": func() (closableSegment, error) {
+			s, err := sysv.CreatePrivate(lockSegSize)
+			if err == nil {
+				t.Cleanup(func() { _ = s.Remove() })
+			}
+			return s, err
+		},
 	}
 	for kind, create := range kinds {
 		t.Run(kind, func(t *testing.T) {
-			if kind == "named" {
+			if kind != "anonymous" {
 				skipFaultingAtomics(t)
 			}
 			for round := range 10 {
@@ -39,7 +56,7 @@ func TestFaultMutexRegionClosedFirst(t *testing.T) {
 	}
 }
 
-func regionClosedRound(t *testing.T, create func() (*shm.Segment, error), round int) {
+func regionClosedRound(t *testing.T, create func() (closableSegment, error), round int) {
 	seg, err := create()
 	if errors.Is(err, unix.ENOSYS) {
 		t.Skipf("no memfd_create on this kernel: %v", err)

@@ -36,9 +36,6 @@ func shmAttach(id int, readOnly bool) ([]byte, error) {
 	return unix.SysvShmAttach(id, 0, flag)
 }
 
-// shmDetach is shmdt(2).
-func shmDetach(b []byte) error { return unix.SysvShmDetach(b) }
-
 // shmStat is shmctl(2) IPC_STAT.
 func shmStat(id int) (Info, error) {
 	var d unix.SysvShmDesc

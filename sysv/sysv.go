@@ -86,10 +86,16 @@ func ExpectSize(n int64) Option { return optionFunc(func(c *config) { c.expect =
 //     store is visible to the processes that attach it when it is made;
 //   - Name returns "key 0x0000abcd", or "id 42" for a segment without a
 //     key;
-//   - Close detaches the segment (shmdt); it does not remove it (see the
-//     package documentation for when to call [Segment.Remove]). After
-//     Close every method returns an error matching [fs.ErrClosed], except
-//     ID, Key and Remove.
+//   - Close detaches the segment; it does not remove it (see the package
+//     documentation for when to call [Segment.Remove]). After Close every
+//     method returns an error matching [fs.ErrClosed], except ID, Key and
+//     Remove. On Linux an inaccessible reservation takes the attachment's
+//     place, as for the other Regions of mmapkit: a call under way at
+//     Close, or an ipc object in the segment, then ends with
+//     fs.ErrClosed, and no mapping made since can take those addresses
+//     while they are in use; the io core unmaps the reservation once no
+//     call holds it. Elsewhere Close calls shmdt, and waits for the calls
+//     under way.
 //
 // Every method is safe for concurrent use.
 type Segment struct {
@@ -115,20 +121,21 @@ type segment struct {
 	key      Key
 	id       int
 	detached atomic.Bool
+	detacher // how Close detaches (detach_linux.go, detach_other.go)
 
 	rmu     sync.Mutex
 	removed bool // guarded by rmu
 }
 
-// Close detaches the segment (shmdt). The segment itself remains.
+// Close detaches the segment (see detach). The segment itself remains.
 func (r *segment) Close() error {
 	if r.detached.Swap(true) {
 		return nil
 	}
 	b := r.Mem
 	r.Mem = nil
-	if err := shmDetach(b); err != nil {
-		return &fs.PathError{Op: "close", Path: r.Label, Err: os.NewSyscallError("shmdt", err)}
+	if err := r.detach(b); err != nil {
+		return &fs.PathError{Op: "close", Path: r.Label, Err: err}
 	}
 	return nil
 }
@@ -492,7 +499,7 @@ func attach(op, path string, key Key, id int, c config) (*Segment, error) {
 		name = "id " + strconv.Itoa(id)
 	}
 	r := &segment{Fixed: region.Fixed{Mem: b, Label: name, CanWrite: !c.readOnly}, key: key, id: id}
-	s := &Segment{IO: ioadapt.New(r), r: r}
+	s := &Segment{IO: ioadapt.New(r.region()), r: r}
 	if c.expect != -1 && int64(len(b)) != c.expect {
 		err := &fs.PathError{Op: op, Path: path, Err: errs.New(fmt.Sprintf(
 			"the segment (id %d) has size %d, not the %d expected", id, len(b), c.expect), ioadapt.ErrSizeMismatch)}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"testing/iotest"
@@ -814,6 +815,57 @@ func TestPermissionRefused(t *testing.T) {
 			if !strings.Contains(got, part) {
 				t.Errorf("child as nobody (%q) said %q, want it to contain %q", flags, got, part)
 			}
+		}
+	}
+}
+
+// TestCloseUnderCalls closes a segment while goroutines read and write it
+// without pause: each call ends whole or with fs.ErrClosed, none crashes
+// the process, and the attachment is gone afterwards as after shmdt (the
+// count back to 1, the other attachment's).
+func TestCloseUnderCalls(t *testing.T) {
+	keep := mustCreate(t, 1<<16)
+	for round := range 20 {
+		s, err := AttachID(keep.ID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		errc := make(chan error, 4)
+		for g := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				buf := make([]byte, 4096)
+				for i := 0; ; i++ {
+					off := int64(i*4096) % (1 << 16)
+					var err error
+					if g%2 == 0 {
+						_, err = s.ReadAt(buf, off)
+					} else {
+						_, err = s.WriteAt(buf, off)
+					}
+					if errors.Is(err, fs.ErrClosed) {
+						return
+					}
+					if err != nil {
+						errc <- err
+						return
+					}
+				}
+			}()
+		}
+		time.Sleep(time.Duration(round%3) * time.Millisecond)
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+		close(errc)
+		for err := range errc {
+			t.Errorf("round %d: a call racing Close: %v; want nil or fs.ErrClosed", round, err)
+		}
+		if n := stat(t, keep).Attaches; n != 1 {
+			t.Fatalf("round %d: %d attachments after Close; want 1", round, n)
 		}
 	}
 }
