@@ -115,10 +115,11 @@ type FaultFree interface {
 // wait, and parallel readers write no shared cache line. A fault on a
 // retired range is told apart from a real one: the call returns
 // [ErrClosed] if the Region was closed, or runs again on the memory the
-// Region has now. A Region without Retirer (Windows views, and System V
-// segments outside Linux, whose memory cannot be retired in one call)
-// keeps the read lock on every call, so that its Close and resizes wait
-// for the calls in flight before unmapping.
+// Region has now. A Region without Retirer (Windows views, whose memory
+// cannot be retired in one call, and System V segments outside Linux,
+// which stay attached until shmdt) keeps the read lock on every call, so
+// that its Close and resizes wait for the calls in flight before
+// unmapping.
 //
 // A Region that is [FaultFree] as well is copied without a fault guard,
 // so it must never leave a reservation where a call may copy: it hands

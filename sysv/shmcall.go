@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mmapkit/mmapkit/internal/sys"
 )
 
 // The system calls of System V shared memory, as golang.org/x/sys/unix
@@ -27,8 +29,12 @@ func shmGet(key Key, size int64, create, excl bool, perm fs.FileMode) (int, erro
 }
 
 // shmAttach is shmat(2) at an address the kernel chooses; the slice spans
-// the segment's size from IPC_STAT.
+// the segment's size from IPC_STAT. Closed attachments that Linux retired
+// (detach_linux.go) are reclaimed first when many wait, as before any
+// mapping of mmapkit's: under RLIMIT_AS they would take the addresses
+// this one needs.
 func shmAttach(id int, readOnly bool) ([]byte, error) {
+	sys.ReclaimIfDue()
 	flag := 0
 	if readOnly {
 		flag |= unix.SHM_RDONLY

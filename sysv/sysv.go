@@ -93,9 +93,12 @@ func ExpectSize(n int64) Option { return optionFunc(func(c *config) { c.expect =
 //     place, as for the other Regions of mmapkit: a call under way at
 //     Close, or an ipc object in the segment, then ends with
 //     fs.ErrClosed, and no mapping made since can take those addresses
-//     while they are in use; the io core unmaps the reservation once no
-//     call holds it. Elsewhere Close calls shmdt, and waits for the calls
-//     under way.
+//     while they are in use. The io core unmaps the reservation once a
+//     garbage collection finds that no call holds it; until then it takes
+//     address space, and an attach collects first when much of it waits
+//     (as mmapkit's other mappings do), so that under RLIMIT_AS it never
+//     takes the room of the next attachment. Elsewhere Close calls shmdt,
+//     and waits for the calls under way.
 //
 // Every method is safe for concurrent use.
 type Segment struct {

@@ -18,6 +18,8 @@ import (
 	"testing/iotest"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/mmapkit/mmapkit/internal/apitest"
 	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/ioadapt"
@@ -867,5 +869,103 @@ func TestCloseUnderCalls(t *testing.T) {
 		if n := stat(t, keep).Attaches; n != 1 {
 			t.Fatalf("round %d: %d attachments after Close; want 1", round, n)
 		}
+	}
+}
+
+// TestCloseHugetlbSegment attaches System V segments made with
+// SHM_HUGETLB (and SHM_NORESERVE, so that no huge page need be free),
+// whose mapping spans whole huge pages while the segment's size may not,
+// and closes them, before and after a call copied from the memory: Close
+// must succeed and detach, as shmdt does, so that the removed segment is
+// gone, rather than fail on a mapping it cannot cut and leave it attached.
+func TestCloseHugetlbSegment(t *testing.T) {
+	const shmHugetlb, shmNoreserve = 0x800, 0x1000 // SHM_HUGETLB, SHM_NORESERVE
+	for _, size := range []int{4096, 2 << 20, 2<<20 + 5} {
+		for _, touch := range []bool{false, true} {
+			id, err := unix.SysvShmGet(unix.IPC_PRIVATE, size, unix.IPC_CREAT|0o600|shmHugetlb|shmNoreserve)
+			if err != nil {
+				t.Skipf("no System V segment of huge pages here (shmget SHM_HUGETLB: %v)", err)
+			}
+			track(id)
+			s, err := AttachID(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if touch {
+				// Without a free huge page this read faults: an error,
+				// which is not what is tested here.
+				_, _ = s.ReadAt(make([]byte, 1), 0)
+			}
+			if err := s.Close(); err != nil {
+				t.Errorf("size %d, touched %v: Close: %v", size, touch, err)
+			}
+			var d unix.SysvShmDesc
+			if _, err := unix.SysvShmCtl(id, unix.IPC_STAT, &d); err != nil {
+				t.Fatal(err)
+			}
+			if d.Nattch != 0 {
+				t.Errorf("size %d, touched %v: %d attachments after Close; want 0", size, touch, d.Nattch)
+			}
+			if _, err := unix.SysvShmCtl(id, unix.IPC_RMID, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+func init() { jobs["attach-loop"] = attachLoopJob }
+
+// attachLoopJob attaches the segment MMAPKIT_SYSV_ID, reads a byte and
+// closes it, 200 times, under an address-space limit (RLIMIT_AS) 512 MiB
+// above what the process maps at its start.
+func attachLoopJob() error {
+	id, _ := strconv.Atoi(os.Getenv(idEnv))
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return err
+	}
+	var vmKB uint64
+	for _, l := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmSize:"); ok {
+			vmKB, err = strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				return err
+			}
+		}
+	}
+	if vmKB == 0 {
+		return errors.New("no VmSize in /proc/self/status")
+	}
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_AS, &lim); err != nil {
+		return err
+	}
+	lim.Cur = vmKB<<10 + 512<<20
+	if err := unix.Setrlimit(unix.RLIMIT_AS, &lim); err != nil {
+		return err
+	}
+	for i := range 200 {
+		s, err := AttachID(id)
+		if err != nil {
+			return fmt.Errorf("attach %d of 200: %w", i+1, err)
+		}
+		if _, err := s.ReadAt(make([]byte, 1), 0); err != nil {
+			return err
+		}
+		if err := s.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TestAttachCloseUnderAddressSpaceLimit attaches, reads and closes an
+// 8 MiB segment 200 times in a process whose address space is limited to
+// 512 MiB more than it had: the closed attachments, retired until a
+// collection, must be reclaimed before they take the room of the next one.
+func TestAttachCloseUnderAddressSpaceLimit(t *testing.T) {
+	s := mustCreate(t, 8<<20)
+	if out, err := child(t, "attach-loop", Private, s.ID(), "").CombinedOutput(); err != nil {
+		t.Fatalf("attach-loop child: %v\n%s", err, out)
 	}
 }

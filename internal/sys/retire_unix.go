@@ -36,6 +36,18 @@ func reclaimDue() bool {
 	return AddressSpaceLimited()
 }
 
+// ReclaimIfDue reclaims retired memory ([Reclaim]) when much of it waits:
+// call it before mapping memory by other means than [Map] (a System V
+// attach). Retired ranges hold address space until a collection finds
+// them free, and under RLIMIT_AS the next mapping may need it. The
+// collection runs before the mapping, while the runtime still has room
+// for its own work: one run after mmap failed with ENOMEM can crash it.
+func ReclaimIfDue() {
+	if reclaimDue() {
+		Reclaim()
+	}
+}
+
 // AddressSpaceLimited reports whether the process's addresses are few
 // enough that retired memory may take what a mapping needs: an
 // address-space limit (RLIMIT_AS), or a 32-bit platform's 4 GiB.
@@ -57,13 +69,7 @@ func Map(fd int, off int64, length, prot, flags int) ([]byte, error) {
 	if length == 0 {
 		return nil, nil
 	}
-	if reclaimDue() {
-		// Retired ranges hold address space until a collection finds
-		// them free, and under RLIMIT_AS this mapping may need it. The
-		// collection runs now, while the runtime still has room for its
-		// own work: one run after mmap failed with ENOMEM can crash it.
-		Reclaim()
-	}
+	ReclaimIfDue()
 	p, err := unix.MmapPtr(fd, off, nil, uintptr(length), prot, flags)
 	if err != nil {
 		return nil, err
