@@ -42,18 +42,7 @@ func writesAfterAppendMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer of.Close()
-	f, err := Map(of, ReadWrite())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	fl, err := unix.FcntlInt(of.Fd(), unix.F_GETFL, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := unix.FcntlInt(of.Fd(), unix.F_SETFL, fl|unix.O_APPEND); err != nil {
-		t.Fatal(err)
-	}
+	f := mapThenAppend(t, of)
 
 	large := bytes.Repeat([]byte{'X'}, 70000) // >= DirectWriteMin: by pwrite
 	grow := []byte("grown")
@@ -105,4 +94,56 @@ func writesAfterAppendMode(t *testing.T) {
 	if s := f.Size(); s != int64(len(want)) {
 		t.Errorf("Size = %d; want %d", s, len(want))
 	}
+}
+
+// TestWriteRefusedItselfKeepsNoAppend makes a write through a Map'd
+// descriptor in append mode fail for its own sake (O_DIRECT and an
+// unaligned buffer: EINVAL, with or without RWF_NOAPPEND): the error must
+// be the write's, and the process must go on using RWF_NOAPPEND, as the
+// kernel does not refuse the flag.
+func TestWriteRefusedItselfKeepsNoAppend(t *testing.T) {
+	if noAppendRefused.Load() {
+		t.Skip("this kernel refuses RWF_NOAPPEND")
+	}
+	path := filepath.Join(t.TempDir(), "direct")
+	if err := os.WriteFile(path, make([]byte, 8192), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	of, err := os.OpenFile(path, os.O_RDWR|unix.O_DIRECT, 0)
+	if err != nil {
+		t.Skipf("no O_DIRECT on the file system of %s: %v", path, err)
+	}
+	defer of.Close()
+	if _, err := unix.Pwrite(int(of.Fd()), []byte("x"), 1); err == nil {
+		t.Skipf("the file system of %s takes unaligned O_DIRECT writes", path)
+	}
+	f := mapThenAppend(t, of)
+	n, err := f.WriteAtSync([]byte("hello"), 100)
+	if n != 0 || !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), path) {
+		t.Errorf("unaligned WriteAtSync on an O_DIRECT descriptor in append mode = %d, %v; want 0 and EINVAL naming %s", n, err, path)
+	}
+	if noAppendRefused.Load() {
+		noAppendRefused.Store(false)
+		t.Errorf("a write refused for its own sake turned RWF_NOAPPEND off for the process")
+	}
+}
+
+// mapThenAppend maps of with Map and ReadWrite, then puts of in append
+// mode (fcntl F_SETFL O_APPEND), which the File's duplicate shares. The
+// File is closed when the test ends.
+func mapThenAppend(t *testing.T, of *os.File) *File {
+	t.Helper()
+	f, err := Map(of, ReadWrite())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	fl, err := unix.FcntlInt(of.Fd(), unix.F_GETFL, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := unix.FcntlInt(of.Fd(), unix.F_SETFL, fl|unix.O_APPEND); err != nil {
+		t.Fatal(err)
+	}
+	return f
 }

@@ -41,15 +41,17 @@ func pwriteOnce(f *os.File, fd int, b []byte, off int64, shared bool) (int, erro
 		noAppendRefused.Store(true)
 		return plainPwrite(f, fd, b, off, shared)
 	case unix.EINVAL, unix.EPERM:
-		// The flag, or the write itself (an O_DIRECT descriptor and an
-		// unaligned buffer; a memfd sealed against writes), or, for
-		// EPERM, a seccomp filter that refuses pwritev2 but not
-		// pwrite: a plain pwrite tells which.
-		first := err
-		m, err = plainPwrite(f, fd, b, off, shared)
-		if err != first {
-			noAppendRefused.Store(true)
+		// The flag or the call refused (a seccomp filter that refuses
+		// pwritev2 but not pwrite), or the write itself (an O_DIRECT
+		// descriptor and an unaligned buffer; a memfd sealed against
+		// writes). The same call with nothing to write tells which: it
+		// fails only for the first. A plain pwrite could not: on a
+		// shared descriptor in append mode it is not even tried.
+		if _, perr := unix.Pwritev2(fd, nil, off, unix.RWF_NOAPPEND); perr == nil {
+			return 0, err
 		}
+		noAppendRefused.Store(true)
+		return plainPwrite(f, fd, b, off, shared)
 	}
 	return m, err
 }
