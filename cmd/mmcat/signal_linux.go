@@ -11,8 +11,8 @@ import (
 
 // dieBySignal ends the process by sig, whose default action ends it, as
 // the kernel ends cat: the parent's wait status then names the signal
-// (and, for SIGQUIT and SIGXFSZ, a core dump where ulimit -c allows one).
-// The Go runtime offers no way back to the default action for the signals
+// (and, for SIGQUIT, SIGXCPU and SIGXFSZ, a core dump where ulimit -c
+// allows one). The Go runtime offers no way back to the default action for the signals
 // it ignores or answers with a goroutine dump (signal.Reset leaves its own
 // handler), so dieBySignal sets SIG_DFL with rt_sigaction itself, unblocks
 // sig in this thread and sends it to this thread, which the kernel ends
