@@ -96,9 +96,9 @@ func ExpectSize(n int64) Option { return optionFunc(func(c *config) { c.expect =
 //     while they are in use. The io core unmaps the reservation once a
 //     garbage collection finds that no call holds it; until then it takes
 //     address space, and an attach collects first when much of it waits
-//     (as mmapkit's other mappings do), so that under RLIMIT_AS it never
-//     takes the room of the next attachment. Elsewhere Close calls shmdt,
-//     and waits for the calls under way.
+//     (as mmapkit's other mappings do), so that under RLIMIT_AS closed
+//     attachments that no call holds do not take the room of the next
+//     one. Elsewhere Close calls shmdt, and waits for the calls under way.
 //
 // Every method is safe for concurrent use.
 type Segment struct {
