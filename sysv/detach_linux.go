@@ -50,12 +50,13 @@ func (r *segment) region() ioadapt.Region { return retiringSegment{r} }
 // it never outlives Close; the error is the reservation's.
 func (d *detacher) detach(b []byte) error {
 	err := d.retired.Drop(b)
-	for _, size := range hugePageSizes() {
-		if !errors.Is(err, unix.EINVAL) {
-			break
-		}
-		if n := (len(b) + size - 1) / size * size; n != len(b) {
-			err = d.retired.Drop(unsafe.Slice(unsafe.SliceData(b), n))
+	if errors.Is(err, unix.EINVAL) {
+		for _, size := range hugePageSizes() {
+			if n := (len(b) + size - 1) / size * size; n != len(b) {
+				if err = d.retired.Drop(unsafe.Slice(unsafe.SliceData(b), n)); !errors.Is(err, unix.EINVAL) {
+					break
+				}
+			}
 		}
 	}
 	if err != nil && len(b) > 0 {
