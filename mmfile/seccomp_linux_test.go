@@ -49,8 +49,12 @@ func RefuseSyscall(nr uint32, errno unix.Errno) error {
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("prctl no_new_privs: %v", err)
 	}
-	if _, _, e := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_TSYNC, uintptr(unsafe.Pointer(&prog))); e != 0 {
+	// With TSYNC, a thread that cannot take the filter is named by its
+	// id in the return value, with no errno, and no thread takes it.
+	if tid, _, e := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_TSYNC, uintptr(unsafe.Pointer(&prog))); e != 0 {
 		return fmt.Errorf("seccomp: %v", e)
+	} else if tid != 0 {
+		return fmt.Errorf("seccomp: thread %d cannot take the filter", tid)
 	}
 	runtime.KeepAlive(filter)
 	return nil
