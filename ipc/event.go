@@ -26,6 +26,7 @@ type Event struct {
 	o     *object
 	state *uint32
 	auto  bool
+	try   try // isSet, bound once: a method value would allocate per Wait
 }
 
 // Event modes, in the event's mode word.
@@ -90,7 +91,9 @@ func OpenNamedEvent(name string, opts ...ObjectOption) (*Event, error) {
 }
 
 func newEvent(o *object) *Event {
-	return &Event{o: o, state: u32(o.mem, offEventState), auto: o.param == eventAuto}
+	e := &Event{o: o, state: u32(o.mem, offEventState), auto: o.param == eventAuto}
+	e.try = e.isSet
+	return e
 }
 
 // Name returns the name of the Region, as errors use it.
@@ -145,13 +148,17 @@ func (e *Event) wait(ctx context.Context, dl int64) error {
 	if e.o.closed.Load() {
 		return e.o.closedErr("wait")
 	}
-	return e.o.await(ctx, dl, "wait", func(b []byte, _ bool) (bool, int, error) {
-		st := u32(b, offEventState)
-		if e.auto {
-			return atomic.CompareAndSwapUint32(st, 1, 0), watchNone, nil
-		}
-		return atomic.LoadUint32(st) != 0, watchNone, nil
-	})
+	return e.o.await(ctx, dl, "wait", e.try)
+}
+
+// isSet is Wait's attempt: it finds the event set, and lowers it if it
+// is an auto-reset event.
+func (e *Event) isSet(b []byte, _ bool) (bool, int, error) {
+	st := u32(b, offEventState)
+	if e.auto {
+		return atomic.CompareAndSwapUint32(st, 1, 0), watchNone, nil
+	}
+	return atomic.LoadUint32(st) != 0, watchNone, nil
 }
 
 // Close detaches the handle and frees its participant slot; a Wait in

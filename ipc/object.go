@@ -74,6 +74,8 @@ type object struct {
 	spinLow  atomic.Uint32
 	spinMiss atomic.Uint32 // spins in a row that missed
 
+	spare atomic.Pointer[waitState] // for the next await: see waitState
+
 	owned  io.Closer    // the segment that a named object made or opened
 	unlink func() error // the creator's unlink of that segment's name
 }
@@ -392,13 +394,18 @@ func (o *object) words() (seq, sleepers *uint32) {
 // run calls fn with the object's bytes inside the Region's Access, so
 // that a fault is an error, and names op in the error.
 func (o *object) run(op string, fn func(b []byte) error) error {
-	err := o.acc.Access(func(b []byte) error {
+	return o.access(op, func(b []byte) error {
 		if err := o.placed(b); err != nil {
 			return err
 		}
 		return fn(b[o.off : o.off+len(o.mem)])
 	})
-	if err != nil {
+}
+
+// access calls fn with the Region's whole memory inside its Access, and
+// names op in the error: run, for a callback that checks placed itself.
+func (o *object) access(op string, fn func(b []byte) error) error {
+	if err := o.acc.Access(fn); err != nil {
 		return opErr(op, o.name, err)
 	}
 	return nil
@@ -585,13 +592,10 @@ const (
 func (o *object) await(ctx context.Context, dl int64, op string, attempt try) (err error) {
 	o.waiting.RLock()
 	defer o.waiting.RUnlock()
+	w := o.waitState(attempt)
+	defer o.spare.Store(w)
 	var (
 		stop    func() bool
-		seq     uint32
-		armed   uint64
-		done    bool
-		watch   int
-		force   bool
 		ctxErr  = os.ErrDeadlineExceeded
 		success bool
 	)
@@ -619,48 +623,36 @@ func (o *object) await(ctx context.Context, dl int64, op string, attempt try) (e
 		if !success {
 			// A wake-up meant for a sleeper that leaves empty-handed
 			// goes on to the next.
-			_ = o.run(op, func([]byte) error { o.wakeOne(); return nil })
+			_ = o.access(op, w.wakeOneFn)
 		}
+		w.attempt = nil
 	}()
-	again := false // the holder turned out gone already: try again at once
 	// checked is when the last forced attempt began (or the wait did),
 	// and interval the re-check interval the last attempt asked for.
 	// Wake-ups that are not a death (every Release wakes all of a
 	// semaphore's sleepers) can keep each sleep from timing out, so the
 	// re-check is due by the clock, not on a timed-out sleep only.
 	checked, interval := sys.Now(), objRecheckWatched
-	step := func(b []byte) error {
-		seq, armed = atomic.LoadUint32(o.seqAddr), o.wt.arm()
-		var err error
-		done, watch, err = attempt(b, force)
-		if done || watch < 0 {
-			return err
-		}
-		if s := readSlot(b, objSlotOff(watch)); ownerState(s.word) != slotFree {
-			again = o.follow(s)
-		}
-		return err
-	}
 	for {
 		if o.closed.Load() {
 			return o.closedErr(op)
 		}
 		if g := o.gone.Load(); g != 0 && g == o.watched() {
-			force = true
+			w.force = true
 		}
-		if now := sys.Now(); force || now-checked >= int64(interval) {
-			force, checked = true, now
+		if now := sys.Now(); w.force || now-checked >= int64(interval) {
+			w.force, checked = true, now
 		}
-		err := o.run(op, step)
-		if done {
+		err := o.access(op, w.stepFn)
+		if w.done {
 			success = err == nil || errors.Is(err, ErrOwnerDead)
 			return err
 		}
 		if err != nil {
 			return err
 		}
-		force, again = again, false
-		if force {
+		w.force, w.again = w.again, false
+		if w.force {
 			continue
 		}
 		if ctx != nil {
@@ -673,29 +665,93 @@ func (o *object) await(ctx context.Context, dl int64, op string, attempt try) (e
 			return pathErr(op, o.name, ctxErr)
 		}
 		interval = objRecheckWatched
-		if watch == watchPoll || watch >= 0 && !o.watching() {
+		if w.watch == watchPoll || w.watch >= 0 && !o.watching() {
 			interval = objRecheckUnwatched
 		}
-		until := checked + int64(interval)
-		if dl != 0 && dl < until {
-			until = dl
+		w.until = checked + int64(interval)
+		if dl != 0 && dl < w.until {
+			w.until = dl
 		}
-		var woken bool
-		if err := o.run(op, func([]byte) error { woken = o.spin(seq, until); return nil }); err != nil {
+		if err := o.access(op, w.spinFn); err != nil {
 			return err
 		}
-		if woken {
+		if w.woken {
 			continue
 		}
-		timedOut, err := o.wt.sleep(o.seqAddr, seq, armed, until)
+		timedOut, err := o.wt.sleep(o.seqAddr, w.seq, w.armed, w.until)
 		if err != nil {
-			if rerr := o.run(op, func([]byte) error { return nil }); rerr != nil {
+			if rerr := o.access(op, w.nopFn); rerr != nil {
 				return rerr
 			}
 			return pathErr(op, o.name, err)
 		}
-		force = timedOut
+		w.force = timedOut
 	}
+}
+
+// waitState is what one await shares with the calls it makes inside
+// the Region's Access. Its Access callbacks are bound once, when it is
+// made, and a handle keeps a spare for its next await: so a blocking
+// call allocates nothing, which keeps a contended Lock from feeding the
+// garbage collector and from touching new heap pages (a page fault
+// costs microseconds, as much as a hand-off).
+type waitState struct {
+	o       *object
+	attempt try
+	seq     uint32 // the seq word, as loaded before the last attempt
+	armed   uint64 // what wt.arm returned then
+	done    bool   // the last attempt ended the call
+	watch   int    // the slot the last attempt named (see try)
+	force   bool   // the next attempt checks liveness
+	again   bool   // the holder turned out gone already: try again at once
+	until   int64  // the end of the spin and the sleep (sys.Now clock)
+	woken   bool   // the spin saw a wake-up
+
+	stepFn, spinFn, wakeOneFn, nopFn func(b []byte) error
+}
+
+// waitState returns the handle's spare state, or a new one when another
+// await of the handle is using it, set for attempt.
+func (o *object) waitState(attempt try) *waitState {
+	w := o.spare.Swap(nil)
+	if w == nil {
+		w = &waitState{o: o}
+		w.stepFn = w.within(w.step)
+		w.spinFn = w.within(func([]byte) error { w.woken = w.o.spin(w.seq, w.until); return nil })
+		w.wakeOneFn = w.within(func([]byte) error { w.o.wakeOne(); return nil })
+		w.nopFn = w.within(func([]byte) error { return nil })
+	}
+	*w = waitState{o: o, attempt: attempt, stepFn: w.stepFn, spinFn: w.spinFn, wakeOneFn: w.wakeOneFn, nopFn: w.nopFn}
+	return w
+}
+
+// within makes of fn, which takes the object's bytes, a callback for
+// the Region's Access, as run does.
+func (w *waitState) within(fn func(b []byte) error) func(b []byte) error {
+	o := w.o
+	return func(b []byte) error {
+		if err := o.placed(b); err != nil {
+			return err
+		}
+		return fn(b[o.off : o.off+len(o.mem)])
+	}
+}
+
+// step is one attempt: it loads seq first, so that a wake-up after the
+// attempt fails ends the sleep that follows, and points the watch at the
+// process the attempt waits for.
+func (w *waitState) step(b []byte) error {
+	o := w.o
+	w.seq, w.armed = atomic.LoadUint32(o.seqAddr), o.wt.arm()
+	var err error
+	w.done, w.watch, err = w.attempt(b, w.force)
+	if w.done || w.watch < 0 {
+		return err
+	}
+	if s := readSlot(b, objSlotOff(w.watch)); ownerState(s.word) != slotFree {
+		w.again = o.follow(s)
+	}
+	return err
 }
 
 // Spinning (section 8.3, step 4): a futex sleep and wake-up cost the
