@@ -93,12 +93,14 @@ func poll(done func() bool) {
 	}
 }
 
-// yield gives the CPU to another thread, as the pthread baseline's
-// sched_yield does: runtime.Gosched alone would keep the thread on its
-// CPU, so that on a busy machine the waiting process holds a CPU that the
-// other one needs, and the kernel counts it a CPU hog.
+// yield gives the CPU to another thread by sched_yield, as the pthread
+// baseline does, and does nothing else. runtime.Gosched alone would keep
+// the thread on its CPU, so that on a busy machine the waiting process
+// holds a CPU that the other one needs; Gosched before the sched_yield
+// wakes other threads of the Go runtime (three times the context
+// switches), which then compete with the two processes for the CPUs and
+// lengthen the hand-offs measured.
 func yield() {
-	runtime.Gosched()
 	unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
 }
 
