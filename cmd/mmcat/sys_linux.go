@@ -100,7 +100,7 @@ func spliceToPipe(dst, src *os.File, off, n int64) (int64, error) {
 		if err != nil {
 			return 0, os.NewSyscallError("splice", err)
 		}
-		return k, nil
+		return int64(k), nil
 	}
 }
 
