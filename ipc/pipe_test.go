@@ -19,6 +19,7 @@ import (
 	"testing/iotest"
 	"time"
 
+	"github.com/mmapkit/mmapkit/internal/testkit"
 	"github.com/mmapkit/mmapkit/ioadapt"
 	"github.com/mmapkit/mmapkit/shm"
 )
@@ -208,19 +209,6 @@ func TestWaitModeInvalid(t *testing.T) {
 	}
 }
 
-// mutexWriter is a writer that takes a lock on every Write, as a shared
-// log does.
-type mutexWriter struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (m *mutexWriter) Write(p []byte) (int, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.buf.Write(p)
-}
-
 // TestCopyPeers copies into the writer (ReadFrom) from sources of every
 // kind, and out of the reader (WriteTo) into sinks of every kind.
 func TestCopyPeers(t *testing.T) {
@@ -309,8 +297,8 @@ func TestCopyPeers(t *testing.T) {
 			return &b, b.Bytes
 		},
 		"mutex writer": func() (io.Writer, func() []byte) {
-			m := &mutexWriter{}
-			return m, m.buf.Bytes
+			m := &testkit.LockedBuffer{}
+			return m, m.Bytes
 		},
 		"os.Pipe": func() (io.Writer, func() []byte) {
 			pr, pw, err := os.Pipe()

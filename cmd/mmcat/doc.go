@@ -60,6 +60,14 @@
 // SIGHUP, SIGINT and SIGTERM kill mmcat so; for the rest it exits with the
 // status a shell shows for the death, 128 plus the signal's number.
 //
+// A signal blocked when mmcat starts (by the mask of a parent that
+// blocks it) stays blocked on Linux, as it does for cat: sent, it waits
+// pending, and mmcat carries on to the end of its input. The runtime
+// unblocks SIGHUP, SIGINT, SIGQUIT and SIGTERM before mmcat runs,
+// though, and keeps no record that they were blocked: those four end
+// mmcat where cat waits, as a blocked signal of any kind does on the
+// other unixes.
+//
 // Three more differences come from the runtime. A signal ignored when
 // mmcat starts (nohup, or a shell's trap of it) stays ignored for SIGHUP
 // and SIGINT only: the runtime installs its handler over an inherited

@@ -28,12 +28,14 @@ type signalCleanup struct {
 // started, as nohup ignores SIGHUP, stays ignored; for the others the Go
 // runtime cannot tell (it installs its own handler over an inherited
 // SIG_IGN and keeps no record that signal.Ignored can read), so they end
-// mmcat even then (doc.go).
+// mmcat even then (doc.go). A signal blocked when mmcat started is not
+// watched, so that it stays blocked and pending, as it does for cat,
+// where blockedAtStart can tell.
 func catchSignals() *signalCleanup {
 	c := &signalCleanup{ch: make(chan os.Signal, 1), done: make(chan struct{})}
 	var sigs []os.Signal
 	for _, s := range interruptSignals {
-		if !signal.Ignored(s) {
+		if !signal.Ignored(s) && !blockedAtStart(s) {
 			sigs = append(sigs, s)
 		}
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"runtime"
 	"strings"
 	"syscall"
@@ -23,17 +24,47 @@ func dieBySignal(sig syscall.Signal) {
 	// mask whatever the architecture orders its fields in; 64 bytes hold
 	// the largest of them.
 	var act [64]byte
-	var set [2]uint64 // a kernel sigset_t: 64 bits, 128 on MIPS
-	set[(sig-1)/64] = 1 << ((sig - 1) % 64)
-	size := uintptr(8)
-	if strings.HasPrefix(runtime.GOARCH, "mips") {
-		size = 16
-	}
-	if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&act)), 0, size, 0, 0); e != 0 {
+	var set unix.Sigset_t
+	n := sigBit(sig)
+	set.Val[n/sigWordBits] |= 1 << (n % sigWordBits)
+	if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&act)), 0, sigsetSize, 0, 0); e != 0 {
 		return
 	}
-	if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_UNBLOCK, uintptr(unsafe.Pointer(&set)), 0, size, 0, 0); e != 0 {
+	if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_UNBLOCK, uintptr(unsafe.Pointer(&set)), 0, sigsetSize, 0, 0); e != 0 {
 		return
 	}
 	_ = unix.Tgkill(unix.Getpid(), unix.Gettid(), sig)
 }
+
+// blockedAtStart reports whether s was blocked in the signal mask that
+// mmcat inherited, which leaves cat waiting with the signal pending. The
+// runtime keeps the inherited mask on every thread it makes, but unblocks
+// the signals it must see (SIGHUP, SIGINT, SIGQUIT and SIGTERM among
+// them) before main runs: for those it reports false. Call it before
+// signal.Notify, which unblocks what it asks for on a thread of its own.
+func blockedAtStart(s os.Signal) bool {
+	sig, ok := s.(syscall.Signal)
+	if !ok || sig < 1 {
+		return false
+	}
+	var old unix.Sigset_t
+	if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_BLOCK, 0, uintptr(unsafe.Pointer(&old)), sigsetSize, 0, 0); e != 0 {
+		return false
+	}
+	n := sigBit(sig)
+	return n/sigWordBits < uint(len(old.Val)) && old.Val[n/sigWordBits]&(1<<(n%sigWordBits)) != 0
+}
+
+// The kernel's sigset_t, as unix.Sigset_t lays it out: words of the
+// architecture's long, signal n at bit n-1; the system calls take its
+// first sigsetSize bytes, 64 signals (128 on MIPS).
+const sigWordBits = uint(unsafe.Sizeof(unix.Sigset_t{}.Val[0]) * 8)
+
+var sigsetSize = func() uintptr {
+	if strings.HasPrefix(runtime.GOARCH, "mips") {
+		return 16
+	}
+	return 8
+}()
+
+func sigBit(sig syscall.Signal) uint { return uint(sig) - 1 }

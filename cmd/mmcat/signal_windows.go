@@ -8,6 +8,9 @@ import "os"
 // and Ctrl+Break.
 var interruptSignals = []os.Signal{os.Interrupt}
 
+// blockedAtStart reports false: Windows has no signal mask.
+func blockedAtStart(os.Signal) bool { return false }
+
 // raise ends the process as Ctrl+C ends a console program: with the status
 // STATUS_CONTROL_C_EXIT.
 func raise(os.Signal) { os.Exit(0xC000013A) }

@@ -9,8 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
+	"time"
+	"unsafe"
 
 	"github.com/mmapkit/mmapkit/internal/testkit"
 	"golang.org/x/sys/unix"
@@ -109,6 +114,155 @@ func TestSignalsEndLikeCat(t *testing.T) {
 			}
 		})
 	}
+}
+
+// execBlockedJob is the job that blocks the signal numbered in
+// blockedSignalEnv on its thread, then execs the program that its
+// arguments name (its path, then its argv), with testkit.JobEnv set to
+// nextJobEnv's value: the program starts with the signal blocked, as
+// the child of a parent that blocks it (sigprocmask(2) masks survive
+// execve).
+const (
+	execBlockedJob   = "exec-blocked"
+	blockedSignalEnv = "MMCAT_TEST_BLOCKED_SIGNAL"
+	nextJobEnv       = "MMCAT_TEST_NEXT_JOB"
+)
+
+func init() { jobs[execBlockedJob] = execBlocked }
+
+func execBlocked() error {
+	n, err := strconv.Atoi(os.Getenv(blockedSignalEnv))
+	if err != nil || len(os.Args) < 3 {
+		return fmt.Errorf("want %s and a program: %v, %q", blockedSignalEnv, err, os.Args)
+	}
+	runtime.LockOSThread() // the mask is this thread's, and execve keeps it
+	var set unix.Sigset_t
+	bits := uint(unsafe.Sizeof(set.Val[0]) * 8)
+	set.Val[uint(n-1)/bits] |= 1 << (uint(n-1) % bits)
+	if err := unix.PthreadSigmask(unix.SIG_BLOCK, &set, nil); err != nil {
+		return err
+	}
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, testkit.JobEnv+"=") {
+			env = append(env, kv)
+		}
+	}
+	if next := os.Getenv(nextJobEnv); next != "" {
+		env = append(env, testkit.JobEnv+"="+next)
+	}
+	return syscall.Exec(os.Args[1], os.Args[2:], env)
+}
+
+// withBlocked makes cmd start with sig blocked, through execBlockedJob.
+func withBlocked(cmd *exec.Cmd, sig syscall.Signal) {
+	next := ""
+	for _, kv := range cmd.Env {
+		if v, ok := strings.CutPrefix(kv, testkit.JobEnv+"="); ok {
+			next = v
+		}
+	}
+	cmd.Args = append([]string{mmcatBin, cmd.Path}, cmd.Args...)
+	cmd.Path = mmcatBin
+	cmd.Env = append(cmd.Env, testkit.JobEnv+"="+execBlockedJob, nextJobEnv+"="+next, fmt.Sprintf("%s=%d", blockedSignalEnv, int(sig)))
+}
+
+// pendingForProcess reports whether sig waits, blocked, in the pending
+// set of process pid as a whole (ShdPnd): sent to a process in which
+// every thread blocks it, a signal stays there; where a thread takes it,
+// it is delivered at once and never shows.
+func pendingForProcess(t *testing.T, pid int, sig syscall.Signal) bool {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "ShdPnd:"); ok {
+			mask, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return mask&(1<<(uint(sig)-1)) != 0
+		}
+	}
+	t.Fatalf("no ShdPnd in /proc/%d/status", pid)
+	return false
+}
+
+// TestBlockedSignalsStayPending starts GNU cat and mmcat with a signal
+// blocked, as a parent's mask leaves it, sends it while they wait to
+// read, then ends their input: cat keeps the signal pending and finishes
+// the copy, and so must mmcat. The signals are those that the Go runtime
+// leaves blocked; SIGHUP, SIGINT, SIGQUIT and SIGTERM it unblocks before
+// mmcat runs (doc.go, Signals).
+func TestBlockedSignalsStayPending(t *testing.T) {
+	requireGNUCat(t)
+	for _, sig := range []syscall.Signal{syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGALRM, syscall.SIGVTALRM,
+		syscall.SIGXCPU, syscall.SIGIO, syscall.SIGPWR, 40} {
+		t.Run(signalName(sig), func(t *testing.T) {
+			t.Parallel()
+			for _, prog := range []string{gnuCatPath, mmcatBin} {
+				fifo := filepath.Join(t.TempDir(), "fifo")
+				if err := unix.Mkfifo(fifo, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				cmd, w, out, stderr := startBlocked(t, fifo, prog, sig)
+				if err := cmd.Process.Signal(sig); err != nil {
+					t.Fatal(err)
+				}
+				pending := pendingForProcess(t, cmd.Process.Pid, sig)
+				if _, err := w.Write([]byte("more\n")); err != nil {
+					t.Fatal(err)
+				}
+				w.Close()
+				_ = testkit.Wait(t, cmd)
+				name := "GNU cat"
+				if prog == mmcatBin {
+					name = "mmcat"
+				}
+				if !pending {
+					t.Errorf("%s took %s, blocked at its start, at once: want it pending", name, signalName(sig))
+				}
+				if got := ending(cmd.ProcessState); got != "exit status 0" || stderr.Len() > 0 {
+					t.Errorf("%s with %s blocked and sent: %s, stderr %q; want exit status 0", name, signalName(sig), got, stderr)
+				}
+				if out.String() != "line\nmore\n" {
+					t.Errorf("%s with %s blocked and sent wrote %q; want \"line\\nmore\\n\"", name, signalName(sig), out)
+				}
+			}
+		})
+	}
+}
+
+// startBlocked is blockedRun for prog started with sig blocked: it
+// returns the FIFO's write end, and the output collected so far, to which
+// the rest is added until prog ends.
+func startBlocked(t *testing.T, fifo, prog string, sig syscall.Signal) (*exec.Cmd, *os.File, *testkit.LockedBuffer, *bytes.Buffer) {
+	t.Helper()
+	w, err := os.OpenFile(fifo, os.O_RDWR, 0) // O_RDWR: open(2) does not wait for a reader
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	cmd := command(prog, fifo)
+	withBlocked(cmd, sig)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out := &testkit.LockedBuffer{}
+	cmd.Stdout = out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte("line\n")); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Finishes(t, filepath.Base(prog)+"'s copy of the first line", func() {
+		for !strings.Contains(out.String(), "\n") {
+			time.Sleep(time.Millisecond)
+		}
+	})
+	return cmd, w, out, &stderr
 }
 
 // TestSIGQUITToStdout sends SIGQUIT to mmcat writing standard output, not

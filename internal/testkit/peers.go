@@ -1,6 +1,8 @@
 package testkit
 
 import (
+	"bytes"
+	"sync"
 	"testing"
 	"time"
 )
@@ -26,6 +28,34 @@ func Finishes(t testing.TB, what string, fn func()) bool {
 		t.Errorf("%s did not return in %v: it hangs", what, HangTimeout)
 		return false
 	}
+}
+
+// LockedBuffer is a writer that takes a lock on every Write, as a shared
+// log does; what it holds may be read while another goroutine (a
+// command's output copier) writes it.
+type LockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *LockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+// Bytes returns a copy of what was written so far.
+func (l *LockedBuffer) Bytes() []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return bytes.Clone(l.buf.Bytes())
+}
+
+// String returns what was written so far.
+func (l *LockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
 
 // Catch runs fn and returns what it panicked with, or nil.
