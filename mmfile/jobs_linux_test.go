@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -398,7 +399,7 @@ func addressSpaceJob(path string, size int64) error {
 	if err != nil {
 		return err
 	}
-	if b, err := unix.Mmap(-1, 0, 2<<30, unix.PROT_NONE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS); err == nil {
+	if b, err := unix.Mmap(-1, 0, min(2<<30, math.MaxInt), unix.PROT_NONE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS); err == nil {
 		_ = unix.Munmap(b)
 		return fmt.Errorf("mapped 2 GiB under RLIMIT_AS %d: the limit does not bite", limit)
 	}

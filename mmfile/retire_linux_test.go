@@ -9,7 +9,7 @@ import (
 	"runtime/debug"
 	"testing"
 
-	"golang.org/x/sys/unix"
+	"github.com/mmapkit/mmapkit/internal/sys"
 )
 
 // TestClosingFilesForcesNoCollection: the memory that a Close retires
@@ -21,6 +21,7 @@ import (
 // the heap's own collections turned off, must leave the count of
 // collections as it was.
 func TestClosingFilesForcesNoCollection(t *testing.T) {
+	skipIfAddressesFew(t)
 	const n, size = 64, 16 << 20
 	path := filepath.Join(t.TempDir(), "f")
 	if err := os.WriteFile(path, nil, 0o644); err != nil {
@@ -51,6 +52,17 @@ func TestClosingFilesForcesNoCollection(t *testing.T) {
 	}
 }
 
+// skipIfAddressesFew skips a test of the collections that retired memory
+// must not force where addresses are many: under an address-space limit
+// (RLIMIT_AS), or in a 32-bit process, reclaiming it collects by design
+// (sys.AddressSpaceLimited).
+func skipIfAddressesFew(t *testing.T) {
+	t.Helper()
+	if sys.AddressSpaceLimited() {
+		t.Skip("this process's addresses are few (RLIMIT_AS is set, or it is a 32-bit process): there retired memory is reclaimed by collections, by design")
+	}
+}
+
 // TestGrowthForcesNoCollection: growing a file maps it afresh and
 // retires the old mapping, a reservation that holds only addresses.
 // Without an address-space limit, the Writes and Truncates that grow a
@@ -60,10 +72,7 @@ func TestClosingFilesForcesNoCollection(t *testing.T) {
 // Growing a sparse file to 512 MiB in 1 MiB steps, with the heap's own
 // collections off, must leave the count of collections as it was.
 func TestGrowthForcesNoCollection(t *testing.T) {
-	var lim unix.Rlimit
-	if err := unix.Getrlimit(unix.RLIMIT_AS, &lim); err != nil || lim.Cur != unix.RLIM_INFINITY {
-		t.Skipf("RLIMIT_AS is set (%d, %v): there growth collects by design", lim.Cur, err)
-	}
+	skipIfAddressesFew(t)
 	f, err := Create(filepath.Join(t.TempDir(), "sparse"), 0)
 	if err != nil {
 		t.Fatal(err)

@@ -30,6 +30,10 @@ func denyTmpfile() error {
 		arch = unix.AUDIT_ARCH_X86_64
 	case "arm64":
 		arch = unix.AUDIT_ARCH_AARCH64
+	case "386":
+		arch = unix.AUDIT_ARCH_I386
+	case "arm":
+		arch = unix.AUDIT_ARCH_ARM
 	default:
 		return errors.New("no seccomp filter written for " + runtime.GOARCH)
 	}

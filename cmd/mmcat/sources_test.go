@@ -345,7 +345,7 @@ func gnuFormatOrCopy(t *testing.T, opts []string, files ...string) []byte {
 // several GB/s a read of it takes minutes). GNU tail -c +N, which seeks,
 // is the oracle.
 func TestStdinOffsetSeeks(t *testing.T) {
-	const tera = 1 << 40
+	const tera int64 = 1 << 40
 	path := filepath.Join(t.TempDir(), "sparse")
 	f, err := os.Create(path)
 	if err != nil {
@@ -356,7 +356,7 @@ func TestStdinOffsetSeeks(t *testing.T) {
 	if _, err := f.WriteAt(tail, tera); err != nil {
 		t.Skip("the temporary directory cannot hold a sparse file of 1 TiB:", err)
 	}
-	size := int64(tera + len(tail))
+	size := tera + int64(len(tail))
 
 	run := func(pos int64, args ...string) result {
 		t.Helper()
@@ -378,7 +378,7 @@ func TestStdinOffsetSeeks(t *testing.T) {
 		return result{stdout: out.Bytes(), stderr: s.stderr.Bytes(), code: code}
 	}
 
-	oracle, err := exec.Command("tail", "-c", "+"+strconv.Itoa(tera+1), path).Output()
+	oracle, err := exec.Command("tail", "-c", "+"+strconv.FormatInt(tera+1, 10), path).Output()
 	if err != nil || !bytes.Equal(oracle, tail) {
 		t.Fatalf("GNU tail -c +%d: %q, %v", tera+1, oracle, err)
 	}
