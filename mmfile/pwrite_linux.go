@@ -40,11 +40,11 @@ func pwriteOnce(f *os.File, fd int, b []byte, off int64, shared bool) (int, erro
 	case unix.EOPNOTSUPP, unix.ENOSYS:
 		noAppendRefused.Store(true)
 		return plainPwrite(f, fd, b, off, shared)
-	case unix.EINVAL, unix.EPERM:
+	case unix.EINVAL, unix.EPERM, unix.EACCES:
 		// The flag or the call refused (a seccomp filter that refuses
-		// pwritev2 but not pwrite), or the write itself (an O_DIRECT
-		// descriptor and an unaligned buffer; a memfd sealed against
-		// writes). The same call with nothing to write tells which: it
+		// pwritev2 but not pwrite, with EPERM or EACCES), or the write
+		// itself (an O_DIRECT descriptor and an unaligned buffer; a memfd
+		// sealed against writes; a security module's refusal). The same call with nothing to write tells which: it
 		// fails only for the first. A plain pwrite could not: on a
 		// shared descriptor in append mode it is not even tried.
 		if _, perr := unix.Pwritev2(fd, nil, off, unix.RWF_NOAPPEND); perr == nil {

@@ -12,23 +12,41 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// seccompEnv, set in the environment of the test binary, makes it refuse
-// pwritev2(2) with EPERM before any test runs, as a container's seccomp
-// profile may while it allows pwrite(2).
+// seccompEnv, set in the environment of the test binary to an errno's
+// name, makes it refuse pwritev2(2) with that errno before any test runs,
+// as a container's seccomp profile may while it allows pwrite(2).
 const seccompEnv = "MMAPKIT_TEST_REFUSE_PWRITEV2"
 
+// seccompErrnos are the answers of the profiles that refuse a call: EPERM
+// (Docker's default), ENOSYS (as for a call the kernel lacks) and EACCES.
+var seccompErrnos = []unix.Errno{unix.EPERM, unix.ENOSYS, unix.EACCES}
+
 func init() {
-	if os.Getenv(seccompEnv) == "" {
+	name := os.Getenv(seccompEnv)
+	if name == "" {
 		return
 	}
-	if err := RefuseSyscall(unix.SYS_PWRITEV2, unix.EPERM); err != nil {
+	for _, e := range seccompErrnos {
+		if unix.ErrnoName(e) == name {
+			refuseWith(e)
+			return
+		}
+	}
+	fmt.Fprintf(os.Stderr, "%s=%s: not one of %v\n", seccompEnv, name, seccompErrnos)
+	os.Exit(3)
+}
+
+// refuseWith installs the filter that fails pwritev2 with errno, and
+// checks that it does.
+func refuseWith(errno unix.Errno) {
+	if err := RefuseSyscall(unix.SYS_PWRITEV2, errno); err != nil {
 		fmt.Fprintln(os.Stderr, "installing a seccomp filter:", err)
 		os.Exit(3)
 	}
 	// The filter answers before the kernel looks at the descriptor:
 	// without it, this is EBADF.
-	if _, err := unix.Pwritev2(-1, [][]byte{{0}}, 0, 0); err != unix.EPERM {
-		fmt.Fprintf(os.Stderr, "pwritev2 under the seccomp filter: %v; want EPERM\n", err)
+	if _, err := unix.Pwritev2(-1, [][]byte{{0}}, 0, 0); err != errno {
+		fmt.Fprintf(os.Stderr, "pwritev2 under the seccomp filter: %v; want %v\n", err, errno)
 		os.Exit(3)
 	}
 }
@@ -61,35 +79,41 @@ func RefuseSyscall(nr uint32, errno unix.Errno) error {
 }
 
 // TestWritesWhenSeccompRefusesPwritev2 runs write tests again in a process
-// whose seccomp filter fails pwritev2 with EPERM: the writes must fall back
-// to pwrite and land where os.File's land, and a Map'd descriptor put in
-// append mode must fail with ErrBadFlag, as on a kernel without
-// RWF_NOAPPEND, rather than append or fail with EPERM.
+// whose seccomp filter fails pwritev2 (with EPERM, ENOSYS, then EACCES):
+// the writes must fall back to pwrite and land where os.File's land, and a
+// Map'd descriptor put in append mode must fail with ErrBadFlag, as on a
+// kernel without RWF_NOAPPEND, rather than append or fail with the errno.
 func TestWritesWhenSeccompRefusesPwritev2(t *testing.T) {
-	// Each child learns once that pwritev2 is refused: the plain writes
-	// run in one of their own, so that their first write meets the
-	// refusal, not the append-mode test's.
-	run := func(tests ...string) string {
-		cmd := exec.Command(os.Args[0], "-test.run", "^("+strings.Join(tests, "|")+")$", "-test.v", "-test.count=1")
-		cmd.Env = append(os.Environ(), seccompEnv+"=1")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("%v under the filter: %v\n%s", tests, err, out)
-		}
-		for _, name := range tests {
-			if !strings.Contains(string(out), "--- PASS: "+name+" ") {
-				t.Errorf("%s did not pass under the filter:\n%s", name, out)
+	for _, errno := range seccompErrnos {
+		t.Run(unix.ErrnoName(errno), func(t *testing.T) {
+			// Each child learns once that pwritev2 is refused: the
+			// plain writes run in one of their own, so that their
+			// first write meets the refusal, not the append-mode
+			// test's.
+			run := func(tests ...string) string {
+				cmd := exec.Command(os.Args[0], "-test.run", "^("+strings.Join(tests, "|")+")$", "-test.v", "-test.count=1")
+				cmd.Env = append(os.Environ(), seccompEnv+"="+unix.ErrnoName(errno))
+				out, err := cmd.CombinedOutput()
+				if err != nil {
+					t.Fatalf("%v under the filter: %v\n%s", tests, err, out)
+				}
+				for _, name := range tests {
+					if !strings.Contains(string(out), "--- PASS: "+name+" ") {
+						t.Errorf("%s did not pass under the filter:\n%s", name, out)
+					}
+				}
+				return string(out)
 			}
-		}
-		return string(out)
-	}
-	run("TestGrowthLikeOSFile", "TestLargeWritesCoherent", "TestWriteIntoHoleLandsAsOSFile")
-	out := run("TestMapWritesAtOffsetAfterCallerSetsAppend")
-	// The subtest that leaves the kernel to decide must have been refused.
-	const sub = "=== RUN   TestMapWritesAtOffsetAfterCallerSetsAppend/RWF_NOAPPEND\n"
-	_, rest, _ := strings.Cut(out, sub)
-	block, _, _ := strings.Cut(rest, "=== RUN")
-	if !strings.Contains(block, "RWF_NOAPPEND refused: true") {
-		t.Errorf("under the filter, the append-mode writes did not take the path of a refused RWF_NOAPPEND:\n%s", out)
+			run("TestGrowthLikeOSFile", "TestLargeWritesCoherent", "TestWriteIntoHoleLandsAsOSFile")
+			out := run("TestMapWritesAtOffsetAfterCallerSetsAppend")
+			// The subtest that leaves the kernel to decide must have
+			// been refused.
+			const sub = "=== RUN   TestMapWritesAtOffsetAfterCallerSetsAppend/RWF_NOAPPEND\n"
+			_, rest, _ := strings.Cut(out, sub)
+			block, _, _ := strings.Cut(rest, "=== RUN")
+			if !strings.Contains(block, "RWF_NOAPPEND refused: true") {
+				t.Errorf("under the filter, the append-mode writes did not take the path of a refused RWF_NOAPPEND:\n%s", out)
+			}
+		})
 	}
 }
