@@ -240,6 +240,13 @@ func (m *Mutex) TryLock() (ok bool, err error) {
 	if atomic.CompareAndSwapUint64(m.word, 0, m.mine) {
 		return true, nil
 	}
+	return m.tryTaken()
+}
+
+// tryTaken is TryLock on a mutex that its compare-and-swap found taken:
+// apart, so that the variables its callback shares are allocated only
+// on this path.
+func (m *Mutex) tryTaken() (ok bool, err error) {
 	err = m.o.run("trylock", func(b []byte) error {
 		done, _, err := m.attempt(b, true)
 		ok = done && (err == nil || errors.Is(err, ErrOwnerDead))

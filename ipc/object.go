@@ -394,12 +394,7 @@ func (o *object) words() (seq, sleepers *uint32) {
 // run calls fn with the object's bytes inside the Region's Access, so
 // that a fault is an error, and names op in the error.
 func (o *object) run(op string, fn func(b []byte) error) error {
-	return o.access(op, func(b []byte) error {
-		if err := o.placed(b); err != nil {
-			return err
-		}
-		return fn(b[o.off : o.off+len(o.mem)])
-	})
+	return o.access(op, o.bind(fn))
 }
 
 // access calls fn with the Region's whole memory inside its Access, and
@@ -417,14 +412,26 @@ func (o *object) access(op string, fn func(b []byte) error) error {
 // nothing, and one under way finishes first, so that Close's leave sees
 // what it did. Run without it, a take after Close had given the slot's
 // permits back and freed it would record permits in a free slot, which
-// no recovery reads.
-func (o *object) runOpen(op string, fn func(b []byte) error) error {
+// no recovery reads. bound is a callback that bind made.
+func (o *object) runOpen(op string, bound func(b []byte) error) error {
 	o.waiting.RLock()
 	defer o.waiting.RUnlock()
 	if o.closed.Load() {
 		return o.closedErr(op)
 	}
-	return o.run(op, fn)
+	return o.access(op, bound)
+}
+
+// bind makes of fn, which takes the object's bytes, a callback for the
+// Region's Access, as run makes one on each call: bound once and kept,
+// it costs no allocation per call.
+func (o *object) bind(fn func(b []byte) error) func(b []byte) error {
+	return func(b []byte) error {
+		if err := o.placed(b); err != nil {
+			return err
+		}
+		return fn(b[o.off : o.off+len(o.mem)])
+	}
 }
 
 // placed checks that b, the Region's memory as Access gives it now, still
@@ -716,25 +723,13 @@ func (o *object) waitState(attempt try) *waitState {
 	w := o.spare.Swap(nil)
 	if w == nil {
 		w = &waitState{o: o}
-		w.stepFn = w.within(w.step)
-		w.spinFn = w.within(func([]byte) error { w.woken = w.o.spin(w.seq, w.until); return nil })
-		w.wakeOneFn = w.within(func([]byte) error { w.o.wakeOne(); return nil })
-		w.nopFn = w.within(func([]byte) error { return nil })
+		w.stepFn = o.bind(w.step)
+		w.spinFn = o.bind(func([]byte) error { w.woken = w.o.spin(w.seq, w.until); return nil })
+		w.wakeOneFn = o.bind(func([]byte) error { w.o.wakeOne(); return nil })
+		w.nopFn = o.bind(func([]byte) error { return nil })
 	}
 	*w = waitState{o: o, attempt: attempt, stepFn: w.stepFn, spinFn: w.spinFn, wakeOneFn: w.wakeOneFn, nopFn: w.nopFn}
 	return w
-}
-
-// within makes of fn, which takes the object's bytes, a callback for
-// the Region's Access, as run does.
-func (w *waitState) within(fn func(b []byte) error) func(b []byte) error {
-	o := w.o
-	return func(b []byte) error {
-		if err := o.placed(b); err != nil {
-			return err
-		}
-		return fn(b[o.off : o.off+len(o.mem)])
-	}
 }
 
 // step is one attempt: it loads seq first, so that a wake-up after the

@@ -34,6 +34,10 @@ import (
 // maximum: a Release that would raise it past fails, and the permits of
 // a dead holder that no longer fit (after such signals) are dropped.
 //
+// Acquire, TryAcquire and Release allocate nothing on Linux, whether they
+// wait or not, so that a semaphore used as a limiter in a loop feeds no
+// garbage collection.
+//
 // A Semaphore is safe for concurrent use. Close it when done.
 type Semaphore struct {
 	o   *object
@@ -41,6 +45,50 @@ type Semaphore struct {
 
 	mu   sync.Mutex // serialises the transfers of this handle: guards held and the slot's permits word
 	held uint32     // permits this handle holds, as its slot's permits word says
+
+	spare atomic.Pointer[semCall] // for the next call: see semCall
+}
+
+// semCall is what one Acquire, TryAcquire or Release shares with the
+// calls it makes inside the Region's Access. Its callbacks are bound
+// once, when it is made, and a handle keeps a spare for its next call, as
+// an object keeps a waitState: so that these calls allocate nothing, and
+// a semaphore used as a limiter in a loop feeds no garbage collection.
+type semCall struct {
+	n  uint32 // the permits to move
+	ok bool   // the take took them
+
+	take, tryTake, give func(b []byte) error // bound by object.bind
+	attempt             try                  // the attempt of a blocked Acquire
+}
+
+// call returns the handle's spare semCall, or a new one when another call
+// of the handle is using it, set to move n permits. Give it back with
+// s.spare.Store.
+func (s *Semaphore) call(n int) *semCall {
+	c := s.spare.Swap(nil)
+	if c == nil {
+		c = &semCall{}
+		c.take = s.o.bind(func(b []byte) (err error) { c.ok, err = s.take(b, c.n); return err })
+		c.tryTake = s.o.bind(func(b []byte) (err error) {
+			if c.ok, err = s.take(b, c.n); c.ok || err != nil {
+				return err
+			}
+			s.rescueAll(b)
+			c.ok, err = s.take(b, c.n)
+			return err
+		})
+		c.give = s.o.bind(func(b []byte) error { return s.give(b, c.n) })
+		c.attempt = func(b []byte, force bool) (bool, int, error) {
+			if force {
+				s.rescueAll(b)
+			}
+			ok, err := s.take(b, c.n)
+			return ok || err != nil, watchPoll, err
+		}
+	}
+	c.n, c.ok = uint32(n), false
+	return c
 }
 
 const (
@@ -178,18 +226,12 @@ func (s *Semaphore) acquire(ctx context.Context, dl int64, op string, n int) err
 	if err := s.checkN(op, n); err != nil {
 		return err
 	}
-	var ok bool
-	err := s.o.runOpen(op, func(b []byte) (err error) { ok, err = s.take(b, uint32(n)); return err })
-	if err != nil || ok {
+	c := s.call(n)
+	defer s.spare.Store(c)
+	if err := s.o.runOpen(op, c.take); err != nil || c.ok {
 		return err
 	}
-	return s.o.await(ctx, dl, op, func(b []byte, force bool) (bool, int, error) {
-		if force {
-			s.rescueAll(b)
-		}
-		ok, err := s.take(b, uint32(n))
-		return ok || err != nil, watchPoll, err
-	})
+	return s.o.await(ctx, dl, op, c.attempt)
 }
 
 // TryAcquire takes n permits if that many are available, without
@@ -200,15 +242,10 @@ func (s *Semaphore) TryAcquire(n int) (ok bool, err error) {
 	if err := s.checkN(op, n); err != nil {
 		return false, err
 	}
-	err = s.o.runOpen(op, func(b []byte) error {
-		if ok, err = s.take(b, uint32(n)); ok || err != nil {
-			return err
-		}
-		s.rescueAll(b)
-		ok, err = s.take(b, uint32(n))
-		return err
-	})
-	return ok, err
+	c := s.call(n)
+	defer s.spare.Store(c)
+	err = s.o.runOpen(op, c.tryTake)
+	return c.ok, err
 }
 
 // take moves n permits from the count to this handle, if that many are
@@ -257,7 +294,9 @@ func (s *Semaphore) Release(n int) error {
 	if n < 1 || n > int(s.max) {
 		return pathErr(op, s.o.name, detail(fs.ErrInvalid, "count %d is not from 1 to the maximum %d", n, s.max))
 	}
-	return s.o.runOpen(op, func(b []byte) error { return s.give(b, uint32(n)) })
+	c := s.call(n)
+	defer s.spare.Store(c)
+	return s.o.runOpen(op, c.give)
 }
 
 // give is the release of section 8.5.
