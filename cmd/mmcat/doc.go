@@ -62,10 +62,14 @@
 //
 // A signal blocked when mmcat starts (by the mask of a parent that
 // blocks it) stays blocked on Linux, as it does for cat: sent, it waits
-// pending, and mmcat carries on to the end of its input. The runtime
-// unblocks SIGHUP, SIGINT, SIGQUIT and SIGTERM before mmcat runs,
-// though, and keeps no record that they were blocked: those four end
-// mmcat where cat waits, as a blocked signal of any kind does on the
+// pending, and mmcat carries on to the end of its input; with SIGPIPE or
+// SIGXFSZ blocked, a broken pipe or a write past ulimit -f is reported as
+// an error, as cat reports it. The runtime unblocks some signals before
+// mmcat runs, though, and keeps no record that they were blocked: SIGHUP,
+// SIGINT, SIGQUIT, SIGTERM and SIGSTKFLT, signals 32 and 34, and the
+// signals of faults (SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV and
+// SIGSYS, which end it with the runtime's dump of its goroutines). Those
+// end mmcat where cat waits, as a blocked signal of any kind does on the
 // other unixes.
 //
 // Three more differences come from the runtime. A signal ignored when

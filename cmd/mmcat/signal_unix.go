@@ -5,6 +5,7 @@ package main
 import (
 	"errors"
 	"os"
+	"os/signal"
 	"runtime"
 	"syscall"
 
@@ -59,12 +60,26 @@ func raise(s os.Signal) {
 	os.Exit(128 + int(sig))
 }
 
+// keepBlockedSIGPIPE ignores SIGPIPE when it was blocked at start: the
+// kernel then sends it pending, and a write to a broken pipe fails with
+// EPIPE, which cat reports. The runtime would raise SIGPIPE itself for
+// a broken standard output or error, and die of it, unless it is
+// ignored.
+func keepBlockedSIGPIPE() {
+	if blockedAtStart(syscall.SIGPIPE) {
+		signal.Ignore(syscall.SIGPIPE)
+	}
+}
+
 // dieOfSIGPIPE ends the process with SIGPIPE after a write to the broken
 // pipe f failed with EPIPE, unless SIGPIPE is ignored, as for cat. The
 // runtime raises SIGPIPE for a broken standard output only (and ignores
 // one sent with kill), so f becomes standard output and is written again.
 // In -o, nothing else is written to standard output.
 func dieOfSIGPIPE(f *os.File) {
+	if blockedAtStart(syscall.SIGPIPE) {
+		return // pending, as for cat, which reports the EPIPE
+	}
 	if f.Fd() <= 2 {
 		return // the runtime has decided already
 	}
@@ -82,8 +97,8 @@ func dieOfSIGPIPE(f *os.File) {
 // refused (generic_write_check_limits in Linux's mm/filemap.c, and the
 // same rule on the BSDs). A file written in place has nothing to clean up.
 func dieOfSIGXFSZ(err error) {
-	if !errors.Is(err, syscall.EFBIG) {
-		return
+	if !errors.Is(err, syscall.EFBIG) || blockedAtStart(syscall.SIGXFSZ) {
+		return // blocked, the signal waits pending and cat reports the EFBIG
 	}
 	var rl unix.Rlimit
 	if unix.Getrlimit(unix.RLIMIT_FSIZE, &rl) != nil || rl.Cur >= 1<<63-1 {

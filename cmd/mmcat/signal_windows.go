@@ -8,6 +8,9 @@ import "os"
 // and Ctrl+Break.
 var interruptSignals = []os.Signal{os.Interrupt}
 
+// keepBlockedSIGPIPE does nothing: Windows has no SIGPIPE.
+func keepBlockedSIGPIPE() {}
+
 // blockedAtStart reports false: Windows has no signal mask.
 func blockedAtStart(os.Signal) bool { return false }
 

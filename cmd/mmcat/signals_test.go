@@ -169,16 +169,38 @@ func withBlocked(cmd *exec.Cmd, sig syscall.Signal) {
 
 // pendingForProcess reports whether sig waits, blocked, in the pending
 // set of process pid as a whole (ShdPnd): sent to a process in which
-// every thread blocks it, a signal stays there; where a thread takes it,
-// it is delivered at once and never shows.
+// every thread blocks it, a signal stays there.
 func pendingForProcess(t *testing.T, pid int, sig syscall.Signal) bool {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	return statusHas(t, fmt.Sprintf("/proc/%d/status", pid), "ShdPnd:", sig)
+}
+
+// blockedInEveryThread reports whether every thread of process pid
+// blocks sig (SigBlk): then the kernel can deliver it to none.
+func blockedInEveryThread(t *testing.T, pid int, sig syscall.Signal) bool {
+	t.Helper()
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, task := range tasks {
+		if !statusHas(t, fmt.Sprintf("/proc/%d/task/%s/status", pid, task.Name()), "SigBlk:", sig) {
+			return false
+		}
+	}
+	return len(tasks) > 0
+}
+
+// statusHas reports whether sig's bit is set in the signal mask that the
+// status file at path gives on the line that starts with field.
+func statusHas(t *testing.T, path, field string, sig syscall.Signal) bool {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "ShdPnd:"); ok {
+		if v, ok := strings.CutPrefix(line, field); ok {
 			mask, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
 			if err != nil {
 				t.Fatal(err)
@@ -186,7 +208,7 @@ func pendingForProcess(t *testing.T, pid int, sig syscall.Signal) bool {
 			return mask&(1<<(uint(sig)-1)) != 0
 		}
 	}
-	t.Fatalf("no ShdPnd in /proc/%d/status", pid)
+	t.Fatalf("no %s in %s", field, path)
 	return false
 }
 
@@ -194,8 +216,8 @@ func pendingForProcess(t *testing.T, pid int, sig syscall.Signal) bool {
 // blocked, as a parent's mask leaves it, sends it while they wait to
 // read, then ends their input: cat keeps the signal pending and finishes
 // the copy, and so must mmcat. The signals are those that the Go runtime
-// leaves blocked; SIGHUP, SIGINT, SIGQUIT and SIGTERM it unblocks before
-// mmcat runs (doc.go, Signals).
+// leaves blocked; SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGSTKFLT and others it
+// unblocks before mmcat runs (doc.go, Signals).
 func TestBlockedSignalsStayPending(t *testing.T) {
 	requireGNUCat(t)
 	for _, sig := range []syscall.Signal{syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGALRM, syscall.SIGVTALRM,
@@ -208,6 +230,9 @@ func TestBlockedSignalsStayPending(t *testing.T) {
 					t.Fatal(err)
 				}
 				cmd, w, out, stderr := startBlocked(t, fifo, prog, sig)
+				// Every thread must block it: one that had it
+				// unblocked would take it, if not always at once.
+				blocked := blockedInEveryThread(t, cmd.Process.Pid, sig)
 				if err := cmd.Process.Signal(sig); err != nil {
 					t.Fatal(err)
 				}
@@ -221,6 +246,9 @@ func TestBlockedSignalsStayPending(t *testing.T) {
 				if prog == mmcatBin {
 					name = "mmcat"
 				}
+				if !blocked {
+					t.Errorf("%s has a thread that does not block %s, blocked at its start", name, signalName(sig))
+				}
 				if !pending {
 					t.Errorf("%s took %s, blocked at its start, at once: want it pending", name, signalName(sig))
 				}
@@ -232,6 +260,57 @@ func TestBlockedSignalsStayPending(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestBlockedPipeAndFileSizeSignals: with SIGPIPE blocked, a write into a
+// pipe that has no reader fails with EPIPE, which cat reports ("write
+// error: Broken pipe", status 1); with SIGXFSZ blocked, a write past
+// ulimit -f fails with EFBIG ("File too large", status 1). mmcat must end
+// so too, not die of the signal that the runtime or its own code would
+// raise.
+func TestBlockedPipeAndFileSizeSignals(t *testing.T) {
+	requireGNUCat(t)
+	dir := t.TempDir()
+	src := writeFile(t, dir, "src", bytes.Repeat([]byte("0123456789abcdef\n"), 20000)) // 340 000 bytes
+	for _, c := range []struct {
+		sig  syscall.Signal
+		want string // in the message
+		run  func(prog string) *exec.Cmd
+	}{
+		{syscall.SIGPIPE, "Broken pipe", func(prog string) *exec.Cmd {
+			r, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.Close() // no reader: the first write fails
+			t.Cleanup(func() { w.Close() })
+			cmd := command(prog, src)
+			cmd.Stdout = w
+			return cmd
+		}},
+		{syscall.SIGXFSZ, "File too large", func(prog string) *exec.Cmd {
+			cmd := command("sh", "-c", `ulimit -f 100; exec "$0" "$1" >"$2"`, prog, src, filepath.Join(t.TempDir(), "out"))
+			if prog == mmcatBin {
+				cmd.Env = append(cmd.Env, asMmcat)
+			}
+			return cmd
+		}},
+	} {
+		for _, prog := range []string{gnuCatPath, mmcatBin} {
+			name := "GNU cat"
+			if prog == mmcatBin {
+				name = "mmcat"
+			}
+			cmd := c.run(prog)
+			withBlocked(cmd, c.sig)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			_ = testkit.Run(t, cmd)
+			if got := ending(cmd.ProcessState); got != "exit status 1" || !strings.Contains(stderr.String(), c.want) {
+				t.Errorf("%s with %s blocked: %s, stderr %q; want exit status 1 and %q", name, signalName(c.sig), got, stderr.String(), c.want)
+			}
+		}
 	}
 }
 
