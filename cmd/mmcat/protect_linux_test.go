@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 // test, and back afterwards.
 func setSysctl(t *testing.T, name, v string) {
 	t.Helper()
+	lockSysctls(t)
 	p := "/proc/sys/" + strings.ReplaceAll(name, ".", "/")
 	old, err := os.ReadFile(p)
 	if err != nil {
@@ -33,6 +35,34 @@ func setSysctl(t *testing.T, name, v string) {
 			t.Errorf("restoring sysctl %s: %v", name, err)
 		}
 	})
+}
+
+// sysctlHolders are the tests that hold the lock of lockSysctls.
+var sysctlHolders sync.Map // *testing.T → struct{}
+
+// lockSysctls takes, for the rest of t, the lock of the machine's sysctls
+// that setSysctl changes: a flock on a file of the temporary directory,
+// which other test processes take too (two runs of the suite at once,
+// make test beside make test-32bit), so that one test does not turn the
+// kernel's protections off while another counts on them. The lock is
+// released after the test's own cleanups, its sysctls restored.
+func lockSysctls(t *testing.T) {
+	t.Helper()
+	if _, held := sysctlHolders.LoadOrStore(t, struct{}{}); held {
+		return
+	}
+	path := filepath.Join(os.TempDir(), "mmapkit-test-sysctl.lock")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		f.Close() // drops the lock
+		sysctlHolders.Delete(t)
+	})
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		t.Fatalf("flock %s: %v", path, err)
+	}
 }
 
 // kernelProtections turns on the kernel's protections of sticky
