@@ -43,10 +43,12 @@ func pwriteOnce(f *os.File, fd int, b []byte, off int64, shared bool) (int, erro
 	case unix.EINVAL, unix.EPERM, unix.EACCES:
 		// The flag or the call refused (a seccomp filter that refuses
 		// pwritev2 but not pwrite, with EPERM or EACCES), or the write
-		// itself (an O_DIRECT descriptor and an unaligned buffer; a memfd
-		// sealed against writes; a security module's refusal). The same call with nothing to write tells which: it
-		// fails only for the first. A plain pwrite could not: on a
-		// shared descriptor in append mode it is not even tried.
+		// itself (an O_DIRECT descriptor and an unaligned buffer; a
+		// memfd sealed against writes; a security module's refusal).
+		// The same call with nothing to write tells which: it fails
+		// only for the first, since the kernel returns before any check
+		// of the file for an empty write. A plain pwrite could not: on
+		// a shared descriptor in append mode it is not even tried.
 		if _, perr := unix.Pwritev2(fd, nil, off, unix.RWF_NOAPPEND); perr == nil {
 			return 0, err
 		}

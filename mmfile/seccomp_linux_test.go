@@ -1,9 +1,12 @@
 package mmfile
 
 import (
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -21,19 +24,50 @@ const seccompEnv = "MMAPKIT_TEST_REFUSE_PWRITEV2"
 // (Docker's default), ENOSYS (as for a call the kernel lacks) and EACCES.
 var seccompErrnos = []unix.Errno{unix.EPERM, unix.ENOSYS, unix.EACCES}
 
+// refuseWritesEnv, set to an errno's name, makes the test binary refuse
+// with it every pwritev2(2) that has something to write, as a security
+// module refuses a write to a file, and allow the others.
+const refuseWritesEnv = "MMAPKIT_TEST_REFUSE_PWRITEV2_WRITES"
+
 func init() {
-	name := os.Getenv(seccompEnv)
-	if name == "" {
-		return
-	}
-	for _, e := range seccompErrnos {
-		if unix.ErrnoName(e) == name {
-			refuseWith(e)
-			return
+	if name := os.Getenv(refuseWritesEnv); name != "" {
+		if err := installFilter(nonEmptyPwritev2Filter(errnoNamed(name))); err != nil {
+			fmt.Fprintln(os.Stderr, "installing a seccomp filter:", err)
+			os.Exit(3)
 		}
 	}
-	fmt.Fprintf(os.Stderr, "%s=%s: not one of %v\n", seccompEnv, name, seccompErrnos)
+	if name := os.Getenv(seccompEnv); name != "" {
+		refuseWith(errnoNamed(name))
+	}
+}
+
+// errnoNamed is the errno of seccompErrnos that name names.
+func errnoNamed(name string) unix.Errno {
+	for _, e := range seccompErrnos {
+		if unix.ErrnoName(e) == name {
+			return e
+		}
+	}
+	fmt.Fprintf(os.Stderr, "%s: not one of %v\n", name, seccompErrnos)
 	os.Exit(3)
+	return 0
+}
+
+// nonEmptyPwritev2Filter fails with errno each pwritev2 whose iovcnt
+// (args[2], whose low half is enough) is not 0.
+func nonEmptyPwritev2Filter(errno unix.Errno) []unix.SockFilter {
+	iovcnt := uint32(32) // struct seccomp_data: args[2] at 32, its low half first
+	if binary.NativeEndian.Uint16([]byte{1, 0}) != 1 {
+		iovcnt += 4
+	}
+	return []unix.SockFilter{
+		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: 0}, // nr
+		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 0, Jf: 3, K: unix.SYS_PWRITEV2},
+		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: iovcnt},
+		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 1, Jf: 0, K: 0},
+		{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ERRNO | uint32(errno)},
+		{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ALLOW},
+	}
 }
 
 // refuseWith installs the filter that fails pwritev2 with errno, and
@@ -57,12 +91,16 @@ func refuseWith(errno unix.Errno) {
 // program makes no calls of another architecture's table. (For the tests
 // of package mmfile_test too.)
 func RefuseSyscall(nr uint32, errno unix.Errno) error {
-	filter := []unix.SockFilter{
+	return installFilter([]unix.SockFilter{
 		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: 0}, // seccomp_data.nr
 		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 0, Jf: 1, K: nr},
 		{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ERRNO | uint32(errno)},
 		{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ALLOW},
-	}
+	})
+}
+
+// installFilter installs the seccomp filter on every thread.
+func installFilter(filter []unix.SockFilter) error {
 	prog := unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("prctl no_new_privs: %v", err)
@@ -115,5 +153,38 @@ func TestWritesWhenSeccompRefusesPwritev2(t *testing.T) {
 				t.Errorf("under the filter, the append-mode writes did not take the path of a refused RWF_NOAPPEND:\n%s", out)
 			}
 		})
+	}
+}
+
+// TestWriteRefusedByAFilterIsReturned: where a filter refuses the writes
+// of pwritev2 (EACCES, as a security module answers, or EPERM) but not the
+// call itself, a write must fail with that errno, having written nothing,
+// and the process must keep RWF_NOAPPEND: the empty pwritev2 that tells a
+// refused call from a refused write succeeds. The test runs itself in a
+// child under the filter for each errno.
+func TestWriteRefusedByAFilterIsReturned(t *testing.T) {
+	if name := os.Getenv(refuseWritesEnv); name != "" {
+		path := filepath.Join(t.TempDir(), "f")
+		f, err := Create(path, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		n, err := f.WriteAt([]byte("hello"), 100) // a growth: by pwrite
+		if n != 0 || !errors.Is(err, errnoNamed(name)) {
+			t.Errorf("WriteAt under a filter refusing writes with %s = %d, %v; want 0 and %s", name, n, err, name)
+		}
+		if noAppendRefused.Load() {
+			t.Errorf("a write refused with %s turned RWF_NOAPPEND off for the process", name)
+		}
+		return
+	}
+	for _, errno := range []unix.Errno{unix.EACCES, unix.EPERM} {
+		cmd := exec.Command(os.Args[0], "-test.run", "^TestWriteRefusedByAFilterIsReturned$", "-test.v", "-test.count=1")
+		cmd.Env = append(os.Environ(), refuseWritesEnv+"="+unix.ErrnoName(errno))
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "--- PASS: TestWriteRefusedByAFilterIsReturned ") {
+			t.Errorf("under a filter refusing writes with %s: %v\n%s", unix.ErrnoName(errno), err, out)
+		}
 	}
 }
