@@ -54,6 +54,7 @@ func main() {
 // on stderr and returns the exit status. It closes stdout at the end.
 func run(args []string, stdin, stdout, stderr *os.File) int {
 	r := &runner{stdin: stdin, stdout: stdout, stderr: stderr}
+	keepBlockedSIGPIPE() // before any write, --help's included
 	cfg, err := parseArgs(args)
 	switch {
 	case errors.Is(err, errHelp):

@@ -33,7 +33,6 @@ type signalCleanup struct {
 // where blockedAtStart can tell.
 func catchSignals() *signalCleanup {
 	c := &signalCleanup{ch: make(chan os.Signal, 1), done: make(chan struct{})}
-	keepBlockedSIGPIPE()
 	var sigs []os.Signal
 	for _, s := range interruptSignals {
 		if !signal.Ignored(s) && !blockedAtStart(s) {

@@ -273,22 +273,28 @@ func TestBlockedPipeAndFileSizeSignals(t *testing.T) {
 	requireGNUCat(t)
 	dir := t.TempDir()
 	src := writeFile(t, dir, "src", bytes.Repeat([]byte("0123456789abcdef\n"), 20000)) // 340 000 bytes
+	// toBrokenPipe runs prog with args, its output a pipe without a
+	// reader: the first write fails.
+	toBrokenPipe := func(args ...string) func(prog string) *exec.Cmd {
+		return func(prog string) *exec.Cmd {
+			r, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.Close()
+			t.Cleanup(func() { w.Close() })
+			cmd := command(prog, args...)
+			cmd.Stdout = w
+			return cmd
+		}
+	}
 	for _, c := range []struct {
 		sig  syscall.Signal
 		want string // in the message
 		run  func(prog string) *exec.Cmd
 	}{
-		{syscall.SIGPIPE, "Broken pipe", func(prog string) *exec.Cmd {
-			r, w, err := os.Pipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			r.Close() // no reader: the first write fails
-			t.Cleanup(func() { w.Close() })
-			cmd := command(prog, src)
-			cmd.Stdout = w
-			return cmd
-		}},
+		{syscall.SIGPIPE, "Broken pipe", toBrokenPipe(src)},
+		{syscall.SIGPIPE, "Broken pipe", toBrokenPipe("--help")},
 		{syscall.SIGXFSZ, "File too large", func(prog string) *exec.Cmd {
 			cmd := command("sh", "-c", `ulimit -f 100; exec "$0" "$1" >"$2"`, prog, src, filepath.Join(t.TempDir(), "out"))
 			if prog == mmcatBin {
@@ -308,7 +314,7 @@ func TestBlockedPipeAndFileSizeSignals(t *testing.T) {
 			cmd.Stderr = &stderr
 			_ = testkit.Run(t, cmd)
 			if got := ending(cmd.ProcessState); got != "exit status 1" || !strings.Contains(stderr.String(), c.want) {
-				t.Errorf("%s with %s blocked: %s, stderr %q; want exit status 1 and %q", name, signalName(c.sig), got, stderr.String(), c.want)
+				t.Errorf("%s (%s) with %s blocked: %s, stderr %q; want exit status 1 and %q", name, strings.Join(cmd.Args[2:], " "), signalName(c.sig), got, stderr.String(), c.want)
 			}
 		}
 	}
