@@ -40,8 +40,9 @@ func dieBySignal(sig syscall.Signal) {
 // mmcat inherited, which leaves cat waiting with the signal pending. The
 // runtime keeps the inherited mask on every thread it makes, but unblocks
 // the signals it must see (SIGHUP, SIGINT, SIGQUIT, SIGTERM and SIGSTKFLT
-// among them, doc.go) before main runs: for those it reports false. Call it before
-// signal.Notify, which unblocks what it asks for on a thread of its own.
+// among them, doc.go) before main runs: for those it reports false. Call
+// it before signal.Notify, which unblocks what it asks for on a thread of
+// its own.
 func blockedAtStart(s os.Signal) bool {
 	sig, ok := s.(syscall.Signal)
 	if !ok || sig < 1 {
