@@ -26,8 +26,11 @@ vet:
 # a subprocess, hundreds of times: they run without it, or a race-built
 # binary in every subprocess takes minutes.
 LIBS = ./ioadapt ./mmfile ./shm ./sysv ./ipc ./internal/...
+# The allocation tests skip under the race detector, whose instrumentation
+# allocates: they run again without it.
 race:
 	$(GO) test -race -count=1 -timeout 300s $(LIBS)
+	$(GO) test -count=1 -timeout 300s -run 'AllocatesNothing$$|AllocateNothing$$|^TestAllocs$$' ./mmfile ./ipc
 	$(GO) test -count=1 -timeout 300s ./cmd/mmcat
 
 # The tests again as a 32-bit program (linux/386), where int has 32 bits,
